@@ -1,0 +1,53 @@
+# Two commands matter: `make demo` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
+
+.PHONY: demo test check lint typecheck imports unit system-deps venv bench clean
+
+demo: system-deps venv
+	$(BIN)/trygg-sim demo
+
+test: system-deps venv check
+	$(BIN)/pytest -q
+
+check: lint typecheck imports
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check protocol configfile edge/core central/core
+
+typecheck:
+	$(BIN)/mypy protocol configfile edge central desktop firmware_sim
+
+imports:
+	$(BIN)/lint-imports
+
+bench: system-deps venv
+	$(BIN)/python bench/alarm_latency.py
+
+# OS packages: Mosquitto from the distribution; python3-venv where Debian splits it out.
+system-deps:
+	@missing=""; \
+	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v mosquitto_pub >/dev/null || missing="$$missing mosquitto-clients"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing OS packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@# A distribution's Mosquitto service would take port 1883; ours run on their own ports.
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,172 @@
+"""Message models, one per topic kind. Frozen; unknown fields are ignored (forward compatible).
+
+Every message carries ``v`` (the payload version) and the ``site`` and ``device`` of the topic it
+travels on, so that a payload can never be replayed under another device's topic unnoticed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from protocol.topics import DeviceId, SiteId, TopicKind
+
+PROTOCOL_VERSION = 1
+
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+InputName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+Scalar = str | int | float | bool | None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlarmLevel(StrEnum):
+    ASSIST = "assist"  # yellow: a colleague should come now
+    ACUTE = "acute"  # red: ongoing violence
+
+
+class AlarmSource(StrEnum):
+    BUTTON = "button"
+    SENSOR = "sensor"
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+
+
+class AckState(StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    v: Literal[1] = PROTOCOL_VERSION
+    site: SiteId
+    device: DeviceId
+
+
+class AlarmMessage(_Message):
+    """edge → central, QoS 1. Re-sent with the same ``alarm_id`` until central acks it.
+
+    ``presses`` counts presses of the same input while this alarm is active; a higher count
+    is recorded on the existing alarm, never as a new one.
+    """
+
+    alarm_id: UUID
+    level: AlarmLevel
+    room: ShortText
+    source: AlarmSource
+    input: InputName
+    raised_at: AwareDatetime
+    presses: int = Field(default=1, ge=1, le=1_000_000)
+    test: bool = False
+    drill: bool = False
+
+
+class Responder(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    user: ShortText
+    name: ShortText
+    at: AwareDatetime
+
+
+class AckMessage(_Message):
+    """central → edge, QoS 1: the application ack. Sent only after central has stored the alarm."""
+
+    alarm_id: UUID
+    state: AckState
+    responders: tuple[Responder, ...] = ()
+    at: AwareDatetime
+
+
+class Health(BaseModel):
+    """What a device says about itself. Counters name rejected input, by reason."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    uptime_s: float = Field(default=0.0, ge=0)
+    outbox_pending: int = Field(default=0, ge=0)
+    faults: tuple[ShortText, ...] = ()
+    counters: dict[str, int] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+
+class StatusMessage(_Message):
+    """Retained. ``offline`` is also the device's MQTT last will."""
+
+    state: Literal["online", "offline"]
+    at: AwareDatetime | None = None
+    health: Health | None = None
+
+
+class HeartbeatMessage(_Message):
+    """Not retained, QoS 0, every ``interval_s``. Three missed heartbeats mean offline."""
+
+    at: AwareDatetime
+    interval_s: float = Field(gt=0, le=3600)
+    health: Health = Field(default_factory=Health)
+
+
+class EventMessage(_Message):
+    """A sensor event: door, presence, sound level, tamper, fault, pendant, ..."""
+
+    at: AwareDatetime
+    room: ShortText
+    sensor: ShortText
+    kind: ShortText
+    value: Scalar = None
+
+
+class SelftestRunMessage(_Message):
+    """central → edge: run the named checks (all when empty) and answer before ``deadline``."""
+
+    run_id: UUID
+    checks: tuple[ShortText, ...] = ()
+    deadline: AwareDatetime
+    sent_at: AwareDatetime
+
+
+class CheckResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: ShortText
+    ok: bool
+    detail: str = Field(default="", max_length=500)
+
+
+class SelftestResultMessage(_Message):
+    """edge → central: the answer to one ``selftest/run``."""
+
+    run_id: UUID
+    results: tuple[CheckResult, ...]
+    at: AwareDatetime
+
+
+Message = (
+    AlarmMessage
+    | AckMessage
+    | StatusMessage
+    | HeartbeatMessage
+    | EventMessage
+    | SelftestRunMessage
+    | SelftestResultMessage
+)
+
+MODEL_FOR_KIND: dict[TopicKind, type[_Message]] = {
+    TopicKind.ALARM: AlarmMessage,
+    TopicKind.ACK: AckMessage,
+    TopicKind.STATUS: StatusMessage,
+    TopicKind.HEARTBEAT: HeartbeatMessage,
+    TopicKind.EVENT: EventMessage,
+    TopicKind.SELFTEST_RUN: SelftestRunMessage,
+    TopicKind.SELFTEST_RESULT: SelftestResultMessage,
+}
+KIND_FOR_MODEL: dict[type[_Message], TopicKind] = {m: k for k, m in MODEL_FOR_KIND.items()}
