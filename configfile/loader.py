@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,8 +40,7 @@ def load_settings(model: type[S], path: str | Path) -> S:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        reason = getattr(exc, "msg", str(exc))
+        line, reason = _toml_position(str(exc), text)
         raise ConfigError([ConfigProblem(file, line, "", f"not valid TOML: {reason}")]) from None
 
     class _FromFile(model):  # type: ignore[valid-type,misc]
@@ -69,6 +69,16 @@ def load_settings(model: type[S], path: str | Path) -> S:
             problems.append(ConfigProblem(file, locate(text, loc), where, reason))
         raise ConfigError(problems) from None
     return model.model_validate(loaded.model_dump())
+
+
+def _toml_position(message: str, text: str) -> tuple[int | None, str]:
+    """Line and bare reason from tomllib's message ("... (at line 3, column 5)")."""
+    found = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+    if found:
+        return int(found.group(1)), message[: found.start()]
+    if message.endswith("(at end of document)"):
+        return max(1, len(text.splitlines())), message.removesuffix(" (at end of document)")
+    return None, message
 
 
 def validate_file(model: type[BaseSettings], path: str | Path) -> list[ConfigProblem]:

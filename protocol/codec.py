@@ -47,12 +47,16 @@ def decode(topic: str | Topic, payload: bytes | bytearray | str) -> Message:
         raise BadJson(f"payload is JSON {type(data).__name__}, not an object")
     version = data.get("v")
     if version != PROTOCOL_VERSION or isinstance(version, bool):
-        raise UnknownVersion(f"payload version v={version!r}; this side speaks v={PROTOCOL_VERSION}")
+        raise UnknownVersion(
+            f"payload version v={version!r}; this side speaks v={PROTOCOL_VERSION}"
+        )
     for field in ("site", "device"):
         value = data.get(field)
         expected = getattr(parsed_topic, field)
         if value is not None and value != expected:
-            raise TopicMismatch(f"payload {field} {value!r} differs from topic {field} {expected!r}")
+            raise TopicMismatch(
+                f"payload {field} {value!r} differs from topic {field} {expected!r}"
+            )
     model = MODEL_FOR_KIND[parsed_topic.kind]
     try:
         return cast(Message, model.model_validate(data))

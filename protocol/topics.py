@@ -52,7 +52,9 @@ class Topic:
     def parse(cls, topic: str) -> Topic:
         parts = topic.split("/", 4)
         if len(parts) != 5 or parts[0] != ROOT:
-            raise BadTopic(f"topic {topic!r} is not {ROOT}/{TOPIC_VERSION}/{{site}}/{{device}}/{{kind}}")
+            raise BadTopic(
+                f"topic {topic!r} is not {ROOT}/{TOPIC_VERSION}/{{site}}/{{device}}/{{kind}}"
+            )
         if parts[1] != TOPIC_VERSION:
             raise BadTopic(f"topic {topic!r} has unknown version segment {parts[1]!r}")
         try:

@@ -1,25 +1,5 @@
-"""Loopback helpers for tests and benchmarks."""
+"""Loopback helpers for tests and benchmarks (the simulator's, so there is one of each)."""
 
-from __future__ import annotations
+from firmware_sim.broker import free_port, wait_for_port
 
-import socket
-import time
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
-    """Block until something accepts on ``host:port``, or raise ``TimeoutError``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+__all__ = ["free_port", "wait_for_port"]

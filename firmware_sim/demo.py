@@ -1,0 +1,265 @@
+"""``trygg-sim demo``: the whole system on one machine, with simulated hardware.
+
+A private Mosquitto, central with SQLite, one edge agent per room on simulated pins (the
+``trygg-sim`` gpiozero factory, so the edge runs its normal code), and one headless desk per
+user. Each part is a separate process started by its own console script, exactly as installed
+on real machines. Ctrl-C (or SIGTERM) stops them all and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from firmware_sim.broker import PrivateBroker, free_port, wait_for_port
+from firmware_sim.config import DemoSettings, SimRoom
+from firmware_sim.errors import SimError
+
+CENTRAL_USER = "central"
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _script(name: str) -> str:
+    """The console script installed beside this Python (the venv's), else from PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else name
+
+
+class Demo:
+    def __init__(self, settings: DemoSettings, workdir: Path, out: IO[str] = sys.stdout) -> None:
+        self.settings = settings
+        self.dir = workdir
+        self.out = out
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.broker = PrivateBroker(workdir / "broker")
+        self.http_port = free_port()
+        self.tokens = {desk: secrets.token_urlsafe(24) for s in settings.sites for desk in s.desks}
+
+    # -- configuration files, written the way an operator would -------------------------
+    def _central_config(self, password: str) -> Path:
+        lines = [
+            "[mqtt]",
+            f'host = "{self.broker.host}"',
+            f"port = {self.broker.port}",
+            f'username = "{CENTRAL_USER}"',
+            f"password = {_toml_str(password)}",
+            "[http]",
+            'host = "127.0.0.1"',
+            f"port = {self.http_port}",
+            "[store]",
+            f"path = {_toml_str(str(self.dir / 'central.db'))}",
+        ]
+        for site in self.settings.sites:
+            lines += ["[[sites]]", f'id = "{site.id}"', f"name = {_toml_str(site.name)}"]
+        for site in self.settings.sites:
+            for desk in site.desks:
+                lines += [
+                    "[[users]]",
+                    f'id = "{desk}"',
+                    f"name = {_toml_str(desk.title())}",
+                    f'token = "{self.tokens[desk]}"',
+                    f'sites = ["{site.id}"]',
+                ]
+        path = self.dir / "central.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def _edge_config(self, site_id: str, room: SimRoom, password: str) -> Path:
+        lines = [
+            f'site = "{site_id}"',
+            f'device = "{room.device}"',
+            f"room = {_toml_str(room.name)}",
+            "heartbeat_interval_s = 5.0",
+            "[mqtt]",
+            f'host = "{self.broker.host}"',
+            f"port = {self.broker.port}",
+            f"password = {_toml_str(password)}",
+            "[outbox]",
+            f"path = {_toml_str(str(self.dir / f'{room.device}-outbox.db'))}",
+        ]
+        for button in room.buttons:
+            lines += [
+                "[[buttons]]",
+                f'input = "{button.input}"',
+                f"pin = {button.pin}",
+                f'level = "{button.level}"',
+            ]
+            if button.led_pin is not None:
+                lines.append(f"led_pin = {button.led_pin}")
+        path = self.dir / f"{room.device}.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def _desk_config(self, desk: str) -> Path:
+        path = self.dir / f"desk-{desk}.toml"
+        path.write_text(
+            f'server = "ws://127.0.0.1:{self.http_port}/ws"\ntoken = "{self.tokens[desk]}"\n'
+        )
+        return path
+
+    # -- processes -----------------------------------------------------------------------
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        stdout: int | IO[bytes] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        log = (self.dir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            argv,
+            stdout=stdout if stdout is not None else log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            # Own session: the terminal's Ctrl-C reaches only us, and we stop parts in order.
+            start_new_session=True,
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.broker.add_user(CENTRAL_USER, central_pw := secrets.token_urlsafe(18))
+        self.broker.start()
+        self.procs.append(("mosquitto", self.broker.proc))  # type: ignore[arg-type]
+        self._spawn(
+            "central", [_script("trygg-central"), "--config", str(self._central_config(central_pw))]
+        )
+        wait_for_port(self.http_port, timeout=30)
+        for site in self.settings.sites:
+            for room in site.rooms:
+                self.broker.add_user(room.device, edge_pw := secrets.token_urlsafe(18))
+                config = self._edge_config(site.id, room, edge_pw)
+                self._spawn(
+                    room.device,
+                    [_script("trygg-edge"), "--config", str(config)],
+                    env={
+                        "GPIOZERO_PIN_FACTORY": "trygg-sim",
+                        "TRYGG_SIM_CONTROL": str(self.dir / f"{room.device}.sock"),
+                    },
+                )
+            for desk in site.desks:
+                proc = self._spawn(
+                    f"desk-{desk}",
+                    [
+                        _script("trygg-desk"),
+                        "--config",
+                        str(self._desk_config(desk)),
+                        "--headless",
+                        "--ack-all",
+                    ],
+                    stdout=subprocess.PIPE,
+                )
+                threading.Thread(target=self._echo_desk, args=(desk, proc), daemon=True).start()
+
+    def _echo_desk(self, desk: str, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        with (self.dir / f"desk-{desk}.jsonl").open("ab") as record:
+            for raw in proc.stdout:
+                record.write(raw)
+                record.flush()
+                try:
+                    item = json.loads(raw)
+                    who = ", ".join(r["name"] for r in item.get("responders", [])) or "-"
+                    line = (
+                        f"[desk {desk}] {item['event']:<6} {item['level'].upper():<6} "
+                        f"{item['room']} ({item['site']}) state={item['state']} coming={who}"
+                    )
+                except (ValueError, KeyError):
+                    line = f"[desk {desk}] {raw.decode(errors='replace').rstrip()}"
+                print(line, file=self.out, flush=True)
+
+    def banner(self) -> str:
+        first_site = self.settings.sites[0]
+        room = first_site.rooms[0]
+        token = self.tokens[first_site.desks[0]]
+        return "\n".join(
+            [
+                "Trygg demo is running.",
+                f"  central:  http://127.0.0.1:{self.http_port}/healthz",
+                f"  alarms:   curl -H 'Authorization: Bearer {token}' "
+                f"http://127.0.0.1:{self.http_port}/api/alarms",
+                f"  broker:   mqtt://{self.broker.address} (logs and configs in {self.dir})",
+                f"  press:    Enter here, or: trygg-sim press {room.device} "
+                f"{room.buttons[0].input} --workdir {self.dir}",
+                "  stop:     Ctrl-C",
+            ]
+        )
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        # Reverse order: desks and edges first, so nothing reports a false outage on the way.
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 8
+        for _name, proc in reversed(self.procs):
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs if proc.poll() is not None]
+
+
+def run_demo(settings: DemoSettings, workdir: Path) -> int:
+    demo = Demo(settings, workdir)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        demo.start()
+        print(demo.banner(), flush=True)
+        if sys.stdin.isatty():
+            threading.Thread(target=_press_on_enter, args=(demo,), daemon=True).start()
+        while not stopping.wait(1.0):
+            if dead := demo.dead():
+                print(
+                    f"stopped unexpectedly: {', '.join(dead)} (see logs in {workdir})",
+                    file=sys.stderr,
+                )
+                return 1
+        return 0
+    except (SimError, TimeoutError) as exc:
+        print(f"demo could not start: {exc} (logs in {workdir})", file=sys.stderr)
+        return 1
+    finally:
+        demo.stop()
+        print("demo stopped; no process left running.", flush=True)
+
+
+def _press_on_enter(demo: Demo) -> None:
+    from firmware_sim.control import request
+
+    room = demo.settings.sites[0].rooms[0]
+    for _line in sys.stdin:
+        try:
+            request(demo.dir / f"{room.device}.sock", cmd="tap", pin=room.buttons[0].pin)
+            print(f"pressed {room.buttons[0].input} in {room.name}", flush=True)
+        except SimError as exc:
+            print(f"press failed: {exc}", file=sys.stderr, flush=True)

@@ -1,0 +1,2 @@
+class SimError(Exception):
+    """Something the simulator was asked to do that it cannot."""
