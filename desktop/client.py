@@ -1,0 +1,223 @@
+"""The websocket client every desk front end shares: connect, stay connected, report events.
+
+:class:`DeskClient` holds one connection to central at a time and reconnects with backoff when
+it drops. Each frame goes through :class:`desktop.core.DeskCore`; the commands it decides on
+(``delivered``, and ``coming`` under ``--ack-all``) are sent at once, and the events it yields
+reach every listener registered with :meth:`DeskClient.on_event` and every iterator from
+:meth:`DeskClient.events`. The headless front end prints them; a window will pop up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from uuid import UUID
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from desktop.config import DeskSettings
+from desktop.core import AlarmEvent, Backoff, DeskCore, Reaction
+from protocol.screen import Command, CommandKind, Hello, encode_frame
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_S = 10.0
+# Pings notice a dead link (a laptop's Wi-Fi gone) within seconds rather than at TCP timeouts.
+PING_INTERVAL_S = 10.0
+PING_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """Central accepted the token and greeted us."""
+
+    hello: Hello
+
+
+@dataclass(frozen=True, slots=True)
+class NoLongerActive:
+    """An alarm shown as active before a reconnect is missing from the new snapshot."""
+
+    alarm_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """No connection (lost, or never made); the next attempt is in ``retry_in_s`` seconds."""
+
+    reason: str
+    retry_in_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Central refused the token (HTTP ``status``); retried slowly, in ``retry_in_s`` seconds."""
+
+    status: int
+    retry_in_s: float
+
+
+ClientEvent = Connected | AlarmEvent | NoLongerActive | Disconnected | Refused
+
+
+class _EventStream:
+    """One subscriber's queue. Registered when created, so no event between creation and the
+    first ``await`` is lost; ends when the client stops."""
+
+    def __init__(self, subscribers: list[asyncio.Queue[ClientEvent | None]]) -> None:
+        self._queue: asyncio.Queue[ClientEvent | None] = asyncio.Queue()
+        subscribers.append(self._queue)
+
+    def __aiter__(self) -> _EventStream:
+        return self
+
+    async def __anext__(self) -> ClientEvent:
+        event = await self._queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+
+class DeskClient:
+    def __init__(
+        self,
+        settings: DeskSettings,
+        *,
+        ack_all: bool = False,
+        backoff: Backoff | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.core = DeskCore(ack_all=ack_all)
+        self._backoff = backoff or Backoff()
+        self._jitter = jitter
+        self._listeners: list[Callable[[ClientEvent], None]] = []
+        self._subscribers: list[asyncio.Queue[ClientEvent | None]] = []
+        self._outbox: deque[Command] = deque()  # the user's commands, kept until sent
+        self._outbox_ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._connection: ClientConnection | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None
+
+    def on_event(self, listener: Callable[[ClientEvent], None]) -> None:
+        """Call ``listener`` for every event, synchronously, in order."""
+        self._listeners.append(listener)
+
+    def events(self) -> AsyncIterator[ClientEvent]:
+        """Every event from now on, until the client stops."""
+        return _EventStream(self._subscribers)
+
+    def command(self, kind: CommandKind, alarm_id: UUID) -> None:
+        """Send the user's ``kind`` for ``alarm_id`` now, or as soon as there is a connection."""
+        self._outbox.append(self.core.user_command(kind, alarm_id))
+        self._outbox_ready.set()
+
+    async def run(self) -> None:
+        """Stay connected until :meth:`close`. Never raises for network trouble."""
+        try:
+            while not self._stopping.is_set():
+                delay = await self._connect_once()
+                if delay is None:
+                    break
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+        finally:
+            self._connection = None
+            for queue in self._subscribers:
+                queue.put_nowait(None)
+
+    async def close(self) -> None:
+        self._stopping.set()
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _connect_once(self) -> float | None:
+        """One connection, from handshake to close; the delay before the next, or None to stop."""
+        token = self.settings.token.get_secret_value()
+        try:
+            async with connect(
+                self.settings.server,
+                additional_headers={"Authorization": f"Bearer {token}"},
+                open_timeout=OPEN_TIMEOUT_S,
+                ping_interval=PING_INTERVAL_S,
+                ping_timeout=PING_TIMEOUT_S,
+                close_timeout=2.0,
+                user_agent_header="trygg-desk",
+            ) as connection:
+                reason = await self._serve(connection)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                delay = self._backoff.refused_delay(self._jitter())
+                self._emit(Refused(status, delay))
+                return delay
+            reason = f"central answered HTTP {status} instead of opening the websocket"
+        except ConnectionClosed as exc:
+            reason = f"connection lost ({exc})"
+        except InvalidHandshake as exc:
+            reason = f"websocket handshake failed ({exc})"
+        except TimeoutError:
+            reason = f"central did not answer within {OPEN_TIMEOUT_S:g} s"
+        except OSError as exc:
+            reason = f"cannot reach central ({exc.strerror or exc})"
+        if self._stopping.is_set():
+            return None
+        delay = self._backoff.next_delay(self._jitter())
+        self._emit(Disconnected(reason, delay))
+        return delay
+
+    async def _serve(self, connection: ClientConnection) -> str:
+        self._connection = connection
+        self.core.connection_opened()
+        sender = asyncio.create_task(self._send_outbox(connection))
+        try:
+            async for message in connection:
+                await self._apply(connection, self.core.receive_text(message))
+        finally:
+            self._connection = None
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+        return f"central closed the connection (code {connection.close_code})"
+
+    async def _apply(self, connection: ClientConnection, reaction: Reaction) -> None:
+        if reaction.hello is not None:
+            # Reset only once central has greeted us: a server that accepts and then drops
+            # every socket at once must still be retried with growing delays.
+            self._backoff.reset()
+            self._emit(Connected(reaction.hello))
+        if reaction.problem is not None:
+            log.warning("%s", reaction.problem)
+        for event in reaction.events:
+            self._emit(event)
+        for alarm_id in reaction.gone:
+            self._emit(NoLongerActive(alarm_id))
+        for command in reaction.commands:
+            await connection.send(encode_frame(command))
+            log.debug("sent %s for %s", command.type.value, command.alarm_id)
+
+    async def _send_outbox(self, connection: ClientConnection) -> None:
+        while True:
+            while self._outbox:
+                command = self._outbox[0]
+                await connection.send(encode_frame(command))
+                # Dropped only once handed to the socket: a command typed while the link is
+                # down (or that failed to send) goes out on the next connection.
+                self._outbox.popleft()
+                log.info("sent %s for %s", command.type.value, command.alarm_id)
+            self._outbox_ready.clear()
+            await self._outbox_ready.wait()
+
+    def _emit(self, event: ClientEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
+        for queue in self._subscribers:
+            queue.put_nowait(event)

@@ -1,0 +1,185 @@
+"""The desk client's state, without any I/O: frames in; events to show and commands to send out.
+
+:class:`DeskCore` knows which alarms are active, turns each frame from central into the events a
+screen shows, and decides which commands answer it: ``delivered`` for every alarm this connection
+has brought (so central knows the alarm reached a screen), and under ``--ack-all`` a ``coming``
+for each active alarm this user has not answered yet. :class:`Backoff` decides how long to wait
+before the next connection attempt. The caller supplies randomness, so both are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from uuid import UUID
+
+from protocol.errors import ProtocolError
+from protocol.screen import (
+    AlarmNew,
+    AlarmState,
+    AlarmUpdate,
+    AlarmView,
+    Command,
+    CommandKind,
+    ErrorFrame,
+    Hello,
+    Snapshot,
+    decode_server_frame,
+)
+
+ServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame
+
+
+class EventKind(StrEnum):
+    ACTIVE = "active"  # active when we connected (from the snapshot)
+    ALARM = "alarm"  # an active alarm this screen has not shown before: pop up
+    UPDATE = "update"  # something changed on an alarm already shown (or it was resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    kind: EventKind
+    alarm: AlarmView
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """What one frame means: events to show, commands to send, and anything worth logging."""
+
+    events: tuple[AlarmEvent, ...] = ()
+    commands: tuple[Command, ...] = ()
+    hello: Hello | None = None  # set when the frame was central's greeting
+    gone: tuple[UUID, ...] = ()  # shown as active before, missing from the new snapshot
+    problem: str | None = None  # a bad frame, or an error central reported
+
+
+def _is_resolved(alarm: AlarmView) -> bool:
+    return alarm.state is AlarmState.RESOLVED
+
+
+@dataclass
+class DeskCore:
+    """State across connections. Call :meth:`connection_opened` for each new socket."""
+
+    ack_all: bool = False
+    counters: dict[str, int] = field(default_factory=dict, init=False)
+    _active: dict[UUID, AlarmView] = field(default_factory=dict, init=False)
+    _user: str | None = field(default=None, init=False)
+    _delivered: set[UUID] = field(default_factory=set, init=False)  # on this connection
+    _coming_sent: set[UUID] = field(default_factory=set, init=False)  # on this connection
+    _answered: set[UUID] = field(default_factory=set, init=False)  # the user said coming/can't
+
+    @property
+    def active(self) -> Mapping[UUID, AlarmView]:
+        """Alarms not yet resolved, as last heard from central."""
+        return self._active
+
+    @property
+    def user(self) -> str | None:
+        return self._user
+
+    def connection_opened(self) -> None:
+        # A new socket may be to a restarted central that knows nothing of what we told the
+        # old one, so "delivered" and automatic "coming" are decided afresh per connection;
+        # the snapshot that follows says which alarms still need them.
+        self._delivered.clear()
+        self._coming_sent.clear()
+
+    def receive_text(self, text: str | bytes) -> Reaction:
+        """Decode and handle one frame; a bad frame is counted and reported, never raised."""
+        try:
+            frame = decode_server_frame(text)
+        except ProtocolError as exc:
+            self._count(f"bad_frame.{exc.reason}")
+            return Reaction(problem=f"ignored a bad frame from central ({exc.reason}): {exc}")
+        return self.receive(frame)
+
+    def receive(self, frame: ServerFrame) -> Reaction:
+        if isinstance(frame, Hello):
+            self._user = frame.user
+            return Reaction(hello=frame)
+        if isinstance(frame, Snapshot):
+            return self._snapshot(frame)
+        if isinstance(frame, AlarmNew | AlarmUpdate):
+            return self._alarm(frame.alarm)
+        self._count(f"server_error.{frame.reason}")
+        return Reaction(problem=f"central reported an error: {frame.reason}")
+
+    def user_command(self, kind: CommandKind, alarm_id: UUID) -> Command:
+        """The command for something the user decided; ``--ack-all`` then leaves that alarm be."""
+        if kind in (CommandKind.COMING, CommandKind.CANT_COME):
+            self._answered.add(alarm_id)
+        return Command(type=kind, alarm_id=alarm_id)
+
+    def _snapshot(self, frame: Snapshot) -> Reaction:
+        before = set(self._active)
+        self._active = {a.alarm_id: a for a in frame.alarms if not _is_resolved(a)}
+        events = tuple(AlarmEvent(EventKind.ACTIVE, a) for a in frame.alarms)
+        commands = [c for a in frame.alarms for c in self._answers(a)]
+        gone = tuple(sorted(before - set(self._active), key=str))
+        return Reaction(events=events, commands=tuple(commands), gone=gone)
+
+    def _alarm(self, alarm: AlarmView) -> Reaction:
+        # Whether central called it new or an update, an active alarm this screen has not shown
+        # is news to the user: it must pop up, or a missed frame would hide an alarm.
+        known = alarm.alarm_id in self._active
+        kind = EventKind.ALARM if not known and not _is_resolved(alarm) else EventKind.UPDATE
+        if _is_resolved(alarm):
+            self._active.pop(alarm.alarm_id, None)
+        else:
+            self._active[alarm.alarm_id] = alarm
+        return Reaction(events=(AlarmEvent(kind, alarm),), commands=tuple(self._answers(alarm)))
+
+    def _answers(self, alarm: AlarmView) -> list[Command]:
+        if _is_resolved(alarm):
+            return []
+        commands = []
+        if alarm.alarm_id not in self._delivered:
+            self._delivered.add(alarm.alarm_id)
+            commands.append(Command(type=CommandKind.DELIVERED, alarm_id=alarm.alarm_id))
+        if self._needs_my_coming(alarm):
+            self._coming_sent.add(alarm.alarm_id)
+            commands.append(Command(type=CommandKind.COMING, alarm_id=alarm.alarm_id))
+        return commands
+
+    def _needs_my_coming(self, alarm: AlarmView) -> bool:
+        """Under ``--ack-all``: an active alarm nobody answered for this user yet."""
+        if not self.ack_all or alarm.alarm_id in self._coming_sent:
+            return False
+        if alarm.alarm_id in self._answered:
+            return False
+        answered_by = {r.user for r in (*alarm.responders, *alarm.declined)}
+        return self._user not in answered_by
+
+    def _count(self, reason: str) -> None:
+        self.counters[reason] = self.counters.get(reason, 0) + 1
+
+
+@dataclass
+class Backoff:
+    """Exponential reconnect delays with jitter: 0.5 s, 1 s, 2 s, … up to 10 s.
+
+    Jitter (±25 %) keeps a room full of screens from reconnecting in lockstep after central
+    restarts. A refused token gets a long fixed delay: retrying it quickly cannot succeed and
+    would only fill central's log; the administrator may still fix the token meanwhile.
+    """
+
+    initial_s: float = 0.5
+    maximum_s: float = 10.0
+    refused_s: float = 30.0
+    _attempt: int = field(default=0, init=False)
+
+    def next_delay(self, jitter: float) -> float:
+        """The delay before the next attempt; ``jitter`` is a random number in [0, 1)."""
+        base = min(self.maximum_s, self.initial_s * 2.0**self._attempt)
+        if base < self.maximum_s:
+            self._attempt += 1  # stop counting at the cap, so 2**n never overflows a float
+        return min(self.maximum_s, base * (0.75 + 0.5 * jitter))
+
+    def refused_delay(self, jitter: float) -> float:
+        return self.refused_s * (0.9 + 0.2 * jitter)
+
+    def reset(self) -> None:
+        """A connection got as far as central's greeting: start again from the shortest delay."""
+        self._attempt = 0

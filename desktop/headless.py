@@ -1,0 +1,199 @@
+"""The headless desk client: alarms as JSON lines on stdout, commands as lines on stdin.
+
+stdout carries only machine-readable lines, one JSON object each, flushed at once::
+
+    {"event": "alarm", "alarm_id": "…", "site": "…", "room": "…", "state": "received", …}
+
+``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. Connection
+news and problems go to stderr. stdin takes ``coming <alarm_id>``, ``cant_come <alarm_id>`` and
+``resolve <alarm_id>``, one per line; a bad line is reported on stderr and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import stat
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import BinaryIO
+from uuid import UUID
+
+from desktop.client import (
+    ClientEvent,
+    Connected,
+    DeskClient,
+    Disconnected,
+    NoLongerActive,
+    Refused,
+)
+from desktop.config import DeskSettings
+from desktop.core import AlarmEvent
+from desktop.errors import BadCommandLine
+from protocol.screen import CommandKind
+
+log = logging.getLogger(__name__)
+
+_STDIN_LINE_LIMIT = 4096  # a command line is ~50 bytes
+
+USER_COMMANDS = {
+    "coming": CommandKind.COMING,
+    "cant_come": CommandKind.CANT_COME,
+    "resolve": CommandKind.RESOLVE,
+}
+
+
+def parse_command_line(line: str) -> tuple[CommandKind, UUID] | None:
+    """``(kind, alarm_id)`` from one stdin line; ``None`` for a blank line."""
+    words = line.split()
+    if not words:
+        return None
+    kind = USER_COMMANDS.get(words[0])
+    if kind is None:
+        raise BadCommandLine(f"unknown command {words[0]!r}; use {', '.join(USER_COMMANDS)}")
+    if len(words) != 2:
+        raise BadCommandLine(f"expected `{words[0]} <alarm_id>` (one alarm id, nothing else)")
+    try:
+        alarm_id = UUID(words[1])
+    except ValueError:
+        raise BadCommandLine(f"{words[1]!r} is not an alarm id (a UUID)") from None
+    return kind, alarm_id
+
+
+def json_line(event: AlarmEvent) -> bytes:
+    fields = event.alarm.model_dump(mode="json")
+    return json.dumps({"event": event.kind.value, **fields}, ensure_ascii=False).encode() + b"\n"
+
+
+def describe(event: ClientEvent, server: str) -> str | None:
+    """The stderr line for an event that is not an alarm (alarms go to stdout)."""
+    if isinstance(event, Connected):
+        hello = event.hello
+        return f"connected to {server} as {hello.name} ({hello.user}); sites: " + (
+            ", ".join(hello.sites) or "none"
+        )
+    if isinstance(event, Disconnected):
+        return f"not connected: {event.reason}; retrying in {event.retry_in_s:.1f} s"
+    if isinstance(event, Refused):
+        return (
+            f"central refused the token (HTTP {event.status}): check `token` in the config "
+            f"file or TRYGG_DESK_TOKEN; retrying in {event.retry_in_s:.0f} s"
+        )
+    if isinstance(event, NoLongerActive):
+        return f"alarm {event.alarm_id} is no longer active (resolved while disconnected?)"
+    return None
+
+
+async def print_events(
+    client: DeskClient, events: AsyncIterator[ClientEvent], out: BinaryIO
+) -> None:
+    async for event in events:
+        if isinstance(event, AlarmEvent):
+            out.write(json_line(event))
+            out.flush()  # a consumer reading line by line must see each alarm at once
+            continue
+        message = describe(event, client.settings.server)
+        level = logging.WARNING if isinstance(event, Disconnected | Refused) else logging.INFO
+        log.log(level, "%s", message)
+
+
+def _watchable(fd: int) -> bool:
+    """Whether the event loop can wait on ``fd``: pipes, sockets and terminals, yes; regular
+    files and /dev/null, no (epoll refuses them)."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+
+
+async def _stdin_lines() -> AsyncIterator[bytes]:
+    fd = sys.stdin.fileno()
+    if not _watchable(fd):
+        # `< commands.txt` or `< /dev/null`: these never block for long, so a thread will do.
+        while line := await asyncio.to_thread(sys.stdin.buffer.readline):
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_STDIN_LINE_LIMIT)
+    # The transport closes its file at EOF; give it a duplicate so that fd 0 stays ours.
+    pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    try:
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # longer than the reader's limit; the reader dropped it
+                log.warning("ignored a stdin line over %d bytes", _STDIN_LINE_LIMIT)
+                continue
+            if not line:
+                return
+            yield line
+    finally:
+        transport.close()
+        # The pipe transport made stdin non-blocking; a shell sharing the terminal expects it back.
+        os.set_blocking(fd, True)
+
+
+async def read_commands(client: DeskClient, lines: AsyncIterator[bytes]) -> None:
+    rejected: Counter[str] = Counter()
+    async for raw in lines:
+        text = raw.decode("utf-8", errors="replace").strip()
+        try:
+            parsed = parse_command_line(text)
+        except BadCommandLine as exc:
+            rejected[exc.reason] += 1
+            log.warning(
+                "ignored stdin line %r: %s (%d ignored so far)", text, exc, rejected.total()
+            )
+            continue
+        if parsed is None:
+            continue
+        kind, alarm_id = parsed
+        if alarm_id not in client.core.active:
+            log.info("%s is not an active alarm this screen knows of; sending anyway", alarm_id)
+        client.command(kind, alarm_id)
+    log.info("stdin closed; still showing alarms (stop with Ctrl-C or SIGTERM)")
+
+
+def _report_reader_failure(task: asyncio.Task[None]) -> None:
+    # Alarms keep coming without stdin, so this is not fatal; but the user must know that
+    # typed commands no longer reach central.
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("stopped reading commands from stdin: %r", error)
+
+
+async def run_headless(settings: DeskSettings, *, ack_all: bool = False) -> int:
+    """Run until SIGINT/SIGTERM (exit status 0) or until stdout goes away (1)."""
+    client = DeskClient(settings, ack_all=ack_all)
+    events = client.events()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    runner = asyncio.create_task(client.run(), name="client")
+    printer = asyncio.create_task(print_events(client, events, sys.stdout.buffer), name="printer")
+    reader = asyncio.create_task(read_commands(client, _stdin_lines()), name="stdin")
+    reader.add_done_callback(_report_reader_failure)
+    stopped = asyncio.create_task(stop.wait(), name="signal")
+    await asyncio.wait({runner, printer, stopped}, return_when=asyncio.FIRST_COMPLETED)
+
+    await client.close()
+    for task in (reader, stopped):
+        task.cancel()
+    try:
+        await asyncio.wait_for(runner, 5.0)
+    except TimeoutError:
+        log.warning("the connection did not close in time; leaving anyway")
+    printed = (await asyncio.gather(printer, reader, stopped, return_exceptions=True))[0]
+    if isinstance(printed, BrokenPipeError):
+        # Whoever read our stdout has gone; point stdout at /dev/null so that the interpreter's
+        # final flush does not complain about the broken pipe as well.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        log.error("stdout was closed; stopping")
+        return 1
+    if isinstance(printed, Exception):
+        raise printed
+    return 0

@@ -1,0 +1,177 @@
+"""A small, real websocket server that speaks central's side of the screen contract.
+
+It is not central: it keeps alarms in a dict that outlives the server (so a "restart" keeps
+them, as central's database would), checks Bearer tokens before accepting (403 otherwise),
+greets with Hello + Snapshot, and answers commands the way central does: ``coming``,
+``cant_come`` and ``resolve`` change the alarm and are broadcast as AlarmUpdate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from http import HTTPStatus
+from uuid import UUID, uuid4
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from protocol.errors import ProtocolError
+from protocol.messages import AlarmLevel, AlarmSource, Responder
+from protocol.screen import (
+    AlarmNew,
+    AlarmState,
+    AlarmUpdate,
+    AlarmView,
+    Command,
+    CommandKind,
+    ErrorFrame,
+    Hello,
+    Snapshot,
+    decode_command,
+    encode_frame,
+)
+from tests.support.net import free_port
+
+
+def make_alarm(**changes: object) -> AlarmView:
+    fields: dict[str, object] = {
+        "alarm_id": uuid4(),
+        "site": "oslo-sentrum",
+        "device": "rom-101",
+        "room": "Møterom 101",
+        "level": AlarmLevel.ACUTE,
+        "source": AlarmSource.BUTTON,
+        "input": "desk",
+        "raised_at": datetime(2024, 5, 2, 9, 30, tzinfo=UTC),
+        "state": AlarmState.RECEIVED,
+    }
+    fields.update(changes)
+    return AlarmView.model_validate(fields)
+
+
+class FakeCentral:
+    def __init__(self, users: dict[str, str], alarms: Sequence[AlarmView] = ()) -> None:
+        self.users = users  # token -> user id
+        self.alarms: dict[UUID, AlarmView] = {a.alarm_id: a for a in alarms}
+        self.port = free_port()
+        self.commands: list[tuple[str, Command]] = []
+        self.refused = 0
+        self.refuse_with = HTTPStatus.FORBIDDEN  # the answer to a bad token
+        self.accepted = 0
+        self.connections: set[ServerConnection] = set()
+        self._server: Server | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def received(self, kind: CommandKind, alarm_id: UUID | None = None) -> list[Command]:
+        return [
+            c
+            for _, c in self.commands
+            if c.type is kind and (alarm_id is None or c.alarm_id == alarm_id)
+        ]
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle, "127.0.0.1", self.port, process_request=self._check_token
+        )
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def raise_alarm(self, alarm: AlarmView) -> None:
+        self.alarms[alarm.alarm_id] = alarm
+        await self._broadcast(encode_frame(AlarmNew(alarm=alarm)))
+
+    async def update(self, alarm: AlarmView) -> None:
+        self.alarms[alarm.alarm_id] = alarm
+        await self._broadcast(encode_frame(AlarmUpdate(alarm=alarm)))
+
+    async def send_raw(self, text: str) -> None:
+        await self._broadcast(text)
+
+    def _user_of(self, headers: Headers) -> str | None:
+        auth = headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        return self.users.get(token or "")
+
+    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self._user_of(request.headers) is None:
+            self.refused += 1
+            return connection.respond(self.refuse_with, "invalid token\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        user = self._user_of(connection.request.headers)
+        assert user is not None
+        self.accepted += 1
+        await connection.send(
+            encode_frame(Hello(user=user, name=user.title(), sites=("oslo-sentrum",)))
+        )
+        active = tuple(a for a in self.alarms.values() if a.state is not AlarmState.RESOLVED)
+        await connection.send(encode_frame(Snapshot(alarms=active)))
+        self.connections.add(connection)
+        try:
+            async for message in connection:
+                await self._command(user, message, connection)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.connections.discard(connection)
+
+    async def _command(self, user: str, message: str | bytes, connection: ServerConnection) -> None:
+        try:
+            command = decode_command(message)
+        except ProtocolError as exc:
+            await connection.send(encode_frame(ErrorFrame(reason=exc.reason)))
+            return
+        self.commands.append((user, command))
+        alarm = self.alarms.get(command.alarm_id)
+        if alarm is None or command.type in (CommandKind.DELIVERED, CommandKind.SHOWN):
+            return
+        me = Responder(user=user, name=user.title(), at=datetime.now(UTC))
+        if command.type is CommandKind.COMING:
+            changed = alarm.model_copy(
+                update={"state": AlarmState.ACKNOWLEDGED, "responders": (*alarm.responders, me)}
+            )
+        elif command.type is CommandKind.CANT_COME:
+            changed = alarm.model_copy(update={"declined": (*alarm.declined, me)})
+        else:
+            changed = alarm.model_copy(
+                update={
+                    "state": AlarmState.RESOLVED,
+                    "resolved_at": datetime.now(UTC),
+                    "resolved_by": user,
+                }
+            )
+        await self.update(changed)
+
+    async def _broadcast(self, text: str) -> None:
+        for connection in list(self.connections):
+            try:
+                await connection.send(text)
+            except ConnectionClosed:
+                self.connections.discard(connection)
+
+
+async def eventually(predicate: Callable[[], object], what: str, within_s: float = 15.0) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``within_s`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,157 @@
+"""trygg-desk's command line: validate-config, --help, and the modes it refuses."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from configfile import load_settings
+from desktop.cli import main
+from desktop.config import DeskSettings
+from tests.desktop.desk_process import TRYGG_DESK
+
+SAMPLE = Path(__file__).parents[2] / "desktop" / "sample-desk.toml"
+GOOD_TOKEN = "Zk3q9VbX2mN7pL4sR8tW1yH6"
+
+
+@pytest.fixture(autouse=True)
+def no_desk_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TRYGG_DESK_TOKEN", "TRYGG_DESK_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "desk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
+    assert main(list(argv)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err.splitlines()
+
+
+def test_a_good_file_is_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = config(tmp_path, f'server = "wss://central.example:8443/ws"\ntoken = "{GOOD_TOKEN}"\n')
+    assert main(["validate-config", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: ok\n"
+    settings = load_settings(DeskSettings, path)
+    assert settings.token.get_secret_value() == GOOD_TOKEN
+    assert GOOD_TOKEN not in repr(settings)  # the token stays out of logs and tracebacks
+
+
+def test_the_sample_refuses_its_placeholder_token(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = problems(capsys, "validate-config", str(SAMPLE))
+    line = next(n for n, t in enumerate(SAMPLE.read_text().splitlines(), 1) if "token =" in t)
+    assert lines == [f"{SAMPLE}:{line}: [token] is a placeholder, not a real token"]
+
+
+def test_the_sample_is_ok_with_the_token_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRYGG_DESK_TOKEN", GOOD_TOKEN)
+    assert main(["validate-config", str(SAMPLE)]) == 0
+    assert capsys.readouterr().out == f"{SAMPLE}: ok\n"
+
+
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [
+        ("http://central.example/ws", "must be a ws:// or wss:// URL"),
+        ("central.example:8080/ws", "must be a ws:// or wss:// URL"),
+        ("ws:///ws", "the URL names no host"),
+        ("ws://central.example:99999/ws", "not a valid URL"),
+        ("ws://central.example:0/ws", "port 0"),
+        ("ws://kari:pw@central.example/ws", "put the token in `token`"),
+    ],
+)
+def test_server_must_be_a_websocket_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str, reason: str
+) -> None:
+    path = config(tmp_path, f'token = "{GOOD_TOKEN}"\nserver = "{server}"\n')
+    [line] = problems(capsys, "validate-config", str(path))
+    assert line.startswith(f"{path}:2: [server] ")
+    assert reason in line
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("short", "must be at least 24 characters (it is 5)"),
+        ("changeme-changeme-changeme", "placeholder"),
+        ("<your token goes here, please>", "must not contain spaces"),
+        ("YOUR_TOKEN_HERE_0123456789", "placeholder"),
+        ("*" * 30, "placeholder"),
+        ("ab" * 15, "placeholder"),
+        ("x" * 23 + "\\t", "must not contain spaces or control characters"),
+    ],
+)
+def test_token_must_be_real(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], token: str, reason: str
+) -> None:
+    path = config(tmp_path, f'server = "ws://127.0.0.1:8080/ws"\ntoken = "{token}"\n')
+    [line] = problems(capsys, "validate-config", str(path))
+    assert line.startswith(f"{path}:2: [token] ")
+    assert reason in line
+
+
+def test_each_problem_is_listed_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, '# desk\nserver = "ftp://x"\ncolour = "red"\n')
+    lines = problems(capsys, "validate-config", str(path))
+    assert (
+        f"{path}:2: [server] must be a ws:// or wss:// URL, e.g. wss://central.example/ws" in lines
+    )
+    assert f"{path}:3: [colour] Extra inputs are not permitted" in lines
+    assert f"{path}: [token] required value is missing" in lines
+
+
+def test_not_toml_and_missing_files_are_problems_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, 'server = "ws://x/ws"\ntoken = \n')
+    [line] = problems(capsys, "validate-config", str(path))
+    assert line.startswith(f"{path}:2: not valid TOML")
+    missing = tmp_path / "nope.toml"
+    [line] = problems(capsys, "validate-config", str(missing))
+    assert line.startswith(f"{missing}: cannot read")
+
+
+def test_running_with_a_bad_config_exits_2_with_the_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, 'server = "ws://127.0.0.1:1/ws"\ntoken = "short"\n')
+    [line] = problems(capsys, "--config", str(path), "--headless")
+    assert line.startswith(f"{path}:2: [token] must be at least 24 characters")
+
+
+def test_without_headless_it_says_the_window_is_not_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, f'server = "ws://127.0.0.1:1/ws"\ntoken = "{GOOD_TOKEN}"\n')
+    [line] = problems(capsys, "--config", str(path))
+    assert "window client" in line and "not built yet" in line and "--headless" in line
+
+
+def test_config_is_required_to_run(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--headless"])
+    assert exit_.value.code == 2
+    assert "--config FILE is required" in capsys.readouterr().err
+
+
+def test_console_script_help_and_validate_config(tmp_path: Path) -> None:
+    shown = subprocess.run([TRYGG_DESK, "--help"], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0
+    for word in ("--config", "--headless", "--ack-all", "validate-config"):
+        assert word in shown.stdout
+    path = config(tmp_path, f'server = "ws://127.0.0.1:8080/ws"\ntoken = "{GOOD_TOKEN}"\n')
+    checked = subprocess.run(
+        [TRYGG_DESK, "validate-config", path], capture_output=True, text=True, timeout=30
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, f"{path}: ok\n", "")
