@@ -1,1 +1,31 @@
+"""Central's pure logic: the alarm lifecycle and screen routing. No I/O; ``now`` is passed in."""
 
+from central.core.alarms import DEFAULT_RETENTION, AlarmBook
+from central.core.audience import Audience, Directory
+from central.core.model import (
+    ALL_SITES,
+    AckEdge,
+    Action,
+    AlarmEvent,
+    Broadcast,
+    EventKind,
+    Persist,
+    Person,
+    Refusal,
+)
+
+__all__ = [
+    "ALL_SITES",
+    "DEFAULT_RETENTION",
+    "AckEdge",
+    "Action",
+    "AlarmBook",
+    "AlarmEvent",
+    "Audience",
+    "Broadcast",
+    "Directory",
+    "EventKind",
+    "Persist",
+    "Person",
+    "Refusal",
+]

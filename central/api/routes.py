@@ -1,0 +1,37 @@
+"""HTTP routes: health for supervision, and the alarm record for people who may read it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from central.api.deps import CentralDep, PersonDep
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz(central: CentralDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "mqtt": "connected" if central.link.connected else "disconnected",
+        "screens": len(central.hub),
+        "rejected": dict(central.rejected),
+    }
+
+
+@router.get("/api/alarms")
+async def alarms(
+    central: CentralDep,
+    person: PersonDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    site: Annotated[str | None, Query(max_length=63)] = None,
+) -> dict[str, Any]:
+    """Newest first, with each alarm's timeline; only the caller's sites."""
+    sites: frozenset[str] | None = None if person.everywhere else person.sites
+    if site is not None:
+        if not person.covers(site):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
+        sites = frozenset({site})
+    return {"alarms": await central.store.recent(limit, sites)}

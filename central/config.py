@@ -1,0 +1,173 @@
+"""Central's configuration (TOML, env prefix ``TRYGG_CENTRAL_``), validated before anything runs.
+
+Secrets may come from the environment instead of the file, e.g.
+``TRYGG_CENTRAL_MQTT__PASSWORD``. Anything that would make central unsafe to start (an empty
+password, a guessable or shared token, a user of a site that does not exist) is refused here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from central.core import ALL_SITES, Person
+from protocol.topics import ID_PATTERN
+
+MIN_TOKEN_LENGTH = 24
+# Values that mean "someone forgot to set this". A secret equal to one of these (ignoring case
+# and punctuation), or containing one of the markers, is refused.
+PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "example",
+        "todo",
+        "replaceme",
+        "default",
+        "test",
+        "admin",
+        "fixme",
+        "xxx",
+    }
+)
+PLACEHOLDER_MARKERS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "replace-me",
+    "replaceme",
+    "<",
+    ">",
+    "…",
+    "...",
+    "xxxx",
+)
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
+
+
+def _refuse_repeats(what: str, values: list[str]) -> None:
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    if repeated:
+        raise ValueError(f"{what}s must be unique; repeated: {', '.join(repeated)}")
+
+
+def _refuse_placeholder(value: str, what: str) -> str:
+    lowered = value.lower()
+    if "".join(c for c in lowered if c.isalnum()) in PLACEHOLDERS:
+        raise ValueError(f"{what} is a placeholder; set a real one")
+    for marker in PLACEHOLDER_MARKERS:
+        if marker in lowered:
+            raise ValueError(f"{what} looks like a placeholder (has {marker!r}); set a real one")
+    if len(set(value)) < 4:
+        raise ValueError(f"{what} is too repetitive to be a real secret")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str = Field(default="central", min_length=1)
+    password: str = Field(min_length=1, repr=False)
+    client_id: str = Field(default="trygg-central", min_length=1, max_length=64)
+    # How long the broker keeps central's session (and queues QoS 1 alarms) while it is away.
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60)
+    keepalive_s: int = Field(default=10, ge=1, le=600)
+
+    @field_validator("password")
+    @classmethod
+    def _real_password(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("password is empty")
+        return _refuse_placeholder(value, "password")
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class StoreSettings(_Section):
+    path: Path = Path("var/central.db")
+
+
+class SiteSettings(_Section):
+    id: Id
+    name: Name
+
+
+class UserSettings(_Section):
+    id: UserId
+    name: Name
+    token: str = Field(min_length=MIN_TOKEN_LENGTH, repr=False)
+    sites: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("token")
+    @classmethod
+    def _real_token(cls, value: str) -> str:
+        return _refuse_placeholder(value, "token")
+
+    def person(self) -> Person:
+        return Person(
+            user_id=self.id, name=self.name, token=self.token, sites=frozenset(self.sites)
+        )
+
+
+class CentralSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRYGG_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    mqtt: MqttSettings
+    http: HttpSettings = HttpSettings()
+    store: StoreSettings = StoreSettings()
+    sites: tuple[SiteSettings, ...] = Field(min_length=1)
+    users: tuple[UserSettings, ...] = ()
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: tuple[SiteSettings, ...]) -> tuple[SiteSettings, ...]:
+        _refuse_repeats("site id", [s.id for s in sites])
+        return sites
+
+    @field_validator("users")
+    @classmethod
+    def _consistent_users(
+        cls, users: tuple[UserSettings, ...], info: ValidationInfo
+    ) -> tuple[UserSettings, ...]:
+        _refuse_repeats("user id", [u.id for u in users])
+        tokens = Counter(u.token for u in users)
+        shared = sorted(u.id for u in users if tokens[u.token] > 1)
+        if shared:
+            raise ValueError(f"users {', '.join(shared)} share a token; each needs their own")
+        sites = info.data.get("sites")
+        if sites is not None:  # else the sites already failed and were reported
+            known = {s.id for s in sites}
+            for user in users:
+                unknown = sorted(s for s in user.sites if s != ALL_SITES and s not in known)
+                if unknown:
+                    raise ValueError(f"user {user.id} names unknown site(s): {', '.join(unknown)}")
+        return users
+
+    def people(self) -> list[Person]:
+        return [u.person() for u in self.users]

@@ -1,0 +1,298 @@
+"""The alarm lifecycle, without I/O: raised → received → acknowledged → resolved.
+
+Feed it what happened (an alarm message, a screen's command, a commit the store reported) and
+``now``; it answers with actions for the shells. Two rules shape it:
+
+* Screens hear of a new alarm at once (``Broadcast``), in parallel with the write; the edge is
+  told "received" only after the store reports the commit (``committed``), because the ack is a
+  promise that the alarm is on disk.
+* The same ``alarm_id`` is one alarm, always: a resend is answered with the last *committed*
+  state, never recorded again; late or out-of-order commands change nothing and say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from central.core.model import (
+    AckEdge,
+    Action,
+    AlarmEvent,
+    Broadcast,
+    EventKind,
+    Persist,
+    Person,
+    Refusal,
+)
+from protocol import AckState, AlarmMessage
+from protocol.messages import Responder
+from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, AlarmView, Command, CommandKind
+
+CENTRAL_ACTOR = "central"
+DEFAULT_RETENTION = timedelta(days=7)
+
+_ACK_STATE = {
+    AlarmState.RECEIVED: AckState.RECEIVED,
+    AlarmState.ACKNOWLEDGED: AckState.ACKNOWLEDGED,
+    AlarmState.RESOLVED: AckState.RESOLVED,
+}
+
+
+@dataclass(slots=True)
+class _Entry:
+    view: AlarmView  # as screens see it now
+    committed: AlarmView | None = None  # the last row the store confirmed; None: never stored
+    in_flight: int = 0  # writes submitted and not yet reported
+    unwritten: list[AlarmEvent] = field(default_factory=list)  # events of failed writes
+    receipts: set[tuple[str, EventKind]] = field(default_factory=set)
+
+
+def _without(people: tuple[Responder, ...], user_id: str) -> tuple[Responder, ...]:
+    return tuple(p for p in people if p.user != user_id)
+
+
+class AlarmBook:
+    """Every alarm central knows: all active ones, and resolved ones for ``retention``."""
+
+    def __init__(self, retention: timedelta = DEFAULT_RETENTION) -> None:
+        self._retention = retention
+        self._entries: dict[UUID, _Entry] = {}
+        self._resolved: dict[UUID, datetime] = {}  # in order of resolution, for pruning
+
+    # --- restart -----------------------------------------------------------------------
+
+    @classmethod
+    def restore(
+        cls, stored: Iterable[AlarmView], retention: timedelta = DEFAULT_RETENTION
+    ) -> AlarmBook:
+        """A book rebuilt from the store: active alarms and recently resolved ones (dedup)."""
+        book = cls(retention)
+        resolved: list[tuple[datetime, UUID]] = []
+        for view in stored:
+            if view.state is AlarmState.RAISED:  # the store writes rows as received
+                view = view.model_copy(update={"state": AlarmState.RECEIVED})
+            book._entries[view.alarm_id] = _Entry(view=view, committed=view)
+            if view.state is AlarmState.RESOLVED:
+                resolved.append((view.resolved_at or view.raised_at, view.alarm_id))
+        for resolved_at, alarm_id in sorted(resolved):
+            book._resolved[alarm_id] = resolved_at
+        return book
+
+    # --- queries -----------------------------------------------------------------------
+
+    def get(self, alarm_id: UUID) -> AlarmView | None:
+        entry = self._entries.get(alarm_id)
+        return entry.view if entry else None
+
+    def active(self) -> tuple[AlarmView, ...]:
+        return tuple(
+            e.view for e in self._entries.values() if e.view.state is not AlarmState.RESOLVED
+        )
+
+    def active_for(self, person: Person) -> tuple[AlarmView, ...]:
+        """The alarms a screen of ``person`` must show on connect (the snapshot)."""
+        return tuple(view for view in self.active() if person.covers(view.site))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # --- alarm messages from edges -------------------------------------------------------
+
+    def alarm(self, message: AlarmMessage, now: datetime) -> list[Action]:
+        self._prune(now)
+        entry = self._entries.get(message.alarm_id)
+        if entry is None:
+            return self._raise(message, now)
+        view = entry.view
+        if (view.site, view.device) != (message.site, message.device):
+            return [Refusal(message.alarm_id, "alarm_id_of_other_device")]
+        actions: list[Action] = []
+        if message.presses > view.presses and view.state is not AlarmState.RESOLVED:
+            entry.view = view.model_copy(update={"presses": message.presses})
+            detail = f"presses={message.presses}"
+            event = AlarmEvent(view.alarm_id, EventKind.PRESSED, now, message.device, detail)
+            actions.append(Broadcast(view.site, AlarmUpdate(alarm=entry.view)))
+            actions.append(self._persist(entry, event))
+        elif entry.committed is None and entry.in_flight == 0:
+            # Every write of this alarm failed so far; the resend is our chance to retry.
+            actions.append(self._persist(entry))
+        if entry.committed is not None:
+            actions.append(self._ack(entry.committed, now))
+        return actions
+
+    def _raise(self, message: AlarmMessage, now: datetime) -> list[Action]:
+        view = AlarmView(
+            alarm_id=message.alarm_id,
+            site=message.site,
+            device=message.device,
+            room=message.room,
+            level=message.level,
+            source=message.source,
+            input=message.input,
+            raised_at=message.raised_at,
+            test=message.test,
+            drill=message.drill,
+            presses=message.presses,
+            state=AlarmState.RAISED,
+        )
+        entry = _Entry(view=view)
+        self._entries[view.alarm_id] = entry
+        flags = "".join(f" {f}" for f, on in (("test", view.test), ("drill", view.drill)) if on)
+        detail = (
+            f"{view.level} {view.source}:{view.input} in {view.room!r},"
+            f" raised_at {view.raised_at.isoformat()}{flags}"
+        )
+        event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, view.device, detail)
+        return [Broadcast(view.site, AlarmNew(alarm=view)), self._persist(entry, event)]
+
+    # --- the store's reports ---------------------------------------------------------------
+
+    def committed(self, persist: Persist, now: datetime) -> list[Action]:
+        """The store committed ``persist``: what it says is now true, and may be acked."""
+        entry = self._entries.get(persist.alarm_id)
+        if entry is None:
+            return []
+        entry.in_flight -= 1
+        if persist.alarm is None:
+            return []
+        first = entry.committed is None
+        entry.committed = persist.alarm
+        actions: list[Action] = []
+        if first and entry.view.state is AlarmState.RAISED:
+            entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
+            event = AlarmEvent(entry.view.alarm_id, EventKind.RECEIVED, now, CENTRAL_ACTOR)
+            actions.append(Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)))
+            actions.append(self._persist(entry, event))
+        if persist.ack_after_commit or first:
+            actions.append(self._ack(persist.alarm, now))
+        return actions
+
+    def commit_failed(self, persist: Persist) -> None:
+        """The store could not commit ``persist``; its events ride along with the next write."""
+        entry = self._entries.get(persist.alarm_id)
+        if entry is None:
+            return
+        entry.in_flight -= 1
+        entry.unwritten.extend(persist.events)
+
+    # --- commands from screens -----------------------------------------------------------
+
+    def command(self, person: Person, command: Command, now: datetime) -> list[Action]:
+        entry = self._entries.get(command.alarm_id)
+        if entry is None:
+            return [Refusal(command.alarm_id, "unknown_alarm")]
+        if not person.covers(entry.view.site):
+            return [Refusal(command.alarm_id, "not_your_site")]
+        kind = command.type
+        if kind in (CommandKind.DELIVERED, CommandKind.SHOWN):
+            return self._receipt(entry, person, EventKind(kind.value), now)
+        if entry.view.state is AlarmState.RESOLVED:
+            return [Refusal(command.alarm_id, "already_resolved")]
+        if kind is CommandKind.COMING:
+            return self._coming(entry, person, now)
+        if kind is CommandKind.CANT_COME:
+            return self._cant_come(entry, person, now)
+        return self._resolve(entry, person, now)
+
+    def _receipt(
+        self, entry: _Entry, person: Person, kind: EventKind, now: datetime
+    ) -> list[Action]:
+        key = (person.user_id, kind)
+        if key in entry.receipts:
+            return []
+        entry.receipts.add(key)
+        event = AlarmEvent(entry.view.alarm_id, kind, now, person.user_id)
+        entry.in_flight += 1
+        return [Persist(entry.view.alarm_id, None, (event,))]
+
+    def _coming(self, entry: _Entry, person: Person, now: datetime) -> list[Action]:
+        view = entry.view
+        if any(r.user == person.user_id for r in view.responders):
+            return []
+        responder = Responder(user=person.user_id, name=person.name, at=now)
+        return self._change(
+            entry,
+            {
+                "responders": (*view.responders, responder),
+                "declined": _without(view.declined, person.user_id),
+                "state": AlarmState.ACKNOWLEDGED,
+            },
+            AlarmEvent(view.alarm_id, EventKind.COMING, now, person.user_id, person.name),
+        )
+
+    def _cant_come(self, entry: _Entry, person: Person, now: datetime) -> list[Action]:
+        view = entry.view
+        if any(r.user == person.user_id for r in view.declined):
+            return []
+        responders = _without(view.responders, person.user_id)
+        state = view.state
+        if state is AlarmState.ACKNOWLEDGED and not responders:
+            # The only colleague coming changed their mind: the edge must not show "help coming".
+            state = AlarmState.RECEIVED if entry.committed else AlarmState.RAISED
+        decliner = Responder(user=person.user_id, name=person.name, at=now)
+        return self._change(
+            entry,
+            {"responders": responders, "declined": (*view.declined, decliner), "state": state},
+            AlarmEvent(view.alarm_id, EventKind.CANT_COME, now, person.user_id, person.name),
+        )
+
+    def _resolve(self, entry: _Entry, person: Person, now: datetime) -> list[Action]:
+        self._resolved[entry.view.alarm_id] = now
+        return self._change(
+            entry,
+            {"state": AlarmState.RESOLVED, "resolved_at": now, "resolved_by": person.user_id},
+            AlarmEvent(entry.view.alarm_id, EventKind.RESOLVED, now, person.user_id, person.name),
+        )
+
+    def _change(self, entry: _Entry, update: dict[str, object], event: AlarmEvent) -> list[Action]:
+        before = entry.view.state
+        entry.view = entry.view.model_copy(update=update)
+        ack = entry.view.state is not before and entry.view.state is not AlarmState.RAISED
+        return [
+            Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)),
+            self._persist(entry, event, ack_after_commit=ack),
+        ]
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _persist(
+        self, entry: _Entry, *events: AlarmEvent, ack_after_commit: bool = False
+    ) -> Persist:
+        """A write of the entry's current row, carrying any events of earlier failed writes."""
+        pending = (*entry.unwritten, *events)
+        entry.unwritten.clear()
+        entry.in_flight += 1
+        row = entry.view
+        if row.state is AlarmState.RAISED:
+            row = row.model_copy(update={"state": AlarmState.RECEIVED})
+        return Persist(
+            row.alarm_id,
+            row,
+            pending,
+            insert=entry.committed is None,
+            ack_after_commit=ack_after_commit,
+        )
+
+    @staticmethod
+    def _ack(view: AlarmView, now: datetime) -> AckEdge:
+        return AckEdge(
+            site=view.site,
+            device=view.device,
+            alarm_id=view.alarm_id,
+            state=_ACK_STATE[view.state],
+            responders=view.responders,
+            at=now,
+        )
+
+    def _prune(self, now: datetime) -> None:
+        """Forget resolved alarms after ``retention``; they stay in the store for ever."""
+        horizon = now - self._retention
+        while self._resolved:
+            alarm_id, resolved_at = next(iter(self._resolved.items()))
+            if resolved_at >= horizon or self._entries[alarm_id].in_flight:
+                break
+            del self._entries[alarm_id]
+            del self._resolved[alarm_id]

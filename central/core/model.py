@@ -1,0 +1,109 @@
+"""Values that flow in and out of the pure core: people, audit events and actions.
+
+The core never does I/O; it returns these actions and the shells (store, push, link) carry
+them out. Keeping them frozen dataclasses makes the core's output easy to assert on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from protocol import AckState
+from protocol.messages import Responder
+from protocol.screen import AlarmNew, AlarmUpdate, AlarmView
+
+ALL_SITES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A colleague who may log in to a screen. ``sites`` may contain ``"*"`` (every site)."""
+
+    user_id: str
+    name: str
+    token: str
+    sites: frozenset[str]
+
+    @property
+    def everywhere(self) -> bool:
+        return ALL_SITES in self.sites
+
+    def covers(self, site: str) -> bool:
+        return self.everywhere or site in self.sites
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Person({self.user_id!r}, sites={sorted(self.sites)!r})"
+
+
+class EventKind(StrEnum):
+    """Steps in an alarm's life, as written to the append-only event log."""
+
+    RAISED = "raised"  # central saw the alarm (not yet stored)
+    RECEIVED = "received"  # stored; the edge is told
+    PRESSED = "pressed"  # the button was pressed again while the alarm was active
+    DELIVERED = "delivered"  # a screen has the alarm
+    SHOWN = "shown"  # a screen shows the alarm to its user
+    COMING = "coming"  # a colleague is coming
+    CANT_COME = "cant_come"  # a colleague cannot come
+    RESOLVED = "resolved"  # all clear
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    alarm_id: UUID
+    kind: EventKind
+    at: datetime
+    actor: str
+    detail: str = ""
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """Send ``frame`` to every screen that may see ``site``, now (never waits for disk)."""
+
+    site: str
+    frame: AlarmNew | AlarmUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Write ``alarm`` (the full row as it is now; None: events only) and append ``events``.
+
+    ``insert`` is the alarm's first write (INSERT OR IGNORE); later writes upsert the row.
+    ``ack_after_commit`` asks for an :class:`AckEdge` once the shell reports the commit.
+    """
+
+    alarm_id: UUID
+    alarm: AlarmView | None
+    events: tuple[AlarmEvent, ...]
+    insert: bool = False
+    ack_after_commit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AckEdge:
+    """Publish the application ack to the device. Only ever produced for committed state."""
+
+    site: str
+    device: str
+    alarm_id: UUID
+    state: AckState
+    responders: tuple[Responder, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A command or message that changed nothing, and why (told to the screen, logged)."""
+
+    alarm_id: UUID
+    reason: str
+
+
+Action = Broadcast | Persist | AckEdge | Refusal

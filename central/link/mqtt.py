@@ -1,0 +1,173 @@
+"""MQTT ingest and acks (aiomqtt, MQTT 5).
+
+Central connects with a fixed client id, ``clean_start=False`` and a long session expiry, so
+the broker keeps its subscriptions and queues QoS 1 alarms while central is down (restart,
+upgrade, crash); they arrive when it is back. Every payload is decoded by ``protocol.decode``;
+what fails is logged in one line and counted by reason, and never stops the link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from central.config import MqttSettings
+from central.core import AckEdge
+from central.link.devices import Devices
+from protocol import (
+    AckMessage,
+    AlarmMessage,
+    Message,
+    ProtocolError,
+    SelftestRunMessage,
+    TopicKind,
+    decode,
+    encode,
+)
+from protocol.topics import subscription
+
+log = logging.getLogger(__name__)
+
+INGEST_KINDS = (
+    TopicKind.ALARM,
+    TopicKind.STATUS,
+    TopicKind.HEARTBEAT,
+    TopicKind.EVENT,
+    TopicKind.SELFTEST_RESULT,
+)
+BACKOFF_FIRST_S = 0.2
+BACKOFF_MAX_S = 5.0
+MAX_PENDING_ACKS = 10_000  # while disconnected; an edge whose ack is dropped resends anyway
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MqttLink:
+    """Run :meth:`run` as a task; cancel it to stop. ``on_alarm`` is called on the loop."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        on_alarm: Callable[[AlarmMessage], None],
+        rejected: Counter[str],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._settings = settings
+        self._on_alarm = on_alarm
+        self.rejected = rejected
+        self._clock = clock
+        self.devices = Devices()
+        self.connected = False
+        self.received = 0
+        self._acks: deque[AckEdge] = deque(maxlen=MAX_PENDING_ACKS)
+        self._acks_waiting = asyncio.Event()
+        self._publishing: set[asyncio.Task[None]] = set()
+
+    # --- acks ----------------------------------------------------------------------------
+
+    def publish_ack(self, ack: AckEdge) -> None:
+        """Queue an ack (never blocks); it goes out now, or as soon as the link is back."""
+        self._acks.append(ack)
+        self._acks_waiting.set()
+
+    async def _publish_acks(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._acks_waiting.wait()
+            while self._acks:
+                ack = self._acks.popleft()
+                task = asyncio.create_task(self._publish(client, ack))
+                self._publishing.add(task)
+                task.add_done_callback(self._publishing.discard)
+            self._acks_waiting.clear()
+
+    async def _publish(self, client: aiomqtt.Client, ack: AckEdge) -> None:
+        message = AckMessage(
+            site=ack.site,
+            device=ack.device,
+            alarm_id=ack.alarm_id,
+            state=ack.state,
+            responders=ack.responders,
+            at=ack.at,
+        )
+        topic, payload = encode(message)
+        try:
+            await client.publish(topic, payload, qos=1)
+        except aiomqtt.MqttError as exc:
+            # The edge keeps resending until it is acked, and every resend is re-acked.
+            log.warning("mqtt: ack %s %s to %s not sent: %s", ack.alarm_id, ack.state, topic, exc)
+
+    # --- the connection ------------------------------------------------------------------
+
+    def _client(self) -> aiomqtt.Client:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self._settings.session_expiry_s
+        return aiomqtt.Client(
+            self._settings.host,
+            self._settings.port,
+            username=self._settings.username,
+            password=self._settings.password,
+            identifier=self._settings.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=properties,
+            keepalive=self._settings.keepalive_s,
+            timeout=10,
+        )
+
+    async def run(self) -> None:
+        backoff = BACKOFF_FIRST_S
+        where = f"{self._settings.host}:{self._settings.port}"
+        while True:
+            publisher: asyncio.Task[None] | None = None
+            try:
+                async with self._client() as client:
+                    await client.subscribe([(subscription(kind), 1) for kind in INGEST_KINDS])
+                    self.connected = True
+                    backoff = BACKOFF_FIRST_S
+                    log.info("mqtt: connected to %s as %s", where, self._settings.client_id)
+                    publisher = asyncio.create_task(self._publish_acks(client))
+                    if self._acks:
+                        self._acks_waiting.set()
+                    async for message in client.messages:
+                        self.handle(message.topic.value, message.payload)
+            except aiomqtt.MqttError as exc:
+                log.warning("mqtt: link to %s down: %s; retrying in %.1f s", where, exc, backoff)
+            finally:
+                self.connected = False
+                if publisher is not None:
+                    publisher.cancel()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    # --- ingest --------------------------------------------------------------------------
+
+    def handle(self, topic: str, payload: object) -> Message | None:
+        """Decode and route one message; bad input is logged, counted and dropped."""
+        self.received += 1
+        try:
+            if not isinstance(payload, bytes | bytearray | str):
+                payload = b"" if payload is None else str(payload)
+            message = decode(topic, payload)
+        except ProtocolError as exc:
+            self.rejected[exc.reason] += 1
+            log.warning("mqtt: rejected %s: %s (%s)", topic[:200], exc.reason, str(exc)[:300])
+            return None
+        if isinstance(message, AlarmMessage):
+            self._on_alarm(message)
+        elif isinstance(message, AckMessage | SelftestRunMessage):
+            # Central's own kinds, which it does not subscribe to: someone published oddly.
+            self.rejected["unexpected_kind"] += 1
+            log.warning("mqtt: rejected %s: unexpected_kind", topic)
+            return None
+        else:
+            self.devices.heard(message, self._clock())
+        return message

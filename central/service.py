@@ -1,0 +1,153 @@
+"""Central's composition: the pure alarm book wired to the store, the hub and the MQTT link.
+
+Everything here runs on the event loop. The book decides; this module carries out its
+actions: broadcasts go out at once, writes go to the store's writer thread, and when the store
+reports a commit the book is told, which is when acks to the edge become due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from central.config import CentralSettings
+from central.core import (
+    DEFAULT_RETENTION,
+    AckEdge,
+    Action,
+    AlarmBook,
+    Broadcast,
+    Directory,
+    EventKind,
+    Persist,
+    Refusal,
+)
+from central.link import MqttLink
+from central.push.hub import Hub, Screen
+from central.push.wire import Prepared
+from central.store import Store
+from protocol import AlarmMessage, ProtocolError
+from protocol.screen import ErrorFrame, Hello, Snapshot, decode_command, encode_frame
+
+log = logging.getLogger("central.alarms")
+
+_QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Central:
+    """Create, ``await start()``, and ``await stop()``; the app's lifespan does this."""
+
+    def __init__(self, settings: CentralSettings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.directory = Directory(settings.people())
+        self.site_names = {s.id: s.name for s in settings.sites}
+        self.rejected: Counter[str] = Counter()
+        self.book = AlarmBook()
+        self.hub = Hub()
+        self.store = Store(settings.store.path)
+        self.link = MqttLink(settings.mqtt, self.on_alarm, self.rejected, clock)
+        self._link_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.store.open()
+        stored = await self.store.restorable(self.clock() - DEFAULT_RETENTION)
+        self.book = AlarmBook.restore(stored)
+        active = len(self.book.active())
+        log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
+        self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
+
+    async def stop(self) -> None:
+        if self._link_task is not None:
+            self._link_task.cancel()
+            await asyncio.gather(self._link_task, return_exceptions=True)
+        await self.store.close()
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def on_alarm(self, message: AlarmMessage) -> None:
+        actions = self.book.alarm(message, self.clock())
+        if not any(isinstance(a, Persist) and a.insert for a in actions):
+            log.info(
+                "alarm %s resent by %s/%s (presses=%d)",
+                message.alarm_id,
+                message.site,
+                message.device,
+                message.presses,
+            )
+        for refusal in self._carry_out(actions):
+            self.rejected[refusal.reason] += 1
+
+    def screen_joined(self, screen: Screen) -> None:
+        person = screen.person
+        sites = tuple(sorted(person.sites))
+        hello = Hello(user=person.user_id, name=person.name, sites=sites)
+        snapshot = Snapshot(alarms=self.book.active_for(person))
+        self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
+        log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
+
+    def screen_left(self, screen: Screen) -> None:
+        self.hub.leave(screen)
+        log.info("screen of %s disconnected (%d screens)", screen.person.user_id, len(self.hub))
+
+    def screen_said(self, screen: Screen, text: str | bytes) -> None:
+        """One frame from a screen: a command, or an error frame back saying why not."""
+        try:
+            command = decode_command(text)
+        except ProtocolError as exc:
+            self.rejected[f"screen_{exc.reason}"] += 1
+            log.warning("screen of %s sent a bad frame: %s", screen.person.user_id, exc.reason)
+            self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=exc.reason))))
+            return
+        actions = self.book.command(screen.person, command, self.clock())
+        for refusal in self._carry_out(actions):
+            log.info(
+                "alarm %s: %s from %s refused: %s",
+                refusal.alarm_id,
+                command.type,
+                screen.person.user_id,
+                refusal.reason,
+            )
+            reason = f"{refusal.reason}: {command.type} {refusal.alarm_id}"
+            self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
+
+    # --- outputs -------------------------------------------------------------------------
+
+    def _carry_out(self, actions: list[Action]) -> list[Refusal]:
+        refusals: list[Refusal] = []
+        for action in actions:
+            if isinstance(action, Broadcast):
+                self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)))
+            elif isinstance(action, Persist):
+                self._write(action)
+            elif isinstance(action, AckEdge):
+                self.link.publish_ack(action)
+                log.debug("alarm %s: ack %s to %s", action.alarm_id, action.state, action.device)
+            else:
+                refusals.append(action)
+        return refusals
+
+    def _write(self, persist: Persist) -> None:
+        for event in persist.events:
+            level = logging.DEBUG if event.kind in _QUIET_EVENTS else logging.INFO
+            detail = f": {event.detail}" if event.detail else ""
+            log.log(level, "alarm %s %s by %s%s", event.alarm_id, event.kind, event.actor, detail)
+        future = self.store.submit(persist)
+        future.add_done_callback(lambda f: self._written(persist, f))
+
+    def _written(self, persist: Persist, future: asyncio.Future[None]) -> None:
+        if future.cancelled():  # only at shutdown; the edge resends, the book retries
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("alarm %s: write failed (%s); will retry", persist.alarm_id, error)
+            self.book.commit_failed(persist)
+            return
+        self._carry_out(self.book.committed(persist, self.clock()))

@@ -1,0 +1,65 @@
+"""Converting between the core's values and SQLite rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from central.core import AlarmEvent
+from protocol.screen import AlarmView
+
+ALARM_COLUMNS: dict[str, type] = {
+    "alarm_id": str,
+    "site": str,
+    "device": str,
+    "room": str,
+    "level": str,
+    "source": str,
+    "input": str,
+    "raised_at": str,
+    "test": int,
+    "drill": int,
+    "presses": int,
+    "state": str,
+    "responders": str,  # JSON list of {user, name, at}
+    "declined": str,
+    "resolved_at": str,
+    "resolved_by": str,
+}
+EVENT_COLUMNS: dict[str, type] = {
+    "id": int,
+    "alarm_id": str,
+    "kind": str,
+    "at": str,
+    "actor": str,
+    "detail": str,
+}
+_JSON_LISTS = ("responders", "declined")
+
+
+def alarm_row(view: AlarmView) -> dict[str, Any]:
+    data = view.model_dump(mode="json")
+    for key in _JSON_LISTS:
+        data[key] = json.dumps(data[key], ensure_ascii=False)
+    data["test"] = int(view.test)
+    data["drill"] = int(view.drill)
+    return data
+
+
+def alarm_view(row: dict[str, Any]) -> AlarmView:
+    data = dict(row)
+    for key in _JSON_LISTS:
+        data[key] = json.loads(data[key] or "[]")
+    data["test"] = bool(data["test"])
+    data["drill"] = bool(data["drill"])
+    return AlarmView.model_validate(data)
+
+
+def event_row(event: AlarmEvent) -> dict[str, Any]:
+    return {
+        "alarm_id": str(event.alarm_id),
+        "kind": event.kind.value,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "detail": event.detail,
+    }

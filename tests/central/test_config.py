@@ -1,0 +1,113 @@
+"""Central's configuration: what is refused, and the CLI's validate-config."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from central.config import CentralSettings
+from configfile import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "central" / "sample-central.toml"
+CLI = Path(sys.executable).parent / "trygg-central"
+
+GOOD = """\
+[mqtt]
+password = "b7Rk2-pQ9x"
+[[sites]]
+id = "oslo-sentrum"
+name = "Oslo"
+[[users]]
+id = "kari"
+name = "Kari"
+token = "{token}"
+sites = [{sites}]
+"""
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "central.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(CentralSettings, config(tmp_path, text))
+    return [str(p) for p in refused.value.problems]
+
+
+def test_sample_is_valid_and_defaults_fill_in(tmp_path: Path) -> None:
+    settings = load_settings(CentralSettings, SAMPLE)
+    assert settings.mqtt.client_id == "trygg-central" and settings.http.port == 8080
+    minimal = load_settings(
+        CentralSettings,
+        config(tmp_path, GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')),
+    )
+    assert minimal.mqtt.username == "central" and minimal.people()[0].everywhere
+
+
+def test_env_overrides_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRYGG_CENTRAL_MQTT__PASSWORD", "from-the-environment-42")
+    path = config(tmp_path, GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"'))
+    assert load_settings(CentralSettings, path).mqtt.password == "from-the-environment-42"
+
+
+@pytest.mark.parametrize(
+    ("token", "sites", "expected"),
+    [
+        ("short-token", '"*"', "[users.0.token] String should have at least 24 characters"),
+        ("changeme-changeme-changeme", '"*"', "[users.0.token] Value error, token looks like"),
+        ("<put-a-real-token-here-please>", '"*"', "placeholder"),
+        ("aaaaaaaaaaaaaaaaaaaaaaaaaaaa", '"*"', "too repetitive"),
+        ("a1b2c3d4e5f6g7h8i9j0k1l2", '"bergen"', "unknown site(s): bergen"),
+    ],
+)
+def test_bad_users_are_refused_with_file_and_line(
+    tmp_path: Path, token: str, sites: str, expected: str
+) -> None:
+    found = problems(tmp_path, GOOD.format(token=token, sites=sites))
+    assert any(expected in p for p in found), found
+    assert all(p.startswith(str(tmp_path / "central.toml")) for p in found)
+
+
+def test_repeats_empty_password_and_unknown_keys_are_refused(tmp_path: Path) -> None:
+    text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
+    text = text.replace('password = "b7Rk2-pQ9x"', 'password = ""\nqos = 2')
+    text += text[text.index("[[sites]]") :]  # the same site and user again
+    found = problems(tmp_path, text)
+    assert any("central.toml:2: [mqtt.password]" in p for p in found), found
+    assert any("[mqtt.qos] Extra inputs are not permitted" in p for p in found), found
+    assert any("site ids must be unique; repeated: oslo-sentrum" in p for p in found), found
+    assert any("user ids must be unique; repeated: kari" in p for p in found), found
+
+
+def test_shared_tokens_are_refused(tmp_path: Path) -> None:
+    text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
+    text += text[text.index("[[users]]") :].replace('id = "kari"', 'id = "ola"')
+    assert any("users kari, ola share a token" in p for p in problems(tmp_path, text))
+
+
+def test_placeholder_password_is_refused(tmp_path: Path) -> None:
+    text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
+    found = problems(tmp_path, text.replace("b7Rk2-pQ9x", "Password"))
+    assert any("[mqtt.password] Value error, password is a placeholder" in p for p in found)
+    found = problems(tmp_path, text.replace("b7Rk2-pQ9x", "   "))
+    assert any("password is empty" in p for p in found)
+
+
+def test_cli_validate_config(tmp_path: Path) -> None:
+    ok = subprocess.run([CLI, "validate-config", SAMPLE], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{SAMPLE}: ok"
+    bad = config(tmp_path, GOOD.format(token="short", sites='"*"'))
+    refused = subprocess.run([CLI, "validate-config", bad], capture_output=True, text=True)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert f"{bad}:9: [users.0.token]" in refused.stderr
+    run = subprocess.run([CLI, "--config", bad], capture_output=True, text=True)
+    assert run.returncode == 2 and "[users.0.token]" in run.stderr
+    helped = subprocess.run([CLI, "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "validate-config" in helped.stdout

@@ -1,0 +1,352 @@
+"""The alarm lifecycle as pure logic: events and ``now`` in, actions out. No I/O, no sleeps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from central.core import (
+    AckEdge,
+    Action,
+    AlarmBook,
+    Broadcast,
+    EventKind,
+    Persist,
+    Person,
+    Refusal,
+)
+from protocol import AckState, AlarmLevel, AlarmMessage, AlarmSource
+from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, Command, CommandKind
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+SITE = "oslo-sentrum"
+KARI = Person("kari", "Kari Nordmann", "k" * 24, frozenset({SITE}))
+OLA = Person("ola", "Ola Nordmann", "o" * 24, frozenset({"*"}))
+PER = Person("per", "Per Hansen", "p" * 24, frozenset({"bergen"}))
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def alarm(
+    alarm_id: UUID | None = None, presses: int = 1, device: str = "rom-101", **extra: object
+) -> AlarmMessage:
+    return AlarmMessage.model_validate(
+        {
+            "site": SITE,
+            "device": device,
+            "alarm_id": alarm_id or uuid4(),
+            "level": AlarmLevel.ACUTE,
+            "room": "Møterom 101",
+            "source": AlarmSource.BUTTON,
+            "input": "desk",
+            "raised_at": T0,
+            "presses": presses,
+            **extra,
+        }
+    )
+
+
+def command(kind: CommandKind, alarm_id: UUID) -> Command:
+    return Command(type=kind, alarm_id=alarm_id)
+
+
+def only(actions: list[Action], kind: type) -> list:
+    return [a for a in actions if isinstance(a, kind)]
+
+
+def stored_alarm(book: AlarmBook, message: AlarmMessage | None = None) -> AlarmMessage:
+    """An alarm raised and committed: state received."""
+    message = message or alarm()
+    for persist in only(book.alarm(message, at(0)), Persist):
+        for follow in only(book.committed(persist, at(0.01)), Persist):
+            book.committed(follow, at(0.02))
+    return message
+
+
+def commit_all(book: AlarmBook, actions: list[Action], now: datetime) -> list[Action]:
+    """Report every Persist committed (and the ones that follows from those)."""
+    out: list[Action] = []
+    pending = only(actions, Persist)
+    while pending:
+        persist = pending.pop(0)
+        follow = book.committed(persist, now)
+        out.extend(follow)
+        pending.extend(only(follow, Persist))
+    return out
+
+
+def test_new_alarm_is_broadcast_and_written_but_not_acked_before_commit() -> None:
+    book = AlarmBook()
+    message = alarm(test=True, drill=True)
+    actions = book.alarm(message, at(0))
+    [broadcast] = only(actions, Broadcast)
+    assert broadcast.site == SITE
+    assert isinstance(broadcast.frame, AlarmNew)
+    assert broadcast.frame.alarm.state is AlarmState.RAISED
+    [persist] = only(actions, Persist)
+    assert persist.insert and not persist.ack_after_commit
+    assert persist.alarm is not None and persist.alarm.state is AlarmState.RECEIVED
+    [event] = persist.events
+    assert event.kind is EventKind.RAISED and event.actor == "rom-101" and event.at == at(0)
+    assert "test drill" in event.detail
+    assert not only(actions, AckEdge)
+    assert book.get(message.alarm_id).state is AlarmState.RAISED  # type: ignore[union-attr]
+
+
+def test_commit_makes_alarm_received_and_acks_the_edge() -> None:
+    book = AlarmBook()
+    message = alarm()
+    [persist] = only(book.alarm(message, at(0)), Persist)
+    actions = book.committed(persist, at(0.05))
+    [update] = only(actions, Broadcast)
+    assert isinstance(update.frame, AlarmUpdate)
+    assert update.frame.alarm.state is AlarmState.RECEIVED
+    [received] = only(actions, Persist)
+    assert [e.kind for e in received.events] == [EventKind.RECEIVED]
+    assert received.events[0].actor == "central" and not received.insert
+    [ack] = only(actions, AckEdge)
+    assert (ack.site, ack.device, ack.alarm_id) == (SITE, "rom-101", message.alarm_id)
+    assert ack.state is AckState.RECEIVED and ack.at == at(0.05)
+    # Committing the "received" event row acks nothing further.
+    assert book.committed(received, at(0.06)) == []
+
+
+def test_duplicate_before_commit_is_ignored() -> None:
+    book = AlarmBook()
+    message = alarm()
+    book.alarm(message, at(0))
+    assert book.alarm(message, at(1)) == []
+    assert len(book) == 1
+
+
+def test_duplicate_after_commit_is_reacked_with_current_stored_state() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    assert only(book.alarm(message, at(5)), AckEdge)[0].state is AckState.RECEIVED
+    actions = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(6))
+    # Not yet committed: a resend still hears the last committed state.
+    assert only(book.alarm(message, at(6.5)), AckEdge)[0].state is AckState.RECEIVED
+    commit_all(book, actions, at(7))
+    [ack] = book.alarm(message, at(8))
+    assert isinstance(ack, AckEdge)
+    assert ack.state is AckState.ACKNOWLEDGED and [r.user for r in ack.responders] == ["kari"]
+
+
+def test_more_presses_are_recorded_fewer_ignored() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    actions = book.alarm(alarm(message.alarm_id, presses=3), at(2))
+    [update] = only(actions, Broadcast)
+    assert update.frame.alarm.presses == 3
+    [persist] = only(actions, Persist)
+    assert persist.events[0].kind is EventKind.PRESSED and persist.events[0].detail == "presses=3"
+    assert only(actions, AckEdge)  # already stored: the resend is acked at once
+    lower = book.alarm(alarm(message.alarm_id, presses=2), at(3))
+    assert not only(lower, Broadcast) and not only(lower, Persist)
+    assert book.get(message.alarm_id).presses == 3  # type: ignore[union-attr]
+
+
+def test_press_before_commit_is_recorded_without_ack() -> None:
+    book = AlarmBook()
+    message = alarm()
+    book.alarm(message, at(0))
+    actions = book.alarm(alarm(message.alarm_id, presses=2), at(0.5))
+    assert only(actions, Broadcast) and only(actions, Persist) and not only(actions, AckEdge)
+
+
+def test_same_alarm_id_from_another_device_is_refused() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    [refusal] = book.alarm(alarm(message.alarm_id, device="rom-999"), at(1))
+    assert refusal == Refusal(message.alarm_id, "alarm_id_of_other_device")
+
+
+def test_coming_acknowledges_and_acks_after_commit() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    actions = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(10))
+    [update] = only(actions, Broadcast)
+    assert update.frame.alarm.state is AlarmState.ACKNOWLEDGED
+    assert [(r.user, r.name, r.at) for r in update.frame.alarm.responders] == [
+        ("kari", "Kari Nordmann", at(10))
+    ]
+    [persist] = only(actions, Persist)
+    assert persist.ack_after_commit and not only(actions, AckEdge)
+    assert persist.events[0].kind is EventKind.COMING and persist.events[0].actor == "kari"
+    [ack] = book.committed(persist, at(10.1))
+    assert isinstance(ack, AckEdge) and ack.state is AckState.ACKNOWLEDGED
+    # Pressing again changes nothing; a second colleague is added.
+    assert book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(11)) == []
+    second = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(12))
+    persist = only(second, Persist)[0]
+    assert [r.user for r in persist.alarm.responders] == ["kari", "ola"]  # type: ignore[union-attr]
+    assert not persist.ack_after_commit  # state unchanged: nothing new for the edge's LED
+
+
+def test_cant_come_is_recorded_and_withdraws_a_responder() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    commit_all(
+        book, book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1)), at(1)
+    )
+    actions = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(2))
+    view = only(actions, Broadcast)[0].frame.alarm
+    assert view.state is AlarmState.RECEIVED and view.responders == ()
+    assert [d.user for d in view.declined] == ["kari"]
+    [ack] = commit_all(book, actions, at(2.1))
+    assert isinstance(ack, AckEdge) and ack.state is AckState.RECEIVED
+    assert book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(3)) == []
+    # Changing one's mind again: coming removes the decline.
+    again = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(4))
+    view = only(again, Broadcast)[0].frame.alarm
+    assert view.declined == () and view.state is AlarmState.ACKNOWLEDGED
+
+
+def test_cant_come_while_others_come_keeps_acknowledged() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(1))
+    actions = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(2))
+    [persist] = only(actions, Persist)
+    assert persist.alarm.state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
+    assert not persist.ack_after_commit
+
+
+def test_commands_in_the_window_before_the_first_commit() -> None:
+    book = AlarmBook()
+    message = alarm()
+    [insert] = only(book.alarm(message, at(0)), Persist)
+    coming = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(0.001))
+    withdrawn = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(0.002))
+    # Withdrawing before anything is stored goes back to "raised", which is never acked.
+    assert only(withdrawn, Broadcast)[0].frame.alarm.state is AlarmState.RAISED
+    assert not only(withdrawn, Persist)[0].ack_after_commit
+    back = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(0.003))
+    acks = only(book.committed(insert, at(0.01)), AckEdge)
+    assert [a.state for a in acks] == [AckState.RECEIVED]  # stored as received: true
+    assert book.get(message.alarm_id).state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
+    later = commit_all(book, [*coming, *withdrawn, *back], at(0.02))
+    assert [a.state for a in only(later, AckEdge)] == [AckState.ACKNOWLEDGED, AckState.ACKNOWLEDGED]
+
+
+def test_resolve_resolves_once() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    actions = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(30))
+    view = only(actions, Broadcast)[0].frame.alarm
+    assert view.state is AlarmState.RESOLVED and view.resolved_by == "ola"
+    assert view.resolved_at == at(30)
+    [ack] = commit_all(book, actions, at(30.1))
+    assert isinstance(ack, AckEdge) and ack.state is AckState.RESOLVED
+    assert book.active() == ()
+    for kind in (CommandKind.COMING, CommandKind.CANT_COME, CommandKind.RESOLVE):
+        [refusal] = book.command(KARI, command(kind, message.alarm_id), at(31))
+        assert refusal == Refusal(message.alarm_id, "already_resolved")
+    # The edge republishing the resolved alarm just hears "resolved" again.
+    [reack] = book.alarm(alarm(message.alarm_id, presses=5), at(32))
+    assert isinstance(reack, AckEdge) and reack.state is AckState.RESOLVED
+
+
+def test_unknown_alarm_and_other_site_are_refused() -> None:
+    book = AlarmBook()
+    unknown = uuid4()
+    assert book.command(KARI, command(CommandKind.COMING, unknown), at(0)) == [
+        Refusal(unknown, "unknown_alarm")
+    ]
+    message = stored_alarm(book)
+    assert book.command(PER, command(CommandKind.RESOLVE, message.alarm_id), at(1)) == [
+        Refusal(message.alarm_id, "not_your_site")
+    ]
+
+
+@pytest.mark.parametrize("kind", [CommandKind.DELIVERED, CommandKind.SHOWN])
+def test_receipts_are_recorded_once_per_person(kind: CommandKind) -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    [persist] = book.command(KARI, command(kind, message.alarm_id), at(1))
+    assert isinstance(persist, Persist) and persist.alarm is None
+    assert persist.events[0].kind.value == kind.value and persist.events[0].actor == "kari"
+    assert book.command(KARI, command(kind, message.alarm_id), at(2)) == []
+    assert book.committed(persist, at(3)) == []
+    # Also for a resolved alarm: a late screen still confirms it got it.
+    commit_all(
+        book, book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(4)), at(4)
+    )
+    assert only(book.command(OLA, command(kind, message.alarm_id), at(5)), Persist)
+
+
+def test_failed_write_is_retried_with_its_events_on_the_next_resend() -> None:
+    book = AlarmBook()
+    message = alarm()
+    [insert] = only(book.alarm(message, at(0)), Persist)
+    book.commit_failed(insert)
+    [retry] = book.alarm(message, at(5))
+    assert isinstance(retry, Persist) and retry.insert
+    assert [e.kind for e in retry.events] == [EventKind.RAISED]
+    acks = only(commit_all(book, [retry], at(5.1)), AckEdge)
+    assert [a.state for a in acks] == [AckState.RECEIVED]
+
+
+def test_failed_update_events_ride_with_the_next_write() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    [persist] = only(
+        book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1)), Persist
+    )
+    book.commit_failed(persist)
+    [_, nxt] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(2))
+    assert isinstance(nxt, Persist)
+    assert [e.kind for e in nxt.events] == [EventKind.COMING, EventKind.RESOLVED]
+
+
+def test_reports_for_forgotten_alarms_are_ignored() -> None:
+    book = AlarmBook(retention=timedelta(hours=1))
+    message = stored_alarm(book)
+    actions = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
+    commit_all(book, actions, at(10))
+    receipt = only(book.command(OLA, command(CommandKind.SHOWN, message.alarm_id), at(11)), Persist)
+    book.alarm(alarm(), at(12))  # pruning happens on traffic; the receipt is still in flight
+    assert book.get(message.alarm_id) is not None
+    book.committed(receipt[0], at(13))
+    book.alarm(alarm(), at(2 * 3600))
+    assert book.get(message.alarm_id) is None
+    assert book.committed(receipt[0], at(2 * 3600)) == []
+    book.commit_failed(receipt[0])  # nothing to do: forgotten
+    assert book.get(message.alarm_id) is None
+
+
+def test_pruning_stops_at_the_first_recent_resolution() -> None:
+    book = AlarmBook(retention=timedelta(hours=1))
+    old, recent = stored_alarm(book), stored_alarm(book)
+    commit_all(book, book.command(OLA, command(CommandKind.RESOLVE, old.alarm_id), at(0)), at(0))
+    commit_all(
+        book, book.command(OLA, command(CommandKind.RESOLVE, recent.alarm_id), at(3000)), at(0)
+    )
+    book.alarm(alarm(), at(3700))
+    assert book.get(old.alarm_id) is None
+    assert book.get(recent.alarm_id) is not None
+
+
+def test_restore_rebuilds_active_and_recently_resolved() -> None:
+    source = AlarmBook()
+    active, resolved, late, legacy = (stored_alarm(source) for _ in range(4))
+    commit_all(
+        source, source.command(OLA, command(CommandKind.RESOLVE, late.alarm_id), at(9)), at(9)
+    )
+    commit_all(
+        source, source.command(OLA, command(CommandKind.RESOLVE, resolved.alarm_id), at(8)), at(8)
+    )
+    views = [source.get(m.alarm_id) for m in (active, resolved, late)]
+    raised = source.get(legacy.alarm_id).model_copy(update={"state": AlarmState.RAISED})  # type: ignore[union-attr]
+    book = AlarmBook.restore([*views, raised])  # type: ignore[list-item]
+    assert {v.alarm_id for v in book.active()} == {active.alarm_id, legacy.alarm_id}
+    assert book.get(legacy.alarm_id).state is AlarmState.RECEIVED  # type: ignore[union-attr]
+    # Restored alarms count as committed: resends are re-acked at once.
+    assert only(book.alarm(active, at(10)), AckEdge)[0].state is AckState.RECEIVED
+    assert only(book.alarm(late, at(10)), AckEdge)[0].state is AckState.RESOLVED
+    assert [v.alarm_id for v in book.active_for(KARI)] == [active.alarm_id, legacy.alarm_id]
+    assert book.active_for(PER) == ()
