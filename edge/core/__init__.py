@@ -1,1 +1,22 @@
+"""The edge's decisions without I/O: press policy, LED states, outbox policy.
 
+Everything here takes events and ``now`` and returns actions or answers; the shells in
+``edge.hw``, ``edge.link`` and ``edge.agent`` do the I/O. No asyncio, no sockets, no GPIO.
+"""
+
+from edge.core.actions import Action, RaiseAlarm, Republish, SetLed
+from edge.core.led import LedState, led_for_ack
+from edge.core.outbox_policy import OutboxPolicy
+from edge.core.press import ButtonSpec, PressPolicy
+
+__all__ = [
+    "Action",
+    "ButtonSpec",
+    "LedState",
+    "OutboxPolicy",
+    "PressPolicy",
+    "RaiseAlarm",
+    "Republish",
+    "SetLed",
+    "led_for_ack",
+]

@@ -1,0 +1,350 @@
+"""The edge agent: composition root wiring buttons, press policy, outbox and MQTT link.
+
+All decisions are made by the pure cores (``edge.core``); this module only carries events in
+and actions out, on one asyncio loop. The alarm path on a press is: policy → publish (network
+first) → outbox write on the disk thread (in parallel) → LED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from edge.config import EdgeSettings
+from edge.core import Action, ButtonSpec, PressPolicy, RaiseAlarm, Republish, SetLed
+from edge.hw import ButtonInputs, Indicators
+from edge.link import AlarmSender, LinkSettings, MqttLink
+from edge.outbox import AsyncOutbox
+from protocol import (
+    AckMessage,
+    AlarmMessage,
+    AlarmSource,
+    Health,
+    HeartbeatMessage,
+    StatusMessage,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1  # how often time-based decisions (resends, "resolved" → off) are looked at
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EdgeAgent:
+    """One Raspberry Pi's agent. ``await run()`` until cancelled or :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        pin_factory: Any = None,
+        id_factory: Callable[[], UUID] = uuid4,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self._pin_factory = pin_factory
+        self._clock = clock
+        self._policy = PressPolicy(
+            [ButtonSpec(b.input, b.level, b.bounce) for b in settings.buttons], id_factory
+        )
+        self._counters: Counter[str] = Counter()
+        self._faults: list[str] = []
+        self._changed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._ready = False
+        self._started = time.monotonic()
+        self._indicators: Indicators | None = None
+        self._link = MqttLink(
+            LinkSettings(
+                host=settings.mqtt.host,
+                port=settings.mqtt.port,
+                username=settings.mqtt_username,
+                password=settings.mqtt.password.get_secret_value(),
+                client_id=f"trygg-edge-{settings.site}-{settings.device}",
+                keepalive_s=settings.mqtt.keepalive_s,
+                site=settings.site,
+                device=settings.device,
+                heartbeat_interval_s=settings.heartbeat_interval_s,
+                reconnect_min_s=settings.mqtt.reconnect_min_s,
+                reconnect_max_s=settings.mqtt.reconnect_max_s,
+            ),
+            events=self,
+            offline_payload=self._offline_payload,
+        )
+        self._sender = AlarmSender(
+            settings.site,
+            settings.device,
+            self._link,
+            timedelta(seconds=settings.resend_interval_s),
+            reject=self._reject,
+            fault=self._fault,
+        )
+
+    # -- public view (tests, health, CLI) ------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
+
+    @property
+    def ready(self) -> bool:
+        """Pins are set up and the outbox is restored: presses are now seen."""
+        return self._ready
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Rejected input by reason (e.g. ``bad_json``, ``invalid_message``)."""
+        return dict(self._counters)
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        return tuple(self._faults)
+
+    def led_state(self, input_name: str) -> str:
+        return self._policy.led_state(input_name).value
+
+    def outbox_pending(self) -> int:
+        return self._sender.pending
+
+    def active_alarm(self, input_name: str) -> UUID | None:
+        return self._policy.active_alarm(input_name)
+
+    def health(self) -> Health:
+        return Health(
+            uptime_s=round(time.monotonic() - self._started, 3),
+            outbox_pending=self.outbox_pending(),
+            faults=tuple(self._faults),
+            counters=dict(self._counters),
+            outputs={name: self._policy.led_state(name).value for name in self._policy.inputs},
+        )
+
+    # The wait_* helpers take ``timeout`` (ruff ASYNC109) on purpose: every wait is bounded.
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        what: str = "condition",
+    ) -> None:
+        """Wait until ``predicate()`` holds; it is re-checked after every change of state."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    changed = self._changed
+                    if predicate():
+                        return
+                    await changed.wait()
+        except TimeoutError:
+            raise TimeoutError(f"edge agent: {what} not reached within {timeout} s") from None
+
+    async def wait_led(self, input_name: str, state: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        await self.wait_for(
+            lambda: self.led_state(input_name) == state,
+            timeout,
+            f"LED {input_name}={state} (now {self.led_state(input_name)})",
+        )
+
+    async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        await self.wait_for(lambda: self._ready, timeout, "ready")
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self.wait_for(lambda: self.connected, timeout, "connected")
+
+    async def wait_pending(self, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        await self.wait_for(lambda: self.outbox_pending() == count, timeout, f"{count} pending")
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (publishing "offline" first if connected)."""
+        self._stopping.set()
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._started = time.monotonic()
+        outbox = await AsyncOutbox.open(self.settings.outbox.path)
+        buttons: ButtonInputs | None = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for message in await self._sender.open(outbox, self._clock()):
+                self._apply(self._policy.restore(message.alarm_id, message.input, message.presses))
+            self._indicators = Indicators(self.settings.buttons, self._pin_factory)
+            for name in self._policy.inputs:
+                self._indicators.show(name, self._policy.led_state(name))
+            buttons = ButtonInputs(
+                self.settings.buttons, self._on_contact, self._clock, loop, self._pin_factory
+            )
+            for name in buttons.closed_now():
+                self._fault(f"input {name} closed at start")
+            self._link.start()
+            tasks = [asyncio.create_task(self._ticker(), name="edge-ticker")]
+            self._ready = True
+            self._notify()
+            log.info(
+                "edge agent running site=%s device=%s inputs=%s",
+                self.settings.site,
+                self.settings.device,
+                ",".join(self._policy.inputs),
+            )
+            await self._stopping.wait()
+        finally:
+            await self._shutdown(buttons, tasks)
+
+    async def _shutdown(
+        self, buttons: ButtonInputs | None, tasks: list[asyncio.Task[None]]
+    ) -> None:
+        self._ready = False
+        if buttons is not None:
+            buttons.close()
+        await self._link.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._sender.close()
+        if self._indicators is not None:
+            self._indicators.close()
+            self._indicators = None
+        self._notify()
+        log.info("edge agent stopped")
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self._clock()
+            self._apply(self._policy.tick(now))
+            self._sender.resend_due(now)
+
+    # -- events in -----------------------------------------------------------------------
+
+    def _on_contact(self, input_name: str, closed: bool, at: datetime) -> None:
+        if not self._ready:
+            return  # an edge delivered after shutdown began
+        if closed:
+            self._apply(self._policy.contact_closed(input_name, at))
+        else:
+            self._apply(self._policy.contact_opened(input_name, at))
+
+    # LinkEvents, called by the link on the loop.
+
+    def link_up(self) -> None:
+        self._sender.link_up(self._clock())
+        self._notify()
+
+    def link_down(self) -> None:
+        self._sender.link_down()
+        self._notify()
+
+    def ack_received(self, ack: AckMessage) -> None:
+        log.info(
+            "ack alarm_id=%s state=%s responders=%d",
+            ack.alarm_id,
+            ack.state.value,
+            len(ack.responders),
+        )
+        now = self._clock()
+        self._sender.acked(ack.alarm_id, ack.state, now)
+        self._apply(self._policy.ack(ack.alarm_id, ack.state, ack.responders, now))
+        self._notify()
+
+    def rejected(self, reason: str, detail: str) -> None:
+        self._reject(reason, detail)
+
+    def birth_payload(self) -> bytes:
+        status = StatusMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            state="online",
+            at=self._clock(),
+            health=self.health(),
+        )
+        return encode(status)[1]
+
+    def heartbeat_payload(self) -> bytes:
+        beat = HeartbeatMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            at=self._clock(),
+            interval_s=self.settings.heartbeat_interval_s,
+            health=self.health(),
+        )
+        return encode(beat)[1]
+
+    def _offline_payload(self) -> bytes:
+        status = StatusMessage(
+            site=self.settings.site, device=self.settings.device, state="offline"
+        )
+        return encode(status)[1]
+
+    # -- actions out ---------------------------------------------------------------------
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case RaiseAlarm():
+                    self._raise(action)
+                case Republish():
+                    self._republish(action)
+                case SetLed():
+                    self._set_led(action)
+        if actions:
+            self._notify()
+
+    def _raise(self, action: RaiseAlarm) -> None:
+        message = AlarmMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            alarm_id=action.alarm_id,
+            level=action.level,
+            room=self.settings.room,
+            source=AlarmSource.BUTTON,
+            input=action.input,
+            raised_at=action.raised_at,
+        )
+        self._sender.send(message, "new", action.raised_at)
+
+    def _republish(self, action: Republish) -> None:
+        previous = self._sender.message(action.alarm_id)
+        if previous is None:  # pragma: no cover - the policy only repeats alarms we raised
+            log.error("re-press of unknown alarm_id=%s", action.alarm_id)
+            return
+        message = previous.model_copy(update={"presses": action.presses})
+        self._sender.send(message, "repress", self._clock())
+
+    def _set_led(self, action: SetLed) -> None:
+        log.info(
+            "led input=%s state=%s alarm_id=%s",
+            action.input,
+            action.state.value,
+            action.alarm_id or "-",
+        )
+        if self._indicators is not None:
+            self._indicators.show(action.input, action.state)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self._counters[reason] += 1
+        log.warning("rejected reason=%s detail=%s", reason, detail)
+        self._notify()
+
+    def _fault(self, text: str) -> None:
+        log.error("fault: %s", text)
+        text = text[:120]  # Health.faults items are short texts
+        if text not in self._faults:
+            self._faults.append(text)
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+__all__ = ["EdgeAgent"]

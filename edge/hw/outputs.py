@@ -1,0 +1,96 @@
+"""Per-button LED and buzzer, showing the LED state the press policy decided.
+
+Blinking runs on gpiozero's own background threads, so nothing here blocks the loop for
+longer than it takes to stop a previous pattern.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gpiozero import LED, Buzzer, GPIOZeroError
+
+from edge.config import ButtonConfig
+from edge.core import LedState
+from edge.errors import HardwareError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Blink:
+    on_s: float
+    off_s: float
+    times: int | None = None  # None: until the next state
+
+
+# "solid" and "off" are not blinks; everything else is.
+PATTERNS: dict[LedState, Blink | bool] = {
+    LedState.OFF: False,
+    LedState.SENDING: Blink(0.1, 0.1),
+    LedState.RECEIVED: Blink(0.5, 0.5),
+    LedState.HELP_COMING: True,
+    LedState.RESOLVED: Blink(0.08, 0.08, times=5),
+}
+CHIRP = Blink(0.08, 0.08, times=1)
+
+
+class _Indicator:
+    def __init__(self, config: ButtonConfig, pin_factory: Any) -> None:
+        self.led: LED | None = None
+        self.buzzer: Buzzer | None = None
+        try:
+            if config.led_pin is not None:
+                self.led = LED(config.led_pin, pin_factory=pin_factory)
+            if config.buzzer_pin is not None:
+                self.buzzer = Buzzer(config.buzzer_pin, pin_factory=pin_factory)
+        except GPIOZeroError as exc:
+            self.close()
+            raise HardwareError(f"outputs of {config.input!r}: {exc}") from exc
+
+    def show(self, state: LedState) -> None:
+        if self.led is not None:
+            pattern = PATTERNS[state]
+            if pattern is True:
+                self.led.on()
+            elif pattern is False:
+                self.led.off()
+            else:
+                assert isinstance(pattern, Blink)
+                self.led.blink(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.times)
+        if self.buzzer is not None and state is LedState.RECEIVED:
+            # The person in the room hears that the alarm got through, once.
+            self.buzzer.beep(on_time=CHIRP.on_s, off_time=CHIRP.off_s, n=CHIRP.times)
+
+    def close(self) -> None:
+        for device in (self.led, self.buzzer):
+            if device is not None:
+                device.close()
+
+
+class Indicators:
+    def __init__(self, buttons: Sequence[ButtonConfig], pin_factory: Any = None) -> None:
+        self._by_input: dict[str, _Indicator] = {}
+        try:
+            for config in buttons:
+                self._by_input[config.input] = _Indicator(config, pin_factory)
+        except BaseException:
+            self.close()
+            raise
+
+    def show(self, input_name: str, state: LedState) -> None:
+        indicator = self._by_input.get(input_name)
+        if indicator is None:
+            return
+        try:
+            indicator.show(state)
+        except GPIOZeroError as exc:  # a failing LED must never stop the alarm path
+            log.error("led input=%s state=%s failed: %s", input_name, state, exc)
+
+    def close(self) -> None:
+        for indicator in self._by_input.values():
+            indicator.close()
+        self._by_input.clear()

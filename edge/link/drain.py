@@ -1,0 +1,156 @@
+"""Alarm delivery: publish first, keep on disk in parallel, resend until central confirms.
+
+:class:`AlarmSender` applies the outbox policy (``edge.core.OutboxPolicy``) with the two real
+parts it decides for: the MQTT link and the durable outbox. The network always goes first;
+the disk write runs on the outbox's own thread at the same time, so neither waits for the
+other (DESIGN: "notification does not wait for disk; disk does not wait for notification").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from edge.core import OutboxPolicy
+from edge.link.mqtt import MqttLink
+from edge.outbox import AsyncOutbox, OutboxRecord
+from protocol import AckState, AlarmMessage, ProtocolError, decode, encode
+
+log = logging.getLogger(__name__)
+
+KEEP_ACKED = timedelta(days=7)  # acked rows stay in the outbox file this long, as a record
+
+Report = Callable[[str, str], None]  # (reason, detail)
+
+
+class AlarmSender:
+    def __init__(
+        self,
+        site: str,
+        device: str,
+        link: MqttLink,
+        resend_interval: timedelta,
+        reject: Report,
+        fault: Callable[[str], None],
+    ) -> None:
+        self._site = site
+        self._device = device
+        self._link = link
+        self._policy = OutboxPolicy(resend_interval)
+        self._reject = reject
+        self._fault = fault
+        self._outbox: AsyncOutbox | None = None
+        self._alarms: dict[UUID, AlarmMessage] = {}  # pending, or acked and still active
+        self._writes: set[asyncio.Future[Any]] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._policy.pending)
+
+    def message(self, alarm_id: UUID) -> AlarmMessage | None:
+        return self._alarms.get(alarm_id)
+
+    async def open(self, outbox: AsyncOutbox, now: datetime) -> list[AlarmMessage]:
+        """Use ``outbox``; returns the unacked alarms of an earlier run (sent on connect)."""
+        self._outbox = outbox
+        await outbox.prune_acked(now - KEEP_ACKED)
+        restored = []
+        for record in await outbox.unacked():
+            try:
+                message = decode(record.topic, record.payload)
+            except ProtocolError as exc:
+                self._reject("outbox_unreadable", f"alarm {record.alarm_id}: {exc}")
+                continue
+            if not isinstance(message, AlarmMessage) or (message.site, message.device) != (
+                self._site,
+                self._device,
+            ):
+                self._reject("outbox_foreign", f"{record.topic} is not this device's alarm topic")
+                continue
+            self._alarms[message.alarm_id] = message
+            self._policy.restored(message.alarm_id)
+            restored.append(message)
+            log.info(
+                "outbox restored alarm_id=%s input=%s presses=%d",
+                message.alarm_id,
+                message.input,
+                message.presses,
+            )
+        return restored
+
+    async def close(self) -> None:
+        """Let writes already handed to the disk thread finish, then close the outbox."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        if self._outbox is not None:
+            await self._outbox.close()
+            self._outbox = None
+
+    def send(self, message: AlarmMessage, reason: str, now: datetime) -> None:
+        """A new alarm, or a re-press of one (same id, higher ``presses``)."""
+        self._alarms[message.alarm_id] = message
+        topic, payload = encode(message)
+        if self._policy.raised(message.alarm_id, now):
+            self._publish(message, topic, payload, reason)  # the network first ...
+        else:
+            log.warning(
+                "alarm queued alarm_id=%s input=%s (mqtt down; sent on reconnect)",
+                message.alarm_id,
+                message.input,
+            )
+        if self._outbox is not None:  # ... the disk in parallel, on its own thread
+            record = OutboxRecord(
+                alarm_id=message.alarm_id,
+                input=message.input,
+                topic=topic,
+                payload=payload,
+                presses=message.presses,
+                created_at=message.raised_at,
+            )
+            self._write(self._outbox.put(record, now))
+
+    def acked(self, alarm_id: UUID, state: AckState, now: datetime) -> None:
+        if self._policy.acked(alarm_id) and self._outbox is not None:
+            self._write(self._outbox.mark_acked(alarm_id, state.value, now))
+        if state is AckState.RESOLVED and not self._policy.is_pending(alarm_id):
+            self._alarms.pop(alarm_id, None)  # over: a later press is a new alarm
+
+    def link_up(self, now: datetime) -> None:
+        for alarm_id in self._policy.connect(now):
+            self._resend(alarm_id, "reconnect")
+
+    def link_down(self) -> None:
+        self._policy.disconnect()
+
+    def resend_due(self, now: datetime) -> None:
+        for alarm_id in self._policy.due(now):
+            self._resend(alarm_id, "resend")
+
+    def _resend(self, alarm_id: UUID, reason: str) -> None:
+        message = self._alarms[alarm_id]  # every pending alarm is kept until acked
+        topic, payload = encode(message)
+        self._publish(message, topic, payload, reason)
+
+    def _publish(self, message: AlarmMessage, topic: str, payload: bytes, reason: str) -> None:
+        if self._link.publish(topic, payload, qos=1):
+            log.info(
+                "publish alarm alarm_id=%s input=%s level=%s presses=%d reason=%s",
+                message.alarm_id,
+                message.input,
+                message.level.value,
+                message.presses,
+                reason,
+            )
+
+    def _write(self, write: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(write)
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Future[Any]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._fault(f"outbox write failed: {task.exception()}")

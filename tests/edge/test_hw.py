@@ -1,0 +1,132 @@
+"""GPIO shells on gpiozero's MockFactory: button edges reach the loop, LED patterns, pin errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge.config import ButtonConfig
+from edge.core import LedState
+from edge.errors import EdgeError, HardwareError
+from edge.hw import ButtonInputs, Indicators
+from protocol import AlarmLevel
+from tests.edge.helpers import poll
+
+AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pins() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    yield factory
+    factory.reset()
+
+
+def button(input_name: str, pin: int | str, **extra: object) -> ButtonConfig:
+    return ButtonConfig.model_validate(
+        {"input": input_name, "pin": pin, "level": AlarmLevel.ACUTE, **extra}
+    )
+
+
+async def test_edges_are_handed_to_the_loop_with_the_time_of_the_edge(pins: MockFactory) -> None:
+    seen: list[tuple[str, bool, datetime]] = []
+    loop = asyncio.get_running_loop()
+    inputs = ButtonInputs(
+        [button("desk", 17), button("door", 23, pull_up=False)],
+        lambda name, closed, at: seen.append((name, closed, at)),
+        clock=lambda: AT,
+        loop=loop,
+        pin_factory=pins,
+    )
+    try:
+        pins.pin(17).drive_low()  # pull-up: pressed pulls low
+        pins.pin(23).drive_high()  # pull-down: pressed drives high
+        assert seen == []  # delivered via the loop, never on the driver's thread
+        assert sorted(inputs.closed_now()) == ["desk", "door"]
+        await poll(lambda: len(seen) == 2)
+        pins.pin(17).drive_high()
+        await poll(lambda: len(seen) == 3)
+        assert seen == [("desk", True, AT), ("door", True, AT), ("desk", False, AT)]
+        assert inputs.closed_now() == ["door"]
+    finally:
+        inputs.close()
+    pins.pin(17).drive_low()
+    await asyncio.sleep(0)
+    assert len(seen) == 3  # closed inputs deliver nothing
+
+
+def test_edge_after_the_loop_closed_is_ignored(pins: MockFactory) -> None:
+    loop = asyncio.new_event_loop()
+    inputs = ButtonInputs([button("desk", 17)], lambda *a: None, lambda: AT, loop, pins)
+    loop.close()
+    try:
+        pins.pin(17).drive_low()  # must not raise on the driver's thread
+        assert inputs.closed_now() == ["desk"]
+    finally:
+        inputs.close()
+
+
+def test_pin_in_use_is_a_hardware_error_and_releases_what_was_opened(pins: MockFactory) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        # BOARD11 is GPIO17 on a Pi header: only gpiozero can tell.
+        with pytest.raises(HardwareError, match="'b'") as raised:
+            ButtonInputs(
+                [button("a", 17), button("b", "BOARD11")], lambda *a: None, lambda: AT, loop, pins
+            )
+        assert isinstance(raised.value, EdgeError)
+        again = ButtonInputs([button("a", 17)], lambda *a: None, lambda: AT, loop, pins)
+        again.close()
+    finally:
+        loop.close()
+
+
+async def test_led_patterns_and_buzzer_chirp(pins: MockFactory) -> None:
+    outputs = Indicators([button("desk", 17, led_pin=27, buzzer_pin=22)], pins)
+    led, buzzer = pins.pin(27), pins.pin(22)
+    try:
+        outputs.show("desk", LedState.SENDING)
+        await poll(lambda: len(led.states) >= 5, what="fast blink toggles the LED")
+        assert not any(s.state for s in buzzer.states)  # silent while sending
+
+        outputs.show("desk", LedState.RECEIVED)
+        await poll(lambda: any(s.state for s in buzzer.states), what="chirp")
+        await poll(lambda: buzzer.state == 0, what="chirp ends")
+
+        outputs.show("desk", LedState.HELP_COMING)
+        assert led.state == 1
+        outputs.show("desk", LedState.RESOLVED)
+        await poll(lambda: led.state == 0 and outputs_idle(outputs), what="blinks then off")
+        outputs.show("desk", LedState.OFF)
+        assert led.state == 0
+        outputs.show("nobody", LedState.SENDING)  # an input without outputs: nothing happens
+    finally:
+        outputs.close()
+
+
+def outputs_idle(outputs: Indicators) -> bool:
+    led = outputs._by_input["desk"].led
+    assert led is not None
+    return led._blink_thread is None or not led._blink_thread.is_alive()
+
+
+def test_button_without_led_or_buzzer(pins: MockFactory) -> None:
+    outputs = Indicators([button("desk", 17)], pins)
+    outputs.show("desk", LedState.RECEIVED)
+    outputs.close()
+
+
+def test_bad_output_pin_is_a_hardware_error(pins: MockFactory) -> None:
+    with pytest.raises(HardwareError, match="outputs of 'b'"):
+        Indicators(
+            [button("a", 17, led_pin=27), button("b", 18, led_pin="GPIO27")],
+            pins,
+        )
+    with pytest.raises(HardwareError):
+        Indicators([button("a", 17, led_pin=9999)], pins)
+    # Everything opened before the failure was released again.
+    Indicators([button("a", 17, led_pin=27)], pins).close()

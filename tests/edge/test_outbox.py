@@ -1,0 +1,113 @@
+"""The durable outbox on a real SQLite file: survives close/reopen, keeps order, marks acks."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from edge.errors import EdgeError, OutboxError
+from edge.outbox import AsyncOutbox, Outbox, OutboxRecord
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+TOPIC = "trygg/v1/oslo-sentrum/rom-101/alarm"
+
+
+def record(n: int, presses: int = 1, at: datetime = T0) -> OutboxRecord:
+    return OutboxRecord(
+        alarm_id=UUID(int=n),
+        input="desk",
+        topic=TOPIC,
+        payload=f'{{"n": {n}, "presses": {presses}}}'.encode(),
+        presses=presses,
+        created_at=at,
+    )
+
+
+def test_unacked_alarms_survive_reopen_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "outbox.db"  # parent directory is created
+    box = Outbox(path)
+    box.put(record(2, at=T0 + timedelta(seconds=1)), T0)
+    box.put(record(1), T0)
+    box.put(record(3, at=T0 + timedelta(seconds=2)), T0)
+    assert box.mark_acked(UUID(int=3), "received", T0) is True
+    box.close()
+
+    reopened = Outbox(path)
+    unacked = reopened.unacked()
+    assert [r.alarm_id for r in unacked] == [UUID(int=1), UUID(int=2)]
+    assert unacked[0] == record(1)
+    stored = reopened.get(UUID(int=3))
+    assert stored is not None and stored.acked_state == "received"
+    assert reopened.get(UUID(int=9)) is None
+    reopened.close()
+
+
+def test_file_is_wal_and_synchronous_full(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.put(record(1), T0)
+    assert box._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert box._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    box.close()
+    # Another connection (another process after a crash) sees the committed row.
+    with sqlite3.connect(tmp_path / "o.db") as other:
+        assert other.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+
+
+def test_repress_updates_row_and_makes_it_unacked_again(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.put(record(1), T0)
+    assert box.mark_acked(UUID(int=1), "acknowledged", T0) is True
+    assert box.mark_acked(UUID(int=1), "received", T0) is False  # already acked
+    box.put(record(1, presses=2, at=T0 + timedelta(hours=1)), T0 + timedelta(minutes=1))
+    [again] = box.unacked()
+    assert again.presses == 2
+    assert again.payload == record(1, presses=2).payload
+    assert again.created_at == T0  # first stored time is kept
+    assert again.acked_state is None
+    box.close()
+
+
+def test_prune_forgets_only_old_acked_rows(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.put(record(1), T0)
+    box.put(record(2), T0)
+    box.put(record(3), T0)
+    box.mark_acked(UUID(int=1), "received", T0)
+    box.mark_acked(UUID(int=2), "received", T0 + timedelta(days=10))
+    assert box.prune_acked(T0 + timedelta(days=1)) == 1
+    assert box.get(UUID(int=1)) is None
+    assert box.get(UUID(int=2)) is not None
+    assert [r.alarm_id for r in box.unacked()] == [UUID(int=3)]
+    box.close()
+
+
+def test_unopenable_path_is_an_outbox_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OutboxError, match="cannot open outbox") as raised:
+        Outbox(blocker / "outbox.db")
+    assert isinstance(raised.value, EdgeError)
+
+
+async def test_async_outbox_runs_on_its_own_thread_and_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = await AsyncOutbox.open(path)
+    await box.put(record(1), T0)
+    await box.put(record(2), T0)
+    assert await box.mark_acked(UUID(int=2), "received", T0) is True
+    await box.close()
+
+    again = await AsyncOutbox.open(path)
+    assert [r.alarm_id for r in await again.unacked()] == [UUID(int=1)]
+    assert await again.prune_acked(T0 + timedelta(days=1)) == 1
+    await again.close()
+
+
+async def test_async_open_failure_raises(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutboxError):
+        await AsyncOutbox.open(tmp_path / "file" / "o.db")
