@@ -131,7 +131,7 @@ class EdgeAgent:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         what: str = "condition",
     ) -> None:
         """Wait until ``predicate()`` holds; it is re-checked after every change of state."""
@@ -145,20 +145,20 @@ class EdgeAgent:
         except TimeoutError:
             raise TimeoutError(f"edge agent: {what} not reached within {timeout} s") from None
 
-    async def wait_led(self, input_name: str, state: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_led(self, input_name: str, state: str, timeout: float = 5.0) -> None:
         await self.wait_for(
             lambda: self.led_state(input_name) == state,
             timeout,
             f"LED {input_name}={state} (now {self.led_state(input_name)})",
         )
 
-    async def wait_ready(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_ready(self, timeout: float = 5.0) -> None:
         await self.wait_for(lambda: self._ready, timeout, "ready")
 
-    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float = 10.0) -> None:
         await self.wait_for(lambda: self.connected, timeout, "connected")
 
-    async def wait_pending(self, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_pending(self, count: int, timeout: float = 10.0) -> None:
         await self.wait_for(lambda: self.outbox_pending() == count, timeout, f"{count} pending")
 
     def stop(self) -> None:

@@ -161,10 +161,13 @@ class AlarmBook:
         first = entry.committed is None
         entry.committed = persist.alarm
         actions: list[Action] = []
-        if first and entry.view.state is AlarmState.RAISED:
-            entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
+        if first:
+            # "Stored" is a fact of the timeline even when a colleague answered before the
+            # commit (the state then stays "acknowledged"; screens need no update for it).
             event = AlarmEvent(entry.view.alarm_id, EventKind.RECEIVED, now, CENTRAL_ACTOR)
-            actions.append(Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)))
+            if entry.view.state is AlarmState.RAISED:
+                entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
+                actions.append(Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)))
             actions.append(self._persist(entry, event))
         if persist.ack_after_commit or first:
             actions.append(self._ack(persist.alarm, now))

@@ -226,8 +226,13 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     assert only(withdrawn, Broadcast)[0].frame.alarm.state is AlarmState.RAISED
     assert not only(withdrawn, Persist)[0].ack_after_commit
     back = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(0.003))
-    acks = only(book.committed(insert, at(0.01)), AckEdge)
+    first_commit = book.committed(insert, at(0.01))
+    acks = only(first_commit, AckEdge)
     assert [a.state for a in acks] == [AckState.RECEIVED]  # stored as received: true
+    # The timeline still records "stored", but screens already show "acknowledged".
+    [stored] = only(first_commit, Persist)
+    assert [e.kind for e in stored.events] == [EventKind.RECEIVED]
+    assert only(first_commit, Broadcast) == []
     assert book.get(message.alarm_id).state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
     later = commit_all(book, [*coming, *withdrawn, *back], at(0.02))
     assert [a.state for a in only(later, AckEdge)] == [AckState.ACKNOWLEDGED, AckState.ACKNOWLEDGED]

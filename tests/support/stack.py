@@ -1,0 +1,210 @@
+"""Real processes for end-to-end tests: central and headless desks, started by their console
+scripts exactly as an operator would, plus an in-process edge agent on gpiozero mock pins.
+
+Everything waits by bounded polling; nothing here measures time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.broker import CENTRAL_PASSWORD, CENTRAL_USER, Broker
+from tests.support.net import free_port
+
+BIN = Path(sys.executable).parent
+SITE = "oslo-sentrum"
+
+
+def script(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: install the project with `make venv`")
+    return str(path)
+
+
+class Central:
+    """``trygg-central`` as a subprocess; may be killed and started again on the same files."""
+
+    def __init__(self, broker: Broker, workdir: Path, users: dict[str, str],
+                 sites: tuple[str, ...] = (SITE,)) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.tokens = {user: f"{user}-{secrets.token_hex(16)}" for user in users}
+        lines = [
+            "[mqtt]", f'host = "{broker.host}"', f"port = {broker.port}",
+            f'username = "{CENTRAL_USER}"', f'password = "{CENTRAL_PASSWORD}"',
+            f'client_id = "central-{secrets.token_hex(4)}"',
+            "[http]", 'host = "127.0.0.1"', f"port = {self.port}",
+            "[store]", f'path = "{workdir / "central.db"}"',
+        ]
+        for site in sites:
+            lines += ["[[sites]]", f'id = "{site}"', f'name = "Site {site}"']
+        for user, name in users.items():
+            lines += ["[[users]]", f'id = "{user}"', f'name = "{name}"',
+                      f'token = "{self.tokens[user]}"', f"sites = {json.dumps(list(sites))}"]
+        self.config = workdir / "central.toml"
+        self.config.write_text("\n".join(lines) + "\n")
+        self.log = workdir / "central.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen([script("trygg-central"), "--config", str(self.config)],
+                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"central exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                health = httpx.get(f"{self.url}/healthz", timeout=1).json()
+                if health.get("mqtt") == "connected":
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"central not ready after {timeout} s:\n{self.logs()}")
+
+    async def wait_screens(self, count: int, timeout: float = 15) -> None:
+        """Until ``count`` screens are connected (so that none misses a live alarm)."""
+        for _ in range(int(timeout / 0.05)):
+            if self.health()["screens"] >= count:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{count} screens not connected: {self.health()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a power cut of the server."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/healthz", timeout=5).json())
+
+    def alarms(self, user: str) -> list[dict[str, Any]]:
+        reply = httpx.get(f"{self.url}/api/alarms",
+                          headers={"Authorization": f"Bearer {self.tokens[user]}"}, timeout=5)
+        reply.raise_for_status()
+        return list(reply.json()["alarms"])
+
+
+class Desk:
+    """``trygg-desk --headless`` as a subprocess; its JSON lines are read as they come."""
+
+    def __init__(self, central: Central, user: str, workdir: Path, ack_all: bool = False):
+        self.user = user
+        self.config = workdir / f"desk-{user}.toml"
+        self.config.write_text(
+            f'server = "{central.ws_url}"\ntoken = "{central.tokens[user]}"\n'
+        )
+        self.ack_all = ack_all
+        self.log = workdir / f"desk-{user}.log"
+        self.lines: list[dict[str, Any]] = []
+        self.proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        argv = [script("trygg-desk"), "--config", str(self.config), "--headless"]
+        if self.ack_all:
+            argv.append("--ack-all")
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log
+            )
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc and self.proc.stdout
+        async for raw in self.proc.stdout:
+            self.lines.append(json.loads(raw))
+            self._changed.set()
+
+    async def wait_for(self, match: Callable[[dict[str, Any]], bool],
+                       timeout: float = 15) -> dict[str, Any]:
+        """The first line (seen so far or to come) for which ``match`` is true."""
+        async def scan() -> dict[str, Any]:
+            index = 0
+            while True:
+                while index < len(self.lines):
+                    line = self.lines[index]
+                    index += 1
+                    if match(line):
+                        return line
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(scan(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"desk {self.user}: no matching line in {timeout} s; got {self.lines}\n"
+                f"{self.log.read_text(errors='replace')[-2000:]}"
+            ) from None
+
+    async def send(self, command: str) -> None:
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def stop(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if self._reader:
+            self._reader.cancel()
+
+
+def edge_config(workdir: Path, broker: Broker, device: str = "rom-101",
+                site: str = SITE) -> Path:
+    """An edge config with two buttons (LEDs on both), its broker account created."""
+    password = f"{device}-{secrets.token_hex(8)}"
+    broker.add_user(device, password)
+    path = workdir / f"{device}.toml"
+    path.write_text(
+        f'site = "{site}"\ndevice = "{device}"\nroom = "Møterom 101"\n'
+        "heartbeat_interval_s = 1.0\nresend_interval_s = 1.0\n"
+        f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{password}"\n'
+        "keepalive_s = 5\n"
+        f'[outbox]\npath = "{workdir / (device + "-outbox.db")}"\n'
+        '[[buttons]]\ninput = "desk"\npin = 17\nlevel = "acute"\nled_pin = 27\n'
+        '[[buttons]]\ninput = "wall"\npin = 22\nlevel = "assist"\nled_pin = 23\n'
+    )
+    return path
+
+
+def env_without_pin_factory() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
