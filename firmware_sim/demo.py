@@ -193,8 +193,8 @@ class Demo:
                 f"  alarms:   curl -H 'Authorization: Bearer {token}' "
                 f"http://127.0.0.1:{self.http_port}/api/alarms",
                 f"  broker:   mqtt://{self.broker.address} (logs and configs in {self.dir})",
-                f"  press:    Enter here, or: trygg-sim press {room.device} "
-                f"{room.buttons[0].input} --workdir {self.dir}",
+                f"  press:    Enter here, or: trygg-sim --workdir {self.dir} tap "
+                f"{room.device} {room.buttons[0].input}",
                 "  stop:     Ctrl-C",
             ]
         )
