@@ -12,7 +12,8 @@ import uvicorn
 from central.app import create_app
 from central.config import CentralSettings
 from central.push.wire import FramesProtocol
-from configfile import ConfigError, load_settings, validate_file
+from central.routines import load_alarm_response
+from configfile import ConfigError, load_settings
 
 log = logging.getLogger("central")
 
@@ -33,9 +34,16 @@ def server_config(settings: CentralSettings) -> uvicorn.Config:
     )
 
 
+def _load(path: Path) -> CentralSettings:
+    """Settings and the routines they name, both validated (ConfigError lists every problem)."""
+    settings = load_settings(CentralSettings, path)
+    load_alarm_response(settings.routines.alarm_response)
+    return settings
+
+
 def _run(path: Path) -> int:
     try:
-        settings = load_settings(CentralSettings, path)
+        settings = _load(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -47,7 +55,11 @@ def _run(path: Path) -> int:
 
 
 def _validate(path: Path) -> int:
-    problems = validate_file(CentralSettings, path)
+    try:
+        _load(path)
+        problems = []
+    except ConfigError as exc:
+        problems = exc.problems
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

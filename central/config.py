@@ -111,6 +111,15 @@ class StoreSettings(_Section):
     path: Path = Path("var/central.db")
 
 
+class RoutineSettings(_Section):
+    # Default: the routines shipped in the repository; an office points this at its own.
+    alarm_response: Path = Field(
+        default_factory=lambda: (
+            Path(__file__).resolve().parents[1] / "routines" / "alarm-response.toml"
+        )
+    )
+
+
 class SiteSettings(_Section):
     id: Id
     name: Name
@@ -141,6 +150,7 @@ class CentralSettings(BaseSettings):
     mqtt: MqttSettings
     http: HttpSettings = HttpSettings()
     store: StoreSettings = StoreSettings()
+    routines: RoutineSettings = RoutineSettings()
     sites: tuple[SiteSettings, ...] = Field(min_length=1)
     users: tuple[UserSettings, ...] = ()
 

@@ -28,9 +28,17 @@ from central.core import (
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
+from central.routines import load_alarm_response
 from central.store import Store
 from protocol import AlarmMessage, ProtocolError
-from protocol.screen import ErrorFrame, Hello, Snapshot, decode_command, encode_frame
+from protocol.screen import (
+    ErrorFrame,
+    Hello,
+    RaiseRequest,
+    Snapshot,
+    decode_command,
+    encode_frame,
+)
 
 log = logging.getLogger("central.alarms")
 
@@ -50,7 +58,8 @@ class Central:
         self.directory = Directory(settings.people())
         self.site_names = {s.id: s.name for s in settings.sites}
         self.rejected: Counter[str] = Counter()
-        self.book = AlarmBook()
+        self.routines = load_alarm_response(settings.routines.alarm_response).for_screens()
+        self.book = AlarmBook(site_names=self.site_names)
         self.hub = Hub()
         self.store = Store(settings.store.path)
         self.link = MqttLink(settings.mqtt, self.on_alarm, self.rejected, clock)
@@ -59,7 +68,7 @@ class Central:
     async def start(self) -> None:
         await self.store.open()
         stored = await self.store.restorable(self.clock() - DEFAULT_RETENTION)
-        self.book = AlarmBook.restore(stored)
+        self.book = AlarmBook.restore(stored, site_names=self.site_names)
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
@@ -88,7 +97,13 @@ class Central:
     def screen_joined(self, screen: Screen) -> None:
         person = screen.person
         sites = tuple(sorted(person.sites))
-        hello = Hello(user=person.user_id, name=person.name, sites=sites)
+        hello = Hello(
+            user=person.user_id,
+            name=person.name,
+            sites=sites,
+            site_names={s: n for s, n in self.site_names.items() if person.covers(s)},
+            routines=self.routines,
+        )
         snapshot = Snapshot(alarms=self.book.active_for(person))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
@@ -106,7 +121,11 @@ class Central:
             log.warning("screen of %s sent a bad frame: %s", screen.person.user_id, exc.reason)
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=exc.reason))))
             return
-        actions = self.book.command(screen.person, command, self.clock())
+        if isinstance(command, RaiseRequest):
+            log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
+            actions = self.book.raise_from_screen(screen.person, command, self.clock())
+        else:
+            actions = self.book.command(screen.person, command, self.clock())
         for refusal in self._carry_out(actions):
             log.info(
                 "alarm %s: %s from %s refused: %s",

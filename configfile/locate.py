@@ -2,7 +2,7 @@
 
 ``tomllib`` keeps no positions, so this walks the text: table headers (``[a.b]``, ``[[a]]``)
 and ``key =`` lines. It understands what our config files use; for anything it cannot place
-it returns the nearest enclosing table's line, or ``None``.
+it returns the line sharing the longest prefix of the location (its table), or ``None``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def locate(text: str, loc: Sequence[str | int]) -> int | None:
             if a != b:
                 break
             depth += 1
-        if depth == len(path) and (best is None or depth > best[0]):
+        # The deepest shared prefix wins; on a tie the first line (the table's header). A
+        # missing key thus points at its table, or at a sibling of a dotted key.
+        if depth and (best is None or depth > best[0]):
             best = (depth, line)
 
     for number, line in enumerate(text.splitlines(), start=1):

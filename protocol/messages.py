@@ -62,6 +62,7 @@ class AlarmMessage(_Message):
     alarm_id: UUID
     level: AlarmLevel
     room: ShortText
+    floor: ShortText | None = None
     source: AlarmSource
     input: InputName
     raised_at: AwareDatetime

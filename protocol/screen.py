@@ -8,6 +8,7 @@ alarms still active for the user's sites, and from then on ``alarm`` (new) and `
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -16,7 +17,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from protocol.errors import BadJson, InvalidMessage, PayloadTooLarge
-from protocol.messages import AlarmLevel, AlarmSource, Responder
+from protocol.messages import AlarmLevel, AlarmSource, InputName, Responder, ShortText
+from protocol.topics import SiteId
 
 MAX_FRAME_BYTES = 4096
 
@@ -37,6 +39,8 @@ class AlarmView(BaseModel):
     site: str
     device: str
     room: str
+    floor: str | None = None
+    site_name: str | None = None
     level: AlarmLevel
     source: AlarmSource
     input: str
@@ -49,10 +53,19 @@ class AlarmView(BaseModel):
     declined: tuple[Responder, ...] = ()
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    raised_by: str | None = None  # the user, for an alarm raised from a desk
+    raised_by_name: str | None = None
 
 
 class _Frame(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class RoutineText(_Frame):
+    """What to do for one alarm level, by language code (``nb``, ``en``)."""
+
+    title: dict[str, str]
+    steps: dict[str, tuple[str, ...]]
 
 
 class Hello(_Frame):
@@ -60,6 +73,8 @@ class Hello(_Frame):
     user: str
     name: str
     sites: tuple[str, ...]
+    site_names: dict[str, str] = Field(default_factory=dict)
+    routines: dict[AlarmLevel, RoutineText] = Field(default_factory=dict)
 
 
 class Snapshot(_Frame):
@@ -96,10 +111,31 @@ class CommandKind(StrEnum):
 
 
 class Command(_Frame):
-    """screen → central."""
+    """screen → central: an answer or receipt for one alarm."""
 
     type: CommandKind
     alarm_id: UUID
+
+
+class RaiseRequest(_Frame):
+    """screen → central: the silent alarm from a desk (hotkey or tray menu).
+
+    The desk makes ``alarm_id`` when the countdown ends and re-sends the same request after a
+    reconnect until it sees the alarm stored (state past ``raised``); central de-duplicates.
+    """
+
+    type: Literal["raise"] = "raise"
+    alarm_id: UUID
+    level: AlarmLevel
+    site: SiteId
+    room: ShortText
+    floor: ShortText | None = None
+    input: InputName = "hotkey"
+    raised_at: AwareDatetime
+    test: bool = False
+    drill: bool = False
+
+
 
 
 _server_adapter: TypeAdapter[Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame] = TypeAdapter(
@@ -116,15 +152,28 @@ def _check_size(text: str | bytes) -> None:
         raise PayloadTooLarge(f"frame is {len(text)} bytes; the limit is {MAX_FRAME_BYTES}")
 
 
-def decode_command(text: str | bytes) -> Command:
+def decode_command(text: str | bytes) -> Command | RaiseRequest:
     """A screen's command, or a :class:`protocol.errors.ProtocolError` saying why not."""
     _check_size(text)
     try:
-        return Command.model_validate_json(text)
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise BadJson("frame is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadJson("frame is not a JSON object")
+    model: type[Command] | type[RaiseRequest] = (
+        RaiseRequest if data.get("type") == "raise" else Command
+    )
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise BadJson("frame is not JSON") from None
-        raise InvalidMessage(str(exc.errors(include_url=False)[0]["msg"])) from None
+        raise InvalidMessage(_first_error(exc)) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
 def decode_server_frame(
@@ -134,4 +183,4 @@ def decode_server_frame(
     try:
         return _server_adapter.validate_json(text)
     except ValidationError as exc:
-        raise InvalidMessage(str(exc.errors(include_url=False)[0]["msg"])) from None
+        raise InvalidMessage(_first_error(exc)) from None

@@ -12,7 +12,7 @@ Feed it what happened (an alarm message, a screen's command, a commit the store 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -27,11 +27,20 @@ from central.core.model import (
     Person,
     Refusal,
 )
-from protocol import AckState, AlarmMessage
+from protocol import AckState, AlarmMessage, AlarmSource
 from protocol.messages import Responder
-from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, AlarmView, Command, CommandKind
+from protocol.screen import (
+    AlarmNew,
+    AlarmState,
+    AlarmUpdate,
+    AlarmView,
+    Command,
+    CommandKind,
+    RaiseRequest,
+)
 
 CENTRAL_ACTOR = "central"
+DESK_DEVICE = "desktop"  # the device of alarms raised from a desk (their raiser is a person)
 DEFAULT_RETENTION = timedelta(days=7)
 
 _ACK_STATE = {
@@ -57,8 +66,13 @@ def _without(people: tuple[Responder, ...], user_id: str) -> tuple[Responder, ..
 class AlarmBook:
     """Every alarm central knows: all active ones, and resolved ones for ``retention``."""
 
-    def __init__(self, retention: timedelta = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self,
+        retention: timedelta = DEFAULT_RETENTION,
+        site_names: Mapping[str, str] | None = None,
+    ) -> None:
         self._retention = retention
+        self._site_names = dict(site_names or {})
         self._entries: dict[UUID, _Entry] = {}
         self._resolved: dict[UUID, datetime] = {}  # in order of resolution, for pruning
 
@@ -66,10 +80,13 @@ class AlarmBook:
 
     @classmethod
     def restore(
-        cls, stored: Iterable[AlarmView], retention: timedelta = DEFAULT_RETENTION
+        cls,
+        stored: Iterable[AlarmView],
+        retention: timedelta = DEFAULT_RETENTION,
+        site_names: Mapping[str, str] | None = None,
     ) -> AlarmBook:
         """A book rebuilt from the store: active alarms and recently resolved ones (dedup)."""
-        book = cls(retention)
+        book = cls(retention, site_names)
         resolved: list[tuple[datetime, UUID]] = []
         for view in stored:
             if view.state is AlarmState.RAISED:  # the store writes rows as received
@@ -120,15 +137,17 @@ class AlarmBook:
             # Every write of this alarm failed so far; the resend is our chance to retry.
             actions.append(self._persist(entry))
         if entry.committed is not None:
-            actions.append(self._ack(entry.committed, now))
+            actions.extend(self._ack(entry.committed, now))
         return actions
 
     def _raise(self, message: AlarmMessage, now: datetime) -> list[Action]:
         view = AlarmView(
             alarm_id=message.alarm_id,
             site=message.site,
+            site_name=self._site_names.get(message.site),
             device=message.device,
             room=message.room,
+            floor=message.floor,
             level=message.level,
             source=message.source,
             input=message.input,
@@ -138,6 +157,45 @@ class AlarmBook:
             presses=message.presses,
             state=AlarmState.RAISED,
         )
+        return self._open(view, now, actor=view.device)
+
+    def raise_from_screen(
+        self, person: Person, request: RaiseRequest, now: datetime
+    ) -> list[Action]:
+        """The silent alarm from a desk: an alarm like any other, raised by a person.
+
+        The desk re-sends its request until it sees the alarm stored, so a known ``alarm_id``
+        from the same person is answered with the alarm as it stands (screens of the site,
+        the raiser's included, already have it); there is no edge to ack.
+        """
+        self._prune(now)
+        if not person.covers(request.site):
+            return [Refusal(request.alarm_id, "not_your_site")]
+        entry = self._entries.get(request.alarm_id)
+        if entry is not None:
+            if entry.view.raised_by != person.user_id:
+                return [Refusal(request.alarm_id, "alarm_id_of_other_device")]
+            return [Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view))]
+        view = AlarmView(
+            alarm_id=request.alarm_id,
+            site=request.site,
+            site_name=self._site_names.get(request.site),
+            device=DESK_DEVICE,
+            room=request.room,
+            floor=request.floor,
+            level=request.level,
+            source=AlarmSource.DESKTOP,
+            input=request.input,
+            raised_at=request.raised_at,
+            test=request.test,
+            drill=request.drill,
+            state=AlarmState.RAISED,
+            raised_by=person.user_id,
+            raised_by_name=person.name,
+        )
+        return self._open(view, now, actor=person.user_id)
+
+    def _open(self, view: AlarmView, now: datetime, actor: str) -> list[Action]:
         entry = _Entry(view=view)
         self._entries[view.alarm_id] = entry
         flags = "".join(f" {f}" for f, on in (("test", view.test), ("drill", view.drill)) if on)
@@ -145,7 +203,7 @@ class AlarmBook:
             f"{view.level} {view.source}:{view.input} in {view.room!r},"
             f" raised_at {view.raised_at.isoformat()}{flags}"
         )
-        event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, view.device, detail)
+        event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, actor, detail)
         return [Broadcast(view.site, AlarmNew(alarm=view)), self._persist(entry, event)]
 
     # --- the store's reports ---------------------------------------------------------------
@@ -170,7 +228,7 @@ class AlarmBook:
                 actions.append(Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)))
             actions.append(self._persist(entry, event))
         if persist.ack_after_commit or first:
-            actions.append(self._ack(persist.alarm, now))
+            actions.extend(self._ack(persist.alarm, now))
         return actions
 
     def commit_failed(self, persist: Persist) -> None:
@@ -280,15 +338,19 @@ class AlarmBook:
         )
 
     @staticmethod
-    def _ack(view: AlarmView, now: datetime) -> AckEdge:
-        return AckEdge(
-            site=view.site,
-            device=view.device,
-            alarm_id=view.alarm_id,
-            state=_ACK_STATE[view.state],
-            responders=view.responders,
-            at=now,
-        )
+    def _ack(view: AlarmView, now: datetime) -> list[AckEdge]:
+        if view.source is AlarmSource.DESKTOP:
+            return []  # no edge behind it: the raiser's desk follows the screens' updates
+        return [
+            AckEdge(
+                site=view.site,
+                device=view.device,
+                alarm_id=view.alarm_id,
+                state=_ACK_STATE[view.state],
+                responders=view.responders,
+                at=now,
+            )
+        ]
 
     def _prune(self, now: datetime) -> None:
         """Forget resolved alarms after ``retention``; they stay in the store for ever."""

@@ -13,6 +13,8 @@ ALARM_COLUMNS: dict[str, type] = {
     "site": str,
     "device": str,
     "room": str,
+    "floor": str,
+    "site_name": str,
     "level": str,
     "source": str,
     "input": str,
@@ -25,6 +27,8 @@ ALARM_COLUMNS: dict[str, type] = {
     "declined": str,
     "resolved_at": str,
     "resolved_by": str,
+    "raised_by": str,
+    "raised_by_name": str,
 }
 EVENT_COLUMNS: dict[str, type] = {
     "id": int,

@@ -55,6 +55,11 @@ def _create_schema(db: sqlite_utils.Database) -> None:
             not_null={"site", "device", "state", "raised_at"},
             if_not_exists=True,
         )
+        # A database made by an earlier version gains the columns added since (all nullable).
+        alarms = db.table("alarms")
+        for name, kind in ALARM_COLUMNS.items():
+            if name not in alarms.columns_dict:
+                alarms.add_column(name, kind)
         db.table("events").create(
             EVENT_COLUMNS, pk="id", not_null={"alarm_id", "kind", "at"}, if_not_exists=True
         )

@@ -144,3 +144,23 @@ async def test_a_store_that_cannot_open_says_why(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open"):
         await store.open()
     await store.close()
+
+
+async def test_database_of_an_earlier_version_gains_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the first release's table, without floor & raiser
+        conn.execute(
+            "CREATE TABLE alarms (alarm_id TEXT PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT"
+            " NULL, room TEXT, level TEXT, source TEXT, input TEXT, raised_at TEXT NOT NULL,"
+            " test INTEGER, drill INTEGER, presses INTEGER, state TEXT NOT NULL, responders TEXT,"
+            " declined TEXT, resolved_at TEXT, resolved_by TEXT)"
+        )
+    store = Store(path)
+    await store.open()
+    try:
+        alarm = view(floor="3. etasje", raised_by="kari", raised_by_name="Kari Nordmann")
+        await store.submit(insert(alarm))
+        [back] = await store.restorable(T0 - timedelta(days=1))
+        assert (back.floor, back.raised_by) == ("3. etasje", "kari")
+    finally:
+        await store.close()

@@ -13,6 +13,7 @@ from protocol.screen import (
     Command,
     CommandKind,
     Hello,
+    RaiseRequest,
     Snapshot,
     decode_command,
     decode_server_frame,
@@ -57,3 +58,18 @@ def test_commands_decode_and_reject() -> None:
         decode_command("x" * 5000)
     with pytest.raises(InvalidMessage):
         decode_server_frame('{"type": "unknown"}')
+
+
+def test_raise_request_decodes_and_rejects() -> None:
+    alarm_id = uuid4()
+    text = (
+        f'{{"type": "raise", "alarm_id": "{alarm_id}", "level": "acute", "site": "oslo",'
+        ' "room": "Kontor 3.12", "raised_at": "2026-11-27T10:00:00Z"}'
+    )
+    request = decode_command(text)
+    assert isinstance(request, RaiseRequest)
+    assert (request.alarm_id, request.input, request.floor) == (alarm_id, "hotkey", None)
+    with pytest.raises(InvalidMessage, match="site"):
+        decode_command(text.replace('"oslo"', '"Not A Site"'))
+    with pytest.raises(BadJson):
+        decode_command("[1]")
