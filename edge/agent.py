@@ -21,6 +21,7 @@ from edge.core import Action, ButtonSpec, PressPolicy, RaiseAlarm, Republish, Se
 from edge.hw import ButtonInputs, Indicators
 from edge.link import AlarmSender, LinkSettings, MqttLink
 from edge.outbox import AsyncOutbox
+from edge.sensing import RoomSensors
 from protocol import (
     AckMessage,
     AlarmMessage,
@@ -88,6 +89,20 @@ class EdgeAgent:
             reject=self._reject,
             fault=self._fault,
         )
+        self._sensors: RoomSensors | None = None
+        if settings.sensor_board is not None:
+            self._sensors = RoomSensors(
+                settings.sensor_board,
+                site=settings.site,
+                device=settings.device,
+                room=settings.room,
+                link=self._link,
+                id_factory=id_factory,
+                clock=clock,
+                apply=self._apply,
+                faults_changed=self._publish_status,
+                notify=self._notify,
+            )
 
     # -- public view (tests, health, CLI) ------------------------------------------------
 
@@ -102,12 +117,21 @@ class EdgeAgent:
 
     @property
     def counters(self) -> dict[str, int]:
-        """Rejected input by reason (e.g. ``bad_json``, ``invalid_message``)."""
-        return dict(self._counters)
+        """Rejected input by reason (``bad_json``, ``invalid_message``, ``serial_<reason>``)."""
+        counters = dict(self._counters)
+        if self._sensors is not None:
+            counters.update(self._sensors.counters)
+        return counters
 
     @property
     def faults(self) -> tuple[str, ...]:
-        return tuple(self._faults)
+        board = self._sensors.faults if self._sensors is not None else ()
+        return (*self._faults, *board)
+
+    @property
+    def sensors(self) -> RoomSensors | None:
+        """The room's sensor board (None when the room has none): state, ``ping``."""
+        return self._sensors
 
     def led_state(self, input_name: str) -> str:
         return self._policy.led_state(input_name).value
@@ -122,8 +146,8 @@ class EdgeAgent:
         return Health(
             uptime_s=round(time.monotonic() - self._started, 3),
             outbox_pending=self.outbox_pending(),
-            faults=tuple(self._faults),
-            counters=dict(self._counters),
+            faults=self.faults,
+            counters=self.counters,
             outputs={name: self._policy.led_state(name).value for name in self._policy.inputs},
         )
 
@@ -175,7 +199,7 @@ class EdgeAgent:
         tasks: list[asyncio.Task[None]] = []
         try:
             for message in await self._sender.open(outbox, self._clock()):
-                self._apply(self._policy.restore(message.alarm_id, message.input, message.presses))
+                self._restore(message)
             self._indicators = Indicators(self.settings.buttons, self._pin_factory)
             for name in self._policy.inputs:
                 self._indicators.show(name, self._policy.led_state(name))
@@ -185,6 +209,8 @@ class EdgeAgent:
             for name in buttons.closed_now():
                 self._fault(f"input {name} closed at start")
             self._link.start()
+            if self._sensors is not None:
+                self._sensors.start(loop)
             tasks = [asyncio.create_task(self._ticker(), name="edge-ticker")]
             self._ready = True
             self._notify()
@@ -204,6 +230,8 @@ class EdgeAgent:
         self._ready = False
         if buttons is not None:
             buttons.close()
+        if self._sensors is not None:
+            await self._sensors.close()
         await self._link.close()
         for task in tasks:
             task.cancel()
@@ -220,6 +248,8 @@ class EdgeAgent:
             await asyncio.sleep(TICK_S)
             now = self._clock()
             self._apply(self._policy.tick(now))
+            if self._sensors is not None:
+                self._sensors.tick(now)
             self._sender.resend_due(now)
 
     # -- events in -----------------------------------------------------------------------
@@ -252,6 +282,8 @@ class EdgeAgent:
         now = self._clock()
         self._sender.acked(ack.alarm_id, ack.state, now)
         self._apply(self._policy.ack(ack.alarm_id, ack.state, ack.responders, now))
+        if self._sensors is not None:
+            self._sensors.ack(ack.alarm_id, ack.state, ack.responders)
         self._notify()
 
     def rejected(self, reason: str, detail: str) -> None:
@@ -304,7 +336,7 @@ class EdgeAgent:
             alarm_id=action.alarm_id,
             level=action.level,
             room=self.settings.room,
-            source=AlarmSource.BUTTON,
+            source=action.source,
             input=action.input,
             raised_at=action.raised_at,
         )
@@ -327,6 +359,18 @@ class EdgeAgent:
         )
         if self._indicators is not None:
             self._indicators.show(action.input, action.state)
+
+    def _restore(self, message: AlarmMessage) -> None:
+        """An unacked alarm of an earlier run: its input tracks it again (LED, re-presses)."""
+        if message.source is AlarmSource.SENSOR and self._sensors is not None:
+            self._sensors.restore(message.alarm_id, message.input, message.presses)
+        else:
+            self._apply(self._policy.restore(message.alarm_id, message.input, message.presses))
+
+    def _publish_status(self) -> None:
+        """Faults changed: say so in the retained status now, not only in the next heartbeat."""
+        self._link.publish(self._link.status_topic, self.birth_payload(), qos=1, retain=True)
+        self._notify()
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -167,6 +167,28 @@ class ButtonConfig(BaseModel):
         return timedelta(milliseconds=self.bounce_ms)
 
 
+class SensorBoardSettings(BaseModel):
+    """The room's sensor board on a serial line (docs/serial-protocol.md). Optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    port: str = Field(min_length=1)  # a device path or any pyserial URL (serial_for_url)
+    baudrate: int = Field(default=115200, gt=0)
+    silence_s: float = Field(default=3.0, gt=0, le=3600)  # no frame this long: a fault
+    reopen_s: float = Field(default=1.0, gt=0, le=300)  # retry opening a lost port this often
+    pendant_level: AlarmLevel = AlarmLevel.ACUTE
+    sound_alarm_db: int | None = Field(default=None, ge=0, le=150)  # None: no sound alarm
+    sound_alarm_s: float = Field(default=5.0, ge=0, le=3600)
+
+    @property
+    def silence(self) -> timedelta:
+        return timedelta(seconds=self.silence_s)
+
+    @property
+    def sound_alarm_for(self) -> timedelta:
+        return timedelta(seconds=self.sound_alarm_s)
+
+
 class EdgeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRYGG_EDGE_",
@@ -182,6 +204,7 @@ class EdgeSettings(BaseSettings):
     mqtt: MqttSettings
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     buttons: list[ButtonConfig] = Field(min_length=1)
+    sensor_board: SensorBoardSettings | None = None  # absent: the room has no sensor board
 
     @model_validator(mode="wrap")
     @classmethod

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from edge.core.led import LedState
-from protocol import AlarmLevel
+from protocol import AlarmLevel, AlarmSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,7 @@ class RaiseAlarm:
     input: str
     level: AlarmLevel
     raised_at: datetime
+    source: AlarmSource = AlarmSource.BUTTON
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,16 +23,19 @@ from uuid import UUID
 from edge.core.actions import Action, RaiseAlarm, Republish, SetLed
 from edge.core.led import LedState, led_for_ack, moves_forward
 from edge.errors import UnknownInput
-from protocol import AckState, AlarmLevel
+from protocol import AckState, AlarmLevel, AlarmSource
 
 DEFAULT_RESOLVED_DISPLAY = timedelta(seconds=1.5)
 
 
 @dataclass(frozen=True, slots=True)
 class ButtonSpec:
+    """An input that raises alarms: a GPIO button, or a sensor input (pendant, sound level)."""
+
     input: str
     level: AlarmLevel
     bounce: timedelta = timedelta(milliseconds=30)
+    source: AlarmSource = AlarmSource.BUTTON
 
 
 @dataclass(slots=True)
@@ -63,6 +66,10 @@ class PressPolicy:
         self._by_alarm: dict[UUID, str] = {}
         self._new_id = id_factory
         self._resolved_display = resolved_display
+
+    def add_input(self, spec: ButtonSpec) -> None:
+        """Track one more input (a pendant seen for the first time); known inputs are kept."""
+        self._inputs.setdefault(spec.input, _Input(spec))
 
     # -- queries -------------------------------------------------------------------------
 
@@ -102,7 +109,7 @@ class PressPolicy:
         alarm_id = self._new_id()
         self._track(state, alarm_id, presses=1)
         return [
-            RaiseAlarm(alarm_id, input_name, state.spec.level, now),
+            RaiseAlarm(alarm_id, input_name, state.spec.level, now, state.spec.source),
             SetLed(input_name, LedState.SENDING, alarm_id),
         ]
 

@@ -187,3 +187,53 @@ def test_console_script_help_and_usage_errors() -> None:
     )
     assert no_args.returncode == 2
     assert "--config FILE is required" in no_args.stderr
+
+
+SENSOR_BOARD = """
+[sensor_board]
+port = "/dev/ttyUSB0"
+baudrate = 115200
+silence_s = 3.0
+reopen_s = 1.0
+pendant_level = "acute"
+sound_alarm_db = 80
+sound_alarm_s = 5.0
+"""
+
+
+def test_sensor_board_is_optional(tmp_path: Path) -> None:
+    assert load_settings(EdgeSettings, write(tmp_path, GOOD)).sensor_board is None
+    board = load_settings(EdgeSettings, write(tmp_path, GOOD + SENSOR_BOARD)).sensor_board
+    assert board is not None
+    assert (board.port, board.baudrate, board.sound_alarm_db) == ("/dev/ttyUSB0", 115200, 80)
+    assert board.silence.total_seconds() == 3.0
+    assert board.sound_alarm_for.total_seconds() == 5.0
+
+
+def test_sensor_board_defaults(tmp_path: Path) -> None:
+    text = GOOD + '\n[sensor_board]\nport = "rfc2217://10.0.0.5:4000"\n'
+    board = load_settings(EdgeSettings, write(tmp_path, text)).sensor_board
+    assert board is not None
+    assert (board.baudrate, board.silence_s, board.reopen_s) == (115200, 3.0, 1.0)
+    assert board.pendant_level.value == "acute"
+    assert board.sound_alarm_db is None  # no sound alarm unless the room's routine sets one
+    assert board.sound_alarm_s == 5.0
+
+
+@pytest.mark.parametrize(
+    ("line", "where"),
+    [
+        ('port = ""', "sensor_board.port"),
+        ("sound_alarm_db = 151", "sensor_board.sound_alarm_db"),
+        ("silence_s = 0", "sensor_board.silence_s"),
+        ('pendant_level = "red"', "sensor_board.pendant_level"),
+        ("parity = 'E'", "sensor_board.parity"),
+    ],
+)
+def test_sensor_board_problems_name_the_key(tmp_path: Path, line: str, where: str) -> None:
+    text = GOOD + '\n[sensor_board]\nport = "/dev/ttyACM0"\n' + line + "\n"
+    if line.startswith("port"):
+        text = GOOD + "\n[sensor_board]\n" + line + "\n"
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 1
+    assert f"[{where}]" in problems[0]
