@@ -29,17 +29,19 @@ imports:
 bench: system-deps venv
 	$(BIN)/python bench/alarm_latency.py
 
-# OS packages: Mosquitto from the distribution; python3-venv where Debian splits it out.
+# OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
+# the libraries and a font that Qt needs to draw the desk's window (offscreen in tests).
+OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
+	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core
 system-deps:
 	@missing=""; \
-	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
-	command -v mosquitto_pub >/dev/null || missing="$$missing mosquitto-clients"; \
-	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	for pkg in $(OS_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing OS packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@# A distribution's Mosquitto service would take port 1883; ours run on their own ports.
 
 venv: $(VENV)/.installed
 

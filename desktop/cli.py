@@ -1,4 +1,6 @@
-"""``trygg-desk``: the colleague's client. Only the headless mode exists so far."""
+"""``trygg-desk``: the colleague's client. The window client by default; ``--headless`` for JSON
+lines; ``silent-alarm`` and ``focus-alarm`` poke a running window client (bind them to keys where
+no global hotkey can be grabbed, e.g. on Wayland)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from collections.abc import Sequence
 
 from configfile import ConfigError, load_settings, validate_file
 from desktop.config import DeskSettings
-from desktop.errors import WindowNotBuilt
 from desktop.headless import run_headless
 
 EXIT_USAGE = 2  # bad configuration, or a mode that cannot run
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="no window: JSON lines on stdout, commands on stdin (the window is not built yet)",
+        help="no window: JSON lines on stdout, commands on stdin",
     )
     parser.add_argument(
         "--ack-all",
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a config file: prints 'FILE: ok' (exit 0) or each problem (exit 2)",
     )
     check.add_argument("file", metavar="FILE")
+    commands.add_parser(
+        "silent-alarm",
+        help="start the silent alarm's countdown in the running window client (exit 0 if it did)",
+    )
+    commands.add_parser(
+        "focus-alarm", help="give the newest alarm window of the running client the keyboard"
+    )
     return parser
 
 
@@ -63,15 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate-config":
         return validate_config(args.file)
+    if args.command in ("silent-alarm", "focus-alarm"):
+        from desktop.gui.run import trigger
+
+        if trigger(args.command):
+            return 0
+        print("trygg-desk: no running window client answered", file=sys.stderr)
+        return 1
     if args.config is None:
         parser.error("--config FILE is required (or: trygg-desk validate-config FILE)")
-    if not args.headless:
-        reason = WindowNotBuilt(
-            "the window client (pop-up, sound, tray, hotkey) is not built yet; "
-            "run with --headless for the JSON-lines client"
-        )
-        print(f"trygg-desk: {reason}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.ack_all and not args.headless:
+        parser.error("--ack-all works only with --headless")
     try:
         settings = load_settings(DeskSettings, args.config)
     except ConfigError as exc:
@@ -84,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="trygg-desk: %(levelname)s: %(message)s",
     )
     logging.getLogger("websockets").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    if not args.headless:
+        # Imported here: the headless client needs no Qt, and starts faster without it.
+        from desktop.gui.run import run_window
+
+        return run_window(settings)
     try:
         return asyncio.run(run_headless(settings, ack_all=args.ack_all))
     except KeyboardInterrupt:  # before the signal handlers were in place

@@ -22,8 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, Backoff, DeskCore, Reaction
-from protocol.screen import Command, CommandKind, Hello, encode_frame
+from desktop.core import AlarmEvent, Backoff, DeskCore, Outgoing, Reaction
+from protocol.screen import CommandKind, Hello, RaiseRequest, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,15 @@ class Refused:
     retry_in_s: float
 
 
-ClientEvent = Connected | AlarmEvent | NoLongerActive | Disconnected | Refused
+@dataclass(frozen=True, slots=True)
+class HelpComing:
+    """A silent alarm raised here: ``responders`` colleagues are now coming (more than before)."""
+
+    alarm_id: UUID
+    responders: int
+
+
+ClientEvent = Connected | AlarmEvent | NoLongerActive | Disconnected | Refused | HelpComing
 
 
 class _EventStream:
@@ -99,7 +107,7 @@ class DeskClient:
         self._jitter = jitter
         self._listeners: list[Callable[[ClientEvent], None]] = []
         self._subscribers: list[asyncio.Queue[ClientEvent | None]] = []
-        self._outbox: deque[Command] = deque()  # the user's commands, kept until sent
+        self._outbox: deque[Outgoing] = deque()  # the user's commands, kept until sent
         self._outbox_ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
@@ -119,6 +127,11 @@ class DeskClient:
     def command(self, kind: CommandKind, alarm_id: UUID) -> None:
         """Send the user's ``kind`` for ``alarm_id`` now, or as soon as there is a connection."""
         self._outbox.append(self.core.user_command(kind, alarm_id))
+        self._outbox_ready.set()
+
+    def raise_alarm(self, request: RaiseRequest) -> None:
+        """Send a silent alarm; re-sent after each reconnect until central shows it stored."""
+        self._outbox.extend(self.core.raise_alarm(request))
         self._outbox_ready.set()
 
     async def run(self) -> None:
@@ -184,6 +197,7 @@ class DeskClient:
                 await self._apply(connection, self.core.receive_text(message))
         finally:
             self._connection = None
+            self.core.connection_closed()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
         return f"central closed the connection (code {connection.close_code})"
@@ -200,9 +214,11 @@ class DeskClient:
             self._emit(event)
         for alarm_id in reaction.gone:
             self._emit(NoLongerActive(alarm_id))
+        for alarm_id, responders in reaction.help_coming:
+            self._emit(HelpComing(alarm_id, responders))
         for command in reaction.commands:
             await connection.send(encode_frame(command))
-            log.debug("sent %s for %s", command.type.value, command.alarm_id)
+            log.debug("sent %s for %s", command.type, command.alarm_id)
 
     async def _send_outbox(self, connection: ClientConnection) -> None:
         while True:
@@ -212,7 +228,7 @@ class DeskClient:
                 # Dropped only once handed to the socket: a command typed while the link is
                 # down (or that failed to send) goes out on the next connection.
                 self._outbox.popleft()
-                log.info("sent %s for %s", command.type.value, command.alarm_id)
+                log.info("sent %s for %s", command.type, command.alarm_id)
             self._outbox_ready.clear()
             await self._outbox_ready.wait()
 

@@ -1,4 +1,5 @@
-"""The desk client's settings: which central to talk to, and the user's token.
+"""The desk client's settings: which central to talk to, the user's token, and how the window
+client behaves (language, the location a silent alarm names, its hotkey, the sound).
 
 Read from TOML with :func:`configfile.load_settings`; ``TRYGG_DESK_TOKEN`` in the environment
 overrides the file, so the token need not be written down next to the server address.
@@ -7,11 +8,17 @@ overrides the file, so the token need not be written down next to the server add
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from desktop.core.keys import parse_hotkey
+from protocol.messages import AlarmLevel, ShortText
+from protocol.topics import SiteId
 
 MIN_TOKEN_LENGTH = 24
 
@@ -43,8 +50,64 @@ def _looks_like_placeholder(token: str) -> bool:
     return any(word in squashed for word in _PLACEHOLDER_WORDS)
 
 
+class Language(StrEnum):
+    NB = "nb"  # Norwegian bokmål, the default
+    EN = "en"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LocationSettings(_Section):
+    """Where this desk is: what a silent alarm raised from it names."""
+
+    site: SiteId
+    room: ShortText
+    floor: ShortText | None = None
+
+
+class HotkeySettings(_Section):
+    sequence: str = "Ctrl+Alt+F12"  # the silent alarm
+    focus_sequence: str = "Ctrl+Alt+F11"  # gives the newest alarm window the keyboard
+    level: AlarmLevel = AlarmLevel.ACUTE
+    # At least a second to notice and cancel an accidental press; at most ten, or help waits.
+    countdown_s: float = Field(default=3.0, ge=1.0, le=10.0)
+
+    @field_validator("sequence", "focus_sequence")
+    @classmethod
+    def _grabbable(cls, value: str) -> str:
+        try:
+            return str(parse_hotkey(value))
+        except ValueError as exc:
+            raise _refuse("bad_hotkey", str(exc)) from None
+
+    @model_validator(mode="after")
+    def _two_different_keys(self) -> HotkeySettings:
+        if self.sequence == self.focus_sequence:
+            raise _refuse("same_hotkey", "sequence and focus_sequence must be different keys")
+        return self
+
+
+class SoundSettings(_Section):
+    file: str = ""  # a WAV file; empty = the built-in tone
+    enough_responders: int = Field(default=2, ge=1, le=50)
+
+    @field_validator("file")
+    @classmethod
+    def _wav_file(cls, value: str) -> str:
+        if value and not Path(value).expanduser().is_file():
+            raise _refuse("no_sound_file", f"{value} is not a file")
+        if value and Path(value).suffix.lower() != ".wav":
+            raise _refuse("bad_sound_file", "must be a .wav file (or empty for the built-in tone)")
+        return value
+
+
 class DeskSettings(BaseSettings):
-    """``server`` is central's websocket URL (``ws://`` or ``wss://``); ``token`` is the user's."""
+    """``server`` is central's websocket URL (``ws://`` or ``wss://``); ``token`` is the user's.
+
+    ``location`` may be left out (the silent alarm is then unavailable, and says why).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="TRYGG_DESK_", env_nested_delimiter="__", extra="forbid"
@@ -52,6 +115,10 @@ class DeskSettings(BaseSettings):
 
     server: str
     token: SecretStr
+    language: Language = Language.NB
+    location: LocationSettings | None = None
+    hotkey: HotkeySettings = HotkeySettings()
+    sound: SoundSettings = SoundSettings()
 
     @field_validator("server")
     @classmethod

@@ -13,9 +13,3 @@ class BadCommandLine(DeskError):
     """A line on stdin that is not ``coming|cant_come|resolve <alarm_id>``."""
 
     reason = "bad_command_line"
-
-
-class WindowNotBuilt(DeskError):
-    """The window client (pop-up, tray, hotkey) does not exist yet; only ``--headless`` runs."""
-
-    reason = "window_not_built"

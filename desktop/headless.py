@@ -28,6 +28,7 @@ from desktop.client import (
     Connected,
     DeskClient,
     Disconnected,
+    HelpComing,
     NoLongerActive,
     Refused,
 )
@@ -85,6 +86,8 @@ def describe(event: ClientEvent, server: str) -> str | None:
         )
     if isinstance(event, NoLongerActive):
         return f"alarm {event.alarm_id} is no longer active (resolved while disconnected?)"
+    if isinstance(event, HelpComing):
+        return f"{event.responders} colleague(s) coming to the alarm raised here"
     return None
 
 

@@ -2,16 +2,19 @@
 
 It is not central: it keeps alarms in a dict that outlives the server (so a "restart" keeps
 them, as central's database would), checks Bearer tokens before accepting (403 otherwise),
-greets with Hello + Snapshot, and answers commands the way central does: ``coming``,
-``cant_come`` and ``resolve`` change the alarm and are broadcast as AlarmUpdate.
+greets with Hello (with the repo's routines and site names) + Snapshot, and answers commands
+the way central does: ``coming``, ``cant_come`` and ``resolve`` change the alarm and are
+broadcast as AlarmUpdate; a ``raise`` becomes an alarm (once per alarm_id) broadcast to all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -30,11 +33,21 @@ from protocol.screen import (
     CommandKind,
     ErrorFrame,
     Hello,
+    RaiseRequest,
+    RoutineText,
     Snapshot,
     decode_command,
     encode_frame,
 )
 from tests.support.net import free_port
+
+ROUTINES_FILE = Path(__file__).parents[2] / "routines" / "alarm-response.toml"
+SITE_NAMES = {"oslo-sentrum": "NAV Oslo sentrum"}
+
+
+def load_routines() -> dict[AlarmLevel, RoutineText]:
+    table = tomllib.loads(ROUTINES_FILE.read_text(encoding="utf-8"))
+    return {AlarmLevel(level): RoutineText.model_validate(text) for level, text in table.items()}
 
 
 def make_alarm(**changes: object) -> AlarmView:
@@ -59,6 +72,8 @@ class FakeCentral:
         self.alarms: dict[UUID, AlarmView] = {a.alarm_id: a for a in alarms}
         self.port = free_port()
         self.commands: list[tuple[str, Command]] = []
+        self.raises: list[tuple[str, RaiseRequest]] = []
+        self.routines = load_routines()
         self.refused = 0
         self.refuse_with = HTTPStatus.FORBIDDEN  # the answer to a bad token
         self.accepted = 0
@@ -118,9 +133,14 @@ class FakeCentral:
         user = self._user_of(connection.request.headers)
         assert user is not None
         self.accepted += 1
-        await connection.send(
-            encode_frame(Hello(user=user, name=user.title(), sites=("oslo-sentrum",)))
+        hello = Hello(
+            user=user,
+            name=user.title(),
+            sites=("oslo-sentrum",),
+            site_names=SITE_NAMES,
+            routines=self.routines,
         )
+        await connection.send(encode_frame(hello))
         active = tuple(a for a in self.alarms.values() if a.state is not AlarmState.RESOLVED)
         await connection.send(encode_frame(Snapshot(alarms=active)))
         self.connections.add(connection)
@@ -137,6 +157,9 @@ class FakeCentral:
             command = decode_command(message)
         except ProtocolError as exc:
             await connection.send(encode_frame(ErrorFrame(reason=exc.reason)))
+            return
+        if isinstance(command, RaiseRequest):
+            await self._raise(user, command)
             return
         self.commands.append((user, command))
         alarm = self.alarms.get(command.alarm_id)
@@ -158,6 +181,26 @@ class FakeCentral:
                 }
             )
         await self.update(changed)
+
+    async def _raise(self, user: str, request: RaiseRequest) -> None:
+        self.raises.append((user, request))
+        if request.alarm_id in self.alarms:
+            return  # a re-send after a reconnect: central de-duplicates by alarm_id
+        alarm = make_alarm(
+            alarm_id=request.alarm_id,
+            site=request.site,
+            site_name=SITE_NAMES.get(request.site),
+            device="desktop",
+            room=request.room,
+            floor=request.floor,
+            level=request.level,
+            source=AlarmSource.DESKTOP,
+            input=request.input,
+            raised_at=request.raised_at,
+            raised_by=user,
+            raised_by_name=user.title(),
+        )
+        await self.raise_alarm(alarm)
 
     async def _broadcast(self, text: str) -> None:
         for connection in list(self.connections):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -130,12 +131,87 @@ def test_running_with_a_bad_config_exits_2_with_the_problems(
     assert line.startswith(f"{path}:2: [token] must be at least 24 characters")
 
 
-def test_without_headless_it_says_the_window_is_not_built(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+FULL = f"""
+server = "wss://central.example/ws"
+token = "{GOOD_TOKEN}"
+language = "en"
+[location]
+site = "oslo-sentrum"
+room = "Kontor 3.12"
+floor = "3. etasje"
+[hotkey]
+sequence = "ctrl+alt+f12"
+level = "assist"
+countdown_s = 3
+[sound]
+file = ""
+enough_responders = 2
+"""
+
+
+def test_the_window_client_sections_are_read_and_normalised(tmp_path: Path) -> None:
+    settings = load_settings(DeskSettings, config(tmp_path, FULL))
+    assert settings.language.value == "en"
+    assert settings.location is not None and settings.location.floor == "3. etasje"
+    assert settings.hotkey.sequence == "Ctrl+Alt+F12"  # written as the user reads it
+    assert settings.hotkey.level.value == "assist"
+    assert settings.sound.enough_responders == 2
+
+
+def test_the_window_client_sections_have_safe_defaults(tmp_path: Path) -> None:
+    path = config(tmp_path, f'server = "ws://127.0.0.1:8080/ws"\ntoken = "{GOOD_TOKEN}"\n')
+    settings = load_settings(DeskSettings, path)
+    assert settings.language.value == "nb"  # Norwegian unless asked otherwise
+    assert settings.location is None  # the silent alarm then says it has no location
+    assert (settings.hotkey.sequence, settings.hotkey.countdown_s) == ("Ctrl+Alt+F12", 3.0)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "reason"),
+    [
+        ('language = "en"', 'language = "de"', "language", "'nb' or 'en'"),
+        ('site = "oslo-sentrum"', 'site = "Oslo Sentrum"', "location.site", "pattern"),
+        ('sequence = "ctrl+alt+f12"', 'sequence = "q"', "hotkey.sequence", "would fire while"),
+        ('sequence = "ctrl+alt+f12"', 'sequence = "Hyper+F1"', "hotkey.sequence", "modifier"),
+        (
+            'sequence = "ctrl+alt+f12"',
+            'sequence = "Ctrl+Alt+F11"',
+            "hotkey",
+            "must be different keys",
+        ),
+        ("countdown_s = 3", "countdown_s = 0", "hotkey.countdown_s", "greater than or equal"),
+        ('file = ""', 'file = "/nonexistent/alarm.wav"', "sound.file", "is not a file"),
+        ("enough_responders = 2", "enough_responders = 0", "sound.enough_responders", "1"),
+    ],
+)
+def test_window_client_settings_are_checked(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    where: str,
+    reason: str,
 ) -> None:
+    path = config(tmp_path, FULL.replace(old, new))
+    [line] = problems(capsys, "validate-config", str(path))
+    assert f"[{where}]" in line and reason in line
+
+
+def test_ack_all_is_only_for_headless(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = config(tmp_path, f'server = "ws://127.0.0.1:1/ws"\ntoken = "{GOOD_TOKEN}"\n')
-    [line] = problems(capsys, "--config", str(path))
-    assert "window client" in line and "not built yet" in line and "--headless" in line
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(path), "--ack-all"])
+    assert exit_.value.code == 2
+    assert "--ack-all works only with --headless" in capsys.readouterr().err
+
+
+def test_silent_alarm_without_a_running_client_fails() -> None:
+    env = {**os.environ, "USER": "nobody-runs-this-desk", "QT_QPA_PLATFORM": "offscreen"}
+    poked = subprocess.run(
+        [TRYGG_DESK, "silent-alarm"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert poked.returncode == 1
+    assert "no running window client answered" in poked.stderr
 
 
 def test_config_is_required_to_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,7 +224,7 @@ def test_config_is_required_to_run(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_help_and_validate_config(tmp_path: Path) -> None:
     shown = subprocess.run([TRYGG_DESK, "--help"], capture_output=True, text=True, timeout=30)
     assert shown.returncode == 0
-    for word in ("--config", "--headless", "--ack-all", "validate-config"):
+    for word in ("--config", "--headless", "--ack-all", "validate-config", "silent-alarm"):
         assert word in shown.stdout
     path = config(tmp_path, f'server = "ws://127.0.0.1:8080/ws"\ntoken = "{GOOD_TOKEN}"\n')
     checked = subprocess.run(

@@ -3,7 +3,9 @@
 :class:`DeskCore` knows which alarms are active, turns each frame from central into the events a
 screen shows, and decides which commands answer it: ``delivered`` for every alarm this connection
 has brought (so central knows the alarm reached a screen), and under ``--ack-all`` a ``coming``
-for each active alarm this user has not answered yet. :class:`Backoff` decides how long to wait
+for each active alarm this user has not answered yet. It also keeps the silent alarms this desk
+raised: each is (re-)sent after every snapshot until central shows it back, and is marked as the
+user's own so that the window never pops up for it. :class:`Backoff` decides how long to wait
 before the next connection attempt. The caller supplies randomness, so both are deterministic.
 """
 
@@ -24,6 +26,7 @@ from protocol.screen import (
     CommandKind,
     ErrorFrame,
     Hello,
+    RaiseRequest,
     Snapshot,
     decode_server_frame,
 )
@@ -41,6 +44,10 @@ class EventKind(StrEnum):
 class AlarmEvent:
     kind: EventKind
     alarm: AlarmView
+    own: bool = False  # raised from this desk: never pop up or ring for it
+
+
+Outgoing = Command | RaiseRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +55,11 @@ class Reaction:
     """What one frame means: events to show, commands to send, and anything worth logging."""
 
     events: tuple[AlarmEvent, ...] = ()
-    commands: tuple[Command, ...] = ()
+    commands: tuple[Outgoing, ...] = ()
     hello: Hello | None = None  # set when the frame was central's greeting
     gone: tuple[UUID, ...] = ()  # shown as active before, missing from the new snapshot
     problem: str | None = None  # a bad frame, or an error central reported
+    help_coming: tuple[tuple[UUID, int], ...] = ()  # own alarm, responders count grew to n
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -69,6 +77,11 @@ class DeskCore:
     _delivered: set[UUID] = field(default_factory=set, init=False)  # on this connection
     _coming_sent: set[UUID] = field(default_factory=set, init=False)  # on this connection
     _answered: set[UUID] = field(default_factory=set, init=False)  # the user said coming/can't
+    # Silent alarms raised here: unconfirmed ones until central shows them back to us.
+    _unconfirmed: dict[UUID, RaiseRequest] = field(default_factory=dict, init=False)
+    _own: set[UUID] = field(default_factory=set, init=False)
+    _own_responders: dict[UUID, int] = field(default_factory=dict, init=False)
+    _synced: bool = field(default=False, init=False)  # this connection's snapshot has come
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
@@ -85,6 +98,24 @@ class DeskCore:
         # the snapshot that follows says which alarms still need them.
         self._delivered.clear()
         self._coming_sent.clear()
+        self._synced = False
+
+    def connection_closed(self) -> None:
+        self._synced = False
+
+    @property
+    def unconfirmed_raises(self) -> Mapping[UUID, RaiseRequest]:
+        return self._unconfirmed
+
+    def is_own(self, alarm_id: UUID) -> bool:
+        return alarm_id in self._own
+
+    def raise_alarm(self, request: RaiseRequest) -> tuple[RaiseRequest, ...]:
+        """Remember a silent alarm; what to send now (nothing until the snapshot has come: the
+        snapshot may already hold it, and otherwise it is sent right after)."""
+        self._own.add(request.alarm_id)
+        self._unconfirmed[request.alarm_id] = request
+        return (request,) if self._synced else ()
 
     def receive_text(self, text: str | bytes) -> Reaction:
         """Decode and handle one frame; a bad frame is counted and reported, never raised."""
@@ -115,10 +146,19 @@ class DeskCore:
     def _snapshot(self, frame: Snapshot) -> Reaction:
         before = set(self._active)
         self._active = {a.alarm_id: a for a in frame.alarms if not _is_resolved(a)}
-        events = tuple(AlarmEvent(EventKind.ACTIVE, a) for a in frame.alarms)
-        commands = [c for a in frame.alarms for c in self._answers(a)]
+        events = tuple(
+            AlarmEvent(EventKind.ACTIVE, a, self.is_own(a.alarm_id)) for a in frame.alarms
+        )
+        commands: list[Outgoing] = [c for a in frame.alarms for c in self._answers(a)]
+        help_coming = [h for a in frame.alarms for h in self._own_alarm_seen(a)]
+        # Raised here and not yet seen by central: lost with the old socket, or central
+        # restarted before storing it. The same alarm_id lets central drop a duplicate.
+        commands.extend(self._unconfirmed.values())
+        self._synced = True
         gone = tuple(sorted(before - set(self._active), key=str))
-        return Reaction(events=events, commands=tuple(commands), gone=gone)
+        return Reaction(
+            events=events, commands=tuple(commands), gone=gone, help_coming=tuple(help_coming)
+        )
 
     def _alarm(self, alarm: AlarmView) -> Reaction:
         # Whether central called it new or an update, an active alarm this screen has not shown
@@ -129,10 +169,27 @@ class DeskCore:
             self._active.pop(alarm.alarm_id, None)
         else:
             self._active[alarm.alarm_id] = alarm
-        return Reaction(events=(AlarmEvent(kind, alarm),), commands=tuple(self._answers(alarm)))
+        return Reaction(
+            events=(AlarmEvent(kind, alarm, self.is_own(alarm.alarm_id)),),
+            commands=tuple(self._answers(alarm)),
+            help_coming=tuple(self._own_alarm_seen(alarm)),
+        )
+
+    def _own_alarm_seen(self, alarm: AlarmView) -> list[tuple[UUID, int]]:
+        """Confirms a raise; ``(alarm_id, n)`` when more colleagues than before are coming."""
+        if alarm.alarm_id not in self._own:
+            return []
+        if alarm.state is not AlarmState.RAISED:  # stored: central will not lose it now
+            self._unconfirmed.pop(alarm.alarm_id, None)
+        coming = 0 if _is_resolved(alarm) else len(alarm.responders)
+        if coming <= self._own_responders.get(alarm.alarm_id, 0):
+            return []
+        self._own_responders[alarm.alarm_id] = coming
+        return [(alarm.alarm_id, coming)]
 
     def _answers(self, alarm: AlarmView) -> list[Command]:
-        if _is_resolved(alarm):
+        # The raiser's own screen says nothing of the alarm, so it has no receipts to give.
+        if _is_resolved(alarm) or self.is_own(alarm.alarm_id):
             return []
         commands = []
         if alarm.alarm_id not in self._delivered:

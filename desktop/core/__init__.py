@@ -1,0 +1,39 @@
+"""The desk client's decisions, without any I/O or Qt: frames, time and user actions in;
+events, commands and states out. Every part takes ``now`` from its caller."""
+
+from __future__ import annotations
+
+from desktop.core.alarms import (
+    AlarmEvent,
+    Backoff,
+    DeskCore,
+    EventKind,
+    Outgoing,
+    Reaction,
+    ServerFrame,
+)
+from desktop.core.attention import Elapsed, elapsed, should_ring
+from desktop.core.keys import Hotkey, Modifier, parse_hotkey
+from desktop.core.presence import Presence, PresenceTracker
+from desktop.core.silent import Location, SilentAlarm, TriggerSource
+
+__all__ = [
+    "AlarmEvent",
+    "Backoff",
+    "DeskCore",
+    "Elapsed",
+    "EventKind",
+    "Hotkey",
+    "Location",
+    "Modifier",
+    "Outgoing",
+    "Presence",
+    "PresenceTracker",
+    "Reaction",
+    "ServerFrame",
+    "SilentAlarm",
+    "TriggerSource",
+    "elapsed",
+    "parse_hotkey",
+    "should_ring",
+]

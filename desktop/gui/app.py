@@ -1,0 +1,255 @@
+"""The window client put together: events from central in, windows, sound and tray out.
+
+:class:`DeskApp` owns the parts and the rules that join them: an alarm pops up unless this desk
+raised it; it rings while :func:`desktop.core.should_ring` says so; "shown" goes to central once
+per alarm, when its window is really visible; a resolved alarm (or one missing from the snapshot
+after a reconnect) closes its window. The silent alarm's countdown lives in
+:class:`desktop.core.SilentAlarm`; this class only shows it and ticks it.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from desktop.client import ClientEvent, Connected, Disconnected, HelpComing, NoLongerActive, Refused
+from desktop.config import DeskSettings
+from desktop.core import (
+    AlarmEvent,
+    Backoff,
+    Location,
+    PresenceTracker,
+    SilentAlarm,
+    TriggerSource,
+    parse_hotkey,
+    should_ring,
+)
+from desktop.gui.alarm_window import AlarmWindow
+from desktop.gui.bridge import ClientBridge
+from desktop.gui.discreet import CountdownBox, HelpComingToast
+from desktop.gui.presence_view import PresenceView
+from desktop.gui.sound import Player, Ringer, choose_player
+from desktop.gui.triggers import (
+    FOCUS_ALARM,
+    SILENT_ALARM,
+    HotkeyBackend,
+    TriggerServer,
+    choose_hotkeys,
+)
+from protocol.screen import AlarmState, AlarmView, CommandKind, Hello
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 250  # countdown and connection state; alarm windows tick on their own
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeskApp(QObject):
+    raised = Signal(object)  # the RaiseRequest handed to the client (for logs and tests)
+
+    def __init__(
+        self,
+        settings: DeskSettings,
+        translations: gettext.NullTranslations,
+        *,
+        trigger_name: str,
+        backoff: Backoff | None = None,
+        player: Player | None = None,
+        hotkeys: Callable[[], HotkeyBackend] = choose_hotkeys,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.translations = translations
+        self._ = translations.gettext
+        self.clock = clock
+        self.hello: Hello | None = None
+        self.windows: dict[UUID, AlarmWindow] = {}
+        self.own_alarms: set[UUID] = set()
+        self.shown_sent: set[UUID] = set()
+        self.presence = PresenceTracker(started_at=clock())
+        location = settings.location
+        self.silent: SilentAlarm | None = None
+        silent_reason = None
+        if location is None:
+            silent_reason = self._("No [location] in the config file")
+        else:
+            self.silent = SilentAlarm(
+                Location(location.site, location.room, location.floor),
+                level=settings.hotkey.level,
+                countdown_s=settings.hotkey.countdown_s,
+            )
+        self.view = PresenceView(translations, silent_alarm_reason=silent_reason)
+        self.view.silent_alarm_requested.connect(lambda: self.trigger_silent(TriggerSource.TRAY))
+        self.view.show_alarms_requested.connect(self.focus_newest)
+        self.view.quit_requested.connect(QApplication.quit)
+        self.view.show_state(self.presence.state, None)
+        self.countdown = CountdownBox(translations)
+        self.countdown.cancelled.connect(self.cancel_silent)
+        self.toast = HelpComingToast(translations)
+        self.ringer = Ringer(player or choose_player(settings.sound.file))
+        self.triggers = TriggerServer(trigger_name)
+        self.triggers.triggered.connect(self._triggered)
+        self.hotkeys = hotkeys()
+        self.hotkeys.register(
+            parse_hotkey(settings.hotkey.sequence),
+            lambda: self.trigger_silent(TriggerSource.HOTKEY),
+        )
+        self.hotkeys.register(parse_hotkey(settings.hotkey.focus_sequence), self.focus_newest)
+        self.bridge = ClientBridge(settings, backoff)
+        self.bridge.received.connect(self.on_event)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.tick)
+
+    def start(self) -> None:
+        self.bridge.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.ringer.set_ringing(False)
+        self.bridge.stop()
+        self.hotkeys.close()
+        self.triggers.close()
+        for window in list(self.windows.values()):
+            window.dismiss()
+        self.windows.clear()
+        self.countdown.close()
+        self.toast.close()
+        self.view.close()
+
+    # -- events from central ---------------------------------------------------------------
+    def on_event(self, event: ClientEvent) -> None:
+        now = self.clock()
+        if isinstance(event, Connected):
+            self.hello = event.hello
+            if self.presence.connected(now):
+                self._show_presence()
+        elif isinstance(event, Disconnected):
+            log.warning("not connected: %s; retrying in %.1f s", event.reason, event.retry_in_s)
+            if self.presence.lost(event.reason, now):
+                self._show_presence()
+        elif isinstance(event, Refused):
+            reason = self._("central refused this desk's token (HTTP {status})")
+            if self.presence.refused(reason.format(status=event.status), now):
+                self._show_presence()
+        elif isinstance(event, AlarmEvent):
+            self._alarm(event)
+        elif isinstance(event, NoLongerActive):
+            self._close(event.alarm_id)
+        elif isinstance(event, HelpComing):
+            self.toast.show_count(event.responders)
+        self._update_ringing()
+
+    def _alarm(self, event: AlarmEvent) -> None:
+        alarm = event.alarm
+        if event.own:
+            self.own_alarms.add(alarm.alarm_id)  # nothing on this screen may reveal it
+            return
+        if alarm.state is AlarmState.RESOLVED:
+            self._close(alarm.alarm_id)
+            return
+        window = self.windows.get(alarm.alarm_id)
+        if window is not None:
+            window.update_alarm(alarm)
+            return
+        self._open(alarm)
+
+    def _open(self, alarm: AlarmView) -> None:
+        hello = self.hello
+        language = self.settings.language.value
+        window = AlarmWindow(
+            alarm,
+            translations=self.translations,
+            language=language,
+            routine=hello.routines.get(alarm.level) if hello else None,
+            site_name=hello.site_names.get(alarm.site) if hello else None,
+            user=hello.user if hello else None,
+            focus_hotkey=self.settings.hotkey.focus_sequence,
+            clock=self.clock,
+        )
+        window.answered.connect(self._answered)
+        window.visible_to_user.connect(self._shown)
+        self.windows[alarm.alarm_id] = window
+        window.place_on_screen()
+        window.show()
+        window.raise_()
+        log.info("alarm %s shown in a window", alarm.alarm_id)
+
+    def _close(self, alarm_id: UUID) -> None:
+        window = self.windows.pop(alarm_id, None)
+        if window is not None:
+            window.dismiss()
+            window.deleteLater()
+
+    def _answered(self, kind: CommandKind, alarm_id: UUID) -> None:
+        self.bridge.command(kind, alarm_id)
+        self._update_ringing()
+
+    def _shown(self, alarm_id: UUID) -> None:
+        if alarm_id not in self.shown_sent:
+            self.shown_sent.add(alarm_id)
+            self.bridge.command(CommandKind.SHOWN, alarm_id)
+
+    def _update_ringing(self) -> None:
+        user = self.hello.user if self.hello else None
+        enough = self.settings.sound.enough_responders
+        self.ringer.set_ringing(
+            any(
+                should_ring(w.alarm, user=user, answered=w.answer_given is not None, enough=enough)
+                for w in self.windows.values()
+            )
+        )
+
+    def _show_presence(self) -> None:
+        self.view.show_state(self.presence.state, self.presence.reason)
+
+    # -- the silent alarm ------------------------------------------------------------------
+    def _triggered(self, word: str) -> None:
+        if word == SILENT_ALARM:
+            self.trigger_silent(TriggerSource.HOTKEY)
+        elif word == FOCUS_ALARM:
+            self.focus_newest()
+
+    def trigger_silent(self, source: TriggerSource) -> None:
+        if self.silent is None:
+            log.warning("silent alarm triggered, but no [location] is configured")
+            return
+        if self.silent.trigger(source, self.clock()):
+            self.tick()
+
+    def cancel_silent(self) -> None:
+        if self.silent is not None and self.silent.cancel():
+            log.info("silent alarm cancelled during the countdown")
+        self.countdown.hide()
+
+    def focus_newest(self) -> None:
+        if self.windows:
+            newest = max(self.windows.values(), key=lambda w: w.alarm.raised_at)
+            newest.take_keyboard()
+
+    def tick(self) -> None:
+        now = self.clock()
+        if self.presence.tick(now):
+            self._show_presence()
+        if self.silent is None:
+            return
+        request = self.silent.tick(now, uuid4())
+        if request is not None:
+            self.countdown.hide()
+            self.own_alarms.add(request.alarm_id)
+            self.bridge.raise_alarm(request)
+            self.raised.emit(request)
+            log.info("silent alarm %s sent", request.alarm_id)
+        elif (remaining := self.silent.remaining_s(now)) is not None:
+            self.countdown.show_remaining(remaining)

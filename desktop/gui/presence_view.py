@@ -1,0 +1,159 @@
+"""The desk's connection state where the user always sees it: the tray icon (or, where there is
+no system tray, a small status window) and, when alarms are NOT being received, a red banner
+across the top of the screen. The banner is the loud part: an icon turning red is easy to miss.
+"""
+
+from __future__ import annotations
+
+import gettext
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSystemTrayIcon,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core import Presence
+from desktop.gui.icons import presence_icon, presence_pixmap
+
+_NO_FOCUS = (
+    Qt.WindowType.WindowStaysOnTopHint
+    | Qt.WindowType.WindowDoesNotAcceptFocus
+    | Qt.WindowType.FramelessWindowHint
+)
+
+
+class ConnectionBanner(QWidget):
+    """Red band at the top of the screen while this desk cannot receive alarms."""
+
+    def __init__(self) -> None:
+        super().__init__(None, Qt.WindowType.Tool | _NO_FOCUS)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setObjectName("banner")
+        self.setStyleSheet("#banner { background: #b00020; } QLabel { color: #ffffff; }")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(16, 10, 16, 10)
+        icon = QLabel()
+        icon.setPixmap(presence_pixmap(Presence.NOT_RECEIVING, 40))
+        row.addWidget(icon)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        font = QFont(self.label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.label.setFont(font)
+        row.addWidget(self.label, 1)
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        area = self.screen().availableGeometry()
+        width = min(area.width(), max(600, int(area.width() * 0.6)))
+        self.setFixedWidth(width)
+        self.adjustSize()
+        self.move(area.x() + (area.width() - width) // 2, area.y())
+        self.show()
+        self.raise_()
+
+
+class StatusWindow(QWidget):
+    """Stands in for the tray icon where there is no system tray (some desktops, offscreen)."""
+
+    def __init__(self, menu: QMenu) -> None:
+        super().__init__(None, Qt.WindowType.Tool | _NO_FOCUS)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setWindowTitle("Trygg")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 6, 8, 6)
+        self.icon = QLabel()
+        row.addWidget(self.icon)
+        column = QVBoxLayout()
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        column.addWidget(self.label)
+        row.addLayout(column, 1)
+        self.menu_button = QToolButton()
+        self.menu_button.setText("…")
+        self.menu_button.setMenu(menu)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        row.addWidget(self.menu_button)
+
+    def show_state(self, presence: Presence, text: str) -> None:
+        self.icon.setPixmap(presence_pixmap(presence, 28))
+        self.label.setText(text)
+        self.adjustSize()
+        area = self.screen().availableGeometry()
+        self.move(area.right() - self.width() - 12, area.bottom() - self.height() - 12)
+        self.show()
+
+
+class PresenceView(QObject):
+    silent_alarm_requested = Signal()
+    show_alarms_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
+        super().__init__()
+        _ = self._ = translations.gettext
+        self.menu = QMenu()
+        self.silent_action = QAction(_("Silent alarm"), self.menu)
+        self.silent_action.triggered.connect(self.silent_alarm_requested)
+        if silent_alarm_reason:
+            self.silent_action.setEnabled(False)
+            self.silent_action.setToolTip(silent_alarm_reason)
+        self.menu.addAction(self.silent_action)
+        show = QAction(_("Show alarms"), self.menu)
+        show.triggered.connect(self.show_alarms_requested)
+        self.menu.addAction(show)
+        self.menu.addSeparator()
+        leave = QAction(_("Quit Trygg"), self.menu)
+        leave.triggered.connect(self.quit_requested)
+        self.menu.addAction(leave)
+        self.banner = ConnectionBanner()
+        self.tray: QSystemTrayIcon | None = None
+        self.status_window: StatusWindow | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon()
+            self.tray.setContextMenu(self.menu)
+            self.tray.show()
+        else:
+            self.status_window = StatusWindow(self.menu)
+        self.state = Presence.CONNECTING
+        self.text = ""
+
+    def describe(self, presence: Presence, reason: str | None) -> str:
+        _ = self._
+        if presence is Presence.CONNECTED:
+            return _("Trygg: connected – receiving alarms")
+        if presence is Presence.CONNECTING:
+            return _("Trygg: connecting…")
+        if presence is Presence.RECONNECTING:
+            return _("Trygg: connection lost – reconnecting…")
+        return _("Trygg is NOT receiving alarms: {reason}").format(
+            reason=reason or _("no connection to central")
+        )
+
+    def show_state(self, presence: Presence, reason: str | None) -> None:
+        self.state, self.text = presence, self.describe(presence, reason)
+        if self.tray is not None:
+            self.tray.setIcon(presence_icon(presence))
+            self.tray.setToolTip(self.text)
+        if self.status_window is not None:
+            self.status_window.show_state(presence, self.text)
+        if presence is Presence.NOT_RECEIVING:
+            retrying = self._("Trying again automatically.")
+            self.banner.show_text(f"{self.text}\n{retrying}")
+        else:
+            self.banner.hide()
+
+    def close(self) -> None:
+        self.banner.close()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.status_window is not None:
+            self.status_window.close()
