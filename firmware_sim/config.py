@@ -11,6 +11,9 @@ Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 InputName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
 
 
+PendantId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,16}$")]
+
+
 class SimButton(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -18,6 +21,18 @@ class SimButton(BaseModel):
     level: Literal["assist", "acute"]
     pin: int = Field(ge=2, le=27)
     led_pin: int | None = Field(default=None, ge=2, le=27)
+    buzzer_pin: int | None = Field(default=None, ge=2, le=27)
+
+
+class SimBoard(BaseModel):
+    """The room's sensor board (firmware_sim.board), served on ``<workdir>/<device>.tty``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pendants: list[PendantId] = Field(default_factory=list, description="pendants paired with it")
+    sound_alarm_db: int | None = Field(
+        default=None, ge=30, le=150, description="the edge's sound alarm threshold; none = off"
+    )
 
 
 class SimRoom(BaseModel):
@@ -26,6 +41,7 @@ class SimRoom(BaseModel):
     device: Id
     name: str = Field(min_length=1, max_length=120)
     buttons: list[SimButton] = Field(min_length=1)
+    board: SimBoard | None = None
 
 
 class SimSite(BaseModel):
@@ -49,6 +65,32 @@ class DemoSettings(BaseSettings):
             raise ValueError("device ids must be unique across sites (they are MQTT usernames)")
         return self
 
+    def rooms(self) -> list[tuple[SimSite, SimRoom]]:
+        return [(site, room) for site in self.sites for room in site.rooms]
+
+    def without_boards(self) -> DemoSettings:
+        """The same office with no sensor boards (for an edge that does not read them)."""
+        sites = [
+            site.model_copy(
+                update={"rooms": [r.model_copy(update={"board": None}) for r in site.rooms]}
+            )
+            for site in self.sites
+        ]
+        return self.model_copy(update={"sites": sites})
+
+
+def _room(device: str, name: str, number: int, sound_alarm_db: int | None = None) -> SimRoom:
+    """A meeting room as the demo furnishes it: two buttons with LEDs, a buzzer, a board."""
+    return SimRoom(
+        device=device,
+        name=name,
+        buttons=[
+            SimButton(input="desk", level="acute", pin=17, led_pin=27, buzzer_pin=22),
+            SimButton(input="wall", level="assist", pin=5, led_pin=6),
+        ],
+        board=SimBoard(pendants=[f"p-{number}"], sound_alarm_db=sound_alarm_db),
+    )
+
 
 DEFAULT_DEMO = DemoSettings(
     sites=[
@@ -57,15 +99,20 @@ DEFAULT_DEMO = DemoSettings(
             name="NAV Oslo sentrum",
             desks=["kari"],
             rooms=[
-                SimRoom(
-                    device="rom-101",
-                    name="Møterom 101",
-                    buttons=[
-                        SimButton(input="desk", level="acute", pin=17, led_pin=27),
-                        SimButton(input="wall", level="assist", pin=22, led_pin=23),
-                    ],
-                )
+                _room("rom-101", "Møterom 101", 101, sound_alarm_db=80),
+                _room("rom-102", "Møterom 102", 102),
+                _room("rom-103", "Samtalerom 103", 103),
             ],
-        )
+        ),
+        SimSite(
+            id="bergen",
+            name="NAV Bergen",
+            desks=["ola"],
+            rooms=[
+                _room("brg-201", "Møterom 201", 201, sound_alarm_db=80),
+                _room("brg-202", "Møterom 202", 202),
+                _room("brg-203", "Samtalerom 203", 203),
+            ],
+        ),
     ]
 )

@@ -4,6 +4,11 @@ A private Mosquitto, central with SQLite, one edge agent per room on simulated p
 ``trygg-sim`` gpiozero factory, so the edge runs its normal code), and one headless desk per
 user. Each part is a separate process started by its own console script, exactly as installed
 on real machines. Ctrl-C (or SIGTERM) stops them all and leaves no process behind.
+
+The rooms' sensor boards run inside this process (a thread each, see :mod:`firmware_sim.board`)
+and serve their ptys at ``<workdir>/<device>.tty``, which the edge configs name as their port;
+each has a control socket ``<workdir>/<device>.board.sock``. On the way out they are unplugged,
+so no pty or symlink outlives the demo.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from firmware_sim.board import Board
+from firmware_sim.board_commands import serve
 from firmware_sim.broker import PrivateBroker, free_port, wait_for_port
 from firmware_sim.config import DemoSettings, SimRoom
+from firmware_sim.control import ControlServer
 from firmware_sim.errors import SimError
+from firmware_sim.scenario import Scenario, play
 
 CENTRAL_USER = "central"
 
@@ -43,6 +52,7 @@ class Demo:
         self.dir = workdir
         self.out = out
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.boards: list[tuple[Board, ControlServer]] = []
         self.broker = PrivateBroker(workdir / "broker")
         self.http_port = free_port()
         self.tokens = {desk: secrets.token_urlsafe(24) for s in settings.sites for desk in s.desks}
@@ -98,6 +108,12 @@ class Demo:
             ]
             if button.led_pin is not None:
                 lines.append(f"led_pin = {button.led_pin}")
+            if button.buzzer_pin is not None:
+                lines.append(f"buzzer_pin = {button.buzzer_pin}")
+        if room.board is not None:
+            lines += ["[sensor_board]", f"port = {_toml_str(str(self.board_port(room)))}"]
+            if room.board.sound_alarm_db is not None:
+                lines.append(f"sound_alarm_db = {room.board.sound_alarm_db}")
         path = self.dir / f"{room.device}.toml"
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -108,6 +124,9 @@ class Demo:
             f'server = "ws://127.0.0.1:{self.http_port}/ws"\ntoken = "{self.tokens[desk]}"\n'
         )
         return path
+
+    def board_port(self, room: SimRoom) -> Path:
+        return self.dir / f"{room.device}.tty"
 
     # -- processes -----------------------------------------------------------------------
     def _spawn(
@@ -141,6 +160,10 @@ class Demo:
         wait_for_port(self.http_port, timeout=30)
         for site in self.settings.sites:
             for room in site.rooms:
+                if room.board is not None:  # plugged in before the edge looks for it
+                    board = Board(room.device, self.dir)
+                    self.boards.append((board, serve(board, self.dir)))
+                    assert self.board_port(room) == board.link
                 self.broker.add_user(room.device, edge_pw := secrets.token_urlsafe(18))
                 config = self._edge_config(site.id, room, edge_pw)
                 self._spawn(
@@ -186,6 +209,14 @@ class Demo:
         first_site = self.settings.sites[0]
         room = first_site.rooms[0]
         token = self.tokens[first_site.desks[0]]
+        cli = f"trygg-sim --workdir {self.dir}"
+        board_lines = []
+        if room.board is not None:
+            pendant = room.board.pendants[0] if room.board.pendants else "p-1"
+            board_lines = [
+                f"  pendant:  {cli} board {room.device} pendant {pendant}",
+                f"  faults:   {cli} board {room.device} noise|badcrc|unplug|replug ...",
+            ]
         return "\n".join(
             [
                 "Trygg demo is running.",
@@ -195,6 +226,8 @@ class Demo:
                 f"  broker:   mqtt://{self.broker.address} (logs and configs in {self.dir})",
                 f"  press:    Enter here, or: trygg-sim --workdir {self.dir} tap "
                 f"{room.device} {room.buttons[0].input}",
+                f"  outputs:  {cli} outputs {room.device}",
+                *board_lines,
                 "  stop:     Ctrl-C",
             ]
         )
@@ -218,12 +251,16 @@ class Demo:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for board, server in self.boards:
+            server.stop()
+            board.stop()  # unplugs: the pty is closed and its symlink removed
+        self.boards.clear()
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs if proc.poll() is not None]
 
 
-def run_demo(settings: DemoSettings, workdir: Path) -> int:
+def run_demo(settings: DemoSettings, workdir: Path, scenario: Scenario | None = None) -> int:
     demo = Demo(settings, workdir)
     stopping = threading.Event()
 
@@ -237,6 +274,11 @@ def run_demo(settings: DemoSettings, workdir: Path) -> int:
         print(demo.banner(), flush=True)
         if sys.stdin.isatty():
             threading.Thread(target=_press_on_enter, args=(demo,), daemon=True).start()
+        if scenario is not None:
+            print(f"playing scenario: {scenario.description or '(no description)'}", flush=True)
+            threading.Thread(
+                target=play, args=(scenario, workdir, stopping), name="scenario", daemon=True
+            ).start()
         while not stopping.wait(1.0):
             if dead := demo.dead():
                 print(
@@ -254,12 +296,12 @@ def run_demo(settings: DemoSettings, workdir: Path) -> int:
 
 
 def _press_on_enter(demo: Demo) -> None:
-    from firmware_sim.control import request
+    from firmware_sim.actions import pin_action
 
     room = demo.settings.sites[0].rooms[0]
     for _line in sys.stdin:
         try:
-            request(demo.dir / f"{room.device}.sock", cmd="tap", pin=room.buttons[0].pin)
+            pin_action(demo.dir, room.device, room.buttons[0].input, "tap")
             print(f"pressed {room.buttons[0].input} in {room.name}", flush=True)
         except SimError as exc:
             print(f"press failed: {exc}", file=sys.stderr, flush=True)

@@ -2,17 +2,28 @@
 
 Registered in gpiozero's own ``gpiozero_pin_factories`` entry-point group as ``trygg-sim``, so an
 unchanged edge started with ``GPIOZERO_PIN_FACTORY=trygg-sim`` runs on it. The factory is
-gpiozero's :class:`MockFactory` plus a small control socket (a Unix socket at the path in
-``TRYGG_SIM_CONTROL``) through which ``trygg-sim`` presses, holds, releases and bounces inputs
-and reads outputs back. One JSON object per line in each direction.
+gpiozero's :class:`MockFactory` plus a control socket (a Unix socket at the path in
+``TRYGG_SIM_CONTROL``, see :mod:`firmware_sim.control`) through which ``trygg-sim`` works the
+inputs and reads the outputs back.
+
+Input commands (``pin`` names the input's GPIO):
+
+``press``   close the contact for ``hold_s`` seconds (default 0.3), then open it: a person's press
+``tap``     the same, 0.1 s
+``hold``    close the contact and keep it closed (until ``release``)
+``release`` open the contact
+``bounce``  a worn contact: a burst of closures a few ms apart, then it settles open
+``stuck``   fault: the contact is welded closed; every command but ``fix`` is ignored
+``cut``     fault: the wire is cut, the input reads open; every command but ``fix`` is ignored
+``fix``     clear ``stuck``/``cut``: the input reads open and obeys commands again
+
+While a fault is set, ignored commands still succeed and their reply says ``"ignored": <fault>``
+(the person pressed; the hardware did not pass it on).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import socketserver
 import threading
 import time
 from pathlib import Path
@@ -20,13 +31,18 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
+from firmware_sim.control import ControlServer
 from firmware_sim.errors import SimError
-
-log = logging.getLogger(__name__)
 
 CONTROL_ENV = "TRYGG_SIM_CONTROL"
 #: How long ``outputs`` looks back to tell a blinking output from a steady one.
 BLINK_WINDOW_S = 2.0
+#: Blinks with half-periods shorter than this are "fast" (the edge's "sending" pattern).
+FAST_BLINK_S = 0.25
+PRESS_S = 0.3
+TAP_S = 0.1
+INPUT_COMMANDS = ("press", "tap", "hold", "release", "bounce", "stuck", "cut", "fix")
+FAULTS = ("stuck", "cut")
 
 
 def _press(pin: MockPin) -> None:
@@ -45,17 +61,23 @@ def _release(pin: MockPin) -> None:
 
 
 def describe_output(pin: MockPin, now: float) -> dict[str, Any]:
-    """Current level and how often it changed lately (``blinking`` when it toggles)."""
+    """Current level and its pattern lately: ``off``, ``on``, ``fast-blink`` or ``slow-blink``."""
     # MockPin keeps (time since previous change, state) pairs; rebuild absolute times backwards.
-    changes = 0
+    intervals: list[float] = []
     elapsed = now - pin._last_change
     for entry in reversed(pin.states[1:]):
         if elapsed > BLINK_WINDOW_S:
             break
-        changes += 1
+        intervals.append(entry.timestamp)
         elapsed += entry.timestamp
     state = bool(pin.state)
-    pattern = "blinking" if changes >= 3 else "on" if state else "off"
+    changes = len(intervals)
+    if changes >= 3:
+        # The newest interval is the time since the last change, still growing: leave it out.
+        typical = sorted(intervals[: changes - 1])[(changes - 1) // 2]
+        pattern = "fast-blink" if typical < FAST_BLINK_S else "slow-blink"
+    else:
+        pattern = "on" if state else "off"
     return {"state": state, "changes": changes, "pattern": pattern}
 
 
@@ -65,9 +87,11 @@ class SimFactory(MockFactory):  # type: ignore[misc]
     def __init__(self, control_path: str | None = None, revision: str | None = None) -> None:
         super().__init__(revision=revision)
         path = control_path or os.environ.get(CONTROL_ENV)
-        self._server: _ControlServer | None = None
+        self._faults: dict[str, str] = {}  # pin name -> "stuck" | "cut"
+        self._lock = threading.Lock()  # one command at a time per factory, like one finger
+        self._server: ControlServer | None = None
         if path:
-            self._server = _ControlServer(Path(path), self)
+            self._server = ControlServer(Path(path), self.handle, name="sim-pins")
             self._server.start()
 
     def close(self) -> None:
@@ -80,74 +104,62 @@ class SimFactory(MockFactory):  # type: ignore[misc]
         """Carry out one control request. Unknown pins or commands are errors, never crashes."""
         cmd = request.get("cmd")
         if cmd == "outputs":
-            now = time.monotonic()
-            return {
-                "ok": True,
-                "pins": {
-                    str(info.name): {"function": pin.function, **describe_output(pin, now)}
-                    for info, pin in self.pins.items()
-                },
-            }
-        pin = self._existing_pin(request.get("pin"))
+            return {"ok": True, "pins": self.snapshot()}
+        if cmd not in INPUT_COMMANDS:
+            raise SimError(f"unknown command {cmd!r}; known: outputs, {', '.join(INPUT_COMMANDS)}")
+        name, pin = self._existing_pin(request.get("pin"))
         if pin.function != "input":
             raise SimError(f"pin {request.get('pin')} is an output, not an input")
-        if cmd == "press":
+        with self._lock:
+            return self._act(str(cmd), name, pin, request)
+
+    def _act(self, cmd: str, name: str, pin: MockPin, request: dict[str, Any]) -> dict[str, Any]:
+        fault = self._faults.get(name)
+        if cmd == "fix":
+            self._faults.pop(name, None)
+            _release(pin)
+            return {"ok": True, "cleared": fault}
+        if cmd in FAULTS:
+            self._faults[name] = cmd
+            (_press if cmd == "stuck" else _release)(pin)
+            return {"ok": True, "fault": cmd}
+        if fault:
+            return {"ok": True, "ignored": fault}
+        if cmd in ("press", "tap"):
+            _press(pin)
+            time.sleep(float(request.get("hold_s", PRESS_S if cmd == "press" else TAP_S)))
+            _release(pin)
+        elif cmd == "hold":
             _press(pin)
         elif cmd == "release":
             _release(pin)
-        elif cmd == "tap":
-            _press(pin)
-            time.sleep(float(request.get("hold_s", 0.1)))
-            _release(pin)
-        elif cmd == "bounce":
-            # A worn contact: a burst of closures a few ms apart, then it settles released.
+        else:  # bounce
             for _ in range(int(request.get("count", 6))):
                 _press(pin)
                 time.sleep(0.002)
                 _release(pin)
                 time.sleep(0.002)
-        else:
-            raise SimError(f"unknown command {cmd!r}")
         return {"ok": True}
 
-    def _existing_pin(self, name: object) -> MockPin:
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every pin in use: outputs with their pattern, inputs with pressed/fault."""
+        now = time.monotonic()
+        pins: dict[str, dict[str, Any]] = {}
+        for info, pin in list(self.pins.items()):
+            name = str(info.name)
+            if pin.function == "input":
+                pressed = bool(pin.state) != (pin.pull == "up")
+                pins[name] = {
+                    "function": "input",
+                    "pressed": pressed,
+                    "fault": self._faults.get(name),
+                }
+            else:
+                pins[name] = {"function": pin.function, **describe_output(pin, now)}
+        return pins
+
+    def _existing_pin(self, wanted: object) -> tuple[str, MockPin]:
         for info, pin in self.pins.items():
-            if name in (info.name, str(info.name)) or f"GPIO{name}" == info.name:
-                return pin
-        raise SimError(f"no such pin in use: {name!r}")
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    server: _ControlServer
-
-    def handle(self) -> None:
-        for raw in self.rfile:
-            try:
-                request = json.loads(raw)
-                if not isinstance(request, dict):
-                    raise SimError("request must be a JSON object")
-                reply = self.server.factory.handle(request)
-            except (ValueError, SimError) as exc:
-                reply = {"ok": False, "error": str(exc)}
-            self.wfile.write(json.dumps(reply).encode() + b"\n")
-
-
-class _ControlServer(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-
-    def __init__(self, path: Path, factory: SimFactory) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-        self.path = path
-        self.factory = factory
-        super().__init__(str(path), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, name="sim-control", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        log.info("simulated pins: control socket at %s", self.path)
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.path.unlink(missing_ok=True)
+            if wanted in (info.name, str(info.name)) or f"GPIO{wanted}" == info.name:
+                return str(info.name), pin
+        raise SimError(f"no such pin in use: {wanted!r}")

@@ -1,5 +1,6 @@
-"""`trygg-sim demo` (what `make demo` runs): it starts, a simulated press reaches central and
-the desk, and Ctrl-C leaves no process of it behind."""
+"""`trygg-sim demo` (what `make demo` runs): it starts two sites of three rooms, a simulated
+press and a pendant on a simulated sensor board reach central and the desks, and Ctrl-C
+leaves no process, pty symlink or control socket of it behind."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.stack import script
+
+ROOMS = ["brg-201", "brg-202", "brg-203", "rom-101", "rom-102", "rom-103"]
 
 
 def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 60) -> str:
@@ -50,6 +53,10 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         token = re.search(r"Bearer ([\w-]+)", banner)
         assert url and token, banner
         assert "broker:   mqtt://127.0.0.1:" in banner
+        assert "board rom-101 pendant p-101" in banner
+        ports = sorted(p.name for p in workdir.glob("*.tty"))
+        assert ports == [f"{room}.tty" for room in ROOMS]
+        assert all(p.is_symlink() and p.exists() for p in workdir.glob("*.tty"))
 
         for _ in range(100):  # the edge may still be connecting
             pressed = subprocess.run(
@@ -73,6 +80,23 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
             time.sleep(0.1)
         [alarm] = alarms["alarms"]
         assert (alarm["room"], alarm["level"], alarm["input"]) == ("Møterom 101", "acute", "desk")
+
+        # The second site's sensor board: a pendant press travels serial -> edge -> desk.
+        pendant = subprocess.run(
+            [
+                script("trygg-sim"),
+                "--workdir",
+                str(workdir),
+                "board",
+                "brg-202",
+                "pendant",
+                "p-202",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert pendant.returncode == 0, pendant.stderr
+        read_until(proc, r"\[desk ola\] alarm\s+ACUTE\s+Møterom 202 \(bergen\)")
         assert demo_processes(workdir), "the demo's parts should be running before Ctrl-C"
     finally:
         proc.send_signal(signal.SIGINT)
@@ -80,3 +104,6 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     assert "no process left running" in out
     assert demo_processes(workdir) == []
+    # Boards unplugged on the way out: no pty symlink and no control socket is left.
+    assert sorted(workdir.glob("*.tty")) == []
+    assert sorted(workdir.glob("*.sock")) == []
