@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from central.api.routes import router as api_router
+from central.api.testing import router as testing_router
 from central.config import CentralSettings
 from central.push.routes import router as push_router
 from central.service import Central
@@ -26,5 +27,6 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     app = FastAPI(title="Trygg central", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(api_router)
+    app.include_router(testing_router)
     app.include_router(push_router)
     return app

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from central.app import create_app
 from central.config import CentralSettings
+from central.errors import CentralError
 from central.push.wire import FramesProtocol
-from central.routines import load_alarm_response
-from configfile import ConfigError, load_settings
+from central.routines import check_self_tests, load_alarm_response
+from configfile import ConfigError, ConfigProblem, load_settings
 
 log = logging.getLogger("central")
+
+
+class CliError(CentralError):
+    """A CLI request that could not be done (said on stderr, exit status 1)."""
 
 
 def server_config(settings: CentralSettings) -> uvicorn.Config:
@@ -35,9 +46,19 @@ def server_config(settings: CentralSettings) -> uvicorn.Config:
 
 
 def _load(path: Path) -> CentralSettings:
-    """Settings and the routines they name, both validated (ConfigError lists every problem)."""
+    """Settings and the routines they name, all validated (ConfigError lists every problem)."""
     settings = load_settings(CentralSettings, path)
-    load_alarm_response(settings.routines.alarm_response)
+    problems: list[ConfigProblem] = []
+    try:
+        load_alarm_response(settings.routines.alarm_response)
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        check_self_tests(settings)
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
     return settings
 
 
@@ -68,6 +89,77 @@ def _validate(path: Path) -> int:
     return 0
 
 
+def _api(settings: CentralSettings, token: str, method: str, path: str, body: object = None) -> Any:
+    """Call the running central's HTTP API; returns the JSON answer or raises CliError."""
+    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"http://{host}:{settings.http.port}{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise CliError(f"central answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise CliError(f"central at {host}:{settings.http.port} is not reachable: {exc}") from None
+
+
+def _token(settings: CentralSettings, user: str | None, site: str | None) -> tuple[str, str]:
+    """(user, token): TRYGG_CENTRAL_TOKEN, else --user's token from the config, else the first
+    facility manager of the site in it."""
+    if os.environ.get("TRYGG_CENTRAL_TOKEN"):
+        return user or "?", os.environ["TRYGG_CENTRAL_TOKEN"]
+    for candidate in settings.users:
+        if user is not None and candidate.id != user:
+            continue
+        person = candidate.person()
+        if user is not None or (person.facility_manager and (site is None or person.covers(site))):
+            return candidate.id, candidate.token
+    raise CliError(
+        f"no user {user!r} in the config"
+        if user
+        else "no facility_manager for that site in "
+        "the config; pass --user or set TRYGG_CENTRAL_TOKEN"
+    )
+
+
+def _round(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    _, token = _token(settings, args.user, args.site)
+    site = urllib.parse.quote(args.site)
+    if args.action == "start":
+        answer = _api(settings, token, "POST", "/api/test-rounds", {"site": args.site})
+    else:
+        rounds = _api(settings, token, "GET", f"/api/test-rounds?site={site}")["rounds"]
+        current = [r for r in rounds if r["state"] == "open"]
+        if not current:
+            raise CliError(f"no open test round at {args.site}")
+        round_id = current[0]["round_id"]
+        if args.action == "close":
+            answer = _api(settings, token, "POST", f"/api/test-rounds/{round_id}/close")
+        else:
+            answer = _api(settings, token, "GET", f"/api/test-rounds/{round_id}")
+    print(json.dumps(answer, ensure_ascii=False))
+    return 0
+
+
+def _run_schedule(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    _, token = _token(settings, args.user, args.site)
+    query = urllib.parse.urlencode(
+        {k: v for k, v in (("site", args.site), ("device", args.device)) if v}
+    )
+    path = f"/api/schedules/{urllib.parse.quote(args.schedule)}/run"
+    answer = _api(settings, token, "POST", f"{path}?{query}" if query else path)
+    print(json.dumps(answer, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="trygg-central",
@@ -78,6 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     check = commands.add_parser("validate-config", help="check a config file and exit")
     check.add_argument("file", type=Path)
+    rounds = commands.add_parser(
+        "round", help="start, show or close a manual test round (talks to the running central)"
+    )
+    rounds.add_argument("action", choices=["start", "show", "close"])
+    rounds.add_argument("--site", required=True)
+    run = commands.add_parser("run-schedule", help="run a self-test schedule now")
+    run.add_argument("schedule", help="a schedule id from routines/self-tests.toml")
+    run.add_argument("--site")
+    run.add_argument("--device")
+    for sub in (rounds, run):
+        sub.add_argument("--config", type=Path, required=True, help="central TOML file")
+        sub.add_argument(
+            "--user", help="act as this user (token from the config; or TRYGG_CENTRAL_TOKEN)"
+        )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -87,6 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "validate-config":
         return _validate(args.file)
+    if args.command in ("round", "run-schedule"):
+        try:
+            return _round(args) if args.command == "round" else _run_schedule(args)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 2
+        except CliError as exc:
+            print(f"trygg-central: {exc}", file=sys.stderr)
+            return 1
     if args.config is None:
         parser.error("--config FILE is required to run central")
     return _run(args.config)

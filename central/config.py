@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -21,7 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from central.core import ALL_SITES, Person
+from central.core import ALL_SITES, Person, Role
+from central.core.supervision import OpeningHours
 from protocol.topics import ID_PATTERN
 
 MIN_TOKEN_LENGTH = 24
@@ -118,11 +120,46 @@ class RoutineSettings(_Section):
             Path(__file__).resolve().parents[1] / "routines" / "alarm-response.toml"
         )
     )
+    self_tests: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "self-tests.toml"
+    )
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SiteSettings(_Section):
     id: Id
     name: Name
+    zone: str = "Europe/Oslo"
+    # While open, a site with no screen connected is a fault: an alarm would reach nobody.
+    opening_hours: str | None = Field(default=None, examples=["08:00-16:00"])
+    opening_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    # The user whose screen gets this site's end-to-end test alarms (a headless desk is fine).
+    test_screen: UserId | None = None
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Oslo)") from None
+        return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            OpeningHours.parse(value, ZoneInfo("UTC"))  # ValueError says what is wrong
+        return value
+
+    def hours(self) -> OpeningHours | None:
+        if self.opening_hours is None:
+            return None
+        days = [WEEKDAYS.index(d) for d in self.opening_days]
+        return OpeningHours.parse(self.opening_hours, ZoneInfo(self.zone), days)
 
 
 class UserSettings(_Section):
@@ -130,6 +167,7 @@ class UserSettings(_Section):
     name: Name
     token: str = Field(min_length=MIN_TOKEN_LENGTH, repr=False)
     sites: tuple[str, ...] = Field(min_length=1)
+    roles: tuple[Role, ...] = (Role.RESPONDER,)
 
     @field_validator("token")
     @classmethod
@@ -138,7 +176,11 @@ class UserSettings(_Section):
 
     def person(self) -> Person:
         return Person(
-            user_id=self.id, name=self.name, token=self.token, sites=frozenset(self.sites)
+            user_id=self.id,
+            name=self.name,
+            token=self.token,
+            sites=frozenset(self.sites),
+            roles=frozenset(self.roles),
         )
 
 
@@ -177,7 +219,23 @@ class CentralSettings(BaseSettings):
                 unknown = sorted(s for s in user.sites if s != ALL_SITES and s not in known)
                 if unknown:
                     raise ValueError(f"user {user.id} names unknown site(s): {', '.join(unknown)}")
+            by_id = {u.id: u for u in users}
+            for site in sites:
+                if site.test_screen is None:
+                    continue
+                screen = by_id.get(site.test_screen)
+                if screen is None:
+                    raise ValueError(
+                        f"site {site.id}: test_screen {site.test_screen!r} is not a user"
+                    )
+                if ALL_SITES not in screen.sites and site.id not in screen.sites:
+                    raise ValueError(
+                        f"site {site.id}: test_screen {screen.id!r} is not a user of that site"
+                    )
         return users
 
     def people(self) -> list[Person]:
         return [u.person() for u in self.users]
+
+    def site(self, site_id: str) -> SiteSettings | None:
+        return next((s for s in self.sites if s.id == site_id), None)

@@ -1,24 +1,44 @@
-"""The office's alarm response routine (``routines/alarm-response.toml``), validated at start-up.
+"""The office's routines as data, validated at start-up: the alarm response
+(``routines/alarm-response.toml``) and the self-test schedules (``routines/self-tests.toml``).
 
 Routines are data the office owns: central loads them, refuses to start on a broken file (with
-file, line and reason), and sends them to every screen in its ``hello``.
+file, line and reason), sends the alarm response to every screen in its ``hello`` and runs the
+self-test schedules.
 """
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from configfile import load_settings
+from central.core.model import ALL_SITES
+from central.core.schedule import Every, Schedule, SelfTestKind
+from configfile import ConfigError, ConfigProblem, load_settings, locate
 from protocol import AlarmLevel
 from protocol.screen import RoutineText
+from protocol.topics import ID_PATTERN
+
+if TYPE_CHECKING:
+    from central.config import CentralSettings as CentralSettingsLike
 
 #: The routines shipped in this repository (an office points [routines] path at its own copy).
-SHIPPED = Path(__file__).resolve().parents[1] / "routines" / "alarm-response.toml"
+ROUTINES_DIR = Path(__file__).resolve().parents[1] / "routines"
+SHIPPED = ROUTINES_DIR / "alarm-response.toml"
+SHIPPED_SELF_TESTS = ROUTINES_DIR / "self-tests.toml"
 LANGUAGES = ("nb", "en")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 
@@ -65,3 +85,115 @@ class AlarmResponse(BaseSettings):
 def load_alarm_response(path: Path = SHIPPED) -> AlarmResponse:
     """The routine at ``path``, or :class:`configfile.ConfigError` naming file, line and reason."""
     return load_settings(AlarmResponse, path)
+
+
+# --- self-test schedules ------------------------------------------------------------------
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class ScheduleRoutine(BaseModel):
+    """One ``[[schedule]]``: what to test, how often, at what local time, where."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+    kind: SelfTestKind
+    every: Every
+    at: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    weekday: Weekday | None = None
+    day: int | None = Field(default=None, ge=1, le=28)  # 29–31 do not exist every month
+    sites: tuple[str, ...] = (ALL_SITES,)
+    grace_min: int = Field(default=15, ge=0, le=31 * 24 * 60)
+    deadline_s: float = Field(default=30.0, gt=0, le=3600)
+    title: _ByLanguage
+
+    @model_validator(mode="after")
+    def _day_fits_every(self) -> ScheduleRoutine:
+        if self.every is Every.WEEK and self.weekday is None:
+            raise ValueError("a weekly schedule needs `weekday` (monday … sunday)")
+        if self.every is Every.MONTH and self.day is None:
+            raise ValueError("a monthly schedule needs `day` (1–28)")
+        if self.every is not Every.WEEK and self.weekday is not None:
+            raise ValueError(f"`weekday` is only for weekly schedules, not every {self.every}")
+        if self.every is not Every.MONTH and self.day is not None:
+            raise ValueError(f"`day` is only for monthly schedules, not every {self.every}")
+        return self
+
+    def schedule(self, zone: ZoneInfo) -> Schedule:
+        return Schedule(
+            id=self.id,
+            kind=self.kind,
+            every=self.every,
+            at=time.fromisoformat(self.at),
+            zone=zone,
+            weekday=WEEKDAYS.index(self.weekday) if self.weekday else 0,
+            day=self.day or 1,
+            grace=timedelta(minutes=self.grace_min),
+        )
+
+    def covers(self, site: str) -> bool:
+        return ALL_SITES in self.sites or site in self.sites
+
+
+class SelfTests(BaseSettings):
+    """The office's self-test schedules; ids unique, the time zone one that exists."""
+
+    model_config = SettingsConfigDict(env_prefix="TRYGG_SELFTESTS_", extra="forbid")
+
+    zone: str = "Europe/Oslo"
+    schedule: list[ScheduleRoutine] = Field(default_factory=list)
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Oslo)") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _unique_ids(cls, schedules: list[ScheduleRoutine]) -> list[ScheduleRoutine]:
+        ids = [s.id for s in schedules]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"schedule ids must be unique; repeated: {', '.join(repeated)}")
+        return schedules
+
+    def schedules(self) -> list[Schedule]:
+        zone = ZoneInfo(self.zone)
+        return [s.schedule(zone) for s in self.schedule]
+
+    def get(self, schedule_id: str) -> ScheduleRoutine | None:
+        return next((s for s in self.schedule if s.id == schedule_id), None)
+
+
+def load_self_tests(path: Path = SHIPPED_SELF_TESTS) -> SelfTests:
+    """The schedules at ``path``, or :class:`configfile.ConfigError` naming file, line, reason."""
+    return load_settings(SelfTests, path)
+
+
+def check_self_tests(settings: CentralSettingsLike) -> SelfTests:
+    """The schedules central's settings name, with every site they name known to central."""
+    path = settings.routines.self_tests
+    self_tests = load_self_tests(path)
+    known = {site.id for site in settings.sites}
+    problems = []
+    text = path.read_text(encoding="utf-8")
+    for index, routine in enumerate(self_tests.schedule):
+        unknown = sorted(s for s in routine.sites if s != ALL_SITES and s not in known)
+        if unknown:
+            where = ("schedule", index, "sites")
+            problems.append(
+                ConfigProblem(
+                    path,
+                    locate(text, where),
+                    ".".join(map(str, where)),
+                    f"schedule {routine.id} names unknown site(s): {', '.join(unknown)}",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return self_tests

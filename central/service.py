@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from uuid import UUID
 
 from central.config import CentralSettings
 from central.core import (
@@ -25,13 +26,17 @@ from central.core import (
     Persist,
     Refusal,
 )
+from central.core.supervision import Supervisor
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
-from central.routines import load_alarm_response
+from central.routines import load_alarm_response, load_self_tests
+from central.selftest import SelfTesting
 from central.store import Store
-from protocol import AlarmMessage, ProtocolError
+from central.supervise import Watch
+from protocol import AlarmMessage, Message, ProtocolError
 from protocol.screen import (
+    CommandKind,
     ErrorFrame,
     Hello,
     RaiseRequest,
@@ -43,6 +48,7 @@ from protocol.screen import (
 log = logging.getLogger("central.alarms")
 
 _QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
+TICK_S = 0.5  # how often time is looked at: heartbeats missed, deadlines, schedules
 
 
 def utcnow() -> datetime:
@@ -62,8 +68,28 @@ class Central:
         self.book = AlarmBook(site_names=self.site_names)
         self.hub = Hub()
         self.store = Store(settings.store.path)
-        self.link = MqttLink(settings.mqtt, self.on_alarm, self.rejected, clock)
+        self.link = MqttLink(
+            settings.mqtt, self.on_alarm, self.rejected, clock, on_device=self.on_device
+        )
+        self.test_screens = {s.id: s.test_screen for s in settings.sites if s.test_screen}
+        self.watch = Watch(
+            Supervisor({s.id: s.hours() for s in settings.sites}, clock()),
+            self.hub,
+            self.store,
+            lambda screen, site: self.test_screens.get(site) == screen.person.user_id,
+        )
+        self.testing = SelfTesting(
+            settings,
+            load_self_tests(settings.routines.self_tests),
+            self.store,
+            lambda: self.watch.supervisor,
+            self.link.publish_run,
+            self.close_test,
+            clock,
+        )
+        self._close_when_stored: dict[UUID, str] = {}  # round ticks: central ends them
         self._link_task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.store.open()
@@ -71,18 +97,40 @@ class Central:
         self.book = AlarmBook.restore(stored, site_names=self.site_names)
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
+        await self.testing.start()
+        self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
+        self._ticker = asyncio.create_task(self._tick_forever(), name="central-ticker")
 
     async def stop(self) -> None:
-        if self._link_task is not None:
-            self._link_task.cancel()
-            await asyncio.gather(self._link_task, return_exceptions=True)
+        for task in (self._ticker, self._link_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.store.close()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self.clock()
+            try:
+                self.watch.tick(now)
+                await self.testing.tick(now)
+            except Exception:  # a bug here must not stop supervision for good
+                log.exception("tick failed")
 
     # --- inputs --------------------------------------------------------------------------
 
     def on_alarm(self, message: AlarmMessage) -> None:
-        actions = self.book.alarm(message, self.clock())
+        now = self.clock()
+        test_for: frozenset[str] | None = None
+        if self.book.get(message.alarm_id) is None:
+            test_for, close_when_stored = self.testing.test_audience(message, now)
+            if close_when_stored:
+                self._close_when_stored[message.alarm_id] = "button tested in a test round"
+            if test_for is not None:
+                log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
+        actions = self.book.alarm(message, now, test_for)
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
                 "alarm %s resent by %s/%s (presses=%d)",
@@ -93,6 +141,19 @@ class Central:
             )
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
+
+    def on_device(self, message: Message) -> None:
+        """A status, heartbeat, event or self-test result."""
+        now = self.clock()
+        self.watch.heard(message, now)
+        self.testing.device_message(message, now)
+
+    def close_test(self, alarm_id: UUID, detail: str) -> None:
+        """Central ends a test alarm (the test screen has it, or a round ticked it)."""
+        self._carry_out(self.book.close_test(alarm_id, self.clock(), detail))
+
+    def _screen_sites(self, screen: Screen) -> list[str]:
+        return [s.id for s in self.settings.sites if screen.person.covers(s.id)]
 
     def screen_joined(self, screen: Screen) -> None:
         person = screen.person
@@ -107,10 +168,13 @@ class Central:
         snapshot = Snapshot(alarms=self.book.active_for(person))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
+        self.watch.greet(screen)
+        self.watch.screens_changed(self._screen_sites(screen), self.clock())
 
     def screen_left(self, screen: Screen) -> None:
         self.hub.leave(screen)
         log.info("screen of %s disconnected (%d screens)", screen.person.user_id, len(self.hub))
+        self.watch.screens_changed(self._screen_sites(screen), self.clock())
 
     def screen_said(self, screen: Screen, text: str | bytes) -> None:
         """One frame from a screen: a command, or an error frame back saying why not."""
@@ -125,7 +189,12 @@ class Central:
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
             actions = self.book.raise_from_screen(screen.person, command, self.clock())
         else:
-            actions = self.book.command(screen.person, command, self.clock())
+            now = self.clock()
+            actions = self.book.command(screen.person, command, now)
+            if command.type is CommandKind.DELIVERED and self.testing.runner.delivered(
+                command.alarm_id, screen.person.user_id, now
+            ):
+                actions += self.book.close_test(command.alarm_id, now, "test screen has it")
         for refusal in self._carry_out(actions):
             log.info(
                 "alarm %s: %s from %s refused: %s",
@@ -143,7 +212,8 @@ class Central:
         refusals: list[Refusal] = []
         for action in actions:
             if isinstance(action, Broadcast):
-                self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)))
+                frame = Prepared(encode_frame(action.frame))
+                self.hub.broadcast(action.site, frame, action.only)
             elif isinstance(action, Persist):
                 self._write(action)
             elif isinstance(action, AckEdge):
@@ -169,4 +239,10 @@ class Central:
             log.error("alarm %s: write failed (%s); will retry", persist.alarm_id, error)
             self.book.commit_failed(persist)
             return
-        self._carry_out(self.book.committed(persist, self.clock()))
+        now = self.clock()
+        self._carry_out(self.book.committed(persist, now))
+        if persist.insert:
+            self.testing.runner.stored(persist.alarm_id, now)
+            detail = self._close_when_stored.pop(persist.alarm_id, None)
+            if detail is not None:
+                self._carry_out(self.book.close_test(persist.alarm_id, now, detail))

@@ -18,9 +18,11 @@ from uuid import UUID, uuid4
 
 from edge.config import EdgeSettings
 from edge.core import Action, ButtonSpec, PressPolicy, RaiseAlarm, Republish, SetLed
+from edge.core.selftest import Limits, StuckInputs
 from edge.hw import ButtonInputs, Indicators
 from edge.link import AlarmSender, LinkSettings, MqttLink
 from edge.outbox import AsyncOutbox
+from edge.selftest import Probes, SelfTester
 from edge.sensing import RoomSensors
 from protocol import (
     AckMessage,
@@ -28,6 +30,7 @@ from protocol import (
     AlarmSource,
     Health,
     HeartbeatMessage,
+    SelftestRunMessage,
     StatusMessage,
     encode,
 )
@@ -89,6 +92,31 @@ class EdgeAgent:
             reject=self._reject,
             fault=self._fault,
         )
+        limits = Limits(
+            stuck_after=timedelta(seconds=settings.selftest.stuck_after_s),
+            max_clock_offset=timedelta(seconds=settings.selftest.max_clock_offset_s),
+            min_free_bytes=settings.selftest.min_free_mb * 1024 * 1024,
+        )
+        self._stuck = StuckInputs(limits.stuck_after)
+        self._stuck_faults: tuple[str, ...] = ()
+        self._buttons: ButtonInputs | None = None
+        self._test_acks: dict[UUID, asyncio.Future[str]] = {}
+        self._selftests: set[asyncio.Task[None]] = set()
+        self._selftester = SelfTester(
+            Probes(
+                read_inputs=lambda: self._buttons.read() if self._buttons else {},
+                stuck=self._stuck.stuck,
+                read_outputs=self._read_outputs,
+                board_configured=settings.sensor_board is not None,
+                ping_board=self._ping_board,
+                probe_outbox=self._sender.probe_outbox,
+                outbox_dir=settings.outbox.path.parent,
+                broker_round_trip=self._broker_round_trip,
+                raise_test_alarm=self._raise_test_alarm,
+            ),
+            limits,
+            clock,
+        )
         self._sensors: RoomSensors | None = None
         if settings.sensor_board is not None:
             self._sensors = RoomSensors(
@@ -126,7 +154,7 @@ class EdgeAgent:
     @property
     def faults(self) -> tuple[str, ...]:
         board = self._sensors.faults if self._sensors is not None else ()
-        return (*self._faults, *board)
+        return (*self._faults, *self._stuck_faults, *board)
 
     @property
     def sensors(self) -> RoomSensors | None:
@@ -149,6 +177,7 @@ class EdgeAgent:
             faults=self.faults,
             counters=self.counters,
             outputs={name: self._policy.led_state(name).value for name in self._policy.inputs},
+            inputs=tuple(b.input for b in self.settings.buttons),
         )
 
     # The wait_* helpers take ``timeout`` (ruff ASYNC109) on purpose: every wait is bounded.
@@ -206,8 +235,10 @@ class EdgeAgent:
             buttons = ButtonInputs(
                 self.settings.buttons, self._on_contact, self._clock, loop, self._pin_factory
             )
+            self._buttons = buttons
             for name in buttons.closed_now():
                 self._fault(f"input {name} closed at start")
+                self._stuck.closed(name, self._clock())
             self._link.start()
             if self._sensors is not None:
                 self._sensors.start(loop)
@@ -228,6 +259,10 @@ class EdgeAgent:
         self, buttons: ButtonInputs | None, tasks: list[asyncio.Task[None]]
     ) -> None:
         self._ready = False
+        for selftest in self._selftests:
+            selftest.cancel()
+        await asyncio.gather(*self._selftests, return_exceptions=True)
+        self._buttons = None
         if buttons is not None:
             buttons.close()
         if self._sensors is not None:
@@ -248,6 +283,12 @@ class EdgeAgent:
             await asyncio.sleep(TICK_S)
             now = self._clock()
             self._apply(self._policy.tick(now))
+            stuck = self._stuck.faults(now)
+            if stuck != self._stuck_faults:
+                self._stuck_faults = stuck
+                for fault in stuck:
+                    log.error("fault: %s", fault)
+                self._publish_status()
             if self._sensors is not None:
                 self._sensors.tick(now)
             self._sender.resend_due(now)
@@ -258,8 +299,14 @@ class EdgeAgent:
         if not self._ready:
             return  # an edge delivered after shutdown began
         if closed:
+            self._stuck.closed(input_name, at)
             self._apply(self._policy.contact_closed(input_name, at))
         else:
+            self._stuck.opened(input_name)
+            released = f"input {input_name} closed at start"
+            if released in self._faults:
+                self._faults.remove(released)
+                self._publish_status()
             self._apply(self._policy.contact_opened(input_name, at))
 
     # LinkEvents, called by the link on the loop.
@@ -280,6 +327,9 @@ class EdgeAgent:
             len(ack.responders),
         )
         now = self._clock()
+        waiting = self._test_acks.pop(ack.alarm_id, None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(ack.state.value)
         self._sender.acked(ack.alarm_id, ack.state, now)
         self._apply(self._policy.ack(ack.alarm_id, ack.state, ack.responders, now))
         if self._sensors is not None:
@@ -288,6 +338,57 @@ class EdgeAgent:
 
     def rejected(self, reason: str, detail: str) -> None:
         self._reject(reason, detail)
+
+    def selftest_requested(self, run: SelftestRunMessage) -> None:
+        log.info("self-test %s requested: %s", run.run_id, ",".join(run.checks) or "all")
+        task = asyncio.create_task(self._selftest(run), name=f"selftest-{run.run_id}")
+        self._selftests.add(task)
+        task.add_done_callback(self._selftests.discard)
+
+    async def _selftest(self, run: SelftestRunMessage) -> None:
+        result = await self._selftester.run(run)
+        if not self._link.publish(self._link.result_topic, encode(result)[1], qos=1):
+            log.warning("self-test %s: result not sent (mqtt down)", run.run_id)
+
+    # -- self-test probes ----------------------------------------------------------------
+
+    def _read_outputs(self) -> dict[str, tuple[bool | None, bool | None]]:
+        if self._indicators is None:
+            return {}
+        states = {name: self._policy.led_state(name) for name in self._policy.inputs}
+        return self._indicators.readback(states)
+
+    async def _ping_board(self, timeout: float) -> float | None:
+        if self._sensors is None:
+            return None
+        return await self._sensors.ping(f"st{uuid4().hex[:8]}", timeout)
+
+    async def _broker_round_trip(self, timeout: float) -> float | None:
+        return await self._link.round_trip(
+            self._link.heartbeat_topic, self.heartbeat_payload(), timeout
+        )
+
+    def _raise_test_alarm(self, alarm_id: UUID) -> asyncio.Future[str] | None:
+        """The synthetic test press: a real alarm message flagged ``test``, on the first
+        button, sent and kept like any alarm; the LED is left alone (nobody pressed it)."""
+        if not self.settings.buttons:
+            return None
+        now = self._clock()
+        message = AlarmMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            alarm_id=alarm_id,
+            level=self.settings.buttons[0].level,
+            room=self.settings.room,
+            source=AlarmSource.BUTTON,
+            input=self.settings.buttons[0].input,
+            raised_at=now,
+            test=True,
+        )
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._test_acks[alarm_id] = future
+        self._sender.send(message, "test", now)
+        return future
 
     def birth_payload(self) -> bytes:
         status = StatusMessage(
@@ -362,6 +463,8 @@ class EdgeAgent:
 
     def _restore(self, message: AlarmMessage) -> None:
         """An unacked alarm of an earlier run: its input tracks it again (LED, re-presses)."""
+        if message.test:
+            return  # a test alarm of an earlier run: resent, but no LED shows it
         if message.source is AlarmSource.SENSOR and self._sensors is not None:
             self._sensors.restore(message.alarm_id, message.input, message.presses)
         else:

@@ -189,6 +189,16 @@ class SensorBoardSettings(BaseModel):
         return timedelta(seconds=self.sound_alarm_s)
 
 
+class SelftestSettings(BaseModel):
+    """Limits of the device self-test (``selftest/run``); the defaults suit an office."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stuck_after_s: float = Field(default=60.0, gt=0, le=86400)  # held closed longer: stuck
+    max_clock_offset_s: float = Field(default=2.0, gt=0, le=3600)
+    min_free_mb: int = Field(default=50, ge=0)
+
+
 class EdgeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRYGG_EDGE_",
@@ -205,6 +215,7 @@ class EdgeSettings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     buttons: list[ButtonConfig] = Field(min_length=1)
     sensor_board: SensorBoardSettings | None = None  # absent: the room has no sensor board
+    selftest: SelftestSettings = Field(default_factory=SelftestSettings)
 
     @model_validator(mode="wrap")
     @classmethod

@@ -122,6 +122,18 @@ class Outbox:
             )
             return int(cursor.rowcount)
 
+    def probe(self) -> None:
+        """Write and remove a row (the self-test's "outbox writable"); raises OutboxError."""
+        try:
+            with self._db.atomic():
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS selftest_probe (id INTEGER PRIMARY KEY, at TEXT)"
+                )
+                self._db.execute("INSERT INTO selftest_probe (at) VALUES (datetime('now'))")
+                self._db.execute("DELETE FROM selftest_probe")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot write {self.path}: {exc}") from exc
+
     def close(self) -> None:
         self._db.close()
 
@@ -170,6 +182,9 @@ class AsyncOutbox:
 
     async def prune_acked(self, before: datetime) -> int:
         return await self._call(self._outbox.prune_acked, before)
+
+    async def probe(self) -> None:
+        await self._call(self._outbox.probe)
 
     async def close(self) -> None:
         try:

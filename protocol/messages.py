@@ -98,6 +98,8 @@ class Health(BaseModel):
     faults: tuple[ShortText, ...] = ()
     counters: dict[str, int] = Field(default_factory=dict)
     outputs: dict[str, str] = Field(default_factory=dict)
+    # The device's alarm inputs (buttons), so central knows what a manual test round must cover.
+    inputs: tuple[InputName, ...] = ()
 
 
 class StatusMessage(_Message):
@@ -126,13 +128,35 @@ class EventMessage(_Message):
     value: Scalar = None
 
 
+class CheckName(StrEnum):
+    """The checks of a device self-test (docs/protocol.md, "selftest/run")."""
+
+    INPUTS = "inputs"  # every input readable, none held closed longer than allowed
+    OUTPUTS = "outputs"  # every LED reads back the level it was set to
+    SENSOR_BOARD = "sensor_board"  # the board answers PING within 1 s (when one is configured)
+    OUTBOX = "outbox"  # the durable outbox takes a write
+    CLOCK = "clock"  # the device's clock is within 2 s of central's ``sent_at``
+    DISK = "disk"  # free space where the outbox lives
+    BROKER = "broker"  # a QoS 1 publish is acknowledged by the broker
+    TEST_ALARM = "test_alarm"  # inject a synthetic press flagged test (needs test_alarm_id)
+
+
+#: What a run with an empty ``checks`` list runs: everything but the test alarm.
+DEVICE_CHECKS: tuple[CheckName, ...] = tuple(c for c in CheckName if c is not CheckName.TEST_ALARM)
+
+
 class SelftestRunMessage(_Message):
-    """central → edge: run the named checks (all when empty) and answer before ``deadline``."""
+    """central → edge: run the named checks (empty: every device check) before ``deadline``.
+
+    ``test_alarm_id``: for the ``test_alarm`` check, the id the synthetic test alarm must carry,
+    so that central can recognise it and route it only to the site's test screen.
+    """
 
     run_id: UUID
     checks: tuple[ShortText, ...] = ()
     deadline: AwareDatetime
     sent_at: AwareDatetime
+    test_alarm_id: UUID | None = None
 
 
 class CheckResult(BaseModel):
@@ -141,6 +165,7 @@ class CheckResult(BaseModel):
     name: ShortText
     ok: bool
     detail: str = Field(default="", max_length=500)
+    value: float | None = None  # a measurement, e.g. a round trip or an offset in ms
 
 
 class SelftestResultMessage(_Message):

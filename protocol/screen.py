@@ -97,6 +97,24 @@ class ErrorFrame(_Frame):
     reason: str
 
 
+class FaultFrame(_Frame):
+    """A fault for the people responsible (facility managers): raised, or ``cleared``.
+
+    ``device`` is empty for a fault of the whole site (``no_screen``: nobody would get an
+    alarm raised now). Sent when it changes, and for every open fault right after ``snapshot``.
+    Only screens of facility managers get it. Not (yet) in ``ServerFrame``: a screen that does
+    not know it reads it with :func:`decode_fault_frame` or ignores it as an unknown frame.
+    """
+
+    type: Literal["fault"] = "fault"
+    site: str
+    device: str = ""
+    kind: str  # offline, sensor_board, tamper, stuck_input, device_fault, no_screen
+    reason: str
+    at: AwareDatetime
+    cleared: bool = False
+
+
 ServerFrame = Annotated[
     Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame, Field(discriminator="type")
 ]
@@ -134,8 +152,6 @@ class RaiseRequest(_Frame):
     raised_at: AwareDatetime
     test: bool = False
     drill: bool = False
-
-
 
 
 _server_adapter: TypeAdapter[Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame] = TypeAdapter(
@@ -182,5 +198,13 @@ def decode_server_frame(
     """A frame from central, as a screen reads it."""
     try:
         return _server_adapter.validate_json(text)
+    except ValidationError as exc:
+        raise InvalidMessage(_first_error(exc)) from None
+
+
+def decode_fault_frame(text: str | bytes) -> FaultFrame:
+    """A ``fault`` frame from central (a screen that handles faults tries this first)."""
+    try:
+        return FaultFrame.model_validate_json(text)
     except ValidationError as exc:
         raise InvalidMessage(_first_error(exc)) from None

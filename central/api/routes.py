@@ -18,6 +18,8 @@ async def healthz(central: CentralDep) -> dict[str, Any]:
         "mqtt": "connected" if central.link.connected else "disconnected",
         "screens": len(central.hub),
         "rejected": dict(central.rejected),
+        "faults": len(central.watch.supervisor.faults()),
+        "open_tests": central.testing.runner.open_runs,
     }
 
 
@@ -27,11 +29,13 @@ async def alarms(
     person: PersonDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     site: Annotated[str | None, Query(max_length=63)] = None,
+    include_tests: bool = False,
 ) -> dict[str, Any]:
-    """Newest first, with each alarm's timeline; only the caller's sites."""
+    """Newest first, with each alarm's timeline; only the caller's sites. Test alarms are left
+    out unless ``include_tests=true``: they are never part of the alarm record's figures."""
     sites: frozenset[str] | None = None if person.everywhere else person.sites
     if site is not None:
         if not person.covers(site):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
         sites = frozenset({site})
-    return {"alarms": await central.store.recent(limit, sites)}
+    return {"alarms": await central.store.recent(limit, sites, include_tests)}

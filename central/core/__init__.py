@@ -12,6 +12,7 @@ from central.core.model import (
     Persist,
     Person,
     Refusal,
+    Role,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "Persist",
     "Person",
     "Refusal",
+    "Role",
 ]

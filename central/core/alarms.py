@@ -57,6 +57,7 @@ class _Entry:
     in_flight: int = 0  # writes submitted and not yet reported
     unwritten: list[AlarmEvent] = field(default_factory=list)  # events of failed writes
     receipts: set[tuple[str, EventKind]] = field(default_factory=set)
+    only: frozenset[str] | None = None  # a test alarm's audience (user ids); None: the site
 
 
 def _without(people: tuple[Responder, ...], user_id: str) -> tuple[Responder, ...]:
@@ -91,7 +92,9 @@ class AlarmBook:
         for view in stored:
             if view.state is AlarmState.RAISED:  # the store writes rows as received
                 view = view.model_copy(update={"state": AlarmState.RECEIVED})
-            book._entries[view.alarm_id] = _Entry(view=view, committed=view)
+            # A test alarm's audience is not stored: after a restart it is shown to nobody.
+            only = frozenset[str]() if view.test else None
+            book._entries[view.alarm_id] = _Entry(view=view, committed=view, only=only)
             if view.state is AlarmState.RESOLVED:
                 resolved.append((view.resolved_at or view.raised_at, view.alarm_id))
         for resolved_at, alarm_id in sorted(resolved):
@@ -111,18 +114,37 @@ class AlarmBook:
 
     def active_for(self, person: Person) -> tuple[AlarmView, ...]:
         """The alarms a screen of ``person`` must show on connect (the snapshot)."""
-        return tuple(view for view in self.active() if person.covers(view.site))
+        return tuple(
+            e.view
+            for e in self._entries.values()
+            if e.view.state is not AlarmState.RESOLVED
+            and person.covers(e.view.site)
+            and (e.only is None or person.user_id in e.only)
+        )
+
+    def audience(self, alarm_id: UUID) -> frozenset[str] | None:
+        """Who may see a test alarm (user ids); None for a real alarm (or an unknown one)."""
+        entry = self._entries.get(alarm_id)
+        return entry.only if entry else None
 
     def __len__(self) -> int:
         return len(self._entries)
 
     # --- alarm messages from edges -------------------------------------------------------
 
-    def alarm(self, message: AlarmMessage, now: datetime) -> list[Action]:
+    def alarm(
+        self, message: AlarmMessage, now: datetime, test_for: frozenset[str] | None = None
+    ) -> list[Action]:
+        """An alarm from an edge. ``test_for`` makes a *new* alarm a test alarm shown only to
+        those users (the site's test screen; a round's tester). A message flagged ``test``
+        without ``test_for`` is recorded and shown to nobody: a test never reaches real screens.
+        """
         self._prune(now)
         entry = self._entries.get(message.alarm_id)
         if entry is None:
-            return self._raise(message, now)
+            if test_for is None and message.test:
+                test_for = frozenset()
+            return self._raise(message, now, test_for)
         view = entry.view
         if (view.site, view.device) != (message.site, message.device):
             return [Refusal(message.alarm_id, "alarm_id_of_other_device")]
@@ -131,7 +153,7 @@ class AlarmBook:
             entry.view = view.model_copy(update={"presses": message.presses})
             detail = f"presses={message.presses}"
             event = AlarmEvent(view.alarm_id, EventKind.PRESSED, now, message.device, detail)
-            actions.append(Broadcast(view.site, AlarmUpdate(alarm=entry.view)))
+            actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
             actions.append(self._persist(entry, event))
         elif entry.committed is None and entry.in_flight == 0:
             # Every write of this alarm failed so far; the resend is our chance to retry.
@@ -140,7 +162,9 @@ class AlarmBook:
             actions.extend(self._ack(entry.committed, now))
         return actions
 
-    def _raise(self, message: AlarmMessage, now: datetime) -> list[Action]:
+    def _raise(
+        self, message: AlarmMessage, now: datetime, test_for: frozenset[str] | None
+    ) -> list[Action]:
         view = AlarmView(
             alarm_id=message.alarm_id,
             site=message.site,
@@ -152,12 +176,12 @@ class AlarmBook:
             source=message.source,
             input=message.input,
             raised_at=message.raised_at,
-            test=message.test,
+            test=message.test or test_for is not None,
             drill=message.drill,
             presses=message.presses,
             state=AlarmState.RAISED,
         )
-        return self._open(view, now, actor=view.device)
+        return self._open(view, now, actor=view.device, only=test_for)
 
     def raise_from_screen(
         self, person: Person, request: RaiseRequest, now: datetime
@@ -175,7 +199,7 @@ class AlarmBook:
         if entry is not None:
             if entry.view.raised_by != person.user_id:
                 return [Refusal(request.alarm_id, "alarm_id_of_other_device")]
-            return [Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view))]
+            return [self._broadcast(entry, AlarmUpdate(alarm=entry.view))]
         view = AlarmView(
             alarm_id=request.alarm_id,
             site=request.site,
@@ -193,10 +217,13 @@ class AlarmBook:
             raised_by=person.user_id,
             raised_by_name=person.name,
         )
-        return self._open(view, now, actor=person.user_id)
+        only = frozenset({person.user_id}) if request.test else None
+        return self._open(view, now, actor=person.user_id, only=only)
 
-    def _open(self, view: AlarmView, now: datetime, actor: str) -> list[Action]:
-        entry = _Entry(view=view)
+    def _open(
+        self, view: AlarmView, now: datetime, actor: str, only: frozenset[str] | None = None
+    ) -> list[Action]:
+        entry = _Entry(view=view, only=only)
         self._entries[view.alarm_id] = entry
         flags = "".join(f" {f}" for f, on in (("test", view.test), ("drill", view.drill)) if on)
         detail = (
@@ -204,7 +231,7 @@ class AlarmBook:
             f" raised_at {view.raised_at.isoformat()}{flags}"
         )
         event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, actor, detail)
-        return [Broadcast(view.site, AlarmNew(alarm=view)), self._persist(entry, event)]
+        return [self._broadcast(entry, AlarmNew(alarm=view)), self._persist(entry, event)]
 
     # --- the store's reports ---------------------------------------------------------------
 
@@ -225,7 +252,7 @@ class AlarmBook:
             event = AlarmEvent(entry.view.alarm_id, EventKind.RECEIVED, now, CENTRAL_ACTOR)
             if entry.view.state is AlarmState.RAISED:
                 entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
-                actions.append(Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)))
+                actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
             actions.append(self._persist(entry, event))
         if persist.ack_after_commit or first:
             actions.extend(self._ack(persist.alarm, now))
@@ -245,7 +272,9 @@ class AlarmBook:
         entry = self._entries.get(command.alarm_id)
         if entry is None:
             return [Refusal(command.alarm_id, "unknown_alarm")]
-        if not person.covers(entry.view.site):
+        if not person.covers(entry.view.site) or (
+            entry.only is not None and person.user_id not in entry.only
+        ):
             return [Refusal(command.alarm_id, "not_your_site")]
         kind = command.type
         if kind in (CommandKind.DELIVERED, CommandKind.SHOWN):
@@ -301,23 +330,44 @@ class AlarmBook:
         )
 
     def _resolve(self, entry: _Entry, person: Person, now: datetime) -> list[Action]:
+        return self._resolve_as(entry, person.user_id, person.name, now)
+
+    def _resolve_as(self, entry: _Entry, actor: str, detail: str, now: datetime) -> list[Action]:
         self._resolved[entry.view.alarm_id] = now
         return self._change(
             entry,
-            {"state": AlarmState.RESOLVED, "resolved_at": now, "resolved_by": person.user_id},
-            AlarmEvent(entry.view.alarm_id, EventKind.RESOLVED, now, person.user_id, person.name),
+            {"state": AlarmState.RESOLVED, "resolved_at": now, "resolved_by": actor},
+            AlarmEvent(entry.view.alarm_id, EventKind.RESOLVED, now, actor, detail),
         )
+
+    def close_test(self, alarm_id: UUID, now: datetime, detail: str) -> list[Action]:
+        """Central ends a test alarm itself (the test screen has it; a round ticked it).
+
+        Only ever a test alarm: a real alarm is resolved by a person, never by the system.
+        """
+        entry = self._entries.get(alarm_id)
+        if entry is None:
+            return [Refusal(alarm_id, "unknown_alarm")]
+        if not entry.view.test:
+            return [Refusal(alarm_id, "not_a_test_alarm")]
+        if entry.view.state is AlarmState.RESOLVED:
+            return []
+        return self._resolve_as(entry, CENTRAL_ACTOR, detail, now)
 
     def _change(self, entry: _Entry, update: dict[str, object], event: AlarmEvent) -> list[Action]:
         before = entry.view.state
         entry.view = entry.view.model_copy(update=update)
         ack = entry.view.state is not before and entry.view.state is not AlarmState.RAISED
         return [
-            Broadcast(entry.view.site, AlarmUpdate(alarm=entry.view)),
+            self._broadcast(entry, AlarmUpdate(alarm=entry.view)),
             self._persist(entry, event, ack_after_commit=ack),
         ]
 
     # --- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _broadcast(entry: _Entry, frame: AlarmNew | AlarmUpdate) -> Broadcast:
+        return Broadcast(entry.view.site, frame, only=entry.only)
 
     def _persist(
         self, entry: _Entry, *events: AlarmEvent, ack_after_commit: bool = False

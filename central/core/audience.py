@@ -73,6 +73,9 @@ class Audience(Generic[C]):
         """A snapshot (so a send that drops a connection cannot disturb the iteration)."""
         return (*self._by_site.get(site, ()), *self._everywhere)
 
+    def connections(self) -> tuple[C, ...]:
+        return tuple(self._sites_of)
+
     def __len__(self) -> int:
         return len(self._sites_of)
 

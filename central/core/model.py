@@ -18,6 +18,11 @@ from protocol.screen import AlarmNew, AlarmUpdate, AlarmView
 ALL_SITES = "*"
 
 
+class Role(StrEnum):
+    RESPONDER = "responder"  # gets alarms of their sites and answers them
+    FACILITY_MANAGER = "facility_manager"  # gets faults, runs test rounds, reads the test log
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """A colleague who may log in to a screen. ``sites`` may contain ``"*"`` (every site)."""
@@ -26,10 +31,15 @@ class Person:
     name: str
     token: str
     sites: frozenset[str]
+    roles: frozenset[Role] = frozenset({Role.RESPONDER})
 
     @property
     def everywhere(self) -> bool:
         return ALL_SITES in self.sites
+
+    @property
+    def facility_manager(self) -> bool:
+        return Role.FACILITY_MANAGER in self.roles
 
     def covers(self, site: str) -> bool:
         return self.everywhere or site in self.sites
@@ -65,10 +75,15 @@ class AlarmEvent:
 
 @dataclass(frozen=True, slots=True)
 class Broadcast:
-    """Send ``frame`` to every screen that may see ``site``, now (never waits for disk)."""
+    """Send ``frame`` to every screen that may see ``site``, now (never waits for disk).
+
+    ``only``: a test alarm goes only to these users' screens (the site's test screen, or the
+    tester of a round); None means everyone of the site.
+    """
 
     site: str
     frame: AlarmNew | AlarmUpdate
+    only: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

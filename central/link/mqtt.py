@@ -60,15 +60,17 @@ class MqttLink:
         on_alarm: Callable[[AlarmMessage], None],
         rejected: Counter[str],
         clock: Callable[[], datetime] = _utcnow,
+        on_device: Callable[[Message], None] | None = None,
     ) -> None:
         self._settings = settings
         self._on_alarm = on_alarm
+        self._on_device = on_device
         self.rejected = rejected
         self._clock = clock
         self.devices = Devices()
         self.connected = False
         self.received = 0
-        self._acks: deque[AckEdge] = deque(maxlen=MAX_PENDING_ACKS)
+        self._acks: deque[AckEdge | SelftestRunMessage] = deque(maxlen=MAX_PENDING_ACKS)
         self._acks_waiting = asyncio.Event()
         self._publishing: set[asyncio.Task[None]] = set()
 
@@ -89,7 +91,19 @@ class MqttLink:
                 task.add_done_callback(self._publishing.discard)
             self._acks_waiting.clear()
 
-    async def _publish(self, client: aiomqtt.Client, ack: AckEdge) -> None:
+    def publish_run(self, run: SelftestRunMessage) -> None:
+        """Queue a ``selftest/run`` for a device (QoS 1); no answer by its deadline = failed."""
+        self._acks.append(run)
+        self._acks_waiting.set()
+
+    async def _publish(self, client: aiomqtt.Client, ack: AckEdge | SelftestRunMessage) -> None:
+        if isinstance(ack, SelftestRunMessage):
+            topic, payload = encode(ack)
+            try:
+                await client.publish(topic, payload, qos=1)
+            except aiomqtt.MqttError as exc:
+                log.warning("mqtt: selftest run %s to %s not sent: %s", ack.run_id, topic, exc)
+            return
         message = AckMessage(
             site=ack.site,
             device=ack.device,
@@ -170,4 +184,6 @@ class MqttLink:
             return None
         else:
             self.devices.heard(message, self._clock())
+            if self._on_device is not None:
+                self._on_device(message)
         return message

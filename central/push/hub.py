@@ -113,15 +113,25 @@ class Hub:
         if not screen.outlet.send(frame):
             self._drop(screen)
 
-    def broadcast(self, site: str, frame: Prepared) -> int:
-        """Hand ``frame`` to every screen that may see ``site``; returns how many took it."""
+    def broadcast(self, site: str, frame: Prepared, only: frozenset[str] | None = None) -> int:
+        """Hand ``frame`` to every screen that may see ``site`` (of the users in ``only``, when
+        given: a test alarm's audience); returns how many took it."""
         sent = 0
         for screen in self._audience.recipients(site):
+            if only is not None and screen.person.user_id not in only:
+                continue
             if screen.outlet.send(frame):
                 sent += 1
             else:
                 self._drop(screen)
         return sent
+
+    def screens(self, site: str) -> tuple[Screen, ...]:
+        """The screens that would get an alarm of ``site`` now."""
+        return self._audience.recipients(site)
+
+    def all_screens(self) -> tuple[Screen, ...]:
+        return self._audience.connections()
 
     def _drop(self, screen: Screen) -> None:
         if screen in self._audience:

@@ -27,6 +27,7 @@ import sqlite_utils
 from central.core import Persist
 from central.errors import StoreClosed, StoreError
 from central.store.rows import ALARM_COLUMNS, EVENT_COLUMNS, alarm_row, alarm_view, event_row
+from central.store.testlog import create_schema as create_testlog_schema
 from protocol.screen import AlarmView
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 _STOP = object()
 
-_Job = tuple[Persist, "asyncio.Future[None]"]
+Write = Persist | Callable[[sqlite_utils.Database], None]  # an alarm write, or any other
+_Job = tuple[Write, "asyncio.Future[None]"]
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
@@ -65,6 +67,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         )
         db.table("events").create_index(["alarm_id"], if_not_exists=True)
         db.table("alarms").create_index(["site"], if_not_exists=True)
+        create_testlog_schema(db)
 
 
 class Store:
@@ -108,8 +111,9 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------
 
-    def submit(self, persist: Persist) -> asyncio.Future[None]:
-        """Queue ``persist``; the future resolves (on the loop) once it is committed."""
+    def submit(self, persist: Write) -> asyncio.Future[None]:
+        """Queue ``persist`` (or a function that writes with the db it is given); the future
+        resolves (on the loop) once it is committed."""
         assert self._loop is not None, "Store.open() first"
         future: asyncio.Future[None] = self._loop.create_future()
         if self._closed:
@@ -176,8 +180,16 @@ class Store:
         self._loop.call_soon_threadsafe(_settle, batch, results)
 
     @staticmethod
-    def _apply_isolated(db: sqlite_utils.Database, persist: Persist) -> BaseException | None:
+    def _apply_isolated(db: sqlite_utils.Database, persist: Write) -> BaseException | None:
         # A savepoint per write: one bad write fails alone, the rest of the batch commits.
+        if not isinstance(persist, Persist):
+            try:
+                with db.atomic():
+                    persist(db)
+            except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+                log.error("store: write %s failed: %s", getattr(persist, "__name__", "?"), exc)
+                return StoreError(str(exc))
+            return None
         try:
             with db.atomic():
                 if persist.alarm is not None:
@@ -224,16 +236,23 @@ class Store:
         result: list[AlarmView] = await self.read(query)
         return result
 
-    async def recent(self, limit: int, sites: frozenset[str] | None) -> list[dict[str, Any]]:
-        """Newest first: alarms (of ``sites``; None means all) with their event timelines."""
+    async def recent(
+        self, limit: int, sites: frozenset[str] | None, include_tests: bool = False
+    ) -> list[dict[str, Any]]:
+        """Newest first: alarms (of ``sites``; None means all) with their event timelines.
+        Test alarms only when ``include_tests``: they are never part of alarm statistics."""
 
         def query(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-            where, params = "", []
+            clauses: list[str] = []
+            params: list[Any] = []
             if sites is not None:
                 if not sites:
                     return []
-                where = f"WHERE site IN ({', '.join('?' * len(sites))})"
+                clauses.append(f"site IN ({', '.join('?' * len(sites))})")
                 params = sorted(sites)
+            if not include_tests:
+                clauses.append("NOT test")
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             rows = list(
                 db.query(
                     f"SELECT * FROM alarms {where} ORDER BY rowid DESC LIMIT ?", [*params, limit]

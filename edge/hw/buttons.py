@@ -69,6 +69,17 @@ class ButtonInputs:
                 "button edge input=%s closed=%s after shutdown; ignored", input_name, closed
             )
 
+    def read(self) -> dict[str, bool | None]:
+        """Each input's contact now (True = closed); None where the pin cannot be read."""
+        readings: dict[str, bool | None] = {}
+        for name, device in self._devices.items():
+            try:
+                readings[name] = bool(device.is_pressed)
+            except (GPIOZeroError, OSError) as exc:
+                log.error("input %s unreadable: %s", name, exc)
+                readings[name] = None
+        return readings
+
     def closed_now(self) -> list[str]:
         """Inputs whose contact is closed right now (a stuck or held button at start)."""
         return [name for name, device in self._devices.items() if device.is_pressed]

@@ -71,6 +71,10 @@ class _Indicator:
                 device.close()
 
 
+# The level a steady LED state must read back as; blinking states are not compared.
+STEADY: dict[LedState, bool] = {LedState.OFF: False, LedState.HELP_COMING: True}
+
+
 class Indicators:
     def __init__(self, buttons: Sequence[ButtonConfig], pin_factory: Any = None) -> None:
         self._by_input: dict[str, _Indicator] = {}
@@ -89,6 +93,25 @@ class Indicators:
             indicator.show(state)
         except GPIOZeroError as exc:  # a failing LED must never stop the alarm path
             log.error("led input=%s state=%s failed: %s", input_name, state, exc)
+
+    def readback(self, states: dict[str, LedState]) -> dict[str, tuple[bool | None, bool | None]]:
+        """Each LED's (expected level, level its pin reads back); see :data:`STEADY`.
+
+        The read-back is the GPIO pin's own level register: it shows the output is driven as
+        set, not that the lamp lights (that needs a sense wire, which the config has no pin for).
+        """
+        found: dict[str, tuple[bool | None, bool | None]] = {}
+        for name, indicator in self._by_input.items():
+            if indicator.led is None:
+                continue
+            expected = STEADY.get(states.get(name, LedState.OFF))
+            try:
+                actual: bool | None = bool(indicator.led.pin.state)
+            except (GPIOZeroError, OSError, AttributeError) as exc:
+                log.error("led %s unreadable: %s", name, exc)
+                actual = None
+            found[f"{name} LED"] = (expected, actual)
+        return found
 
     def close(self) -> None:
         for indicator in self._by_input.values():

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from edge.core import OutboxPolicy
+from edge.errors import OutboxError
 from edge.link.mqtt import MqttLink
 from edge.outbox import AsyncOutbox, OutboxRecord
 from protocol import AckState, AlarmMessage, ProtocolError, decode, encode
@@ -88,6 +89,16 @@ class AlarmSender:
         if self._outbox is not None:
             await self._outbox.close()
             self._outbox = None
+
+    async def probe_outbox(self) -> str | None:
+        """Can the outbox take a write now? None if so, else why not."""
+        if self._outbox is None:
+            return "outbox not open"
+        try:
+            await self._outbox.probe()
+        except OutboxError as exc:
+            return str(exc)
+        return None
 
     def send(self, message: AlarmMessage, reason: str, now: datetime) -> None:
         """A new alarm, or a re-press of one (same id, higher ``presses``)."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiomqtt
 
-from protocol import AckMessage, ProtocolError, Topic, TopicKind, decode
+from protocol import AckMessage, ProtocolError, SelftestRunMessage, Topic, TopicKind, decode
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class LinkEvents(Protocol):
     def link_up(self) -> None: ...
     def link_down(self) -> None: ...
     def ack_received(self, ack: AckMessage) -> None: ...
+    def selftest_requested(self, run: SelftestRunMessage) -> None: ...
     def rejected(self, reason: str, detail: str) -> None: ...
     def birth_payload(self) -> bytes: ...
     def heartbeat_payload(self) -> bytes: ...
@@ -73,6 +75,8 @@ class MqttLink:
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self.ack_topic = settings.topic(TopicKind.ACK)
+        self.selftest_topic = settings.topic(TopicKind.SELFTEST_RUN)
+        self.result_topic = settings.topic(TopicKind.SELFTEST_RESULT)
         self.status_topic = settings.topic(TopicKind.STATUS)
         self.heartbeat_topic = settings.topic(TopicKind.HEARTBEAT)
 
@@ -97,6 +101,19 @@ class MqttLink:
         self._publishes.add(task)
         task.add_done_callback(self._publishes.discard)
         return True
+
+    async def round_trip(self, topic: str, payload: bytes, timeout: float = 2.0) -> float | None:
+        """Publish at QoS 1 and wait for the broker's PUBACK: seconds taken, or None."""
+        client = self._client
+        if client is None:
+            return None
+        started = time.monotonic()
+        try:
+            await client.publish(topic, payload, qos=1, timeout=timeout)
+        except aiomqtt.MqttError as exc:
+            log.warning("round trip to the broker failed: %s", exc)
+            return None
+        return time.monotonic() - started
 
     async def _publish(
         self, client: aiomqtt.Client, topic: str, payload: bytes, qos: int, retain: bool
@@ -171,6 +188,7 @@ class MqttLink:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.ack_topic, qos=1)
+        await client.subscribe(self.selftest_topic, qos=1)
         await client.publish(self.status_topic, self._events.birth_payload(), qos=1, retain=True)
         self._client = client
         log.info(
@@ -214,7 +232,7 @@ class MqttLink:
             log.info("status offline published (clean shutdown)")
 
     def _receive(self, topic: str, payload: object) -> None:
-        if topic != self.ack_topic:
+        if topic not in (self.ack_topic, self.selftest_topic):
             self._events.rejected("unexpected_topic", f"message on {topic}")
             return
         if not isinstance(payload, bytes | bytearray):
@@ -224,6 +242,9 @@ class MqttLink:
             message = decode(topic, payload)
         except ProtocolError as exc:
             self._events.rejected(exc.reason, str(exc))
+            return
+        if isinstance(message, SelftestRunMessage):
+            self._events.selftest_requested(message)
             return
         if not isinstance(message, AckMessage):  # pragma: no cover - decode maps ack → AckMessage
             self._events.rejected("invalid_message", f"{type(message).__name__} on ack topic")

@@ -111,3 +111,68 @@ def test_cli_validate_config(tmp_path: Path) -> None:
     assert run.returncode == 2 and "[users.0.token]" in run.stderr
     helped = subprocess.run([CLI, "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "validate-config" in helped.stdout
+
+
+SITE_AND_USERS = """\
+[mqtt]
+password = "b7Rk2-pQ9x"
+[[sites]]
+id = "oslo-sentrum"
+name = "Oslo"
+{site}
+[[users]]
+id = "frida"
+name = "Frida"
+token = "a1b2c3d4e5f6g7h8i9j0k1l2"
+sites = ["oslo-sentrum"]
+roles = ["responder", "facility_manager"]
+[[users]]
+id = "per"
+name = "Per"
+token = "z9y8x7w6v5u4t3s2r1q0p9o8"
+sites = ["bergen-x"]
+"""
+
+
+def test_roles_opening_hours_and_test_screen(tmp_path: Path) -> None:
+    text = SITE_AND_USERS.format(
+        site='opening_hours = "08:00-16:00"\ntest_screen = "frida"'
+    ).replace('sites = ["bergen-x"]', 'sites = ["*"]')
+    settings = load_settings(CentralSettings, config(tmp_path, text))
+    frida, per = settings.people()
+    assert frida.facility_manager and not per.facility_manager
+    site = settings.sites[0]
+    assert site.test_screen == "frida" and site.hours() is not None
+    assert settings.site("oslo-sentrum") is site and settings.site("nowhere") is None
+
+
+@pytest.mark.parametrize(
+    ("site", "reason"),
+    [
+        ('test_screen = "nobody"', "test_screen 'nobody' is not a user"),
+        ('test_screen = "per"', "'per' is not a user of that site"),
+        ('opening_hours = "16:00-08:00"', "end before they start"),
+        ('zone = "Mars/Olympus"', "unknown time zone"),
+        ('opening_days = ["fri", "funday"]', "Input should be"),
+    ],
+)
+def test_site_settings_refused(tmp_path: Path, site: str, reason: str) -> None:
+    text = SITE_AND_USERS.format(site=site).replace(
+        'sites = ["bergen-x"]', 'sites = ["oslo-sentrum"]'
+    )
+    if "'per' is not a user of that site" in reason:
+        text = text.replace(
+            '[[sites]]\nid = "oslo-sentrum"',
+            '[[sites]]\nid = "bergen-x"\nname = "B"\n[[sites]]\nid = "oslo-sentrum"',
+        )
+        text = text.replace(
+            'token = "z9y8x7w6v5u4t3s2r1q0p9o8"\nsites = ["oslo-sentrum"]',
+            'token = "z9y8x7w6v5u4t3s2r1q0p9o8"\nsites = ["bergen-x"]',
+        )
+    found = problems(tmp_path, text)
+    assert any(reason in p for p in found), found
+
+
+def test_an_unknown_role_is_refused(tmp_path: Path) -> None:
+    text = SITE_AND_USERS.format(site="").replace("facility_manager", "janitor")
+    assert any("roles" in p for p in problems(tmp_path, text))

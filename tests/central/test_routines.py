@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from central.routines import SHIPPED, load_alarm_response
+from central.core.schedule import Every, SelfTestKind
+from central.routines import SHIPPED, SHIPPED_SELF_TESTS, load_alarm_response, load_self_tests
 from configfile import ConfigError
 from protocol import AlarmLevel
 from tests.support.stack import script
@@ -50,3 +51,65 @@ def test_validate_config_checks_the_routine_it_names(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{routine}:2: [assist.title.en]" in result.stderr
     assert "[acute]" in result.stderr
+
+
+# --- self-test schedules -------------------------------------------------------------------
+
+
+def test_shipped_self_tests_cover_the_three_kinds_in_oslo_time() -> None:
+    routines = load_self_tests(SHIPPED_SELF_TESTS)
+    schedules = {s.kind: s for s in routines.schedules()}
+    assert set(schedules) == set(SelfTestKind)
+    assert schedules[SelfTestKind.DEVICE_SELFTEST].every is Every.DAY
+    assert schedules[SelfTestKind.E2E_TEST_ALARM].every is Every.WEEK
+    assert schedules[SelfTestKind.MANUAL_ROUND].every is Every.MONTH
+    assert {str(s.zone) for s in schedules.values()} == {"Europe/Oslo"}
+    for routine in routines.schedule:
+        assert routine.title.nb and routine.title.en
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "reason"),
+    [
+        (('weekday = "wednesday"\n', ""), "schedule.1", "needs `weekday`"),
+        (("day = 1\n", "day = 31\n"), "schedule.2.day", "less than or equal to 28"),
+        (('at = "06:30"', 'at = "6.30"'), "schedule.0.at", "should match pattern"),
+        (('kind = "device_selftest"', 'kind = "smoke"'), "schedule.0.kind", "Input should be"),
+        (('zone = "Europe/Oslo"', 'zone = "Europe/Olso"'), "zone", "unknown time zone"),
+        (('id = "weekly-test-alarm"', 'id = "daily-device-selftest"'), "schedule", "unique"),
+    ],
+)
+def test_broken_self_tests_name_file_line_and_reason(
+    tmp_path: Path, change: tuple[str, str], where: str, reason: str
+) -> None:
+    text = SHIPPED_SELF_TESTS.read_text()
+    assert change[0] in text
+    broken = tmp_path / "self-tests.toml"
+    broken.write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ConfigError) as info:
+        load_self_tests(broken)
+    [problem] = info.value.problems
+    assert problem.where == where and reason in problem.reason
+    assert problem.file == broken and problem.line is not None
+
+
+def test_validate_config_checks_the_self_tests_and_their_sites(tmp_path: Path) -> None:
+    routine = tmp_path / "self-tests.toml"
+    routine.write_text(
+        SHIPPED_SELF_TESTS.read_text().replace(
+            'every = "day"\n', 'every = "day"\nsites = ["bergen"]\n'
+        )
+    )
+    config = tmp_path / "central.toml"
+    config.write_text(
+        '[mqtt]\npassword = "a-central-password-1"\n'
+        '[[sites]]\nid = "oslo"\nname = "Oslo"\n'
+        f'[routines]\nself_tests = "{routine}"\n'
+    )
+    result = subprocess.run(
+        [script("trygg-central"), "validate-config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    line = next(i for i, ln in enumerate(routine.read_text().splitlines(), 1) if "bergen" in ln)
+    assert f"{routine}:{line}: [schedule.0.sites]" in result.stderr
+    assert "unknown site(s): bergen" in result.stderr

@@ -30,8 +30,9 @@ async def test_press_reaches_every_desk_and_led_shows_received(
     await edge.agent.wait_led("desk", "received", timeout=15)
     # Screens learn that the alarm is stored, too.
     for desk in desks.values():
-        await desk.wait_for(lambda ln: ln["alarm_id"] == first["alarm_id"]
-                            and ln["state"] == "received")
+        await desk.wait_for(
+            lambda ln: ln["alarm_id"] == first["alarm_id"] and ln["state"] == "received"
+        )
     assert edge.agent.led_state("wall") == "off"
 
 
@@ -47,16 +48,19 @@ async def test_coming_is_seen_everywhere_and_resolve_clears(
     await kari.send(f"coming {alarm_id}")
     for desk in (kari, ola):
         seen = await desk.wait_for(
-            lambda ln: ln["alarm_id"] == alarm_id and any(r["user"] == "kari"
-                                                        for r in ln["responders"]))
+            lambda ln: (
+                ln["alarm_id"] == alarm_id and any(r["user"] == "kari" for r in ln["responders"])
+            )
+        )
         assert seen["state"] == "acknowledged"
         assert seen["responders"][0]["name"] == "Kari Nordmann"
     await edge.agent.wait_led("wall", "help_coming", timeout=15)
 
     await ola.send(f"resolve {alarm_id}")
     for desk in (kari, ola):
-        done = await desk.wait_for(lambda ln: ln["alarm_id"] == alarm_id
-                                   and ln["state"] == "resolved")
+        done = await desk.wait_for(
+            lambda ln: ln["alarm_id"] == alarm_id and ln["state"] == "resolved"
+        )
         assert done["resolved_by"] == "ola"
     await edge.agent.wait_led("wall", "off", timeout=15)
 

@@ -33,8 +33,14 @@ async def settle(edge: RunningEdge) -> None:
 def third_party_alarm(device: str) -> dict[str, object]:
     # Exactly the shape docs/protocol.md gives a third-party device.
     return {
-        "v": 1, "site": SITE, "device": device, "alarm_id": str(uuid.uuid4()),
-        "level": "assist", "room": "Resepsjon", "source": "button", "input": "counter",
+        "v": 1,
+        "site": SITE,
+        "device": device,
+        "alarm_id": str(uuid.uuid4()),
+        "level": "assist",
+        "room": "Resepsjon",
+        "source": "button",
+        "input": "counter",
         "raised_at": "2026-11-27T10:00:00Z",
     }
 
@@ -47,8 +53,10 @@ async def test_duplicates_and_third_party_give_one_alarm_each(
     await settle(edge)
     # The very same alarm again, twice, from a client that may publish anywhere.
     [stored] = await wait_alarms(central, 1)
-    replay = {k: stored[k] for k in ("alarm_id", "site", "device", "room", "level", "source",
-                                     "input", "raised_at")}
+    replay = {
+        k: stored[k]
+        for k in ("alarm_id", "site", "device", "room", "level", "source", "input", "raised_at")
+    }
     for _ in range(2):
         broker.pub(f"trygg/v1/{SITE}/rom-101/alarm", json.dumps({"v": 1, **replay}).encode())
 
@@ -56,14 +64,12 @@ async def test_duplicates_and_third_party_give_one_alarm_each(
     broker.add_user("rom-102", "rom-102-password")
     other = third_party_alarm("rom-102")
     for _ in range(2):
-        broker.pub(f"trygg/v1/{SITE}/rom-102/alarm", json.dumps(other).encode(),
-                   user="rom-102")
+        broker.pub(f"trygg/v1/{SITE}/rom-102/alarm", json.dumps(other).encode(), user="rom-102")
     await desks["ola"].wait_for(lambda ln: ln["alarm_id"] == other["alarm_id"])
     alarms = await wait_alarms(central, 2)
     await asyncio.sleep(1.0)  # give any stray duplicate time to land before counting
     alarms = central.alarms("kari")
-    assert sorted(a["alarm_id"] for a in alarms) == sorted([pressed["alarm_id"],
-                                                             other["alarm_id"]])
+    assert sorted(a["alarm_id"] for a in alarms) == sorted([pressed["alarm_id"], other["alarm_id"]])
     for alarm in alarms:
         assert [e["kind"] for e in alarm["events"]].count("raised") == 1
     new_lines = [ln for ln in desks["ola"].lines if ln["event"] == "alarm"]

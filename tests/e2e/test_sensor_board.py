@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -73,18 +72,26 @@ async def board_edge(broker: Broker, tmp_path: Path) -> AsyncIterator[Board]:
         config.read_text() + f'[sensor_board]\nport = "{board.link}"\n'
         "silence_s = 3.0\nreopen_s = 0.2\n"
     )
-    log = (tmp_path / "edge.log").open("ab")
-    edge = subprocess.Popen(
-        [script("trygg-edge"), "--config", str(config)],
-        stdout=log,
-        stderr=log,
-        env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"},
-    )
+    with (tmp_path / "edge.log").open("ab") as log:
+        edge = await asyncio.create_subprocess_exec(
+            script("trygg-edge"),
+            "--config",
+            str(config),
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"},
+        )
     try:
+        # Until the edge has the port open, what the board says reaches nobody.
+        for _ in range(200):
+            if board.status()["host_open"]:
+                break
+            await asyncio.sleep(0.05)
+        assert board.status()["host_open"], (tmp_path / "edge.log").read_text()[-2000:]
         yield board
     finally:
         edge.terminate()
-        edge.wait(10)
+        await asyncio.wait_for(edge.wait(), 10)
         board.stop()
 
 
@@ -92,11 +99,6 @@ async def test_pendant_press_reaches_the_desk(
     central: Central, desks: dict[str, Desk], board_edge: Board
 ) -> None:
     board = board_edge
-    # The edge may still be opening the port: press until the board says someone listens.
-    for _ in range(100):
-        if board.status().get("host_open"):
-            break
-        await asyncio.sleep(0.1)
     board.call(lambda: board.do_pendant("p-7", 64, "PRESS"))
     alarm = await desks["kari"].wait_for(lambda ln: ln["event"] == "alarm", timeout=20)
     assert (alarm["source"], alarm["input"], alarm["level"]) == ("sensor", "p-7", "acute")
@@ -119,6 +121,10 @@ async def test_tamper_and_unplug_show_in_status_and_recover(
         await status.wait(lambda s: "sensor-board-unplugged" in faults(s))
         board.call(board.do_replug)
         await status.wait(lambda s: s["state"] == "online" and not faults(s))
-        after = board.status()
         # A new pty (the kernel may reuse its number), opened again by the edge on its own.
+        for _ in range(100):
+            after = board.status()
+            if after["host_open"]:
+                break
+            await asyncio.sleep(0.05)
         assert after["generation"] == first + 1 and after["host_open"]

@@ -185,7 +185,7 @@ def test_every_json_example_in_the_docs_decodes() -> None:
     """docs/protocol.md is what third parties build on: its examples must be valid."""
     text = DOCS.read_text()
     examples = re.findall(r"```json\n(.*?)```", text, re.S)
-    assert len(examples) >= 5
+    assert len(examples) >= 7
     for example in examples:
         data = json.loads(example)
         kind = {
@@ -194,6 +194,8 @@ def test_every_json_example_in_the_docs_decodes() -> None:
             "state" in data and "alarm_id" not in data: "status",
             "interval_s" in data: "heartbeat",
             "sensor" in data: "event",
+            "deadline" in data: "selftest/run",
+            "results" in data: "selftest/result",
         }[True]
         topic = f"trygg/v1/{data['site']}/{data['device']}/{kind}"
         decoded = decode(topic, example.encode())

@@ -1,0 +1,355 @@
+"""HTTP routes for supervision and self-tests: devices, coverage, the test log, test rounds.
+
+Everyone with a token reads what concerns their sites; starting tests and rounds takes the
+``facility_manager`` role.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from central.api.deps import CentralDep, PersonDep
+from central.core import Person
+from central.core.rounds import Button, ButtonOutcome, TestRound
+from central.core.selftests import overdue
+from central.selftest import UnknownSchedule
+from central.selftest.rounds import RoundError
+from central.store import testlog
+
+router = APIRouter()
+
+
+def require_manager(person: PersonDep) -> Person:
+    if not person.facility_manager:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the facility_manager role")
+    return person
+
+
+ManagerDep = Annotated[Person, Depends(require_manager)]
+
+
+def _check_site(person: Person, site: str | None) -> None:
+    if site is not None and not person.covers(site):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
+
+
+# --- supervision ---------------------------------------------------------------------------
+
+
+@router.get("/api/devices")
+async def devices(central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    """Every device central knows of the caller's sites: online or not, inputs, faults."""
+    supervisor = central.watch.supervisor
+    faults = [f for f in supervisor.faults() if person.covers(f.site)]
+    found = []
+    for (site, device), inputs in sorted(central.testing.known.items()):
+        if not person.covers(site):
+            continue
+        record = supervisor.device(site, device)
+        found.append(
+            {
+                "site": site,
+                "device": device,
+                "state": "online" if record is not None and record.online else "offline",
+                "since": record.since if record else None,
+                "last_seen": record.last_seen if record else None,
+                "offline_reason": record.offline_reason if record else "not heard since start",
+                "inputs": list(inputs),
+                "faults": [
+                    {"kind": f.kind, "reason": f.reason, "since": f.since}
+                    for f in faults
+                    if (f.site, f.device) == (site, device)
+                ],
+            }
+        )
+    site_faults = [
+        {"site": f.site, "kind": f.kind, "reason": f.reason, "since": f.since}
+        for f in faults
+        if not f.device
+    ]
+    return {"devices": found, "site_faults": site_faults}
+
+
+@router.get("/api/coverage")
+async def coverage(central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    """Screens connected per site now, and whether an alarm raised now would reach anyone."""
+    supervisor = central.watch.supervisor
+    now = central.clock()
+    sites = []
+    for site in central.settings.sites:
+        if not person.covers(site.id):
+            continue
+        hours = site.hours()
+        screens = supervisor.screens(site.id)
+        sites.append(
+            {
+                "site": site.id,
+                "name": site.name,
+                "screens": screens,
+                "opening_hours": site.opening_hours,
+                "open_now": hours.open_at(now) if hours else None,
+                "covered": screens > 0,
+                "fault": any(
+                    f.site == site.id and f.kind == "no_screen" for f in supervisor.faults()
+                ),
+            }
+        )
+    return {"sites": sites}
+
+
+# --- schedules and the test log ------------------------------------------------------------
+
+
+@router.get("/api/schedules")
+async def schedules(central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    now = central.clock()
+    return {
+        "zone": central.testing.self_tests.zone,
+        "schedules": [
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "every": s.every,
+                "at": s.at,
+                "weekday": s.weekday,
+                "day": s.day,
+                "sites": list(s.sites),
+                "title": s.title.model_dump(),
+                "next": central.testing.scheduler.next_slot(s.id, now),
+            }
+            for s in central.testing.self_tests.schedule
+        ],
+    }
+
+
+@router.post("/api/schedules/{schedule_id}/run", status_code=status.HTTP_202_ACCEPTED)
+async def run_schedule(
+    schedule_id: str,
+    central: CentralDep,
+    person: ManagerDep,
+    site: Annotated[str | None, Query(max_length=63)] = None,
+    device: Annotated[str | None, Query(max_length=63)] = None,
+    deadline_s: Annotated[float | None, Query(gt=0, le=3600)] = None,
+) -> dict[str, Any]:
+    """Run a schedule's test now (its slots are not touched). Results land in the test log."""
+    _check_site(person, site)
+    if site is None and not person.everywhere:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "name the site (?site=...)")
+    try:
+        runs = await central.testing.run_now(
+            schedule_id, site=site, device=device, deadline_s=deadline_s, tester=person.user_id
+        )
+    except UnknownSchedule:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no schedule {schedule_id}") from None
+    return {"runs": [str(r) for r in runs]}
+
+
+def _filter(
+    person: PersonDep,
+    site: Annotated[str | None, Query(max_length=63)] = None,
+    device: Annotated[str | None, Query(max_length=63)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    result: Annotated[str | None, Query(max_length=20)] = None,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> testlog.RunFilter:
+    _check_site(person, site)
+    return testlog.RunFilter(
+        sites=None if person.everywhere else person.sites,
+        site=site,
+        device=device,
+        kind=kind,
+        result=result,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+
+
+FilterDep = Annotated[testlog.RunFilter, Depends(_filter)]
+
+
+@router.get("/api/tests")
+async def tests(central: CentralDep, where: FilterDep) -> dict[str, Any]:
+    """The test log, newest first: every run with its checks (filters: site, device, kind,
+    result, from, to)."""
+    return {"runs": await central.store.read(lambda db: testlog.runs(db, where))}
+
+
+@router.get("/api/tests.csv")
+async def tests_csv(central: CentralDep, where: FilterDep) -> Response:
+    """One row per check, RFC 4180, UTF-8 with a BOM so that spreadsheets read æøå."""
+    rows = await central.store.read(lambda db: testlog.check_table(db, where))
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(testlog.CSV_COLUMNS)
+    writer.writerows(rows)
+    return Response(
+        content="\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="trygg-test-log.csv"'},
+    )
+
+
+@router.get("/api/tests/overdue")
+async def tests_overdue(central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    """Everything not passed within its schedule's period (never tested counts)."""
+    now = central.clock()
+    passed = await central.store.read(testlog.last_passed)
+    testing = central.testing
+    found = []
+    for routine, schedule in zip(
+        testing.self_tests.schedule, testing.self_tests.schedules(), strict=True
+    ):
+        sites = [
+            s.id for s in central.settings.sites if routine.covers(s.id) and person.covers(s.id)
+        ]
+        if routine.kind == "e2e_test_alarm":
+            targets = [(s, "", "") for s in sites]
+        elif routine.kind == "device_selftest":
+            targets = [(s, d, "") for (s, d) in testing.known if s in sites]
+        else:
+            targets = [(s, b.device, b.input) for s in sites for b in testing.buttons(s)]
+        last = {t[1:]: at for t, at in passed.items() if t[0] == routine.kind}
+        known = {target: testing.first_seen.get((target[0], target[1]), now) for target in targets}
+        for target in targets:
+            found += overdue(
+                routine.id,
+                routine.kind,
+                schedule.period() + schedule.grace,
+                [target],
+                last,
+                now,
+                known[target],
+            )
+    return {"overdue": [_plain(o) for o in found]}
+
+
+@router.get("/api/tests/{run_id}")
+async def test_run(run_id: str, central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    found = await central.store.read(lambda db: testlog.run(db, run_id))
+    if found is None or not person.covers(found["site"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no test run {run_id}")
+    return dict(found)
+
+
+# --- manual test rounds ----------------------------------------------------------------------
+
+
+class RoundStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site: str = Field(max_length=63)
+
+
+class ButtonFailed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device: str = Field(max_length=63)
+    input: str = Field(max_length=63)
+    detail: str = Field(default="failed", min_length=1, max_length=300)
+
+
+def _round_view(found: TestRound, outcomes: list[ButtonOutcome]) -> dict[str, Any]:
+    lists: dict[str, list[dict[str, Any]]] = {"tested": [], "not_tested": [], "failed": []}
+    for outcome in outcomes:
+        lists[outcome.result.value].append(
+            {
+                "device": outcome.button.device,
+                "input": outcome.button.input,
+                "at": outcome.at,
+                "detail": outcome.detail,
+                "alarm_id": outcome.alarm_id,
+            }
+        )
+    return {
+        "round_id": found.round_id,
+        "site": found.site,
+        "tester": found.tester,
+        "started_at": found.started_at,
+        "closed_at": found.closed_at,
+        "state": "open" if found.open else "closed",
+        **lists,
+    }
+
+
+def _round(central: CentralDep, person: Person, round_id: UUID) -> TestRound:
+    found = central.testing.rounds.get(round_id)
+    if found is None or not person.covers(found.site):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no test round {round_id}")
+    return found
+
+
+@router.post("/api/test-rounds", status_code=status.HTTP_201_CREATED)
+async def start_round(body: RoundStart, central: CentralDep, person: ManagerDep) -> dict[str, Any]:
+    """Start a round: until it is closed, each button's first press at the site is its test,
+    shown only to the caller's screens."""
+    _check_site(person, body.site)
+    if central.settings.site(body.site) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {body.site}")
+    try:
+        found = await central.testing.rounds.start(
+            body.site, person.user_id, central.testing.buttons(body.site)
+        )
+    except RoundError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _round_view(found, found.report())
+
+
+@router.get("/api/test-rounds")
+async def rounds(
+    central: CentralDep, person: PersonDep, site: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    _check_site(person, site)
+    found = [
+        r
+        for r in central.testing.rounds.all()
+        if person.covers(r.site) and (site is None or r.site == site)
+    ]
+    return {"rounds": [_round_view(r, r.report()) for r in found]}
+
+
+@router.get("/api/test-rounds/{round_id}")
+async def show_round(round_id: UUID, central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    found = _round(central, person, round_id)
+    return _round_view(found, found.report())
+
+
+@router.post("/api/test-rounds/{round_id}/fail")
+async def fail_button(
+    round_id: UUID, body: ButtonFailed, central: CentralDep, person: ManagerDep
+) -> dict[str, Any]:
+    """The tester marks a button failed (its LED stayed dark, the alarm never came)."""
+    found = _round(central, person, round_id)
+    try:
+        await central.testing.rounds.fail(round_id, Button(body.device, body.input), body.detail)
+    except RoundError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _round_view(found, found.report())
+
+
+@router.post("/api/test-rounds/{round_id}/close")
+async def close_round(round_id: UUID, central: CentralDep, person: ManagerDep) -> dict[str, Any]:
+    """Close the round: every button tested, not tested, or failed (offline, stuck, marked)."""
+    found = _round(central, person, round_id)
+    try:
+        outcomes = await central.testing.rounds.close(round_id, central.testing.broken(found.site))
+    except RoundError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _round_view(found, outcomes)
+
+
+def _plain(item: object) -> dict[str, Any]:
+    return {
+        name: getattr(item, name).isoformat()
+        if isinstance(getattr(item, name), datetime)
+        else getattr(item, name)
+        for name in item.__slots__  # type: ignore[attr-defined]
+    }

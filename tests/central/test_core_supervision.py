@@ -1,0 +1,137 @@
+"""Supervision's pure core, with ``now`` passed in: offline, health faults, coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from central.core.supervision import (
+    Fault,
+    FaultCleared,
+    FaultKind,
+    FaultRaised,
+    OpeningHours,
+    Supervisor,
+    fault_kind,
+)
+
+OSLO = ZoneInfo("Europe/Oslo")
+MONDAY_9 = datetime(2026, 3, 2, 9, 0, tzinfo=OSLO)
+HOURS = OpeningHours.parse("08:00-16:00", OSLO)
+
+
+def at(seconds: float) -> datetime:
+    return MONDAY_9 + timedelta(seconds=seconds)
+
+
+def watching(hours: OpeningHours | None = None) -> Supervisor:
+    return Supervisor({"oslo": hours}, started=MONDAY_9)
+
+
+def kinds(actions: list[FaultRaised | FaultCleared]) -> list[tuple[str, FaultKind]]:
+    return [(type(a).__name__, a.fault.kind) for a in actions]
+
+
+def test_the_will_makes_a_device_offline_and_any_message_brings_it_back() -> None:
+    s = watching()
+    assert s.status("oslo", "rom-1", True, at(0), (), ("desk",)) == []
+    [raised] = s.status("oslo", "rom-1", False, at(1))
+    assert isinstance(raised, FaultRaised)
+    assert raised.fault == Fault("oslo", "rom-1", FaultKind.OFFLINE, raised.fault.reason, at(1))
+    assert "last will" in raised.fault.reason
+    assert s.status("oslo", "rom-1", False, at(2)) == []  # already offline: no second fault
+    record = s.device("oslo", "rom-1")
+    assert record is not None and not record.online and record.inputs == ("desk",)
+    [cleared] = s.heard("oslo", "rom-1", at(3))
+    assert isinstance(cleared, FaultCleared) and cleared.at == at(3)
+    assert s.faults() == [] and s.devices()[0].online
+
+
+def test_three_missed_heartbeats_mean_offline() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 10.0, at(0))
+    assert s.tick(at(30)) == []  # exactly three intervals: not yet
+    assert kinds(s.tick(at(30.1))) == [("FaultRaised", FaultKind.OFFLINE)]
+    assert "3 intervals" in s.faults()[0].reason
+    assert s.tick(at(60)) == []
+    assert kinds(s.heartbeat("oslo", "rom-1", 10.0, at(61))) == [
+        ("FaultCleared", FaultKind.OFFLINE)
+    ]
+
+
+def test_a_device_without_a_heartbeat_yet_is_not_timed_out() -> None:
+    s = watching()
+    s.status("oslo", "rom-1", True, at(0))
+    assert s.tick(at(3600)) == []
+
+
+def test_health_faults_come_and_go_with_the_reports() -> None:
+    s = watching()
+    faults = ("sensor-board-silent", "sensor-board-tamper", "input desk stuck closed", "odd")
+    assert kinds(s.heartbeat("oslo", "rom-1", 5.0, at(0), faults)) == [
+        ("FaultRaised", FaultKind.SENSOR_BOARD),
+        ("FaultRaised", FaultKind.TAMPER),
+        ("FaultRaised", FaultKind.STUCK_INPUT),
+        ("FaultRaised", FaultKind.DEVICE_FAULT),
+    ]
+    assert s.heartbeat("oslo", "rom-1", 5.0, at(1), faults) == []  # unchanged: quiet
+    assert kinds(s.heartbeat("oslo", "rom-1", 5.0, at(2), ("odd",))) == [
+        ("FaultCleared", FaultKind.SENSOR_BOARD),
+        ("FaultCleared", FaultKind.TAMPER),
+        ("FaultCleared", FaultKind.STUCK_INPUT),
+    ]
+    # A status without health leaves the health faults as they were.
+    assert s.status("oslo", "rom-1", True, at(3)) == []
+    assert [f.reason for f in s.faults()] == ["odd"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("sensor-board-unplugged", FaultKind.SENSOR_BOARD),
+        ("sensor-board-tamper", FaultKind.TAMPER),
+        ("input wall closed at start", FaultKind.STUCK_INPUT),
+        ("input wall stuck closed", FaultKind.STUCK_INPUT),
+        ("outbox write failed: disk I/O error", FaultKind.DEVICE_FAULT),
+    ],
+)
+def test_fault_kinds(text: str, kind: FaultKind) -> None:
+    assert fault_kind(text) is kind
+
+
+def test_no_screen_during_opening_hours_is_a_fault_after_the_grace() -> None:
+    s = watching(HOURS)
+    assert s.tick(at(5)) == []  # within the grace after start
+    assert kinds(s.tick(at(10))) == [("FaultRaised", FaultKind.NO_SCREEN)]
+    assert s.faults()[0].device == "" and s.screens("oslo") == 0
+    assert kinds(s.screens_changed("oslo", 1, at(11))) == [("FaultCleared", FaultKind.NO_SCREEN)]
+    assert s.screens("oslo") == 1
+    # The last screen leaves: a reconnect within the grace is not a fault.
+    assert s.screens_changed("oslo", 0, at(20)) == []
+    assert s.tick(at(25)) == []
+    assert s.screens_changed("oslo", 0, at(26)) == []  # still none: the clock keeps running
+    assert kinds(s.tick(at(30))) == [("FaultRaised", FaultKind.NO_SCREEN)]
+
+
+def test_coverage_is_not_a_fault_outside_opening_hours_or_without_them() -> None:
+    s = watching(HOURS)
+    evening = MONDAY_9.replace(hour=17)
+    assert s.tick(evening) == []
+    saturday = MONDAY_9 + timedelta(days=5)
+    assert s.tick(saturday) == []
+    unwatched = watching(None)
+    assert unwatched.tick(at(3600)) == []
+    # A fault raised during the day clears when the office closes.
+    assert kinds(s.tick(at(60))) == [("FaultRaised", FaultKind.NO_SCREEN)]
+    assert kinds(s.tick(MONDAY_9.replace(hour=16))) == [("FaultCleared", FaultKind.NO_SCREEN)]
+
+
+def test_opening_hours_parse_and_refuse() -> None:
+    hours = OpeningHours.parse("07:30 - 15:00", OSLO, days=[5])
+    assert (hours.start, hours.end, hours.days) == (time(7, 30), time(15), frozenset({5}))
+    assert hours.open_at(datetime(2026, 3, 7, 8, 0, tzinfo=OSLO))  # a Saturday
+    for bad in ("08:00", "16:00-08:00", "8-x"):
+        with pytest.raises(ValueError):
+            OpeningHours.parse(bad, OSLO)
