@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, Backoff, DeskCore, Outgoing, Reaction
+from desktop.core import AlarmEvent, Backoff, DeskCore, FaultEvent, Outgoing, Reaction
 from protocol.screen import CommandKind, Hello, RaiseRequest, encode_frame
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ class HelpComing:
     responders: int
 
 
-ClientEvent = Connected | AlarmEvent | NoLongerActive | Disconnected | Refused | HelpComing
+ClientEvent = (
+    Connected | AlarmEvent | NoLongerActive | Disconnected | Refused | HelpComing | FaultEvent
+)
 
 
 class _EventStream:
@@ -216,6 +218,8 @@ class DeskClient:
             self._emit(NoLongerActive(alarm_id))
         for alarm_id, responders in reaction.help_coming:
             self._emit(HelpComing(alarm_id, responders))
+        if reaction.faults is not None:
+            self._emit(reaction.faults)
         for command in reaction.commands:
             await connection.send(encode_frame(command))
             log.debug("sent %s for %s", command.type, command.alarm_id)

@@ -4,8 +4,11 @@ stdout carries only machine-readable lines, one JSON object each, flushed at onc
 
     {"event": "alarm", "alarm_id": "…", "site": "…", "room": "…", "state": "received", …}
 
-``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. Connection
-news and problems go to stderr. stdin takes ``coming <alarm_id>``, ``cant_come <alarm_id>`` and
+``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. A facility
+manager's desk also prints ``{"event": "fault", "site", "device", "kind", "reason", "at",
+"cleared"}`` for every fault raised or cleared; after each (re)connect central sends every open
+fault again, so a fault not sent again then is no longer open. Connection news and problems go
+to stderr. stdin takes ``coming <alarm_id>``, ``cant_come <alarm_id>`` and
 ``resolve <alarm_id>``, one per line; a bad line is reported on stderr and ignored.
 """
 
@@ -33,9 +36,9 @@ from desktop.client import (
     Refused,
 )
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent
+from desktop.core import AlarmEvent, FaultEvent
 from desktop.errors import BadCommandLine
-from protocol.screen import CommandKind
+from protocol.screen import CommandKind, FaultFrame
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,11 @@ def json_line(event: AlarmEvent) -> bytes:
     return json.dumps({"event": event.kind.value, **fields}, ensure_ascii=False).encode() + b"\n"
 
 
+def fault_line(frame: FaultFrame) -> bytes:
+    fields = frame.model_dump(mode="json", exclude={"type"})
+    return json.dumps({"event": "fault", **fields}, ensure_ascii=False).encode() + b"\n"
+
+
 def describe(event: ClientEvent, server: str) -> str | None:
     """The stderr line for an event that is not an alarm (alarms go to stdout)."""
     if isinstance(event, Connected):
@@ -88,6 +96,8 @@ def describe(event: ClientEvent, server: str) -> str | None:
         return f"alarm {event.alarm_id} is no longer active (resolved while disconnected?)"
     if isinstance(event, HelpComing):
         return f"{event.responders} colleague(s) coming to the alarm raised here"
+    if isinstance(event, FaultEvent) and event.frame is None:
+        return "new connection: the open faults are sent again; those not sent are cleared"
     return None
 
 
@@ -98,6 +108,10 @@ async def print_events(
         if isinstance(event, AlarmEvent):
             out.write(json_line(event))
             out.flush()  # a consumer reading line by line must see each alarm at once
+            continue
+        if isinstance(event, FaultEvent) and event.frame is not None:
+            out.write(fault_line(event.frame))
+            out.flush()
             continue
         message = describe(event, client.settings.server)
         level = logging.WARNING if isinstance(event, Disconnected | Refused) else logging.INFO

@@ -3,7 +3,8 @@
 A screen connects to ``/ws`` with ``Authorization: Bearer <token>``; a socket without a valid
 token is refused before it is accepted. Central then sends ``hello`` and a ``snapshot`` of the
 alarms still active for the user's sites, and from then on ``alarm`` (new) and ``update``
-(anything changed). The screen answers with commands naming an ``alarm_id``.
+(anything changed); a facility manager's screen also gets ``fault`` frames. The screen answers
+with commands naming an ``alarm_id``.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ class FaultFrame(_Frame):
 
     ``device`` is empty for a fault of the whole site (``no_screen``: nobody would get an
     alarm raised now). Sent when it changes, and for every open fault right after ``snapshot``.
-    Only screens of facility managers get it. Not (yet) in ``ServerFrame``: a screen that does
-    not know it reads it with :func:`decode_fault_frame` or ignores it as an unknown frame.
+    Only screens of facility managers get it. Part of ``ServerFrame``; a screen built before it
+    was ignores it as an unknown frame.
     """
 
     type: Literal["fault"] = "fault"
@@ -115,9 +116,8 @@ class FaultFrame(_Frame):
     cleared: bool = False
 
 
-ServerFrame = Annotated[
-    Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame, Field(discriminator="type")
-]
+AnyServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame
+ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 
 
 class CommandKind(StrEnum):
@@ -154,9 +154,7 @@ class RaiseRequest(_Frame):
     drill: bool = False
 
 
-_server_adapter: TypeAdapter[Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame] = TypeAdapter(
-    ServerFrame
-)
+_server_adapter: TypeAdapter[AnyServerFrame] = TypeAdapter(ServerFrame)
 
 
 def encode_frame(frame: _Frame) -> str:
@@ -192,9 +190,7 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
-def decode_server_frame(
-    text: str | bytes,
-) -> Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame:
+def decode_server_frame(text: str | bytes) -> AnyServerFrame:
     """A frame from central, as a screen reads it."""
     try:
         return _server_adapter.validate_json(text)
@@ -203,7 +199,7 @@ def decode_server_frame(
 
 
 def decode_fault_frame(text: str | bytes) -> FaultFrame:
-    """A ``fault`` frame from central (a screen that handles faults tries this first)."""
+    """A ``fault`` frame alone (:func:`decode_server_frame` reads it among the others)."""
     try:
         return FaultFrame.model_validate_json(text)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ from desktop.core.alarms import (
     ServerFrame,
 )
 from desktop.core.attention import Elapsed, elapsed, should_ring
+from desktop.core.faults import FaultEvent, FaultKey, OpenFaults, fault_key
 from desktop.core.keys import Hotkey, Modifier, parse_hotkey
 from desktop.core.presence import Presence, PresenceTracker
 from desktop.core.silent import Location, SilentAlarm, TriggerSource
@@ -23,9 +24,12 @@ __all__ = [
     "DeskCore",
     "Elapsed",
     "EventKind",
+    "FaultEvent",
+    "FaultKey",
     "Hotkey",
     "Location",
     "Modifier",
+    "OpenFaults",
     "Outgoing",
     "Presence",
     "PresenceTracker",
@@ -34,6 +38,7 @@ __all__ = [
     "SilentAlarm",
     "TriggerSource",
     "elapsed",
+    "fault_key",
     "parse_hotkey",
     "should_ring",
 ]

@@ -5,8 +5,10 @@ screen shows, and decides which commands answer it: ``delivered`` for every alar
 has brought (so central knows the alarm reached a screen), and under ``--ack-all`` a ``coming``
 for each active alarm this user has not answered yet. It also keeps the silent alarms this desk
 raised: each is (re-)sent after every snapshot until central shows it back, and is marked as the
-user's own so that the window never pops up for it. :class:`Backoff` decides how long to wait
-before the next connection attempt. The caller supplies randomness, so both are deterministic.
+user's own so that the window never pops up for it. A facility manager's desk also gets
+``fault`` frames; :class:`desktop.core.faults.OpenFaults` keeps those. :class:`Backoff` decides
+how long to wait before the next connection attempt. The caller supplies randomness, so both
+are deterministic.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
+from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
 from protocol.errors import ProtocolError
 from protocol.screen import (
     AlarmNew,
@@ -25,13 +28,14 @@ from protocol.screen import (
     Command,
     CommandKind,
     ErrorFrame,
+    FaultFrame,
     Hello,
     RaiseRequest,
     Snapshot,
     decode_server_frame,
 )
 
-ServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame
+ServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame
 
 
 class EventKind(StrEnum):
@@ -60,6 +64,7 @@ class Reaction:
     gone: tuple[UUID, ...] = ()  # shown as active before, missing from the new snapshot
     problem: str | None = None  # a bad frame, or an error central reported
     help_coming: tuple[tuple[UUID, int], ...] = ()  # own alarm, responders count grew to n
+    faults: FaultEvent | None = None  # the open faults changed (facility managers only)
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -82,11 +87,17 @@ class DeskCore:
     _own: set[UUID] = field(default_factory=set, init=False)
     _own_responders: dict[UUID, int] = field(default_factory=dict, init=False)
     _synced: bool = field(default=False, init=False)  # this connection's snapshot has come
+    _faults: OpenFaults = field(default_factory=OpenFaults, init=False)
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
         """Alarms not yet resolved, as last heard from central."""
         return self._active
+
+    @property
+    def faults(self) -> Mapping[FaultKey, FaultFrame]:
+        """Open faults by (site, device, kind), as last heard from central."""
+        return self._faults.open
 
     @property
     def user(self) -> str | None:
@@ -134,6 +145,8 @@ class DeskCore:
             return self._snapshot(frame)
         if isinstance(frame, AlarmNew | AlarmUpdate):
             return self._alarm(frame.alarm)
+        if isinstance(frame, FaultFrame):
+            return Reaction(faults=self._faults.receive(frame))
         self._count(f"server_error.{frame.reason}")
         return Reaction(problem=f"central reported an error: {frame.reason}")
 
@@ -157,7 +170,11 @@ class DeskCore:
         self._synced = True
         gone = tuple(sorted(before - set(self._active), key=str))
         return Reaction(
-            events=events, commands=tuple(commands), gone=gone, help_coming=tuple(help_coming)
+            events=events,
+            commands=tuple(commands),
+            gone=gone,
+            help_coming=tuple(help_coming),
+            faults=self._faults.snapshot(),
         )
 
     def _alarm(self, alarm: AlarmView) -> Reaction:

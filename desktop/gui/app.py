@@ -4,7 +4,8 @@
 raised it; it rings while :func:`desktop.core.should_ring` says so; "shown" goes to central once
 per alarm, when its window is really visible; a resolved alarm (or one missing from the snapshot
 after a reconnect) closes its window. The silent alarm's countdown lives in
-:class:`desktop.core.SilentAlarm`; this class only shows it and ticks it.
+:class:`desktop.core.SilentAlarm`; this class only shows it and ticks it. A facility manager's
+open faults are listed with the connection state, and a new one is announced in the tray.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from desktop.config import DeskSettings
 from desktop.core import (
     AlarmEvent,
     Backoff,
+    FaultEvent,
     Location,
     PresenceTracker,
     SilentAlarm,
@@ -33,6 +35,7 @@ from desktop.core import (
 from desktop.gui.alarm_window import AlarmWindow
 from desktop.gui.bridge import ClientBridge
 from desktop.gui.discreet import CountdownBox, HelpComingToast
+from desktop.gui.fault_texts import fault_line
 from desktop.gui.presence_view import PresenceView
 from desktop.gui.sound import Player, Ringer, choose_player
 from desktop.gui.triggers import (
@@ -42,7 +45,7 @@ from desktop.gui.triggers import (
     TriggerServer,
     choose_hotkeys,
 )
-from protocol.screen import AlarmState, AlarmView, CommandKind, Hello
+from protocol.screen import AlarmState, AlarmView, CommandKind, FaultFrame, Hello
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +152,8 @@ class DeskApp(QObject):
             self._close(event.alarm_id)
         elif isinstance(event, HelpComing):
             self.toast.show_count(event.responders)
+        elif isinstance(event, FaultEvent):
+            self._faults(event)
         self._update_ringing()
 
     def _alarm(self, event: AlarmEvent) -> None:
@@ -164,6 +169,17 @@ class DeskApp(QObject):
             window.update_alarm(alarm)
             return
         self._open(alarm)
+
+    def _faults(self, event: FaultEvent) -> None:
+        self.view.show_faults(tuple((self._fault_line(f), f.reason) for f in event.open))
+        if event.new and event.frame is not None:
+            line = self._fault_line(event.frame)
+            log.info("new fault: %s (%s)", line, event.frame.reason)
+            self.view.announce_fault(line)
+
+    def _fault_line(self, fault: FaultFrame) -> str:
+        site_names = self.hello.site_names if self.hello else {}
+        return fault_line(fault, self.translations, site_names=site_names, now=self.clock())
 
     def _open(self, alarm: AlarmView) -> None:
         hello = self.hello

@@ -1,6 +1,10 @@
 """The desk's connection state where the user always sees it: the tray icon (or, where there is
 no system tray, a small status window) and, when alarms are NOT being received, a red banner
 across the top of the screen. The banner is the loud part: an icon turning red is easy to miss.
+
+A facility manager's open faults are listed here too (tooltip, a menu section, the status
+window) and a new one is announced with a tray message: faults are not alarms, so they never
+get a window, a colour of their own or a sound.
 """
 
 from __future__ import annotations
@@ -76,6 +80,10 @@ class StatusWindow(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         column.addWidget(self.label)
+        self.faults_label = QLabel()
+        self.faults_label.setWordWrap(True)
+        self.faults_label.hide()
+        column.addWidget(self.faults_label)
         row.addLayout(column, 1)
         self.menu_button = QToolButton()
         self.menu_button.setText("…")
@@ -86,6 +94,14 @@ class StatusWindow(QWidget):
     def show_state(self, presence: Presence, text: str) -> None:
         self.icon.setPixmap(presence_pixmap(presence, 28))
         self.label.setText(text)
+        self._place()
+
+    def show_faults(self, text: str) -> None:
+        self.faults_label.setText(text)
+        self.faults_label.setVisible(bool(text))
+        self._place()
+
+    def _place(self) -> None:
         self.adjustSize()
         area = self.screen().availableGeometry()
         self.move(area.right() - self.width() - 12, area.bottom() - self.height() - 12)
@@ -96,6 +112,7 @@ class PresenceView(QObject):
     silent_alarm_requested = Signal()
     show_alarms_requested = Signal()
     quit_requested = Signal()
+    fault_announced = Signal(str)  # the text of a tray message about a new fault
 
     def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
         super().__init__()
@@ -110,6 +127,10 @@ class PresenceView(QObject):
         show = QAction(_("Show alarms"), self.menu)
         show.triggered.connect(self.show_alarms_requested)
         self.menu.addAction(show)
+        # Filled with one disabled entry per open fault; hidden while there are none.
+        self.faults_menu = QMenu(self.menu)
+        self.menu.addMenu(self.faults_menu)
+        self.faults_menu.menuAction().setVisible(False)
         self.menu.addSeparator()
         leave = QAction(_("Quit Trygg"), self.menu)
         leave.triggered.connect(self.quit_requested)
@@ -125,6 +146,7 @@ class PresenceView(QObject):
             self.status_window = StatusWindow(self.menu)
         self.state = Presence.CONNECTING
         self.text = ""
+        self.faults: tuple[tuple[str, str], ...] = ()  # (line, tooltip) per open fault
 
     def describe(self, presence: Presence, reason: str | None) -> str:
         _ = self._
@@ -142,7 +164,7 @@ class PresenceView(QObject):
         self.state, self.text = presence, self.describe(presence, reason)
         if self.tray is not None:
             self.tray.setIcon(presence_icon(presence))
-            self.tray.setToolTip(self.text)
+            self.tray.setToolTip(self.tooltip())
         if self.status_window is not None:
             self.status_window.show_state(presence, self.text)
         if presence is Presence.NOT_RECEIVING:
@@ -150,6 +172,40 @@ class PresenceView(QObject):
             self.banner.show_text(f"{self.text}\n{retrying}")
         else:
             self.banner.hide()
+
+    def faults_heading(self) -> str:
+        return self._("Faults ({count})").format(count=len(self.faults))
+
+    def faults_text(self) -> str:
+        """The open faults as a heading and one line each; empty when there are none."""
+        if not self.faults:
+            return ""
+        return "\n".join([self.faults_heading(), *(f"• {line}" for line, _detail in self.faults)])
+
+    def tooltip(self) -> str:
+        return "\n\n".join(t for t in (self.text, self.faults_text()) if t)
+
+    def show_faults(self, faults: tuple[tuple[str, str], ...]) -> None:
+        """List the open faults: ``(line, detail)`` each, the detail as the entry's tooltip."""
+        self.faults = faults
+        self.faults_menu.clear()
+        self.faults_menu.setTitle(self.faults_heading())
+        for line, detail in faults:
+            entry = self.faults_menu.addAction(line)
+            entry.setToolTip(detail)
+            entry.setEnabled(False)  # information, nothing to do from here
+        self.faults_menu.menuAction().setVisible(bool(faults))
+        if self.tray is not None:
+            self.tray.setToolTip(self.tooltip())
+        if self.status_window is not None:
+            self.status_window.show_faults(self.faults_text())
+
+    def announce_fault(self, line: str) -> None:
+        """A new fault: a tray message where there is a tray (the status window lists it)."""
+        if self.tray is not None:
+            title = self._("Trygg – new fault")
+            self.tray.showMessage(title, line, QSystemTrayIcon.MessageIcon.Information, 10_000)
+        self.fault_announced.emit(line)
 
     def close(self) -> None:
         self.banner.close()

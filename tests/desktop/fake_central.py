@@ -5,6 +5,8 @@ them, as central's database would), checks Bearer tokens before accepting (403 o
 greets with Hello (with the repo's routines and site names) + Snapshot, and answers commands
 the way central does: ``coming``, ``cant_come`` and ``resolve`` change the alarm and are
 broadcast as AlarmUpdate; a ``raise`` becomes an alarm (once per alarm_id) broadcast to all.
+Like central to a facility manager, it pushes ``fault`` frames and re-sends the open ones after
+every snapshot.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from protocol.screen import (
     Command,
     CommandKind,
     ErrorFrame,
+    FaultFrame,
     Hello,
     RaiseRequest,
     RoutineText,
@@ -48,6 +51,18 @@ SITE_NAMES = {"oslo-sentrum": "NAV Oslo sentrum"}
 def load_routines() -> dict[AlarmLevel, RoutineText]:
     table = tomllib.loads(ROUTINES_FILE.read_text(encoding="utf-8"))
     return {AlarmLevel(level): RoutineText.model_validate(text) for level, text in table.items()}
+
+
+def make_fault(**changes: object) -> FaultFrame:
+    fields: dict[str, object] = {
+        "site": "oslo-sentrum",
+        "device": "rom-101",
+        "kind": "offline",
+        "reason": "three heartbeats missed",
+        "at": datetime(2024, 5, 2, 9, 20, tzinfo=UTC),
+    }
+    fields.update(changes)
+    return FaultFrame.model_validate(fields)
 
 
 def make_alarm(**changes: object) -> AlarmView:
@@ -70,6 +85,7 @@ class FakeCentral:
     def __init__(self, users: dict[str, str], alarms: Sequence[AlarmView] = ()) -> None:
         self.users = users  # token -> user id
         self.alarms: dict[UUID, AlarmView] = {a.alarm_id: a for a in alarms}
+        self.faults: dict[tuple[str, str, str], FaultFrame] = {}  # open, by (site, device, kind)
         self.port = free_port()
         self.commands: list[tuple[str, Command]] = []
         self.raises: list[tuple[str, RaiseRequest]] = []
@@ -114,6 +130,15 @@ class FakeCentral:
         self.alarms[alarm.alarm_id] = alarm
         await self._broadcast(encode_frame(AlarmUpdate(alarm=alarm)))
 
+    async def fault(self, frame: FaultFrame) -> None:
+        """Raise or clear a fault, pushed to every screen at once."""
+        key = (frame.site, frame.device, frame.kind)
+        if frame.cleared:
+            self.faults.pop(key, None)
+        else:
+            self.faults[key] = frame
+        await self._broadcast(encode_frame(frame))
+
     async def send_raw(self, text: str) -> None:
         await self._broadcast(text)
 
@@ -143,6 +168,8 @@ class FakeCentral:
         await connection.send(encode_frame(hello))
         active = tuple(a for a in self.alarms.values() if a.state is not AlarmState.RESOLVED)
         await connection.send(encode_frame(Snapshot(alarms=active)))
+        for fault in list(self.faults.values()):
+            await connection.send(encode_frame(fault))
         self.connections.add(connection)
         try:
             async for message in connection:

@@ -12,7 +12,7 @@ import pytest
 from protocol.messages import Responder
 from protocol.screen import AlarmState, CommandKind
 from tests.desktop.desk_process import DeskProcess, write_config
-from tests.desktop.fake_central import FakeCentral, eventually, make_alarm
+from tests.desktop.fake_central import FakeCentral, eventually, make_alarm, make_fault
 
 KARI_TOKEN = "kari-Zk3q9VbX2mN7pL4sR8tW1yH6"
 OLA_TOKEN = "ola-Qe5rT7yU9iO1pA3sD5fG7hJ9"
@@ -180,3 +180,45 @@ async def test_wrong_token_is_reported_and_retried_slowly(
     assert desk.lines == []
     assert any("TRYGG_DESK_TOKEN" in line for line in desk.stderr)
     assert await desk.stop() == 0
+
+
+async def test_prints_fault_frames_raised_cleared_and_resent_after_a_reconnect(
+    tmp_path: Path, cleanup: list[object]
+) -> None:
+    central = await start_central(cleanup, FakeCentral(USERS))
+    open_before = make_fault(kind="tamper", reason="lid open")
+    central.faults[("oslo-sentrum", "rom-101", "tamper")] = open_before  # sent after snapshot
+    desk = await start_desk(cleanup, tmp_path, central, KARI_TOKEN)
+
+    def faults() -> list[dict[str, object]]:
+        return [line for line in desk.lines if line["event"] == "fault"]
+
+    await eventually(lambda: faults(), "the open fault after the snapshot")
+    assert faults()[0] == {
+        "event": "fault",
+        "site": "oslo-sentrum",
+        "device": "rom-101",
+        "kind": "tamper",
+        "reason": "lid open",
+        "at": "2024-05-02T09:20:00Z",
+        "cleared": False,
+    }
+    await eventually(lambda: central.connections, "the desk to be registered")
+    no_screen = make_fault(device="", kind="no_screen", reason="nobody connected")
+    await central.fault(no_screen)
+    await eventually(lambda: len(faults()) == 2, "the site's fault")
+    assert faults()[1]["device"] == "" and faults()[1]["kind"] == "no_screen"
+    cleared = make_fault(kind="tamper", reason="lid closed", cleared=True)
+    await central.fault(cleared)
+    await eventually(lambda: len(faults()) == 3, "the cleared fault")
+    assert faults()[2]["cleared"] is True and faults()[2]["kind"] == "tamper"
+
+    await central.stop()
+    await desk.wait_stderr("not connected")
+    await central.start()
+    await eventually(lambda: len(faults()) == 4, "the open fault sent again")
+    assert faults()[3]["kind"] == "no_screen" and faults()[3]["cleared"] is False
+    await desk.wait_stderr("the open faults are sent again")
+    assert not any("bad frame" in line for line in desk.stderr)
+    assert await desk.stop() == 0
+    assert desk.not_json == []

@@ -12,10 +12,12 @@ from protocol.screen import (
     AlarmView,
     Command,
     CommandKind,
+    FaultFrame,
     Hello,
     RaiseRequest,
     Snapshot,
     decode_command,
+    decode_fault_frame,
     decode_server_frame,
     encode_frame,
 )
@@ -42,6 +44,22 @@ def test_server_frames_round_trip() -> None:
         AlarmNew(alarm=view()),
     ):
         assert decode_server_frame(encode_frame(frame)) == frame
+
+
+def test_fault_frames_round_trip_as_server_frames() -> None:
+    at = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    raised = FaultFrame(site="oslo", device="rom-1", kind="tamper", reason="lid open", at=at)
+    whole_site = FaultFrame(site="oslo", kind="no_screen", reason="nobody connected", at=at)
+    cleared = raised.model_copy(update={"cleared": True})
+    for frame in (raised, whole_site, cleared):
+        text = encode_frame(frame)
+        assert decode_server_frame(text) == frame
+        assert decode_fault_frame(text) == frame
+    assert whole_site.device == ""  # the whole site
+    with pytest.raises(InvalidMessage, match="kind"):
+        decode_server_frame(
+            '{"type": "fault", "site": "oslo", "reason": "x", "at": "2026-11-27T10:00:00Z"}'
+        )
 
 
 def test_commands_decode_and_reject() -> None:
