@@ -30,9 +30,10 @@ bench: system-deps venv
 	$(BIN)/python bench/alarm_latency.py
 
 # OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
-# the libraries and a font that Qt needs to draw the desk's window (offscreen in tests).
+# the libraries and a font that Qt needs to draw the desk's window (offscreen in tests), Xvfb
+# for the global-hotkey test on a real X server, and Chromium for the console's browser tests.
 OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
-	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core
+	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium
 system-deps:
 	@missing=""; \
 	for pkg in $(OS_PACKAGES); do \

@@ -68,8 +68,8 @@ class LocationSettings(_Section):
 
 
 class HotkeySettings(_Section):
-    sequence: str = "Ctrl+Alt+F12"  # the silent alarm
-    focus_sequence: str = "Ctrl+Alt+F11"  # gives the newest alarm window the keyboard
+    sequence: str = "Ctrl+Shift+F12"  # the silent alarm
+    focus_sequence: str = "Ctrl+Shift+F11"  # gives the newest alarm window the keyboard
     level: AlarmLevel = AlarmLevel.ACUTE
     # At least a second to notice and cancel an accidental press; at most ten, or help waits.
     countdown_s: float = Field(default=3.0, ge=1.0, le=10.0)

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         routine=RoutineText.model_validate(table["acute"]),
         site_name=None,
         user="kari",
-        focus_hotkey="Ctrl+Alt+F11",
+        focus_hotkey="Ctrl+Shift+F11",
         clock=lambda: raised + timedelta(seconds=47),
     )
     window.place_on_screen()

@@ -1,4 +1,4 @@
-"""Global hotkey sequences as written in the config file: ``Ctrl+Alt+F12``.
+"""Global hotkey sequences as written in the config file: ``Ctrl+Shift+F12``.
 
 Parsed here, without Qt, so that ``trygg-desk validate-config`` can check a sequence on a
 machine without a display, and each hotkey backend gets the same plain description.
@@ -72,7 +72,7 @@ def parse_hotkey(text: str) -> Hotkey:
     """``Hotkey`` for ``text``, or ValueError with a reason a user can act on."""
     words = [w.strip() for w in text.split("+")]
     if not text.strip() or any(not w for w in words):
-        raise ValueError(f"{text!r} is not a key sequence like 'Ctrl+Alt+F12'")
+        raise ValueError(f"{text!r} is not a key sequence like 'Ctrl+Shift+F12'")
     *modifier_words, key_word = words
     modifiers: set[Modifier] = set()
     for word in modifier_words:
@@ -88,4 +88,11 @@ def parse_hotkey(text: str) -> Hotkey:
         raise ValueError(f"{key!r} alone would fire while typing; add Ctrl, Alt or Meta")
     if modifiers == {Modifier.SHIFT} and len(key) == 1:
         raise ValueError(f"Shift+{key} is ordinary typing; add Ctrl, Alt or Meta")
+    if {Modifier.CTRL, Modifier.ALT} <= modifiers and re.fullmatch(r"F([1-9]|1[0-2])", key):
+        # X and the Linux console take Ctrl+Alt+F1..F12 for switching terminals: the key never
+        # reaches any program, so the silent alarm would silently never fire.
+        raise ValueError(
+            f"Ctrl+Alt+{key} switches the screen to another terminal on Linux; "
+            "choose another key, e.g. Ctrl+Shift+F12"
+        )
     return Hotkey(frozenset(modifiers), key)

@@ -140,7 +140,7 @@ site = "oslo-sentrum"
 room = "Kontor 3.12"
 floor = "3. etasje"
 [hotkey]
-sequence = "ctrl+alt+f12"
+sequence = "ctrl+shift+f12"
 level = "assist"
 countdown_s = 3
 [sound]
@@ -153,7 +153,7 @@ def test_the_window_client_sections_are_read_and_normalised(tmp_path: Path) -> N
     settings = load_settings(DeskSettings, config(tmp_path, FULL))
     assert settings.language.value == "en"
     assert settings.location is not None and settings.location.floor == "3. etasje"
-    assert settings.hotkey.sequence == "Ctrl+Alt+F12"  # written as the user reads it
+    assert settings.hotkey.sequence == "Ctrl+Shift+F12"  # written as the user reads it
     assert settings.hotkey.level.value == "assist"
     assert settings.sound.enough_responders == 2
 
@@ -163,7 +163,7 @@ def test_the_window_client_sections_have_safe_defaults(tmp_path: Path) -> None:
     settings = load_settings(DeskSettings, path)
     assert settings.language.value == "nb"  # Norwegian unless asked otherwise
     assert settings.location is None  # the silent alarm then says it has no location
-    assert (settings.hotkey.sequence, settings.hotkey.countdown_s) == ("Ctrl+Alt+F12", 3.0)
+    assert (settings.hotkey.sequence, settings.hotkey.countdown_s) == ("Ctrl+Shift+F12", 3.0)
 
 
 @pytest.mark.parametrize(
@@ -171,11 +171,11 @@ def test_the_window_client_sections_have_safe_defaults(tmp_path: Path) -> None:
     [
         ('language = "en"', 'language = "de"', "language", "'nb' or 'en'"),
         ('site = "oslo-sentrum"', 'site = "Oslo Sentrum"', "location.site", "pattern"),
-        ('sequence = "ctrl+alt+f12"', 'sequence = "q"', "hotkey.sequence", "would fire while"),
-        ('sequence = "ctrl+alt+f12"', 'sequence = "Hyper+F1"', "hotkey.sequence", "modifier"),
+        ('sequence = "ctrl+shift+f12"', 'sequence = "q"', "hotkey.sequence", "would fire while"),
+        ('sequence = "ctrl+shift+f12"', 'sequence = "Hyper+F1"', "hotkey.sequence", "modifier"),
         (
-            'sequence = "ctrl+alt+f12"',
-            'sequence = "Ctrl+Alt+F11"',
+            'sequence = "ctrl+shift+f12"',
+            'sequence = "Ctrl+Shift+F11"',
             "hotkey",
             "must be different keys",
         ),

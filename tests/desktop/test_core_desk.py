@@ -151,9 +151,10 @@ def test_elapsed_splits_and_never_goes_negative() -> None:
 
 # -- hotkeys ------------------------------------------------------------------------------
 def test_hotkeys_are_parsed_and_normalised() -> None:
-    hotkey = parse_hotkey(" ctrl + ALT + f12 ")
-    assert hotkey.modifiers == {Modifier.CTRL, Modifier.ALT} and hotkey.key == "F12"
-    assert str(hotkey) == "Ctrl+Alt+F12"
+    hotkey = parse_hotkey(" ctrl + SHIFT + f12 ")
+    assert hotkey.modifiers == {Modifier.CTRL, Modifier.SHIFT} and hotkey.key == "F12"
+    assert str(hotkey) == "Ctrl+Shift+F12"
+    assert str(parse_hotkey("Ctrl+Alt+F13")) == "Ctrl+Alt+F13"  # above the terminal keys
     assert str(parse_hotkey("Super+Shift+pageup")) == "Shift+Meta+PageUp"
     assert str(parse_hotkey("F9")) == "F9"  # a bare function key does not fire while typing
 
@@ -167,6 +168,8 @@ def test_hotkeys_are_parsed_and_normalised() -> None:
         ("Ctrl+Alt+F25", "not a key this client can grab"),
         ("a", "would fire while typing"),
         ("Shift+A", "ordinary typing"),
+        ("Ctrl+Alt+F12", "switches the screen to another terminal"),
+        ("ctrl+alt+f1", "switches the screen to another terminal"),
     ],
 )
 def test_bad_hotkeys_say_why(text: str, reason: str) -> None:

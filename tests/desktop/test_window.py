@@ -136,7 +136,7 @@ def window_for(alarm: AlarmView, qtbot: QtBot) -> AlarmWindow:
         routine=load_routines()[alarm.level],
         site_name="NAV Oslo sentrum",
         user="kari",
-        focus_hotkey="Ctrl+Alt+F11",
+        focus_hotkey="Ctrl+Shift+F11",
         clock=Clock(),
     )
     qtbot.addWidget(window)

@@ -35,7 +35,7 @@ def main() -> int:
         routine=load_routines()[AlarmLevel.ACUTE],
         site_name="NAV Oslo sentrum",
         user="kari",
-        focus_hotkey="Ctrl+Alt+F11",
+        focus_hotkey="Ctrl+Shift+F11",
         clock=Clock(),
     )
     window.place_on_screen()
