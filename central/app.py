@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from central.api.routes import router as api_router
 from central.api.testing import router as testing_router
+from central.auth.guard import Guard
+from central.auth.service import Auth
 from central.config import CentralSettings
 from central.push.routes import router as push_router
 from central.service import Central
+from central.web.board import router as board_router
+from central.web.pages import router as pages_router
+from central.web.render import STATIC, Pages
+from central.web.views import router as views_router
 
 
 def create_app(settings: CentralSettings) -> FastAPI:
@@ -19,7 +29,13 @@ def create_app(settings: CentralSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         central = Central(settings)
         await central.start()
+        auth = Auth(settings.web, central.directory, central.store, central.clock)
+        await auth.start()
+        pages = Pages(auth, settings.web.language)
         app.state.central = central
+        app.state.auth = auth
+        app.state.pages = pages
+        app.state.error_page = pages.error_page
         try:
             yield
         finally:
@@ -29,4 +45,22 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(api_router)
     app.include_router(testing_router)
     app.include_router(push_router)
+    app.include_router(pages_router)
+    app.include_router(board_router)
+    app.include_router(views_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Every request passes the guard first: who is asking, and may they (central.auth.rules).
+    app.add_middleware(Guard)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _errors(request: Request, exc: StarletteHTTPException) -> Response:
+        """Pages get their errors in the layout; the API keeps its JSON answers."""
+        path = request.url.path
+        if path.startswith("/api/") or path in ("/healthz", "/openapi.json"):
+            return await http_exception_handler(request, exc)
+        pages: Pages = request.app.state.pages
+        return pages.render(
+            request, "error.html", exc.status_code, status=exc.status_code, message=str(exc.detail)
+        )
+
     return app

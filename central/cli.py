@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 
 from central.app import create_app
+from central.auth import admin
 from central.config import CentralSettings
 from central.errors import CentralError
 from central.push.wire import FramesProtocol
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument(
             "--user", help="act as this user (token from the config; or TRYGG_CENTRAL_TOKEN)"
         )
+    users = commands.add_parser("user", help="console accounts and desk tokens (for admins)")
+    admin.add_arguments(users)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -201,6 +204,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(problem, file=sys.stderr)
             return 2
         except CliError as exc:
+            print(f"trygg-central: {exc}", file=sys.stderr)
+            return 1
+    if args.command == "user":
+        try:
+            return admin.run(args, _load(Path(args.config)))
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 2
+        except CentralError as exc:
             print(f"trygg-central: {exc}", file=sys.stderr)
             return 1
     if args.config is None:

@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -109,6 +110,52 @@ class HttpSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+MIN_SECRET_LENGTH = 32
+
+
+class WebSettings(_Section):
+    """The console. ``secret`` signs CSRF tokens; without one, central makes a random secret
+    and keeps it in its database (so sessions and open forms survive a restart)."""
+
+    secret: str | None = Field(default=None, min_length=MIN_SECRET_LENGTH, repr=False)
+    # Behind TLS (as in production) the cookie is sent over HTTPS only.
+    secure_cookies: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    language: Literal["nb", "en"] = "nb"
+
+    @field_validator("secret")
+    @classmethod
+    def _real_secret(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("secret is empty")
+        return _refuse_placeholder(value, "secret")
+
+
+class Area(_Section):
+    """A rectangle on a site's floor plan, in the plan's own units (metres, say)."""
+
+    id: Id
+    name: Name
+    x: float = Field(ge=0)
+    y: float = Field(ge=0)
+    w: float = Field(gt=0)
+    h: float = Field(gt=0)
+
+
+class ZoneSettings(Area):
+    pass
+
+
+class RoomSettings(Area):
+    zone: Id | None = None
+    # The devices in the room: an alarm from one of them lights the room up.
+    devices: tuple[Id, ...] = ()
+    # The security measures in place (3.6), shown to every employee.
+    measures: tuple[Annotated[str, StringConstraints(min_length=1, max_length=300)], ...] = ()
+
+
 class StoreSettings(_Section):
     path: Path = Path("var/central.db")
 
@@ -138,6 +185,34 @@ class SiteSettings(_Section):
     opening_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
     # The user whose screen gets this site's end-to-end test alarms (a headless desk is fine).
     test_screen: UserId | None = None
+    # The floor plan: its size, zones and rooms (rectangles) for the console's alarm board.
+    width: float = Field(default=40.0, gt=0, le=10_000)
+    height: float = Field(default=20.0, gt=0, le=10_000)
+    zones: tuple[ZoneSettings, ...] = ()
+    rooms: tuple[RoomSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _plan_fits(self) -> SiteSettings:
+        _refuse_repeats("zone id", [z.id for z in self.zones])
+        _refuse_repeats("room id", [r.id for r in self.rooms])
+        _refuse_repeats("room device", [d for r in self.rooms for d in r.devices])
+        zones = {z.id for z in self.zones}
+        for area in (*self.zones, *self.rooms):
+            if area.x + area.w > self.width or area.y + area.h > self.height:
+                raise ValueError(
+                    f"{area.id} does not fit on the plan ({self.width} x {self.height})"
+                )
+        for room in self.rooms:
+            if room.zone is not None and room.zone not in zones:
+                raise ValueError(f"room {room.id} names unknown zone {room.zone!r}")
+        return self
+
+    def room_of(self, device: str, room_name: str) -> RoomSettings | None:
+        """The room an alarm comes from: by its device, else by the room's name."""
+        for room in self.rooms:
+            if device in room.devices:
+                return room
+        return next((r for r in self.rooms if r.name == room_name), None)
 
     @field_validator("zone")
     @classmethod
@@ -191,6 +266,7 @@ class CentralSettings(BaseSettings):
 
     mqtt: MqttSettings
     http: HttpSettings = HttpSettings()
+    web: WebSettings = WebSettings()
     store: StoreSettings = StoreSettings()
     routines: RoutineSettings = RoutineSettings()
     sites: tuple[SiteSettings, ...] = Field(min_length=1)

@@ -24,6 +24,7 @@ from central.core import (
     Directory,
     EventKind,
     Persist,
+    Person,
     Refusal,
 )
 from central.core.supervision import Supervisor
@@ -36,6 +37,7 @@ from central.store import Store
 from central.supervise import Watch
 from protocol import AlarmMessage, Message, ProtocolError
 from protocol.screen import (
+    Command,
     CommandKind,
     ErrorFrame,
     Hello,
@@ -88,6 +90,8 @@ class Central:
             clock,
         )
         self._close_when_stored: dict[UUID, str] = {}  # round ticks: central ends them
+        # Called with the site whenever one of its alarms changes (the console's live board).
+        self.alarm_listeners: set[Callable[[str], None]] = set()
         self._link_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -206,6 +210,16 @@ class Central:
             reason = f"{refusal.reason}: {command.type} {refusal.alarm_id}"
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
 
+    def answer(self, person: Person, kind: CommandKind, alarm_id: UUID) -> list[str]:
+        """A command from the console (I'm coming, resolve); the reasons it was refused."""
+        actions = self.book.command(person, Command(type=kind, alarm_id=alarm_id), self.clock())
+        refused = [r.reason for r in self._carry_out(actions)]
+        for reason in refused:
+            log.info(
+                "alarm %s: %s from %s's console refused: %s", alarm_id, kind, person.user_id, reason
+            )
+        return refused
+
     # --- outputs -------------------------------------------------------------------------
 
     def _carry_out(self, actions: list[Action]) -> list[Refusal]:
@@ -214,6 +228,9 @@ class Central:
             if isinstance(action, Broadcast):
                 frame = Prepared(encode_frame(action.frame))
                 self.hub.broadcast(action.site, frame, action.only)
+                if action.only is None:  # test alarms are not on the board
+                    for listener in tuple(self.alarm_listeners):
+                        listener(action.site)
             elif isinstance(action, Persist):
                 self._write(action)
             elif isinstance(action, AckEdge):

@@ -1,4 +1,9 @@
-"""Dependencies shared by the HTTP routes and the websocket route."""
+"""Dependencies shared by the HTTP routes and the websocket route.
+
+Who is asking, and whether their role allows the route at all, is decided before any route
+runs, by ``central.auth.guard`` with the rules of ``central.auth.rules``; routes only read the
+person it found and check the sites that person covers.
+"""
 
 from __future__ import annotations
 
@@ -19,25 +24,13 @@ def get_central(connection: HTTPConnection) -> Central:
 CentralDep = Annotated[Central, Depends(get_central)]
 
 
-def bearer_token(connection: HTTPConnection) -> str | None:
-    """``Authorization: Bearer <token>``, else the ``token`` query parameter (browsers cannot
-    set headers on a websocket)."""
-    header = connection.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return connection.query_params.get("token") or None
-
-
-TokenDep = Annotated[str | None, Depends(bearer_token)]
-
-
-def person_or_none(central: CentralDep, token: TokenDep) -> Person | None:
-    return central.directory.authenticate(token)
+def person_or_none(connection: HTTPConnection) -> Person | None:
+    person: Person | None = connection.scope.get("state", {}).get("person")
+    return person
 
 
 def require_person(person: Annotated[Person | None, Depends(person_or_none)]) -> Person:
-    if person is None:
+    if person is None:  # only on a route whose rule is public
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a valid bearer token is required",

@@ -19,8 +19,14 @@ ALL_SITES = "*"
 
 
 class Role(StrEnum):
+    """What a person may do; the permissions of each are in ``central.auth.rules``."""
+
+    EMPLOYEE = "employee"  # reads the office's routines and measures (3.6), raises alarms
     RESPONDER = "responder"  # gets alarms of their sites and answers them
     FACILITY_MANAGER = "facility_manager"  # gets faults, runs test rounds, reads the test log
+    SAFETY_REP = "safety_rep"  # verneombud: insight into alarms, tests and measures (2.4)
+    LEADER = "leader"  # the unit's manager: insight, and answers alarms
+    ADMIN = "admin"  # manages accounts; may do everything
 
 
 @dataclass(frozen=True, slots=True)

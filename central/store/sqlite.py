@@ -26,6 +26,7 @@ import sqlite_utils
 
 from central.core import Persist
 from central.errors import StoreClosed, StoreError
+from central.store.accounts import create_schema as create_accounts_schema
 from central.store.rows import ALARM_COLUMNS, EVENT_COLUMNS, alarm_row, alarm_view, event_row
 from central.store.testlog import create_schema as create_testlog_schema
 from protocol.screen import AlarmView
@@ -48,7 +49,7 @@ def _connect(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
+def create_schema(db: sqlite_utils.Database) -> None:
     db.enable_wal()
     with db.atomic():
         db.table("alarms").create(
@@ -68,6 +69,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         db.table("events").create_index(["alarm_id"], if_not_exists=True)
         db.table("alarms").create_index(["site"], if_not_exists=True)
         create_testlog_schema(db)
+        create_accounts_schema(db)
 
 
 class Store:
@@ -125,7 +127,7 @@ class Store:
     def _write_loop(self) -> None:
         try:
             db = _connect(self.path)
-            _create_schema(db)
+            create_schema(db)
         except (sqlite3.Error, OSError) as exc:
             self._failure = exc
             self._ready.set()

@@ -1,0 +1,1 @@
+"""Accounts, sessions, tokens and the permission rules (``rules``) of every endpoint."""

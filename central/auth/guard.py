@@ -1,0 +1,196 @@
+"""The guard: an ASGI middleware that decides every request before any route runs.
+
+It finds the route the request will reach, looks up that route's action in
+``central.auth.rules``, works out who is asking (bearer token, else session cookie) and lets
+the request through only if the rules allow it. Unsafe methods from a browser (no bearer token)
+must carry the CSRF token of their session, as a form field or an ``X-CSRF-Token`` header.
+Refusals: 401 (API, sockets: before accept, so HTTP 403), a redirect to the login page (pages),
+403 with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, quote, urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from central.auth import csrf
+from central.auth.routes import endpoint_for
+from central.auth.rules import WS, allowed, rule_for
+from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth
+from central.core import Person
+
+log = logging.getLogger("central.auth")
+
+MAX_FORM_BYTES = 64 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Renders an HTML error page: (scope, status, message) → ASGI app answering it.
+ErrorPage = Callable[[Scope, int, str], ASGIApp]
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header: no cookies
+                return {}
+    return {k: v.value for k, v in jar.items()}
+
+
+def _header(scope: Scope, wanted: bytes) -> str:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def bearer(scope: Scope) -> str | None:
+    scheme, _, value = _header(scope, b"authorization").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    # Browsers cannot set headers on a websocket: the token may come in the query instead.
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return (query.get("token") or [None])[0] or None
+
+
+class Guard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        starlette_app = scope["app"]
+        method = WS if scope["type"] == "websocket" else scope["method"]
+        endpoint = endpoint_for(starlette_app, scope)
+        if endpoint is None:  # no route: the router answers 404/405
+            await self.app(scope, receive, send)
+            return
+        template = endpoint.path
+        auth: Auth = starlette_app.state.auth
+        state = scope.setdefault("state", {})
+        person, session_id = await _who(auth, scope)
+        state["person"] = person
+        state["session_id"] = session_id
+        action = rule_for(method, template)
+        api = template.startswith("/api/") or template == "/openapi.json" or method == WS
+        if action is None:
+            log.error("no rule for %s %s: refused", method, template)
+            await self._refuse(scope, receive, send, 403, "no rule allows this endpoint", api)
+            return
+        if not allowed(person, action):
+            if person is None:
+                await self._refuse(scope, receive, send, 401, "please log in", api)
+            else:
+                await self._refuse(scope, receive, send, 403, "your role does not allow this", api)
+            return
+        if method == WS:
+            if session_id is not None and not _same_origin(scope):
+                await self._refuse(scope, receive, send, 403, "cross-site socket", api)
+                return
+            await self.app(scope, receive, send)
+            return
+        if method in SAFE_METHODS or (bearer(scope) is not None and person is not None):
+            await self.app(scope, receive, send)
+            return
+        binding = session_id or cookies(scope).get(PRE_COOKIE)
+        token = _header(scope, csrf.HEADER.encode())
+        body: list[Message] = []
+        if not token and _header(scope, b"content-type").startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            raw, body = await _read_body(receive)
+            token = (parse_qs(raw.decode("utf-8", "replace")).get(csrf.FIELD) or [""])[0]
+        if not auth.csrf_valid(binding, token):
+            await self._refuse(scope, receive, send, 403, "the form has expired; try again", api)
+            return
+        await self.app(scope, _replay(body, receive) if body else receive, send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, reason: str, api: bool
+    ) -> None:
+        starlette_app = scope["app"]
+        if scope["type"] == "websocket":
+            central = starlette_app.state.central
+            what = "screen" if scope["path"] == "/ws" else "console"
+            central.rejected[f"{what}_{'unauthorized' if status == 401 else 'forbidden'}"] += 1
+            await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+            return
+        if status == 401 and not api:
+            target = scope["path"] + (
+                "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
+            )
+            await _respond(send, 303, b"", [(b"location", f"/login?next={quote(target)}".encode())])
+            return
+        if api:
+            headers = [(b"content-type", b"application/json")]
+            if status == 401:
+                headers.append((b"www-authenticate", b"Bearer"))
+            await _respond(send, status, json.dumps({"detail": reason}).encode(), headers)
+            return
+        page: ErrorPage = starlette_app.state.error_page
+        await page(scope, status, reason)(scope, receive, send)
+
+
+async def _who(auth: Auth, scope: Scope) -> tuple[Person | None, str | None]:
+    token = bearer(scope)
+    if token is not None:
+        return await auth.by_token(token), None
+    session_id = cookies(scope).get(SESSION_COOKIE)
+    if session_id:
+        person = await auth.by_session(session_id)
+        if person is not None:
+            return person, session_id
+    return None, None
+
+
+def _same_origin(scope: Scope) -> bool:
+    origin = _header(scope, b"origin")
+    return not origin or urlsplit(origin).netloc == _header(scope, b"host")
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
+    chunks, messages, size = [], [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_FORM_BYTES:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,169 @@
+"""The live alarm board, answering from the console, and the alarm history.
+
+The board page is rendered whole; after that a websocket (``/board/feed``) says "site X
+changed" and the page fetches the fresh board fragment (``/board/live``): the server renders
+everything, the browser needs a dozen lines of script and no build chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, status
+from starlette.responses import Response
+
+from central.api.deps import CentralDep, PersonDep
+from central.core import Person
+from central.service import Central
+from central.web import queries
+from central.web.deps import PagesDep, back_to
+from central.web.plan import plan_of
+from protocol.screen import AlarmState, AlarmView, CommandKind
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _board(central: Central, person: Person) -> dict[str, Any]:
+    active = [a for a in central.book.active() if person.covers(a.site) and not a.test]
+    active.sort(key=lambda a: (a.level != "acute", a.raised_at))
+    ids = [str(a.alarm_id) for a in active]
+    timelines = await central.store.read(lambda db: queries.timelines(db, ids))
+    sites = [s for s in central.settings.sites if person.covers(s.id)]
+    return {
+        "plans": [plan_of(s, active) for s in sites],
+        "alarms": active,
+        "timelines": timelines,
+        "rooms": {
+            a.alarm_id: (
+                s.room_of(a.device, a.room) if (s := central.settings.site(a.site)) else None
+            )
+            for a in active
+        },
+    }
+
+
+@router.get("/board")
+async def board(
+    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep, done: str = ""
+) -> Response:
+    return pages.render(request, "board.html", done=done, **await _board(central, person))
+
+
+@router.get("/board/live")
+async def board_live(
+    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
+) -> Response:
+    return pages.render(request, "board_live.html", **await _board(central, person))
+
+
+@router.websocket("/board/feed")
+async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDep) -> None:
+    """Says which site changed; nothing else (the page fetches what it may see)."""
+    changed: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
+
+    def listener(site: str) -> None:
+        if person.covers(site) and not changed.full():
+            changed.put_nowait(site)
+
+    await websocket.accept()
+    central.alarm_listeners.add(listener)
+    reader = asyncio.create_task(_until_closed(websocket))
+    try:
+        while not reader.done():
+            getter = asyncio.create_task(changed.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            await websocket.send_text(getter.result())
+    except Exception:  # the browser went away mid-send
+        pass
+    finally:
+        central.alarm_listeners.discard(listener)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _answer(central: Central, person: Person, alarm_id: UUID, kind: CommandKind) -> Response:
+    found = central.book.get(alarm_id)
+    if found is None or not person.covers(found.site) or found.test:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such active alarm")
+    refused = central.answer(person, kind, alarm_id)
+    return back_to("/board", done="refused" if refused else str(kind))
+
+
+@router.post("/alarms/{alarm_id}/coming")
+async def coming(alarm_id: UUID, central: CentralDep, person: PersonDep) -> Response:
+    return await _answer(central, person, alarm_id, CommandKind.COMING)
+
+
+@router.post("/alarms/{alarm_id}/resolve")
+async def resolve(alarm_id: UUID, central: CentralDep, person: PersonDep) -> Response:
+    return await _answer(central, person, alarm_id, CommandKind.RESOLVE)
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+@router.get("/alarms")
+async def history(
+    request: Request,
+    central: CentralDep,
+    person: PersonDep,
+    pages: PagesDep,
+    site: Annotated[str, Query(max_length=63)] = "",
+    level: Annotated[str, Query(max_length=10)] = "",
+    state: Annotated[str, Query(max_length=20)] = "",
+    since: Annotated[str, Query(alias="from", max_length=10)] = "",
+    until: Annotated[str, Query(alias="to", max_length=10)] = "",
+    tests: bool = False,
+) -> Response:
+    if site and not person.covers(site):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
+    sites = frozenset({site}) if site else (None if person.everywhere else person.sites)
+    found = await central.store.recent(1000, sites, tests)
+    found = [
+        a
+        for a in found
+        if (not level or a["level"] == level)
+        and (not state or a["state"] == state)
+        and (not since or _day(a["raised_at"]) >= since)
+        and (not until or _day(a["raised_at"]) <= until)
+    ]
+    return pages.render(
+        request,
+        "history.html",
+        alarms=found[:200],
+        more=len(found) > 200,
+        sites=[s for s in central.settings.sites if person.covers(s.id)],
+        chosen={"site": site, "level": level, "state": state, "from": since, "to": until},
+        tests=tests,
+        states=list(AlarmState),
+    )
+
+
+def _day(at: str) -> str:
+    return datetime.fromisoformat(at).date().isoformat()
+
+
+@router.get("/alarms/{alarm_id}")
+async def alarm_page(
+    alarm_id: UUID, request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
+) -> Response:
+    found = await central.store.read(lambda db: queries.alarm(db, str(alarm_id)))
+    if found is None or not person.covers(found["site"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alarm")
+    view = AlarmView.model_validate({k: v for k, v in found.items() if k != "events"})
+    return pages.render(request, "alarm.html", alarm=view, events=found["events"])

@@ -1,0 +1,167 @@
+"""Logging in and out, the language, the home page, and account administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from central.api.deps import CentralDep, PersonDep
+from central.auth.passwords import WeakPassword, hash_password
+from central.auth.rules import Action, allowed
+from central.auth.service import LANGUAGE_COOKIE, SESSION_COOKIE
+from central.core import ALL_SITES, Role
+from central.store import accounts as rows
+from central.web.deps import AuthDep, PagesDep, back_to, safe_next
+from trygg_i18n import LANGUAGES
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login")
+async def login_page(request: Request, pages: PagesDep, next: str = "/") -> Response:
+    return pages.render(request, "login.html", next=safe_next(next), failed=False)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    pages: PagesDep,
+    auth: AuthDep,
+    user: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    session_id = await auth.login(user.strip(), password)
+    if session_id is None:
+        return pages.render(
+            request, "login.html", 400, next=safe_next(next), failed=True, user=user
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(auth.settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=auth.settings.secure_cookies,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, auth: AuthDep) -> Response:
+    session_id = request.scope.get("state", {}).get("session_id")
+    if session_id:
+        await auth.logout(session_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.post("/language")
+async def language(
+    lang: Annotated[str, Form(max_length=5)], next: Annotated[str, Form(max_length=500)] = "/"
+) -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/")
+async def home(person: PersonDep) -> Response:
+    """The board for those who may see it; every employee lands on the routines."""
+    return back_to("/board" if allowed(person, Action.VIEW_BOARD) else "/routines")
+
+
+# --- accounts (admin) ----------------------------------------------------------------------
+
+
+@router.get("/admin/users")
+async def users_page(
+    request: Request, central: CentralDep, pages: PagesDep, done: str = ""
+) -> Response:
+    found = await central.store.read(rows.accounts)
+    return pages.render(
+        request,
+        "users.html",
+        accounts=found,
+        config_users=central.settings.users,
+        roles=list(Role),
+        sites=central.settings.sites,
+        done=done,
+    )
+
+
+def _roles(values: list[str]) -> frozenset[Role]:
+    return frozenset(Role(v) for v in values if v in set(Role))
+
+
+@router.post("/admin/users")
+async def add_user(
+    request: Request,
+    central: CentralDep,
+    pages: PagesDep,
+    user_id: Annotated[str, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$")],
+    name: Annotated[str, Form(min_length=1, max_length=120)],
+    password: Annotated[str, Form(max_length=256)],
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    sites: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    known = {s.id for s in central.settings.sites} | {ALL_SITES}
+    problem = ""
+    if any(u.id == user_id for u in central.settings.users):
+        problem = "that id is a user of the configuration file"
+    elif await central.store.read(lambda db: rows.account(db, user_id)) is not None:
+        problem = "an account with that id exists"
+    elif not _roles(roles) or not [s for s in sites if s in known]:
+        problem = "choose at least one role and one site"
+    if not problem:
+        try:
+            hashed = hash_password(password)
+        except WeakPassword as exc:
+            problem = str(exc)
+    if problem:
+        found = await central.store.read(rows.accounts)
+        return pages.render(
+            request,
+            "users.html",
+            400,
+            accounts=found,
+            config_users=central.settings.users,
+            roles=list(Role),
+            sites=central.settings.sites,
+            problem=problem,
+            done="",
+        )
+    account = rows.Account(
+        user_id, name.strip(), hashed, _roles(roles), frozenset(s for s in sites if s in known)
+    )
+    now = central.clock()
+    await central.store.submit(lambda db: rows.save_account(db, account, now))
+    return back_to("/admin/users", done="added")
+
+
+@router.post("/admin/users/{user_id}/roles")
+async def set_roles(
+    user_id: str,
+    central: CentralDep,
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006
+) -> Response:
+    found = await central.store.read(lambda db: rows.account(db, user_id))
+    chosen = _roles(roles)
+    if found is None or not chosen:
+        return back_to("/admin/users", done="unchanged")
+    changed = rows.Account(
+        found.user_id, found.name, found.password_hash, chosen, found.sites, found.disabled
+    )
+    now = central.clock()
+
+    def write(db: object) -> None:
+        rows.save_account(db, changed, now)  # type: ignore[arg-type]
+        rows.end_sessions_of(db, user_id)  # type: ignore[arg-type]
+
+    await central.store.submit(write)
+    return back_to("/admin/users", done="roles")

@@ -1,0 +1,111 @@
+"""A central for console tests: accounts of every role, sessions, tokens, CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from central.auth.passwords import hash_password
+from central.config import CentralSettings
+from central.core import Role
+from central.store import accounts as rows
+from tests.central.helpers import Running, make_settings, serve
+from tests.support.broker import Broker
+
+PASSWORD = "Rett-hest-batteri-stift-42"
+SECRET = "web-secret-5f1c9e7a3b8d2f6a0c4e9b1d7a3f5c8e"
+ROOMS = {
+    "width": 30,
+    "height": 12,
+    "zones": [{"id": "publikum", "name": "Publikumssone", "x": 0, "y": 0, "w": 20, "h": 12}],
+    "rooms": [
+        {
+            "id": "mote-101",
+            "name": "Møterom 101",
+            "zone": "publikum",
+            "x": 1,
+            "y": 1,
+            "w": 8,
+            "h": 5,
+            "devices": ["rom-101"],
+            "measures": ["Alarmknapp under bordet", "Dør med <b>to</b> utganger"],
+        },
+        {"id": "mote-102", "name": "Møterom <i>102</i>", "x": 10, "y": 1, "w": 8, "h": 5},
+    ],
+}
+
+
+def console_settings(broker: Broker, tmp: Path) -> CentralSettings:
+    data = make_settings(broker, tmp).model_dump(mode="json")
+    data["web"] = {"secret": SECRET}
+    data["sites"][0].update(ROOMS)
+    return CentralSettings.model_validate(data)
+
+
+@dataclass
+class Console:
+    running: Running
+    sessions: dict[Role, str] = field(default_factory=dict)  # role → session cookie
+    tokens: dict[Role, str] = field(default_factory=dict)  # role → desk token
+
+    @property
+    def url(self) -> str:
+        return self.running.http
+
+    def csrf_for(self, session_id: str) -> str:
+        return str(self.running.server.config.loaded_app.app.state.auth.csrf_token(session_id))  # type: ignore[union-attr]
+
+    def client(self, role: Role | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        cookies = {"trygg_session": self.sessions[role]} if role else {}
+        return httpx.AsyncClient(base_url=self.url, cookies=cookies, timeout=10, **kwargs)
+
+
+async def add_account(
+    running: Running, user_id: str, roles: frozenset[Role], name: str = ""
+) -> None:
+    central = running.central
+    account = rows.Account(
+        user_id, name or user_id.title(), hash_password(PASSWORD), roles, frozenset({"*"})
+    )
+    await central.store.submit(lambda db: rows.save_account(db, account, central.clock()))
+
+
+async def log_in(url: str, user_id: str, password: str = PASSWORD) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        page = await client.get("/login")
+        token = csrf_in(page.text)
+        return await client.post(
+            "/login", data={"user": user_id, "password": password, "csrf": token}
+        )
+
+
+def csrf_in(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def console(broker: Broker, tmp: Path) -> AsyncIterator[Console]:
+    """Central with an account per role (every site), each logged in and holding a token."""
+    async with serve(console_settings(broker, tmp)) as running:
+        found = Console(running)
+        for role in Role:
+            await add_account(running, f"user-{role.value}", frozenset({role}))
+            answer = await log_in(running.http, f"user-{role.value}")
+            assert answer.status_code == 303, answer.text
+            found.sessions[role] = answer.cookies["trygg_session"]
+            token = f"desk-{role.value}-token-8c1f4e7a2b9d"
+            user = f"user-{role.value}"
+            now = running.central.clock()
+            await running.central.store.submit(
+                lambda db, u=user, t=token, at=now: rows.add_token(db, u, t, "test", at)
+            )
+            found.tokens[role] = token
+        yield found

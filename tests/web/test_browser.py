@@ -1,0 +1,134 @@
+"""The console in a real browser: log in, a press lights the room up live, answer and resolve,
+exports, a safety rep kept out of admin pages, and an axe-core scan of every main page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from protocol import AlarmLevel, AlarmMessage, AlarmSource
+from tests.web.browser import ARGS, chromium_path
+from tests.web.console import PASSWORD, console
+
+MAIN_PAGES = ("/board", "/alarms", "/devices", "/tests", "/routines", "/admin/users", "/login")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _log_in(page: Page, url: str, user: str) -> None:
+    await page.goto(f"{url}/login")
+    await page.get_by_label("Brukernavn").fill(user)
+    await page.get_by_label("Passord").fill(PASSWORD)
+    await page.get_by_role("button", name="Logg inn").click()
+    await page.wait_for_url(lambda u: "/login" not in u)
+
+
+async def test_board_lights_up_live_and_alarms_are_answered(broker, tmp_path, browser) -> None:
+    async with console(broker, tmp_path) as c:
+        page = await browser.new_page()
+        await _log_in(page, c.url, "user-admin")
+        await page.goto(f"{c.url}/board")
+        await expect(page.locator("#live")).to_have_attribute("data-connected", "yes")
+        room = page.locator('[data-room="mote-101"]')
+        await expect(room).to_have_attribute("data-level", "")
+        # A press: the alarm as the edge's button sends it, through central's ingest.
+        c.running.central.on_alarm(
+            AlarmMessage(
+                site="oslo-sentrum",
+                device="rom-101",
+                alarm_id=uuid4(),
+                level=AlarmLevel.ACUTE,
+                room="Møterom 101",
+                source=AlarmSource.BUTTON,
+                input="desk",
+                raised_at=datetime.now(UTC),
+            )
+        )
+        await expect(room).to_have_attribute("data-level", "acute")  # no reload
+        await expect(room).to_contain_text("AKUTT")
+        await page.get_by_role("button", name="Jeg kommer").click()
+        await expect(page.get_by_text("Registrert: du kommer.")).to_be_visible()
+        await expect(page.locator(".card")).to_contain_text("User-Admin")
+        await page.get_by_role("button", name="Avslutt (alt er i orden)").click()
+        await expect(page.get_by_text("Ingen aktive alarmer. Alt er rolig.")).to_be_visible()
+        await expect(room).to_have_attribute("data-level", "")
+
+
+async def test_exports_download(broker, tmp_path, browser) -> None:
+    async with console(broker, tmp_path) as c:
+        page = await browser.new_page()
+        await _log_in(page, c.url, "user-facility_manager")
+        await page.goto(f"{c.url}/tests")
+        for name, start in (
+            ("Eksporter som CSV", b"\xef\xbb\xbfrun_id"),
+            ("Eksporter som PDF", b"%PDF"),
+        ):
+            async with page.expect_download() as info:
+                await page.get_by_role("link", name=name).click()
+            download = await info.value
+            path = await download.path()
+            assert path is not None and path.read_bytes().startswith(start), name
+
+
+async def test_a_safety_rep_cannot_reach_admin_pages(broker, tmp_path, browser) -> None:
+    async with console(broker, tmp_path) as c:
+        page = await browser.new_page()
+        await _log_in(page, c.url, "user-safety_rep")
+        assert await page.get_by_role("link", name="Kontoer").count() == 0
+        answer = await page.goto(f"{c.url}/admin/users")
+        assert answer is not None and answer.status == 403
+        await expect(page.get_by_role("heading", name="Ikke tillatt")).to_be_visible()
+
+
+async def test_main_pages_have_no_serious_accessibility_violations(
+    broker, tmp_path, browser
+) -> None:
+    axe = Axe()
+    async with console(broker, tmp_path) as c:
+        c.running.central.on_alarm(
+            AlarmMessage(
+                site="oslo-sentrum",
+                device="rom-101",
+                alarm_id=uuid4(),
+                level=AlarmLevel.ASSIST,
+                room="Møterom 101",
+                source=AlarmSource.BUTTON,
+                input="wall",
+                raised_at=datetime.now(UTC),
+            )
+        )
+        page = await browser.new_page()
+        await _log_in(page, c.url, "user-admin")
+        problems = []
+        for path in MAIN_PAGES:
+            await page.goto(f"{c.url}{path}")
+            results = await axe.run(
+                page,
+                options={
+                    "runOnly": {
+                        "type": "tag",
+                        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+                    }
+                },
+            )
+            assert results.response["passes"], f"axe checked nothing on {path}"
+            for violation in results.response["violations"]:
+                if violation["impact"] in ("serious", "critical"):
+                    problems.append(
+                        f"{path}: {violation['id']}: {violation['help']} "
+                        f"{[n['target'] for n in violation['nodes']][:3]}"
+                    )
+        assert not problems, "\n".join(problems)
