@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -42,6 +44,9 @@ class SimRoom(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     buttons: list[SimButton] = Field(min_length=1)
     board: SimBoard | None = None
+    measures: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        default_factory=list, description="security measures besides the simulated hardware"
+    )
 
 
 class SimSite(BaseModel):
@@ -79,6 +84,76 @@ class DemoSettings(BaseSettings):
         return self.model_copy(update={"sites": sites})
 
 
+# The floor plan central draws on its alarm board, in metres. The demo lays it out itself:
+# meeting rooms in rows along the public zone's waiting area, the staff zone beside it.
+ROOM_W, ROOM_H, GAP, WAITING, STAFF_W = 8.0, 6.0, 1.0, 4.0, 10.0
+_LEVEL_WORDS = {"acute": "akutt alarm", "assist": "be om bistand"}
+_PLACES = {"desk": "under bordet", "wall": "på veggen ved døra"}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArea:
+    id: str
+    name: str
+    x: float
+    y: float
+    w: float
+    h: float
+    zone: str | None = None
+    devices: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FloorPlan:
+    width: float
+    height: float
+    zones: tuple[PlanArea, ...]
+    rooms: tuple[PlanArea, ...]
+
+
+def room_measures(room: SimRoom) -> tuple[str, ...]:
+    """What protects the room, as the console's routines page lists it (bokmål, like the
+    demo's room names): its buttons, its board's pendants and sound alarm, then the rest."""
+    found = [
+        f"Alarmknapp {_PLACES.get(b.input, f'«{b.input}»')}: {_LEVEL_WORDS[b.level]}"
+        for b in room.buttons
+    ]
+    if room.board is not None:
+        found += [f"Personlig alarmanheng {p}" for p in room.board.pendants]
+        if room.board.sound_alarm_db is not None:
+            found.append(f"Lydalarm over {room.board.sound_alarm_db} dB")
+    return (*found, *room.measures)
+
+
+def floor_plan(site: SimSite) -> FloorPlan:
+    """One row of rooms (two for more than four), facing the waiting area; any number fits."""
+    count = len(site.rooms)
+    cols = count if count <= 4 else math.ceil(count / 2)
+    rows = math.ceil(count / cols)
+    public_w = GAP + cols * (ROOM_W + GAP)
+    height = GAP + ROOM_H + WAITING + (rows - 1) * (ROOM_H + GAP)
+    rooms = tuple(
+        PlanArea(
+            id=room.device,
+            name=room.name,
+            x=GAP + (i % cols) * (ROOM_W + GAP),
+            y=GAP if i < cols else GAP + ROOM_H + WAITING,
+            w=ROOM_W,
+            h=ROOM_H,
+            zone="publikum",
+            devices=(room.device,),
+            measures=room_measures(room),
+        )
+        for i, room in enumerate(site.rooms)
+    )
+    zones = (
+        PlanArea("publikum", "Publikumssone og venterom", 0, 0, public_w, height),
+        PlanArea("ansatte", "Ansattsone (kontorer)", public_w, 0, STAFF_W, height),
+    )
+    return FloorPlan(public_w + STAFF_W, height, zones, rooms)
+
+
 def _room(device: str, name: str, number: int, sound_alarm_db: int | None = None) -> SimRoom:
     """A meeting room as the demo furnishes it: two buttons with LEDs, a buzzer, a board."""
     return SimRoom(
@@ -89,6 +164,7 @@ def _room(device: str, name: str, number: int, sound_alarm_db: int | None = None
             SimButton(input="wall", level="assist", pin=5, led_pin=6),
         ],
         board=SimBoard(pendants=[f"p-{number}"], sound_alarm_db=sound_alarm_db),
+        measures=["Den ansatte sitter nærmest døra", "Resepsjonen er nærmeste kollega"],
     )
 
 

@@ -28,12 +28,15 @@ from typing import IO
 from firmware_sim.board import Board
 from firmware_sim.board_commands import serve
 from firmware_sim.broker import PrivateBroker, free_port, wait_for_port
-from firmware_sim.config import DemoSettings, SimRoom
+from firmware_sim.config import DemoSettings, PlanArea, SimRoom, SimSite, floor_plan
 from firmware_sim.control import ControlServer
 from firmware_sim.errors import SimError
 from firmware_sim.scenario import Scenario, play
 
 CENTRAL_USER = "central"
+# The console's login the demo makes (a fresh random password each run, shown in the banner).
+CONSOLE_USER = "admin"
+CONSOLE_ROLES = "admin,facility_manager"
 
 
 def _toml_str(value: str) -> str:
@@ -56,6 +59,7 @@ class Demo:
         self.broker = PrivateBroker(workdir / "broker")
         self.http_port = free_port()
         self.tokens = {desk: secrets.token_urlsafe(24) for s in settings.sites for desk in s.desks}
+        self.console_password = _password()
 
     # -- configuration files, written the way an operator would -------------------------
     def _central_config(self, password: str) -> Path:
@@ -73,6 +77,7 @@ class Demo:
         ]
         for site in self.settings.sites:
             lines += ["[[sites]]", f'id = "{site.id}"', f"name = {_toml_str(site.name)}"]
+            lines += _plan_lines(site)
         for site in self.settings.sites:
             for desk in site.desks:
                 lines += [
@@ -85,6 +90,37 @@ class Demo:
         path = self.dir / "central.toml"
         path.write_text("\n".join(lines) + "\n")
         return path
+
+    def _add_console_account(self, config: Path) -> None:
+        """The console's login, made the way an admin would: central's own CLI (it writes to
+        the running central's database; WAL lets both write)."""
+        added = subprocess.run(
+            [
+                _script("trygg-central"),
+                "user",
+                "add",
+                CONSOLE_USER,
+                "--name",
+                "Demo-administrator",
+                "--roles",
+                CONSOLE_ROLES,
+                "--sites",
+                "*",
+                "--config",
+                str(config),
+                "--password-stdin",
+            ],
+            input=self.console_password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if added.returncode != 0:
+            raise SimError(f"could not add the console account: {added.stderr.strip()}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
 
     def _edge_config(self, site_id: str, room: SimRoom, password: str) -> Path:
         lines = [
@@ -154,10 +190,10 @@ class Demo:
         self.broker.add_user(CENTRAL_USER, central_pw := secrets.token_urlsafe(18))
         self.broker.start()
         self.procs.append(("mosquitto", self.broker.proc))  # type: ignore[arg-type]
-        self._spawn(
-            "central", [_script("trygg-central"), "--config", str(self._central_config(central_pw))]
-        )
+        central_config = self._central_config(central_pw)
+        self._spawn("central", [_script("trygg-central"), "--config", str(central_config)])
         wait_for_port(self.http_port, timeout=30)
+        self._add_console_account(central_config)
         for site in self.settings.sites:
             for room in site.rooms:
                 if room.board is not None:  # plugged in before the edge looks for it
@@ -220,9 +256,10 @@ class Demo:
         return "\n".join(
             [
                 "Trygg demo is running.",
-                f"  central:  http://127.0.0.1:{self.http_port}/healthz",
-                f"  alarms:   curl -H 'Authorization: Bearer {token}' "
-                f"http://127.0.0.1:{self.http_port}/api/alarms",
+                f"  console:  {self.url}/login",
+                f"  login:    user {CONSOLE_USER}, password {self.console_password}",
+                f"  central:  {self.url}/healthz",
+                f"  alarms:   curl -H 'Authorization: Bearer {token}' {self.url}/api/alarms",
                 f"  broker:   mqtt://{self.broker.address} (logs and configs in {self.dir})",
                 f"  press:    Enter here, or: trygg-sim --workdir {self.dir} tap "
                 f"{room.device} {room.buttons[0].input}",
@@ -231,6 +268,24 @@ class Demo:
                 "  stop:     Ctrl-C",
             ]
         )
+
+    def _screens(self) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
+                return int(json.load(answer).get("screens", 0))
+        except (OSError, ValueError):
+            return 0
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until every desk is connected, so a press after the banner reaches them live."""
+        desks = sum(len(site.desks) for site in self.settings.sites)
+        deadline = time.monotonic() + timeout
+        while self._screens() < desks:
+            if dead := self.dead():
+                raise SimError(f"stopped while starting: {', '.join(dead)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the desks did not connect to central within {timeout:.0f} s")
+            time.sleep(0.2)
 
     def healthy(self) -> bool:
         try:
@@ -260,6 +315,43 @@ class Demo:
         return [name for name, proc in self.procs if proc.poll() is not None]
 
 
+def _password() -> str:
+    """A random console password that central's strength rules accept."""
+    while len(set(password := secrets.token_urlsafe(12))) < 8:
+        pass
+    return password
+
+
+def _area_lines(table: str, area: PlanArea) -> list[str]:
+    lines = [
+        f"[[sites.{table}]]",
+        f'id = "{area.id}"',
+        f"name = {_toml_str(area.name)}",
+        f"x = {area.x}",
+        f"y = {area.y}",
+        f"w = {area.w}",
+        f"h = {area.h}",
+    ]
+    if area.zone is not None:
+        lines.append(f'zone = "{area.zone}"')
+    if area.devices:
+        lines.append(f"devices = [{', '.join(_toml_str(d) for d in area.devices)}]")
+    if area.measures:
+        lines.append(f"measures = [{', '.join(_toml_str(m) for m in area.measures)}]")
+    return lines
+
+
+def _plan_lines(site: SimSite) -> list[str]:
+    """The site's floor plan for the console's alarm board: the site's size, zones, rooms."""
+    plan = floor_plan(site)
+    lines = [f"width = {plan.width}", f"height = {plan.height}"]
+    for zone in plan.zones:
+        lines += _area_lines("zones", zone)
+    for room in plan.rooms:
+        lines += _area_lines("rooms", room)
+    return lines
+
+
 def run_demo(settings: DemoSettings, workdir: Path, scenario: Scenario | None = None) -> int:
     demo = Demo(settings, workdir)
     stopping = threading.Event()
@@ -271,6 +363,7 @@ def run_demo(settings: DemoSettings, workdir: Path, scenario: Scenario | None = 
     signal.signal(signal.SIGINT, _on_signal)
     try:
         demo.start()
+        demo.wait_ready()
         print(demo.banner(), flush=True)
         if sys.stdin.isatty():
             threading.Thread(target=_press_on_enter, args=(demo,), daemon=True).start()

@@ -1,6 +1,7 @@
 """`trygg-sim demo` (what `make demo` runs): it starts two sites of three rooms, a simulated
-press and a pendant on a simulated sensor board reach central and the desks, and Ctrl-C
-leaves no process, pty symlink or control socket of it behind."""
+press and a pendant on a simulated sensor board reach central and the desks, the console login
+it prints works and its board shows each site's floor plan lit up, and Ctrl-C leaves no
+process, pty symlink or control socket of it behind."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def demo_processes(workdir: Path) -> list[str]:
     return [line for line in listing.splitlines() if str(workdir) in line and "ps -eww" not in line]
 
 
+def log_in_to_console(client: httpx.Client, user: str, password: str) -> httpx.Response:
+    """The browser's way in: the login page, its form's CSRF token, the form posted."""
+    page = client.get("/login")
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf, "no CSRF token in the login form"
+    return client.post("/login", data={"user": user, "password": password, "csrf": csrf[1]})
+
+
 def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     proc = subprocess.Popen(
@@ -51,7 +61,9 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         banner = read_until(proc, r"stop:\s+Ctrl-C")
         url = re.search(r"(http://127\.0\.0\.1:\d+)/healthz", banner)
         token = re.search(r"Bearer ([\w-]+)", banner)
-        assert url and token, banner
+        console = re.search(r"console:\s+(http://127\.0\.0\.1:\d+)/login", banner)
+        login = re.search(r"login:\s+user (\S+), password (\S+)", banner)
+        assert url and token and console and login, banner
         assert "broker:   mqtt://127.0.0.1:" in banner
         assert "board rom-101 pendant p-101" in banner
         ports = sorted(p.name for p in workdir.glob("*.tty"))
@@ -80,6 +92,18 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
             time.sleep(0.1)
         [alarm] = alarms["alarms"]
         assert (alarm["room"], alarm["level"], alarm["input"]) == ("Møterom 101", "acute", "desk")
+
+        # The console: the printed login works, and the board draws both sites' floor plans
+        # with the pressed room lit up (acute) and the others quiet.
+        with httpx.Client(base_url=console[1], timeout=10) as browser:
+            refused = log_in_to_console(browser, login[1], f"not-{login[2]}")
+            assert refused.status_code != 303 and "trygg_session" not in browser.cookies
+            answer = log_in_to_console(browser, login[1], login[2])
+            assert answer.status_code == 303 and "trygg_session" in browser.cookies, answer.text
+            board = browser.get("/board")
+            assert board.status_code == 200, board.text
+            rooms = dict(re.findall(r'data-room="([\w-]+)" data-level="(\w*)"', board.text))
+            assert rooms == {room: "acute" if room == "rom-101" else "" for room in ROOMS}
 
         # The second site's sensor board: a pendant press travels serial -> edge -> desk.
         pendant = subprocess.run(
