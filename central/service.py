@@ -37,6 +37,7 @@ from central.store import Store
 from central.supervise import Watch
 from protocol import AlarmMessage, Message, ProtocolError
 from protocol.screen import (
+    AlarmUpdate,
     Command,
     CommandKind,
     ErrorFrame,
@@ -226,11 +227,12 @@ class Central:
         refusals: list[Refusal] = []
         for action in actions:
             if isinstance(action, Broadcast):
-                frame = Prepared(encode_frame(action.frame))
-                self.hub.broadcast(action.site, frame, action.only)
-                if action.only is None:  # test alarms are not on the board
-                    for listener in tuple(self.alarm_listeners):
-                        listener(action.site)
+                if isinstance(action.frame, AlarmUpdate):
+                    # One loop turn later: an ack queued just before goes to the broker first,
+                    # instead of after a fan-out to every screen.
+                    asyncio.get_running_loop().call_soon(self._broadcast, action)
+                else:
+                    self._broadcast(action)
             elif isinstance(action, Persist):
                 self._write(action)
             elif isinstance(action, AckEdge):
@@ -239,6 +241,12 @@ class Central:
             else:
                 refusals.append(action)
         return refusals
+
+    def _broadcast(self, action: Broadcast) -> None:
+        self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)), action.only)
+        if action.only is None:  # test alarms are not on the board
+            for listener in tuple(self.alarm_listeners):
+                listener(action.site)
 
     def _write(self, persist: Persist) -> None:
         for event in persist.events:

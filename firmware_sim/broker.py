@@ -74,6 +74,8 @@ class PrivateBroker:
             f"acl_file {self.acl}\n"
             f"listener {self.port} 127.0.0.1\n"
             "persistence false\n"
+            # As deploy/mosquitto/trygg.conf: small packets go out at once (no Nagle delay).
+            "set_tcp_nodelay true\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             # Large enough to deliver a hostile 1 MiB payload to central, which must reject it.

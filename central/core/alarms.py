@@ -231,7 +231,10 @@ class AlarmBook:
             f" raised_at {view.raised_at.isoformat()}{flags}"
         )
         event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, actor, detail)
-        return [self._broadcast(entry, AlarmNew(alarm=view)), self._persist(entry, event)]
+        # The write is handed to the store first so that the disk works while the screens are
+        # told: neither waits for the other (DESIGN: "disk does not wait for notification").
+        persist = self._persist(entry, event)
+        return [persist, self._broadcast(entry, AlarmNew(alarm=view))]
 
     # --- the store's reports ---------------------------------------------------------------
 
@@ -246,16 +249,19 @@ class AlarmBook:
         first = entry.committed is None
         entry.committed = persist.alarm
         actions: list[Action] = []
+        if persist.ack_after_commit:
+            # First, so that the employee's LED does not wait for every screen's update.
+            actions.extend(self._ack(persist.alarm, now))
         if first:
             # "Stored" is a fact of the timeline even when a colleague answered before the
             # commit (the state then stays "acknowledged"; screens need no update for it).
+            # The edge's first ack waits for this entry's commit too, so that a crash right
+            # after the ack can never leave an alarm without its "received" on record.
             event = AlarmEvent(entry.view.alarm_id, EventKind.RECEIVED, now, CENTRAL_ACTOR)
+            actions.append(self._persist(entry, event, ack_after_commit=True))
             if entry.view.state is AlarmState.RAISED:
                 entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
                 actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
-            actions.append(self._persist(entry, event))
-        if persist.ack_after_commit or first:
-            actions.extend(self._ack(persist.alarm, now))
         return actions
 
     def commit_failed(self, persist: Persist) -> None:

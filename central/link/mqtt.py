@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -135,6 +136,8 @@ class MqttLink:
             properties=properties,
             keepalive=self._settings.keepalive_s,
             timeout=10,
+            # Acks are small packets: send each at once, not after Nagle's ~40 ms delay.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
     async def run(self) -> None:

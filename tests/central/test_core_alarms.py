@@ -108,11 +108,11 @@ def test_commit_makes_alarm_received_and_acks_the_edge() -> None:
     [received] = only(actions, Persist)
     assert [e.kind for e in received.events] == [EventKind.RECEIVED]
     assert received.events[0].actor == "central" and not received.insert
-    [ack] = only(actions, AckEdge)
+    # The edge hears "received" once that entry is on record too, not before.
+    assert only(actions, AckEdge) == [] and received.ack_after_commit
+    [ack] = only(book.committed(received, at(0.06)), AckEdge)
     assert (ack.site, ack.device, ack.alarm_id) == (SITE, "rom-101", message.alarm_id)
-    assert ack.state is AckState.RECEIVED and ack.at == at(0.05)
-    # Committing the "received" event row acks nothing further.
-    assert book.committed(received, at(0.06)) == []
+    assert ack.state is AckState.RECEIVED and ack.at == at(0.06)
 
 
 def test_duplicate_before_commit_is_ignored() -> None:
@@ -227,12 +227,14 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     assert not only(withdrawn, Persist)[0].ack_after_commit
     back = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(0.003))
     first_commit = book.committed(insert, at(0.01))
-    acks = only(first_commit, AckEdge)
-    assert [a.state for a in acks] == [AckState.RECEIVED]  # stored as received: true
+    assert only(first_commit, AckEdge) == []
     # The timeline still records "stored", but screens already show "acknowledged".
     [stored] = only(first_commit, Persist)
     assert [e.kind for e in stored.events] == [EventKind.RECEIVED]
     assert only(first_commit, Broadcast) == []
+    # Its row carries Ola's answer, so once on record the edge may hear "help is coming".
+    acks = only(book.committed(stored, at(0.015)), AckEdge)
+    assert [a.state for a in acks] == [AckState.ACKNOWLEDGED]
     assert book.get(message.alarm_id).state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
     later = commit_all(book, [*coming, *withdrawn, *back], at(0.02))
     assert [a.state for a in only(later, AckEdge)] == [AckState.ACKNOWLEDGED, AckState.ACKNOWLEDGED]

@@ -132,9 +132,17 @@ async def test_alarm_queued_while_central_is_down_arrives_exactly_once(
         await publish(edge, during)  # and resends once more: re-acked, not re-recorded
         await next_ack(edge, alarm_id=str(during.alarm_id))
 
+        # The ack promises the alarm is stored; its "received" timeline entry is written just
+        # after the ack went out, so give that write a moment.
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            response = await client.get("/api/alarms", headers={"Authorization": f"Bearer {OLA}"})
-            alarms = response.json()["alarms"]
+            for _ in range(100):
+                response = await client.get(
+                    "/api/alarms", headers={"Authorization": f"Bearer {OLA}"}
+                )
+                alarms = response.json()["alarms"]
+                if all(len(a["events"]) >= 2 for a in alarms):
+                    break
+                await asyncio.sleep(0.05)
         ids = [a["alarm_id"] for a in alarms]
         assert sorted(ids) == sorted([str(before.alarm_id), str(during.alarm_id)])
         for alarm in alarms:
