@@ -153,7 +153,7 @@ def table(results: dict[int, dict[str, list[Sample]]], args: argparse.Namespace)
         f" priority); timing: {args.timing}",
         "real  = edge agent (gpiozero mock pins) -> Mosquitto -> trygg-central -> screens",
         "bound = aiomqtt publish -> Mosquitto -> a subscriber calling websockets.broadcast",
-        f"Mosquitto set_tcp_nodelay {'true' if args.broker_nodelay else 'false (its default)'}; "
+        "Mosquitto as shipped in deploy/ (set_tcp_nodelay true); "
         f"{args.gap_ms:.0f}-{args.gap_ms * 1.4:.0f} ms quiet before each press",
         "",
         f"{'N':>6}  {'path':<5} {'presses':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  "
@@ -221,9 +221,6 @@ async def run(args: argparse.Namespace) -> dict[int, dict[str, list[Sample]]]:
         workdir = Path(tmp)
         broker = Broker(workdir / "broker")
         paths = make_paths(args, broker, workdir)
-        if args.broker_nodelay:
-            # Not in deploy/mosquitto/trygg.conf (yet): Mosquitto leaves Nagle on by default.
-            broker.conf.write_text(broker.conf.read_text() + "set_tcp_nodelay true\n")
         broker.start()
         pool = ReceiverPool(args.receivers, idle=args.idle, use_tap=args.tap)
         started: list[AlarmPath] = []
@@ -277,11 +274,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="tap",
         action="store_false",
         help="time with the screens' socket stamps only, not the packet tap",
-    )
-    parser.add_argument(
-        "--broker-nodelay",
-        action="store_true",
-        help="run Mosquitto with set_tcp_nodelay true (the default config leaves Nagle on)",
     )
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     args = parser.parse_args(argv)
