@@ -25,40 +25,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.core import ALL_SITES, Person, Role
 from central.core.supervision import OpeningHours
+from configfile.secrets import Placeholder, placeholder_kind
 from protocol.topics import ID_PATTERN
 
 MIN_TOKEN_LENGTH = 24
-# Values that mean "someone forgot to set this". A secret equal to one of these (ignoring case
-# and punctuation), or containing one of the markers, is refused.
-PLACEHOLDERS = frozenset(
-    {
-        "changeme",
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "example",
-        "todo",
-        "replaceme",
-        "default",
-        "test",
-        "admin",
-        "fixme",
-        "xxx",
-    }
-)
-PLACEHOLDER_MARKERS = (
-    "changeme",
-    "change-me",
-    "change_me",
-    "replace-me",
-    "replaceme",
-    "<",
-    ">",
-    "…",
-    "...",
-    "xxxx",
-)
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$")]
@@ -72,13 +42,10 @@ def _refuse_repeats(what: str, values: list[str]) -> None:
 
 
 def _refuse_placeholder(value: str, what: str) -> str:
-    lowered = value.lower()
-    if "".join(c for c in lowered if c.isalnum()) in PLACEHOLDERS:
+    kind = placeholder_kind(value)
+    if kind is Placeholder.PLACEHOLDER:
         raise ValueError(f"{what} is a placeholder; set a real one")
-    for marker in PLACEHOLDER_MARKERS:
-        if marker in lowered:
-            raise ValueError(f"{what} looks like a placeholder (has {marker!r}); set a real one")
-    if len(set(value)) < 4:
+    if kind is Placeholder.REPETITIVE:
         raise ValueError(f"{what} is too repetitive to be a real secret")
     return value
 

@@ -7,7 +7,6 @@ overrides the file, so the token need not be written down next to the server add
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,38 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from configfile.secrets import placeholder_kind
 from desktop.core.keys import parse_hotkey
 from protocol.messages import AlarmLevel, ShortText
 from protocol.topics import SiteId
 
 MIN_TOKEN_LENGTH = 24
 
-# Words that only appear in tokens somebody forgot to replace. Compared after lower-casing and
-# dropping everything but letters and digits, so "Change-Me", "<your token>" and "…" all match.
-_PLACEHOLDER_WORDS = (
-    "changeme",
-    "replaceme",
-    "placeholder",
-    "yourtoken",
-    "tokenhere",
-    "example",
-    "secret",
-    "password",
-    "fixme",
-    "xxxx",
-)
-
-
 def _refuse(code: str, message: str) -> PydanticCustomError:
     # A custom error keeps pydantic's "Value error, " prefix out of the message users read.
     return PydanticCustomError(code, message)
-
-
-def _looks_like_placeholder(token: str) -> bool:
-    squashed = re.sub(r"[^a-z0-9]", "", token.lower())
-    if not squashed or len(set(squashed)) <= 2:
-        return True  # "…", "************************", "abababab…": nobody's real token
-    return any(word in squashed for word in _PLACEHOLDER_WORDS)
 
 
 class Language(StrEnum):
@@ -150,6 +127,6 @@ class DeskSettings(BaseSettings):
             )
         if any(ch.isspace() for ch in token) or not token.isprintable():
             raise _refuse("bad_token", "must not contain spaces or control characters")
-        if _looks_like_placeholder(token):
+        if placeholder_kind(token) is not None:
             raise _refuse("placeholder_token", "is a placeholder, not a real token")
         return value

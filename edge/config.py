@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from configfile.secrets import placeholder_kind
 from protocol import AlarmLevel
 from protocol.topics import ID_PATTERN
 
@@ -38,24 +39,6 @@ RoomName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 PinSpec = int | Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9:_-]{1,32}$")]
 
 MIN_PASSWORD_LENGTH = 8
-PLACEHOLDER_PASSWORDS = frozenset(
-    {
-        "changeme",
-        "change-me",
-        "change_me",
-        "password",
-        "passw0rd",
-        "secret",
-        "default",
-        "todo",
-        "xxx",
-        "xxxxxxxx",
-        "...",
-        "…",
-        "12345678",
-        "replace-me",
-    }
-)
 
 
 def pin_key(pin: int | str) -> str:
@@ -107,7 +90,7 @@ class MqttSettings(BaseModel):
         secret = value.get_secret_value()
         if not secret.strip():
             raise ValueError("password must not be empty")
-        if secret.strip().lower() in PLACEHOLDER_PASSWORDS or secret.startswith("<"):
+        if placeholder_kind(secret) is not None:
             raise ValueError("password is a placeholder; set the device's real password")
         if len(secret) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
