@@ -321,16 +321,17 @@ class EdgeAgent:
 
     def ack_received(self, ack: AckMessage) -> None:
         log.info(
-            "ack alarm_id=%s state=%s responders=%d",
+            "ack alarm_id=%s state=%s presses=%s responders=%d",
             ack.alarm_id,
             ack.state.value,
+            ack.presses,
             len(ack.responders),
         )
         now = self._clock()
         waiting = self._test_acks.pop(ack.alarm_id, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(ack.state.value)
-        self._sender.acked(ack.alarm_id, ack.state, now)
+        self._sender.acked(ack.alarm_id, ack.state, ack.presses, now)
         self._apply(self._policy.ack(ack.alarm_id, ack.state, ack.responders, now))
         if self._sensors is not None:
             self._sensors.ack(ack.alarm_id, ack.state, ack.responders)

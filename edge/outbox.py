@@ -92,13 +92,17 @@ class Outbox:
             else:
                 self._table.insert(row)
 
-    def mark_acked(self, alarm_id: UUID, state: str, now: datetime) -> bool:
-        """Central has stored the alarm. False if the outbox did not hold it unacked."""
+    def mark_acked(
+        self, alarm_id: UUID, state: str, now: datetime, presses: int | None = None
+    ) -> bool:
+        """Central has stored the alarm, up to ``presses`` (None: whatever the count). False if
+        the outbox did not hold it unacked, or holds a higher count (a re-press still to send).
+        """
         with self._db.atomic():
             cursor = self._db.execute(
                 f"UPDATE {TABLE} SET acked_state = ?, acked_at = ? "
-                "WHERE alarm_id = ? AND acked_state IS NULL",
-                [state, now.isoformat(), str(alarm_id)],
+                "WHERE alarm_id = ? AND acked_state IS NULL AND (? IS NULL OR presses <= ?)",
+                [state, now.isoformat(), str(alarm_id), presses, presses],
             )
             return bool(cursor.rowcount)
 
@@ -174,8 +178,10 @@ class AsyncOutbox:
     async def put(self, record: OutboxRecord, now: datetime) -> None:
         await self._call(self._outbox.put, record, now)
 
-    async def mark_acked(self, alarm_id: UUID, state: str, now: datetime) -> bool:
-        return await self._call(self._outbox.mark_acked, alarm_id, state, now)
+    async def mark_acked(
+        self, alarm_id: UUID, state: str, now: datetime, presses: int | None = None
+    ) -> bool:
+        return await self._call(self._outbox.mark_acked, alarm_id, state, now, presses)
 
     async def unacked(self) -> list[OutboxRecord]:
         return await self._call(self._outbox.unacked)

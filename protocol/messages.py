@@ -80,12 +80,18 @@ class Responder(BaseModel):
 
 
 class AckMessage(_Message):
-    """central → edge, QoS 1: the application ack. Sent only after central has stored the alarm."""
+    """central → edge, QoS 1: the application ack. Sent only after central has stored the alarm.
+
+    ``presses`` is the press count central has stored for the alarm (None from a central that
+    predates the field). An ack already in flight when the button is pressed again carries the
+    old count, so the device keeps re-sending while its own count is higher.
+    """
 
     alarm_id: UUID
     state: AckState
     responders: tuple[Responder, ...] = ()
     at: AwareDatetime
+    presses: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class Health(BaseModel):

@@ -154,10 +154,18 @@ class AlarmBook:
             detail = f"presses={message.presses}"
             event = AlarmEvent(view.alarm_id, EventKind.PRESSED, now, message.device, detail)
             actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
-            actions.append(self._persist(entry, event))
-        elif entry.committed is None and entry.in_flight == 0:
-            # Every write of this alarm failed so far; the resend is our chance to retry.
-            actions.append(self._persist(entry))
+            # Once stored, the new count is acked as soon as it is on disk: the edge keeps
+            # re-sending until an ack carries it. (Before the first commit, the "received"
+            # ack that follows it carries the row as it is then, the new count included.)
+            stored = entry.committed is not None
+            actions.append(self._persist(entry, event, ack_after_commit=stored))
+        elif entry.in_flight == 0 and (
+            entry.committed is None or entry.committed.presses < view.presses
+        ):
+            # The writes of this alarm (or of its last press) failed; the edge re-sends until
+            # the count is acked, and the resend is our chance to retry.
+            stored = entry.committed is not None
+            actions.append(self._persist(entry, ack_after_commit=stored))
         if entry.committed is not None:
             actions.extend(self._ack(entry.committed, now))
         return actions
@@ -405,6 +413,7 @@ class AlarmBook:
                 state=_ACK_STATE[view.state],
                 responders=view.responders,
                 at=now,
+                presses=view.presses,
             )
         ]
 

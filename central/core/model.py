@@ -109,7 +109,10 @@ class Persist:
 
 @dataclass(frozen=True, slots=True)
 class AckEdge:
-    """Publish the application ack to the device. Only ever produced for committed state."""
+    """Publish the application ack to the device. Only ever produced for committed state.
+
+    ``presses`` is the committed row's count: the device keeps re-sending a higher one.
+    """
 
     site: str
     device: str
@@ -117,6 +120,7 @@ class AckEdge:
     state: AckState
     responders: tuple[Responder, ...]
     at: datetime
+    presses: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,7 @@ class MqttLink:
             state=ack.state,
             responders=ack.responders,
             at=ack.at,
+            presses=ack.presses,
         )
         topic, payload = encode(message)
         try:

@@ -7,7 +7,7 @@ Everything here takes events and ``now`` and returns actions or answers; the she
 
 from edge.core.actions import Action, RaiseAlarm, Republish, SetLed
 from edge.core.led import LedState, led_for_ack
-from edge.core.outbox_policy import OutboxPolicy
+from edge.core.outbox_policy import OutboxPolicy, ack_settles
 from edge.core.press import ButtonSpec, PressPolicy
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "RaiseAlarm",
     "Republish",
     "SetLed",
+    "ack_settles",
     "led_for_ack",
 ]

@@ -9,7 +9,10 @@ sent
 * again every ``resend_interval`` while still unacked (central may have been down or lost them).
 
 A re-press makes an acked alarm pending again: the higher ``presses`` must reach central too.
-Resending the same ``alarm_id`` is safe: central de-duplicates by id.
+So an ack settles an alarm only if it confirms the local count (:func:`ack_settles`): an ack for
+``presses=1`` that was already on its way when the button was pressed again must not clear the
+outbox entry of ``presses=2``. Resending the same ``alarm_id`` is safe: central de-duplicates
+by id.
 """
 
 from __future__ import annotations
@@ -18,10 +21,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from protocol import AckState
+
+
+def ack_settles(local_presses: int, state: AckState, acked_presses: int | None) -> bool:
+    """Does an ack confirm everything the device has to say about its alarm?
+
+    ``acked_presses`` None: a central that predates the field, whose ack settles any count.
+    A resolved alarm records no more presses, so resending a higher count would never end.
+    """
+    if acked_presses is None or state is AckState.RESOLVED:
+        return True
+    return acked_presses >= local_presses
+
 
 @dataclass(slots=True)
 class _Pending:
     last_sent: datetime | None  # None: never sent by this process (e.g. restored at start)
+    presses: int = 1
 
 
 class OutboxPolicy:
@@ -44,19 +61,25 @@ class OutboxPolicy:
     def is_pending(self, alarm_id: UUID) -> bool:
         return alarm_id in self._pending
 
-    def raised(self, alarm_id: UUID, now: datetime) -> bool:
-        """A new (or re-pressed) alarm. True if it should be published now."""
+    def raised(self, alarm_id: UUID, now: datetime, presses: int = 1) -> bool:
+        """A new (or re-pressed, with ``presses``) alarm. True if it should be published now."""
         self._pending.pop(alarm_id, None)  # re-insert: order by latest change
-        self._pending[alarm_id] = _Pending(now if self._connected else None)
+        self._pending[alarm_id] = _Pending(now if self._connected else None, presses)
         return self._connected
 
-    def restored(self, alarm_id: UUID) -> None:
+    def restored(self, alarm_id: UUID, presses: int = 1) -> None:
         """An unacked alarm found in the durable outbox at start; sent on the next connect."""
-        self._pending.setdefault(alarm_id, _Pending(None))
+        self._pending.setdefault(alarm_id, _Pending(None, presses))
 
-    def acked(self, alarm_id: UUID) -> bool:
-        """Central has stored the alarm. True if it was pending (the durable copy may go)."""
-        return self._pending.pop(alarm_id, None) is not None
+    def acked(self, alarm_id: UUID, state: AckState, presses: int | None = None) -> bool:
+        """Central's ack with the count it stored. True if that settled a pending alarm (the
+        durable copy may go); an ack behind the local count leaves it pending, still resent.
+        """
+        entry = self._pending.get(alarm_id)
+        if entry is None or not ack_settles(entry.presses, state, presses):
+            return False
+        del self._pending[alarm_id]
+        return True
 
     def connect(self, now: datetime) -> list[UUID]:
         """The link is up: every pending alarm goes out again."""

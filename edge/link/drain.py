@@ -73,7 +73,7 @@ class AlarmSender:
                 self._reject("outbox_foreign", f"{record.topic} is not this device's alarm topic")
                 continue
             self._alarms[message.alarm_id] = message
-            self._policy.restored(message.alarm_id)
+            self._policy.restored(message.alarm_id, message.presses)
             restored.append(message)
             log.info(
                 "outbox restored alarm_id=%s input=%s presses=%d",
@@ -104,7 +104,7 @@ class AlarmSender:
         """A new alarm, or a re-press of one (same id, higher ``presses``)."""
         self._alarms[message.alarm_id] = message
         topic, payload = encode(message)
-        if self._policy.raised(message.alarm_id, now):
+        if self._policy.raised(message.alarm_id, now, message.presses):
             self._publish(message, topic, payload, reason)  # the network first ...
         else:
             log.warning(
@@ -123,9 +123,13 @@ class AlarmSender:
             )
             self._write(self._outbox.put(record, now))
 
-    def acked(self, alarm_id: UUID, state: AckState, now: datetime) -> None:
-        if self._policy.acked(alarm_id) and self._outbox is not None:
-            self._write(self._outbox.mark_acked(alarm_id, state.value, now))
+    def acked(self, alarm_id: UUID, state: AckState, presses: int | None, now: datetime) -> None:
+        """Central's ack, with the count it stored: one behind ours keeps the alarm pending."""
+        if self._policy.acked(alarm_id, state, presses) and self._outbox is not None:
+            # Marked only up to the count just settled (every pending alarm is kept in
+            # ``_alarms``): the disk then agrees with the policy whatever it was told before.
+            settled = self._alarms[alarm_id].presses
+            self._write(self._outbox.mark_acked(alarm_id, state.value, now, settled))
         if state is AckState.RESOLVED and not self._policy.is_pending(alarm_id):
             self._alarms.pop(alarm_id, None)  # over: a later press is a new alarm
 

@@ -112,7 +112,7 @@ def test_commit_makes_alarm_received_and_acks_the_edge() -> None:
     assert only(actions, AckEdge) == [] and received.ack_after_commit
     [ack] = only(book.committed(received, at(0.06)), AckEdge)
     assert (ack.site, ack.device, ack.alarm_id) == (SITE, "rom-101", message.alarm_id)
-    assert ack.state is AckState.RECEIVED and ack.at == at(0.06)
+    assert ack.state is AckState.RECEIVED and ack.at == at(0.06) and ack.presses == 1
 
 
 def test_duplicate_before_commit_is_ignored() -> None:
@@ -144,7 +144,12 @@ def test_more_presses_are_recorded_fewer_ignored() -> None:
     assert update.frame.alarm.presses == 3
     [persist] = only(actions, Persist)
     assert persist.events[0].kind is EventKind.PRESSED and persist.events[0].detail == "presses=3"
-    assert only(actions, AckEdge)  # already stored: the resend is acked at once
+    # Already stored: the resend is acked at once, with the count on disk (not yet 3) ...
+    assert [a.presses for a in only(actions, AckEdge)] == [1]
+    # ... and again once the new count is committed, so the edge can stop re-sending it.
+    assert persist.ack_after_commit
+    [ack] = only(book.committed(persist, at(2.1)), AckEdge)
+    assert ack.presses == 3 and ack.state is AckState.RECEIVED
     lower = book.alarm(alarm(message.alarm_id, presses=2), at(3))
     assert not only(lower, Broadcast) and not only(lower, Persist)
     assert book.get(message.alarm_id).presses == 3  # type: ignore[union-attr]
@@ -153,9 +158,30 @@ def test_more_presses_are_recorded_fewer_ignored() -> None:
 def test_press_before_commit_is_recorded_without_ack() -> None:
     book = AlarmBook()
     message = alarm()
-    book.alarm(message, at(0))
+    [insert] = only(book.alarm(message, at(0)), Persist)
     actions = book.alarm(alarm(message.alarm_id, presses=2), at(0.5))
     assert only(actions, Broadcast) and only(actions, Persist) and not only(actions, AckEdge)
+    [press] = only(actions, Persist)
+    assert not press.ack_after_commit  # the first ack waits for "received" on record
+    # That first ack carries the count the row had when "received" was written: 2.
+    acks = only(commit_all(book, [insert, press], at(1)), AckEdge)
+    assert [(a.state, a.presses) for a in acks] == [(AckState.RECEIVED, 2)]
+
+
+def test_failed_press_write_is_retried_on_the_next_resend() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    again = alarm(message.alarm_id, presses=2)
+    [press] = only(book.alarm(again, at(1)), Persist)
+    book.commit_failed(press)
+    actions = book.alarm(again, at(6))  # the edge re-sends: its count was never acked
+    assert [a.presses for a in only(actions, AckEdge)] == [1]
+    [retry] = only(actions, Persist)
+    assert [e.kind for e in retry.events] == [EventKind.PRESSED] and retry.ack_after_commit
+    [ack] = only(book.committed(retry, at(6.1)), AckEdge)
+    assert ack.presses == 2
+    # Stored and acked: a further resend is only re-acked, never written again.
+    assert [type(a) for a in book.alarm(again, at(7))] == [AckEdge]
 
 
 def test_same_alarm_id_from_another_device_is_refused() -> None:

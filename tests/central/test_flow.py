@@ -91,9 +91,23 @@ async def test_same_alarm_twice_is_one_alarm_and_acked_again(broker, tmp_path) -
         await publish(edge, message)
         again = await next_ack(edge, alarm_id=str(message.alarm_id))
         assert first["state"] == again["state"] == "received"
+        assert first["presses"] == again["presses"] == 1
         record = await get_json(running, "/api/alarms", OLA)
         assert [a["alarm_id"] for a in record["alarms"]] == [str(message.alarm_id)]
         assert [e["kind"] for e in record["alarms"][0]["events"]] == ["raised", "received"]
+
+
+async def test_a_repress_is_acked_with_its_count_once_stored(broker, tmp_path) -> None:
+    async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
+        await edge.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
+        message = alarm_message()
+        await publish(edge, message)
+        assert (await next_ack(edge, alarm_id=str(message.alarm_id)))["presses"] == 1
+        await publish(edge, message.model_copy(update={"presses": 2}))
+        ack = await next_ack(edge, alarm_id=str(message.alarm_id), presses=2)
+        assert ack["state"] == "received"
+        [stored] = (await get_json(running, "/api/alarms", OLA))["alarms"]
+        assert stored["presses"] == 2
 
 
 async def test_screens_see_only_their_sites_and_get_a_snapshot(broker, tmp_path) -> None:

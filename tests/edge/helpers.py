@@ -217,8 +217,12 @@ async def central_ack(
     alarm_id: UUID,
     state: AckState,
     responders: tuple[str, ...] = (),
+    presses: int | None = None,
 ) -> None:
-    """Publish an ack the way central does (user "central", QoS 1), with mosquitto_pub."""
+    """Publish an ack the way central does (user "central", QoS 1), with mosquitto_pub.
+
+    ``presses``: the count central has stored; None, as from a central that predates it.
+    """
     now = datetime.now(UTC)
     ack = AckMessage(
         site=SITE,
@@ -227,6 +231,7 @@ async def central_ack(
         state=state,
         responders=tuple(Responder(user=r, name=r.title(), at=now) for r in responders),
         at=now,
+        presses=presses,
     )
     topic, payload = encode(ack)
     await asyncio.to_thread(broker.pub, topic, payload, CENTRAL_USER)

@@ -173,6 +173,51 @@ async def test_repress_while_active_counts_on_the_same_alarm(
         assert {a.alarm_id for a in wire.alarms()} == {A1, A2}
 
 
+async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
+    broker: Broker, pins: MockFactory, tmp_path: Path
+) -> None:
+    """The race: central acks presses=1 while the button is pressed a second time."""
+    clock = ManualClock()  # resends happen when the test moves the clock, not by luck
+    outbox = tmp_path / "outbox.db"
+    agent = EdgeAgent(
+        edge_settings(broker, outbox), pin_factory=pins, id_factory=alarm_ids(), clock=clock
+    )
+
+    def republished() -> int:
+        return sum(1 for a in wire.alarms() if (a.alarm_id, a.presses) == (A1, 2))
+
+    async with Observer(broker) as wire, running(agent):
+        await agent.wait_connected()
+        press(pins, DESK_PIN)
+        await wire.wait_alarm(lambda a: (a.alarm_id, a.presses) == (A1, 1))
+        release(pins, DESK_PIN)
+        clock.advance(0.2)
+        press(pins, DESK_PIN)  # the second press, before central's ack has come
+        await wire.wait_alarm(lambda a: (a.alarm_id, a.presses) == (A1, 2))
+
+        # Central stored presses=1 and acked it; the ack arrives after the second press.
+        await central_ack(broker, A1, AckState.RECEIVED, presses=1)
+        await agent.wait_led("desk", "received")  # the LED follows the ack as always ...
+        assert agent.outbox_pending() == 1  # ... but presses=2 is still unconfirmed
+        for _ in range(2):  # so it goes out again on every resend interval
+            sent = republished()
+            clock.advance(1)
+            await wire.wait_for(lambda sent=sent: republished() > sent, what="presses=2 resend")
+
+        await central_ack(broker, A1, AckState.RECEIVED, presses=2)
+        await agent.wait_for(lambda: agent.outbox_pending() == 0)
+        assert agent.led_state("desk") == "received"
+
+    # The durable copy is settled with the count central confirmed.
+    stored = Outbox(outbox)
+    try:
+        row = stored.get(A1)
+        assert row is not None and (row.presses, row.acked_state) == (2, "received")
+        assert stored.unacked() == []
+    finally:
+        stored.close()
+
+
 async def test_malformed_acks_are_counted_and_never_fatal(
     broker: Broker, pins: MockFactory, tmp_path: Path
 ) -> None:

@@ -27,6 +27,16 @@ def record(n: int, presses: int = 1, at: datetime = T0) -> OutboxRecord:
     )
 
 
+def test_ack_marks_a_row_only_up_to_its_count(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db")
+    box.put(record(1, presses=2), T0)
+    assert box.mark_acked(UUID(int=1), "received", T0, presses=1) is False
+    assert [r.presses for r in box.unacked()] == [2]
+    assert box.mark_acked(UUID(int=1), "received", T0, presses=2) is True
+    assert box.unacked() == []
+    box.close()
+
+
 def test_unacked_alarms_survive_reopen_in_order(tmp_path: Path) -> None:
     path = tmp_path / "state" / "outbox.db"  # parent directory is created
     box = Outbox(path)

@@ -181,6 +181,37 @@ def test_other_kinds_round_trip() -> None:
         assert decode(*encode(msg)) == msg
 
 
+ACK_TOPIC = "trygg/v1/oslo-sentrum/rom-101/ack"
+
+
+def ack(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "v": 1,
+        "site": "oslo-sentrum",
+        "device": "rom-101",
+        "alarm_id": str(uuid4()),
+        "state": "received",
+        "at": "2026-11-27T09:23:41.010Z",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_ack_presses_is_optional_within_v1() -> None:
+    """An ack from a central that predates ``presses`` still decodes, as None."""
+    old = decode(ACK_TOPIC, raw(ack()))
+    new = decode(ACK_TOPIC, raw(ack(presses=3)))
+    assert isinstance(old, AckMessage) and old.presses is None
+    assert isinstance(new, AckMessage) and new.presses == 3
+    assert decode(*encode(new)) == new
+
+
+@pytest.mark.parametrize("presses", [0, -1, 1_000_001, "many"])
+def test_ack_presses_out_of_range_is_rejected(presses: object) -> None:
+    with pytest.raises(InvalidMessage):
+        decode(ACK_TOPIC, raw(ack(presses=presses)))
+
+
 def test_every_json_example_in_the_docs_decodes() -> None:
     """docs/protocol.md is what third parties build on: its examples must be valid."""
     text = DOCS.read_text()
