@@ -21,7 +21,7 @@ from central.config import CentralSettings
 from central.errors import CentralError
 from central.push.wire import FramesProtocol
 from central.routines import check_self_tests, load_alarm_response
-from configfile import ConfigError, ConfigProblem, load_settings
+from configfile import ConfigError, ConfigProblem, load_settings, report
 
 log = logging.getLogger("central")
 
@@ -79,15 +79,9 @@ def _run(path: Path) -> int:
 def _validate(path: Path) -> int:
     try:
         _load(path)
-        problems = []
     except ConfigError as exc:
-        problems = exc.problems
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 2
-    print(f"{path}: ok")
-    return 0
+        return report(exc.problems, path)
+    return report([], path)
 
 
 def _api(settings: CentralSettings, token: str, method: str, path: str, body: object = None) -> Any:

@@ -5,7 +5,7 @@ it sits beside ``protocol`` at the bottom of the import graph.
 """
 
 from configfile.errors import ConfigError, ConfigProblem
-from configfile.loader import load_settings, validate_file
+from configfile.loader import load_settings, report, validate_file
 from configfile.locate import locate
 
-__all__ = ["ConfigError", "ConfigProblem", "load_settings", "locate", "validate_file"]
+__all__ = ["ConfigError", "ConfigProblem", "load_settings", "locate", "report", "validate_file"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,3 +90,13 @@ def validate_file(model: type[BaseSettings], path: str | Path) -> list[ConfigPro
     except ConfigError as exc:
         return exc.problems
     return []
+
+
+def report(problems: Sequence[ConfigProblem], path: str | Path) -> int:
+    """What every ``validate-config`` prints: each problem on stderr (exit 2), or "ok" (0)."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{path}: ok")
+    return 0

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from configfile import ConfigError, load_settings, validate_file
+from configfile import ConfigError, load_settings, report, validate_file
 from desktop.config import DeskSettings
 from desktop.headless import run_headless
 
@@ -57,13 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def validate_config(path: str) -> int:
-    problems = validate_file(DeskSettings, path)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return EXIT_USAGE
-    print(f"{path}: ok")
-    return 0
+    return report(validate_file(DeskSettings, path), path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

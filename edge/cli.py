@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from configfile import ConfigError, load_settings, validate_file
+from configfile import ConfigError, load_settings, report, validate_file
 from edge.config import EdgeSettings
 from edge.errors import EdgeError
 
@@ -72,13 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(path: str) -> int:
-    problems = validate_file(EdgeSettings, path)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return EXIT_CONFIG
-    print(f"{path}: ok")
-    return 0
+    return report(validate_file(EdgeSettings, path), path)
 
 
 async def _run(settings: EdgeSettings) -> None:

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from configfile import ConfigError, load_settings, validate_file
+from configfile import ConfigError, load_settings, report, validate_file
 from firmware_sim.actions import PIN_ACTIONS, board_action, outputs, pin_action
 from firmware_sim.config import DEFAULT_DEMO, DemoSettings
 from firmware_sim.errors import SimError
@@ -132,15 +132,15 @@ def _demo_settings(config: Path | None) -> DemoSettings:
 def _run(args: argparse.Namespace) -> int:
     workdir: Path = args.workdir
     if args.command == "validate-config":
-        return _report(validate_file(DemoSettings, args.file), args.file)
+        return report(validate_file(DemoSettings, args.file), args.file)
     if args.command == "validate-scenario":
         from firmware_sim.scenario import check_against, load_scenario
 
         try:
             loaded = load_scenario(args.file)
         except ConfigError as exc:
-            return _report(exc.problems, args.file)
-        return _report(check_against(loaded, args.file, _demo_settings(args.config)), args.file)
+            return report(exc.problems, args.file)
+        return report(check_against(loaded, args.file, _demo_settings(args.config)), args.file)
     if args.command == "demo":
         from firmware_sim.demo import run_demo
         from firmware_sim.scenario import Scenario, check_against, load_scenario
@@ -177,10 +177,3 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{args.command}: {args.device} {args.input}{note}")
     return 0
 
-
-def _report(problems: list[Any], file: Path) -> int:
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if not problems:
-        print(f"{file}: ok")
-    return 2 if problems else 0
