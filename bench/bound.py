@@ -74,8 +74,7 @@ class BoundPath:
             str(self.broker.port),
             "--user",
             BENCH_USER,
-            "--password",
-            self.password,
+            f"--password={self.password}",  # a token may start with "-"
             "--topic",
             TOPIC,
             "--ws-port",

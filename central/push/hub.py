@@ -1,14 +1,21 @@
 """The websocket hub: connected screens grouped by site, and fan-out that never waits.
 
 ``broadcast`` encodes a frame once and hands it to every screen of the site without an
-``await`` per socket, so a new alarm reaches thousands of screens in one pass of the event
+``await`` per socket, so a new alarm reaches thousands of screens in a few passes of the event
 loop, in parallel with (never after) the store's write.
+
+A fan-out to many screens goes in chunks of ``CHUNK_SCREENS``, one chunk per loop turn: in
+between, the loop runs what is ready (the store's commit callbacks, the MQTT ack to the edge,
+fresh input), so the employee's "received" never waits for thousands of socket writes. Chunks
+wait in one FIFO per hub, so a screen gets its frames in the order they were sent, whatever
+their size: a later frame can never overtake an earlier one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Protocol
 
 from starlette.websockets import WebSocket
@@ -20,6 +27,9 @@ log = logging.getLogger(__name__)
 
 MAX_BUFFERED_BYTES = 1 << 20  # a screen this far behind is dropped; it reconnects
 MAX_QUEUED_FRAMES = 1000
+# Screens written per loop turn: ~5 ms of writes on a small machine, so a commit callback
+# or an ack waits at most that long behind a fan-out to any number of screens.
+CHUNK_SCREENS = 500
 
 
 class Outlet(Protocol):
@@ -93,14 +103,28 @@ class Screen:
         return f"Screen({self.person.user_id})"
 
 
+class _Fanout:
+    """One frame still on its way to some screens: ``screens[done:]`` have not had it yet."""
+
+    __slots__ = ("done", "frame", "screens")
+
+    def __init__(self, screens: tuple[Screen, ...], frame: Prepared) -> None:
+        self.screens = screens
+        self.frame = frame
+        self.done = 0
+
+
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, chunk: int = CHUNK_SCREENS) -> None:
         self._audience: Audience[Screen] = Audience()
+        self._chunk = chunk
+        self._pending: deque[_Fanout] = deque()  # oldest first; sent strictly in this order
         self.dropped = 0  # screens dropped for being too slow or gone
 
     def join(self, screen: Screen, *first: Prepared) -> None:
         """Send ``first`` (hello, snapshot) and register, in one step, so that nothing
-        broadcast in between can overtake the snapshot."""
+        broadcast in between can overtake the snapshot. (A fan-out still pending chose its
+        screens before this one joined; the snapshot already shows what it carries.)"""
         for frame in first:
             screen.outlet.send(frame)
         self._audience.add(screen, screen.person)
@@ -110,21 +134,23 @@ class Hub:
         screen.outlet.close()
 
     def send(self, screen: Screen, frame: Prepared) -> None:
-        if not screen.outlet.send(frame):
-            self._drop(screen)
+        """``frame`` to one screen, after every frame broadcast before it."""
+        self._queue((screen,), frame)
 
     def broadcast(self, site: str, frame: Prepared, only: frozenset[str] | None = None) -> int:
         """Hand ``frame`` to every screen that may see ``site`` (of the users in ``only``, when
-        given: a test alarm's audience); returns how many took it."""
-        sent = 0
-        for screen in self._audience.recipients(site):
-            if only is not None and screen.person.user_id not in only:
-                continue
-            if screen.outlet.send(frame):
-                sent += 1
-            else:
-                self._drop(screen)
-        return sent
+        given: a test alarm's audience), now or in the next loop turns behind what is already
+        pending; returns to how many screens it goes."""
+        screens = self._audience.recipients(site)
+        if only is not None:
+            screens = tuple(s for s in screens if s.person.user_id in only)
+        self._queue(screens, frame)
+        return len(screens)
+
+    @property
+    def pending(self) -> int:
+        """Frames of fan-outs not yet handed to every screen."""
+        return len(self._pending)
 
     def screens(self, site: str) -> tuple[Screen, ...]:
         """The screens that would get an alarm of ``site`` now."""
@@ -132,6 +158,40 @@ class Hub:
 
     def all_screens(self) -> tuple[Screen, ...]:
         return self._audience.connections()
+
+    def _queue(self, screens: tuple[Screen, ...], frame: Prepared) -> None:
+        if not screens:
+            return
+        idle = not self._pending
+        self._pending.append(_Fanout(screens, frame))
+        if idle:
+            # Nothing ahead of it: the first chunk goes now (all of a small fan-out). While
+            # anything is pending, exactly one ``_next_chunk`` is scheduled.
+            self._next_chunk()
+
+    def _next_chunk(self) -> None:
+        try:
+            self._pump()
+        finally:  # even after a bug in one send, what is queued behind it still goes out
+            if self._pending:
+                asyncio.get_running_loop().call_soon(self._next_chunk)
+
+    def _pump(self) -> None:
+        """Up to one chunk of screens, oldest fan-out first."""
+        budget = self._chunk
+        while self._pending and budget > 0:
+            fanout = self._pending[0]
+            start = fanout.done
+            end = min(start + budget, len(fanout.screens))
+            # Book-keeping first: a failing send must not make others get the frame twice.
+            fanout.done = end
+            if end == len(fanout.screens):
+                self._pending.popleft()
+            budget -= end - start
+            frame = fanout.frame
+            for screen in fanout.screens[start:end]:
+                if not screen.outlet.send(frame):
+                    self._drop(screen)
 
     def _drop(self, screen: Screen) -> None:
         if screen in self._audience:

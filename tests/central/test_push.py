@@ -1,5 +1,5 @@
 """The hub's fan-out on real sockets: frames of every length, and a stuck screen is dropped
-without holding up its colleagues."""
+without holding up its colleagues; a big fan-out goes in chunks, in order, letting the loop run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import base64
 import os
 import socket
 
+from central.core import Person
+from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
 from tests.central.helpers import KARI, SITE, make_settings, next_frame, screen, serve, until
 
@@ -56,3 +58,70 @@ async def test_a_stuck_screen_is_dropped_and_others_get_everything(broker, tmp_p
             assert hub.dropped == 1 and len(hub) == 1
         finally:
             stuck.close()
+
+
+class RecordingOutlet:
+    """Writes into a log shared by every screen (and the test), so order across them shows."""
+
+    def __init__(self, name: str, log: list[tuple[str, str]], accept: bool = True) -> None:
+        self.name = name
+        self.log = log
+        self.accept = accept
+
+    def send(self, frame: Prepared) -> bool:
+        if self.accept:
+            self.log.append((self.name, frame.text))
+        return self.accept
+
+    def close(self) -> None:
+        self.accept = False
+
+
+async def test_a_big_fanout_goes_in_chunks_in_order_and_lets_the_loop_run() -> None:
+    log: list[tuple[str, str]] = []
+    hub = Hub(chunk=3)
+    names = [f"s{i}" for i in range(7)]
+    screens = {}
+    for name in names:
+        person = Person(name, name, f"token-{name}", frozenset({SITE}))
+        screens[name] = Screen(person, RecordingOutlet(name, log, accept=name != "s5"))
+        hub.join(screens[name])
+    asyncio.get_running_loop().call_soon(log.append, ("loop", "callback"))
+
+    assert hub.broadcast(SITE, Prepared("A")) == 7
+    assert log == [("s0", "A"), ("s1", "A"), ("s2", "A")]  # the first chunk at once
+    # s5 refuses frames, but the chunk that reaches it is still to come: it counts here.
+    assert hub.broadcast(SITE, Prepared("B")) == 7
+    hub.send(screens["s0"], Prepared("C"))  # a single send queues behind the fan-outs too
+    assert len(log) == 3 and hub.pending == 3
+
+    for _ in range(20):
+        if not hub.pending:
+            break
+        await asyncio.sleep(0)
+    assert hub.pending == 0
+
+    # The loop ran other callbacks between chunks: before "A" reached the last screens.
+    assert log.index(("loop", "callback")) == 3
+    for name in names:
+        got = [text for who, text in log if who == name]
+        if name == "s5":
+            assert got == []
+        else:
+            assert got == (["A", "B", "C"] if name == "s0" else ["A", "B"])
+    assert hub.dropped == 1 and len(hub) == 6
+    # Every frame of the first fan-out went out before any of the second: FIFO across fan-outs.
+    texts = [text for who, text in log if who != "loop"]
+    assert texts == ["A"] * 6 + ["B"] * 6 + ["C"]
+
+
+async def test_small_fanouts_still_go_out_at_once() -> None:
+    log: list[tuple[str, str]] = []
+    hub = Hub(chunk=3)
+    for name in ("a", "b", "c"):
+        person = Person(name, name, f"token-{name}", frozenset({SITE}))
+        hub.join(Screen(person, RecordingOutlet(name, log)))
+    assert hub.broadcast(SITE, Prepared("x")) == 3
+    assert hub.broadcast(SITE, Prepared("y"), only=frozenset({"b"})) == 1
+    assert hub.pending == 0
+    assert log == [("a", "x"), ("b", "x"), ("c", "x"), ("b", "y")]
