@@ -61,7 +61,11 @@ def test_env_overrides_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ("token", "sites", "expected"),
     [
         ("short-token", '"*"', "[users.0.token] String should have at least 24 characters"),
-        ("changeme-changeme-changeme", '"*"', "[users.0.token] Value error, token is a placeholder"),
+        (
+            "changeme-changeme-changeme",
+            '"*"',
+            "[users.0.token] Value error, token is a placeholder",
+        ),
         ("<put-a-real-token-here-please>", '"*"', "placeholder"),
         ("aaaaaaaaaaaaaaaaaaaaaaaaaaaa", '"*"', "too repetitive"),
         ("a1b2c3d4e5f6g7h8i9j0k1l2", '"bergen"', "unknown site(s): bergen"),
