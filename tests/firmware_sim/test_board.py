@@ -135,13 +135,17 @@ def test_unplug_closes_the_pty_and_replug_makes_a_new_one(board: Board, line: Li
 
     status = handle(board, {"cmd": "replug"})
     assert status["generation"] == 2 and status["plugged"]
+    # Rebooted: its counters start again (read in the board's own thread, so no race).
+    assert status["ticks"] == 0 and status["seq"] <= 3
     # The old pty is still held open by the host, so the new one must be another.
     assert os.readlink(board.link) == status["pty"] != first
     again = Line(board.link)
     try:
         assert again.wait_frame("DOOR")[2] == ["1"]
         seq, _, fields = again.wait_frame("HB")
-        assert seq < 10 and int(fields[0]) < 5  # rebooted: sequence and uptime start again
+        # Uptime counts from the replug, not from the first boot (a loose bound: a busy CI
+        # machine may take a while to open the new port).
+        assert int(fields[0]) < 60 and seq >= 1
     finally:
         again.close()
 
