@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.central.selftest_stack import MANAGER, TEST_SCREEN, SelftestCentral
 from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
+from tests.support.selftest_stack import MANAGER, TEST_SCREEN, SelftestCentral
 from tests.support.stack import SITE, Desk, script
 
 WEEKLY = "weekly-test-alarm"

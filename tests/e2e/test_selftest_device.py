@@ -27,8 +27,8 @@ from gpiozero.pins.mock import MockFactory
 from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
-from tests.central.selftest_stack import MANAGER, SelftestCentral
 from tests.support.broker import Broker
+from tests.support.selftest_stack import MANAGER, SelftestCentral
 from tests.support.stack import SITE, edge_config, script
 
 DAILY = "daily-device-selftest"

@@ -19,11 +19,20 @@ from tests.web.console import PASSWORD, console
 MAIN_PAGES = ("/board", "/alarms", "/devices", "/tests", "/routines", "/admin/users", "/login")
 
 
-def press(broker: Broker, alarm: AlarmMessage) -> None:
-    """Publish ``alarm`` with mosquitto_pub, as the room's edge would: through Mosquitto and
-    central's MQTT ingest, not a shortcut into central."""
-    topic, payload = encode(alarm)
-    broker.pub(topic, payload)
+def press(broker: Broker, level: AlarmLevel, button: str) -> None:
+    """A press of ``button`` in Møterom 101, published with mosquitto_pub exactly as the room's
+    edge would: through Mosquitto and central's MQTT ingest, not a shortcut into central."""
+    alarm = AlarmMessage(
+        site="oslo-sentrum",
+        device="rom-101",
+        alarm_id=uuid4(),
+        level=level,
+        room="Møterom 101",
+        source=AlarmSource.BUTTON,
+        input=button,
+        raised_at=datetime.now(UTC),
+    )
+    broker.pub(*encode(alarm))
 
 
 @pytest.fixture
@@ -53,19 +62,7 @@ async def test_board_lights_up_live_and_alarms_are_answered(broker, tmp_path, br
         room = page.locator('[data-room="mote-101"]')
         await expect(room).to_have_attribute("data-level", "")
         # A press: the alarm exactly as the edge's button publishes it, over the real broker.
-        press(
-            broker,
-            AlarmMessage(
-                site="oslo-sentrum",
-                device="rom-101",
-                alarm_id=uuid4(),
-                level=AlarmLevel.ACUTE,
-                room="Møterom 101",
-                source=AlarmSource.BUTTON,
-                input="desk",
-                raised_at=datetime.now(UTC),
-            ),
-        )
+        press(broker, AlarmLevel.ACUTE, "desk")
         await expect(room).to_have_attribute("data-level", "acute")  # no reload
         await expect(room).to_contain_text("AKUTT")
         await page.get_by_role("button", name="Jeg kommer").click()
@@ -107,19 +104,7 @@ async def test_main_pages_have_no_serious_accessibility_violations(
 ) -> None:
     axe = Axe()
     async with console(broker, tmp_path) as c:
-        press(
-            broker,
-            AlarmMessage(
-                site="oslo-sentrum",
-                device="rom-101",
-                alarm_id=uuid4(),
-                level=AlarmLevel.ASSIST,
-                room="Møterom 101",
-                source=AlarmSource.BUTTON,
-                input="wall",
-                raised_at=datetime.now(UTC),
-            ),
-        )
+        press(broker, AlarmLevel.ASSIST, "wall")
         page = await browser.new_page()
         await _log_in(page, c.url, "user-admin")
         problems = []
