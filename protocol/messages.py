@@ -69,6 +69,9 @@ class AlarmMessage(_Message):
     presses: int = Field(default=1, ge=1, le=1_000_000)
     test: bool = False
     drill: bool = False
+    # The contact was already closed when the device started (a press cut short by a power
+    # cut or a crash): raised as an alarm, and marked so in the record.
+    held_at_start: bool = False
 
 
 class Responder(BaseModel):
@@ -92,6 +95,32 @@ class AckMessage(_Message):
     responders: tuple[Responder, ...] = ()
     at: AwareDatetime
     presses: int | None = Field(default=None, ge=1, le=1_000_000)
+    # The input the alarm belongs to. Central sets it so that a device that lost its memory
+    # (a restart, a power cut) can take up an active alarm it did not know it had.
+    input: InputName | None = None
+
+
+#: At most this many held alarms in one device's health (keeps a status under 4 KiB).
+MAX_HELD_ALARMS = 16
+
+
+class HeldState(StrEnum):
+    """What a device shows for an alarm it holds (docs/protocol.md, "State sync")."""
+
+    SENDING = "sending"  # not yet acked by central
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class HeldAlarm(BaseModel):
+    """One alarm a device holds as active: still sending it, or acked and not resolved."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    alarm_id: UUID
+    input: InputName
+    presses: int = Field(default=1, ge=1, le=1_000_000)
+    state: HeldState
 
 
 class Health(BaseModel):
@@ -106,6 +135,9 @@ class Health(BaseModel):
     outputs: dict[str, str] = Field(default_factory=dict)
     # The device's alarm inputs (buttons), so central knows what a manual test round must cover.
     inputs: tuple[InputName, ...] = ()
+    # The alarms the device holds as active (state sync): central answers every difference
+    # from its own record with an ``ack``, and acks every active alarm missing here.
+    alarms: tuple[HeldAlarm, ...] = Field(default=(), max_length=MAX_HELD_ALARMS)
 
 
 class StatusMessage(_Message):
