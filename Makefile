@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 
-.PHONY: demo test check lint typecheck imports unit system-deps venv bench clean
+.PHONY: demo test check lint typecheck imports unit system-deps venv bench fuzz clean
 
 demo: system-deps venv
 	$(BIN)/trygg-sim demo
@@ -28,6 +28,12 @@ imports:
 
 bench: system-deps venv
 	$(BIN)/python bench/alarm_latency.py
+
+# The long fuzz run: every decoder and form handler takes FUZZ_EXAMPLES generated inputs
+# (tests/fuzz; `make test` runs the same tests with a few hundred each).
+FUZZ_EXAMPLES ?= 100000
+fuzz: system-deps venv
+	TRYGG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider -o timeout=0 tests/fuzz
 
 # OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
 # the libraries and a font that Qt needs to draw the desk's window (offscreen in tests), Xvfb

@@ -22,4 +22,6 @@ def token_for(secret: str, binding: str) -> str:
 def valid(secret: str, binding: str | None, token: str | None) -> bool:
     if not binding or not token:
         return False
-    return hmac.compare_digest(token_for(secret, binding), token)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged field may hold
+    # any text), and a refusal must be a 403, never a server error.
+    return hmac.compare_digest(token_for(secret, binding).encode(), token.encode())
