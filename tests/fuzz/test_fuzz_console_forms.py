@@ -25,7 +25,7 @@ from tests.fuzz.budget import fuzz
 from tests.support.broker import Broker
 from tests.web.console import console
 
-TABLES = ("accounts", "alarms", "events", "test_rounds", "test_runs")
+TABLES = ("accounts", "desk_tokens", "alarms", "events", "test_runs", "test_checks")
 FIELDS = [
     "user",
     "password",
