@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 
-.PHONY: demo test check lint typecheck imports unit system-deps venv bench fuzz clean
+.PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean
 
 demo: system-deps venv
 	$(BIN)/trygg-sim demo
@@ -29,6 +29,11 @@ imports:
 bench: system-deps venv
 	$(BIN)/python bench/alarm_latency.py
 
+# The fault matrix (docs/chaos.md): real processes under one fault at a time, >= 1,000 alarms.
+# Needs root (a network namespace, a tmpfs mount).
+chaos: system-deps venv
+	$(BIN)/python bench/chaos.py
+
 # The long fuzz run: every decoder and form handler takes FUZZ_EXAMPLES generated inputs
 # (tests/fuzz; `make test` runs the same tests with a few hundred each).
 FUZZ_EXAMPLES ?= 100000
@@ -37,9 +42,11 @@ fuzz: system-deps venv
 
 # OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
 # the libraries and a font that Qt needs to draw the desk's window (offscreen in tests), Xvfb
-# for the global-hotkey test on a real X server, and Chromium for the console's browser tests.
+# for the global-hotkey test on a real X server, Chromium for the console's browser tests, and
+# iproute2 for the fault matrix's network namespace (tests/chaos).
 OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
-	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium
+	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium \
+	iproute2
 system-deps:
 	@missing=""; \
 	for pkg in $(OS_PACKAGES); do \

@@ -19,6 +19,7 @@ from central.config import CentralSettings
 from central.push.routes import router as push_router
 from central.service import Central
 from central.web.board import router as board_router
+from central.web.hardening import Hardening
 from central.web.pages import router as pages_router
 from central.web.render import STATIC, Pages
 from central.web.views import router as views_router
@@ -29,7 +30,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         central = Central(settings)
         await central.start()
-        auth = Auth(settings.web, central.directory, central.store, central.clock)
+        auth = Auth(settings.web, central.directory, central.store, central.clock, central.trail)
         await auth.start()
         pages = Pages(auth, settings.web.language)
         app.state.central = central
@@ -39,6 +40,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
         try:
             yield
         finally:
+            await auth.stop()
             await central.stop()
 
     app = FastAPI(title="Trygg central", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -51,6 +53,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).
     app.add_middleware(Guard)
+    # Outermost: security headers on every answer (the guard's too), HSTS and __Host- cookies.
+    app.add_middleware(
+        Hardening,
+        secure=settings.web.secure_cookies,
+        hsts_max_age_s=settings.http.hsts_max_age_s,
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def _errors(request: Request, exc: StarletteHTTPException) -> Response:

@@ -15,13 +15,15 @@ from typing import Any
 
 import uvicorn
 
+from central import brokerconfig
 from central.app import create_app
-from central.auth import admin
+from central.auth import admin, redact
 from central.config import CentralSettings
 from central.errors import CentralError
 from central.push.wire import FramesProtocol
 from central.routines import check_self_tests, load_alarm_response
 from configfile import ConfigError, ConfigProblem, load_settings, report
+from protocol.screen import MAX_FRAME_BYTES
 
 log = logging.getLogger("central")
 
@@ -33,12 +35,20 @@ class CliError(CentralError):
 def server_config(settings: CentralSettings) -> uvicorn.Config:
     """How central is served: one worker (the alarm book lives in this process), the
     fan-out websocket protocol, no access log (screens and health checks would flood it)."""
+    redact.install()  # no token from a refused request's URL in any log line
+    tls = settings.http
     return uvicorn.Config(
         create_app(settings),
         host=settings.http.host,
         port=settings.http.port,
+        ssl_certfile=str(tls.tls_cert) if tls.tls_cert else None,
+        ssl_keyfile=str(tls.tls_key) if tls.tls_key else None,
         ws=FramesProtocol,
         ws_per_message_deflate=False,  # prepared frames are written uncompressed
+        # A screen's frame is at most MAX_FRAME_BYTES characters, so at most 4 bytes each in
+        # UTF-8: anything bigger is closed (1009) before it is buffered; the decoder answers
+        # the ones in between with an error frame.
+        ws_max_size=4 * MAX_FRAME_BYTES,
         lifespan="on",
         access_log=False,
         log_config=None,
@@ -70,7 +80,8 @@ def _run(path: Path) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    log.info("serving http://%s:%d", settings.http.host, settings.http.port)
+    scheme = "https" if settings.http.tls else "http"
+    log.info("serving %s://%s:%d", scheme, settings.http.host, settings.http.port)
     server = uvicorn.Server(server_config(settings))
     server.run()
     return 0 if server.started else 3  # 3: could not start (store, port), as uvicorn says
@@ -155,6 +166,23 @@ def _run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_config(args: argparse.Namespace) -> int:
+    try:
+        settings = _load(args.config)
+        passwords = brokerconfig.find_passwords(settings, args.passwords, os.environ)
+        written = brokerconfig.write(brokerconfig.broker_files(settings, passwords), args.out)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except brokerconfig.BrokerConfigError as exc:
+        print(f"trygg-central: broker-config: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="trygg-central",
@@ -179,8 +207,24 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument(
             "--user", help="act as this user (token from the config; or TRYGG_CENTRAL_TOKEN)"
         )
+    broker = commands.add_parser(
+        "broker-config",
+        help="write Mosquitto's password file and ACL from the [[devices]] registry",
+    )
+    broker.add_argument("--config", type=Path, required=True, help="central TOML file")
+    broker.add_argument("--out", type=Path, required=True, help="directory for passwd and acl")
+    broker.add_argument(
+        "--passwords",
+        type=Path,
+        help="directory of device password files named by username "
+        "(else TRYGG_MQTT_PASSWORD_<USERNAME>)",
+    )
     users = commands.add_parser("user", help="console accounts and desk tokens (for admins)")
     admin.add_arguments(users)
+    tokens = commands.add_parser("token", help="list or revoke desk tokens (for admins)")
+    admin.add_token_arguments(tokens)
+    audit = commands.add_parser("audit", help="check the audit trail's hash chain")
+    admin.add_audit_arguments(audit)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -200,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         except CliError as exc:
             print(f"trygg-central: {exc}", file=sys.stderr)
             return 1
-    if args.command == "user":
+    if args.command == "broker-config":
+        return _broker_config(args)
+    if args.command in ("user", "token", "audit"):
         try:
             return admin.run(args, _load(Path(args.config)))
         except ConfigError as exc:

@@ -25,9 +25,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.core import ALL_SITES, Person, Role
 from central.core.supervision import OpeningHours
-from configfile.secrets import Placeholder, placeholder_kind
+from configfile.secrets import secret_problem
 from configfile.types import TimeZoneName
 from protocol.topics import ID_PATTERN
+
+INPUT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"  # protocol.messages.InputName
 
 MIN_TOKEN_LENGTH = 24
 
@@ -43,12 +45,26 @@ def _refuse_repeats(what: str, values: list[str]) -> None:
 
 
 def _refuse_placeholder(value: str, what: str) -> str:
-    kind = placeholder_kind(value)
-    if kind is Placeholder.PLACEHOLDER:
-        raise ValueError(f"{what} is a placeholder; set a real one")
-    if kind is Placeholder.REPETITIVE:
-        raise ValueError(f"{what} is too repetitive to be a real secret")
+    """A placeholder, repetitive or low-entropy secret is refused (configfile.secrets)."""
+    problem = secret_problem(value, what)
+    if problem is not None:
+        raise ValueError(problem)
     return value
+
+
+def check_tls(ca: Path | None, cert: Path | None, key: Path | None, insecure: bool) -> None:
+    """The MQTT TLS settings make sense together and name files that exist (ValueError)."""
+    if insecure:
+        raise ValueError(
+            "tls_insecure is refused: a broker whose certificate is not checked can be anyone"
+        )
+    if (cert is None) != (key is None):
+        raise ValueError("tls_cert and tls_key go together")
+    if cert is not None and ca is None:
+        raise ValueError("a client certificate needs tls_ca (the office CA) too")
+    for name, path in (("tls_ca", ca), ("tls_cert", cert), ("tls_key", key)):
+        if path is not None and not path.is_file():
+            raise ValueError(f"{name} {str(path)!r} is not a readable file")
 
 
 class _Section(BaseModel):
@@ -64,6 +80,13 @@ class MqttSettings(_Section):
     # How long the broker keeps central's session (and queues QoS 1 alarms) while it is away.
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=60)
     keepalive_s: int = Field(default=10, ge=1, le=600)
+    # TLS (docs/security.md, "MQTT: brokers, devices and certificates"): the office CA that
+    # signed the broker's certificate, and central's own client certificate and key if the
+    # listener requires one. Certificates are always checked: ``tls_insecure`` is refused.
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_insecure: bool = False
 
     @field_validator("password")
     @classmethod
@@ -72,10 +95,34 @@ class MqttSettings(_Section):
             raise ValueError("password is empty")
         return _refuse_placeholder(value, "password")
 
+    @model_validator(mode="after")
+    def _tls(self) -> MqttSettings:
+        check_tls(self.tls_ca, self.tls_cert, self.tls_key, self.tls_insecure)
+        return self
+
 
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # HTTPS served by central itself (uvicorn's TLS): a PEM certificate chain and its key.
+    # Without them, put a TLS proxy in front (deploy/README.md) and set web.secure_cookies.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Strict-Transport-Security max-age when the site is served over HTTPS (a year).
+    hsts_max_age_s: int = Field(default=365 * 24 * 3600, ge=0)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> HttpSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both, or neither")
+        for path in (self.tls_cert, self.tls_key):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file {path} does not exist")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
 
 
 MIN_SECRET_LENGTH = 32
@@ -86,10 +133,17 @@ class WebSettings(_Section):
     and keeps it in its database (so sessions and open forms survive a restart)."""
 
     secret: str | None = Field(default=None, min_length=MIN_SECRET_LENGTH, repr=False)
-    # Behind TLS (as in production) the cookie is sent over HTTPS only.
+    # Served over HTTPS (as in production): cookies are Secure and __Host- prefixed, answers
+    # carry HSTS. On by itself when [http] has tls_cert; set it behind a TLS proxy.
     secure_cookies: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     language: Literal["nb", "en"] = "nb"
+    # Desk tokens made by `trygg-central user token` die after this many days.
+    token_days: float = Field(default=180.0, gt=0, le=3 * 365)
+    # Failed logins allowed per account and per client address within the window.
+    login_failures_per_account: int = Field(default=10, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=20, ge=1, le=10_000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator("secret")
     @classmethod
@@ -122,6 +176,14 @@ class RoomSettings(Area):
     devices: tuple[Id, ...] = ()
     # The security measures in place (3.6), shown to every employee.
     measures: tuple[Annotated[str, StringConstraints(min_length=1, max_length=300)], ...] = ()
+
+
+class TestRoundSettings(_Section):
+    """Manual test rounds ([test_rounds]): while one is open, a button's first press is a test
+    shown only to the tester, so a round closes by itself after ``max_duration_s``."""
+
+    __test__ = False  # not a pytest class, despite the name
+    max_duration_s: float = Field(default=2 * 3600, gt=0, le=24 * 3600)
 
 
 class StoreSettings(_Section):
@@ -218,6 +280,27 @@ class UserSettings(_Section):
         )
 
 
+class DeviceSettings(_Section):
+    """One device of the registry. Its room and floor are where its alarms come from (a
+    payload cannot move a device), and its broker account and ACL are generated from it
+    (``trygg-central broker-config``), so the broker and central can never disagree."""
+
+    site: Id
+    id: Id
+    room: Name
+    floor: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
+    inputs: tuple[Annotated[str, StringConstraints(pattern=INPUT_PATTERN)], ...] = ()
+    # The broker account; the device id unless two sites share a device id.
+    username: UserId | None = None
+    # "certificate": the device logs in with a client certificate (identity as username) and
+    # gets no password line.
+    auth: Literal["password", "certificate"] = "password"
+
+    @property
+    def mqtt_username(self) -> str:
+        return self.username or self.id
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRYGG_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -227,9 +310,43 @@ class CentralSettings(BaseSettings):
     http: HttpSettings = HttpSettings()
     web: WebSettings = WebSettings()
     store: StoreSettings = StoreSettings()
+    test_rounds: TestRoundSettings = TestRoundSettings()
     routines: RoutineSettings = RoutineSettings()
     sites: tuple[SiteSettings, ...] = Field(min_length=1)
     users: tuple[UserSettings, ...] = ()
+    # The device registry. Empty: every device the broker lets in is trusted and rooms come
+    # from payloads (development only; central warns at start and broker-config refuses).
+    devices: tuple[DeviceSettings, ...] = ()
+
+    @field_validator("devices")
+    @classmethod
+    def _consistent_devices(
+        cls, devices: tuple[DeviceSettings, ...], info: ValidationInfo
+    ) -> tuple[DeviceSettings, ...]:
+        _refuse_repeats("device", [f"{d.site}/{d.id}" for d in devices])
+        _refuse_repeats("device username", [d.mqtt_username for d in devices])
+        mqtt = info.data.get("mqtt")
+        if mqtt is not None and any(d.mqtt_username == mqtt.username for d in devices):
+            raise ValueError(f"a device may not use central's MQTT username {mqtt.username!r}")
+        sites = info.data.get("sites")
+        if sites is not None:
+            known = {s.id for s in sites}
+            for device in devices:
+                if device.site not in known:
+                    raise ValueError(f"device {device.id} names unknown site {device.site!r}")
+        return devices
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secure_cookies_with_tls(cls, data: object) -> object:
+        """With central's own TLS, secure cookies are the default (an explicit false stays)."""
+        if isinstance(data, dict):
+            http, web = data.get("http"), data.get("web")
+            web = {} if web is None else web
+            tls = isinstance(http, dict) and bool(http.get("tls_cert"))
+            if tls and isinstance(web, dict) and "secure_cookies" not in web:
+                return {**data, "web": {**web, "secure_cookies": True}}
+        return data
 
     @field_validator("sites")
     @classmethod

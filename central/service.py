@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
+from central.audit.trail import Trail
+from central.auth.rules import socket_refusal
 from central.config import CentralSettings
 from central.core import (
     DEFAULT_RETENTION,
@@ -27,15 +29,19 @@ from central.core import (
     Person,
     Refusal,
 )
+from central.core.flood import FloodAction, FloodGuard
+from central.core.rounds import TestRound
 from central.core.supervision import Supervisor
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
+from central.push.pulse import Pulse
 from central.push.wire import Prepared
+from central.registry import Registry, flood_faults, unregistered_fault
 from central.routines import load_alarm_response, load_self_tests
 from central.selftest import SelfTesting
 from central.store import Store
 from central.supervise import Watch
-from protocol import AlarmMessage, Message, ProtocolError
+from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
 from protocol.screen import (
     AlarmUpdate,
     Command,
@@ -43,6 +49,7 @@ from protocol.screen import (
     ErrorFrame,
     Hello,
     RaiseRequest,
+    RoundFrame,
     Snapshot,
     decode_command,
     encode_frame,
@@ -51,11 +58,23 @@ from protocol.screen import (
 log = logging.getLogger("central.alarms")
 
 _QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
+MAX_COALESCED = 100_000  # remembered flood alarms (oldest forgotten first)
 TICK_S = 0.5  # how often time is looked at: heartbeats missed, deadlines, schedules
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def round_frame(found: TestRound) -> RoundFrame:
+    return RoundFrame(
+        site=found.site,
+        round_id=found.round_id,
+        tester=found.tester,
+        open=found.open,
+        expires_at=found.expires_at,
+        expired=found.expired,
+    )
 
 
 class Central:
@@ -70,10 +89,19 @@ class Central:
         self.routines = load_alarm_response(settings.routines.alarm_response).for_screens()
         self.book = AlarmBook(site_names=self.site_names)
         self.hub = Hub()
+        # Pings every screen; one that stops answering is closed and no longer counts.
+        self.pulse = Pulse(
+            self.hub,
+            lambda screen: self.watch.screens_changed(self._screen_sites(screen), self.clock()),
+        )
         self.store = Store(settings.store.path)
+        self.trail = Trail(self.store, clock)  # the audit trail (central.audit)
         self.link = MqttLink(
             settings.mqtt, self.on_alarm, self.rejected, clock, on_device=self.on_device
         )
+        self.registry = Registry(settings.devices)
+        self.floods = FloodGuard()
+        self.coalesced: dict[UUID, None] = {}  # alarms of a flood: stored, not fanned out
         self.test_screens = {s.id: s.test_screen for s in settings.sites if s.test_screen}
         self.watch = Watch(
             Supervisor({s.id: s.hours() for s in settings.sites}, clock()),
@@ -91,6 +119,8 @@ class Central:
             clock,
         )
         self._close_when_stored: dict[UUID, str] = {}  # round ticks: central ends them
+        # Every screen of a site is told a test round is open there, and when it ends.
+        self.testing.rounds.listeners.add(self._round_changed)
         # Called with the site whenever one of its alarms changes (the console's live board).
         self.alarm_listeners: set[Callable[[str], None]] = set()
         self._link_task: asyncio.Task[None] | None = None
@@ -102,6 +132,11 @@ class Central:
         self.book = AlarmBook.restore(stored, site_names=self.site_names)
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
+        if self.registry.open:
+            log.warning(
+                "no [[devices]] registry: every device the broker admits is trusted and rooms"
+                " come from payloads; configure the registry in production (docs/security.md)"
+            )
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
@@ -119,7 +154,11 @@ class Central:
             await asyncio.sleep(TICK_S)
             now = self.clock()
             try:
+                self.pulse.tick()  # first: screens' liveness never waits behind other work
+                # Failed writes (a full disk) are retried until stored; acks follow commits.
+                self._carry_out(self.book.due(now))
                 self.watch.tick(now)
+                self._flood_faults(self.floods.tick(now), now)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
                 log.exception("tick failed")
@@ -128,14 +167,29 @@ class Central:
 
     def on_alarm(self, message: AlarmMessage) -> None:
         now = self.clock()
+        placed = self.registry.place(message)  # room and floor from the registry
+        if placed is None:  # unknown (site, device): a fault for facility managers, not lost
+            fault = unregistered_fault(message, now)
+            self.watch.carry_out(self.watch.supervisor.report(fault))
+            self.rejected["unregistered_device"] += 1
+            return
+        message = placed
+        show = True
         test_for: frozenset[str] | None = None
         if self.book.get(message.alarm_id) is None:
+            verdict = self.floods.alarm(message.site, message.device, now)
+            show = verdict.show
+            self._flood_faults(verdict.actions, now)
             test_for, close_when_stored = self.testing.test_audience(message, now)
             if close_when_stored:
                 self._close_when_stored[message.alarm_id] = "button tested in a test round"
             if test_for is not None:
                 log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
         actions = self.book.alarm(message, now, test_for)
+        if not show:  # a flood: stored and acked, shown as one "flood" fault, not N cards
+            self.coalesced[message.alarm_id] = None
+            while len(self.coalesced) > MAX_COALESCED:
+                del self.coalesced[next(iter(self.coalesced))]
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
                 "alarm %s resent by %s/%s (presses=%d)",
@@ -147,11 +201,34 @@ class Central:
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
 
+    def _flood_faults(self, actions: Iterable[FloodAction], now: datetime) -> None:
+        supervisor = self.watch.supervisor
+        for fault, cleared in flood_faults(actions):
+            if cleared is None:
+                self.watch.carry_out(supervisor.report(fault))
+            else:
+                self.watch.carry_out(supervisor.withdraw(fault, now))
+
     def on_device(self, message: Message) -> None:
         """A status, heartbeat, event or self-test result."""
         now = self.clock()
         self.watch.heard(message, now)
         self.testing.device_message(message, now)
+        self._sync(message, now)
+
+    def _sync(self, message: Message, now: datetime) -> None:
+        """State sync: a device's held alarms against the record; differences are acked."""
+        if isinstance(message, HeartbeatMessage):
+            health = message.health
+        elif isinstance(message, StatusMessage) and message.state == "online":
+            if message.health is None:
+                return  # a device that reports no health: nothing to compare with
+            health = message.health
+        else:
+            return
+        actions = self.book.sync(message.site, message.device, health.alarms, now)
+        for refusal in self._carry_out(actions):
+            self.rejected[refusal.reason] += 1
 
     def close_test(self, alarm_id: UUID, detail: str) -> None:
         """Central ends a test alarm (the test screen has it, or a round ticked it)."""
@@ -172,9 +249,17 @@ class Central:
         )
         snapshot = Snapshot(alarms=self.book.active_for(person))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
+        for open_round in self.testing.rounds.all():
+            if open_round.open and person.covers(open_round.site):
+                self.hub.send(screen, Prepared(encode_frame(round_frame(open_round))))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
+
+    def _round_changed(self, changed: TestRound) -> None:
+        self.hub.broadcast(changed.site, Prepared(encode_frame(round_frame(changed))))
+        for listener in tuple(self.alarm_listeners):  # the console's board shows it too
+            listener(changed.site)
 
     def screen_left(self, screen: Screen) -> None:
         self.hub.leave(screen)
@@ -189,6 +274,17 @@ class Central:
             self.rejected[f"screen_{exc.reason}"] += 1
             log.warning("screen of %s sent a bad frame: %s", screen.person.user_id, exc.reason)
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=exc.reason))))
+            return
+        # The same rule table as the console's routes (central.auth.rules): refused, nothing
+        # changes; the desk gets the reason and the audit trail a row.
+        refused = socket_refusal(screen.person, str(command.type))
+        if refused is not None:
+            self.rejected[f"screen_{refused}"] += 1
+            user = screen.person.user_id
+            log.warning("screen of %s may not send %s: refused", user, command.type)
+            self.trail.record(user, "socket_refused", str(command.alarm_id), str(command.type))
+            reason = f"{refused}: {command.type} {command.alarm_id}"
+            self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
             return
         if isinstance(command, RaiseRequest):
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
@@ -243,6 +339,8 @@ class Central:
         return refusals
 
     def _broadcast(self, action: Broadcast) -> None:
+        if action.frame.alarm.alarm_id in self.coalesced:
+            return  # part of a flood: the facility managers' "flood" fault stands for it
         self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)), action.only)
         if action.only is None:  # test alarms are not on the board
             for listener in tuple(self.alarm_listeners):
@@ -262,7 +360,7 @@ class Central:
         error = future.exception()
         if error is not None:
             log.error("alarm %s: write failed (%s); will retry", persist.alarm_id, error)
-            self.book.commit_failed(persist)
+            self.book.commit_failed(persist, self.clock())
             return
         now = self.clock()
         self._carry_out(self.book.committed(persist, now))

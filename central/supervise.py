@@ -90,7 +90,16 @@ class Watch:
             self.carry_out(self.supervisor.screens_changed(site, count, now))
 
     def tick(self, now: datetime) -> None:
-        self.carry_out(self.supervisor.tick(now))
+        resumed = self.supervisor.resumed
+        actions = self.supervisor.tick(now)
+        paused = self.supervisor.paused_for
+        if self.supervisor.resumed != resumed and paused is not None:
+            log.warning(
+                "central itself was paused for %.1f s: no device is blamed for it; each gets "
+                "a fresh grace from now",
+                paused.total_seconds(),
+            )
+        self.carry_out(actions)
 
     def greet(self, screen: Screen) -> None:
         """A facility manager's screen connected: every open fault of their sites."""

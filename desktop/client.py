@@ -22,13 +22,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, Backoff, DeskCore, FaultEvent, Outgoing, Reaction
+from desktop.core import AlarmEvent, Backoff, DeskCore, FaultEvent, Liveness, Outgoing, Reaction
 from protocol.screen import CommandKind, Hello, RaiseRequest, encode_frame
 
 log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_S = 10.0
-# Pings notice a dead link (a laptop's Wi-Fi gone) within seconds rather than at TCP timeouts.
+# Central's own ``ping`` frames (every second) notice a frozen central or a dead link within
+# 5 s (desktop.core.liveness); the websocket's pings remain for a central built before those.
 PING_INTERVAL_S = 10.0
 PING_TIMEOUT_S = 10.0
 
@@ -49,10 +50,14 @@ class NoLongerActive:
 
 @dataclass(frozen=True, slots=True)
 class Disconnected:
-    """No connection (lost, or never made); the next attempt is in ``retry_in_s`` seconds."""
+    """No connection (lost, or never made); the next attempt is in ``retry_in_s`` seconds.
+
+    ``silent``: the socket was still open, but central had said nothing for seconds (frozen,
+    or the network gone): no alarm has reached this desk for that long, so there is no grace."""
 
     reason: str
     retry_in_s: float
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,8 @@ class DeskClient:
         self._outbox_ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
+        self.liveness = Liveness()
+        self._silent: str | None = None  # why this connection was given up as silent
 
     @property
     def connected(self) -> bool:
@@ -158,6 +165,7 @@ class DeskClient:
     async def _connect_once(self) -> float | None:
         """One connection, from handshake to close; the delay before the next, or None to stop."""
         token = self.settings.token.get_secret_value()
+        self._silent = None
         try:
             async with connect(
                 self.settings.server,
@@ -186,23 +194,46 @@ class DeskClient:
             reason = f"cannot reach central ({exc.strerror or exc})"
         if self._stopping.is_set():
             return None
+        if self._silent is not None:
+            reason = self._silent
         delay = self._backoff.next_delay(self._jitter())
-        self._emit(Disconnected(reason, delay))
+        self._emit(Disconnected(reason, delay, silent=self._silent is not None))
         return delay
 
     async def _serve(self, connection: ClientConnection) -> str:
         self._connection = connection
         self.core.connection_opened()
+        loop = asyncio.get_running_loop()
+        self.liveness.opened(loop.time())
         sender = asyncio.create_task(self._send_outbox(connection))
+        watchdog = asyncio.create_task(self._watch_silence(connection))
         try:
             async for message in connection:
-                await self._apply(connection, self.core.receive_text(message))
+                reaction = self.core.receive_text(message)
+                self.liveness.heard(loop.time(), ping=reaction.pong is not None)
+                await self._apply(connection, reaction)
         finally:
             self._connection = None
             self.core.connection_closed()
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            self.liveness.closed()
+            for task in (sender, watchdog):
+                task.cancel()
+            await asyncio.gather(sender, watchdog, return_exceptions=True)
         return f"central closed the connection (code {connection.close_code})"
+
+    async def _watch_silence(self, connection: ClientConnection) -> None:
+        """Cut the connection once central has been silent too long (it may be frozen, or the
+        network gone while TCP still looks open); the reconnect then says why."""
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = self.liveness.deadline()
+            await asyncio.sleep(1.0 if deadline is None else max(0.0, deadline - loop.time()))
+            reason = self.liveness.silent(loop.time())
+            if reason is not None:
+                log.warning("%s; reconnecting", reason)
+                self._silent = reason
+                connection.transport.abort()
+                return
 
     async def _apply(self, connection: ClientConnection, reaction: Reaction) -> None:
         if reaction.hello is not None:
@@ -220,6 +251,8 @@ class DeskClient:
             self._emit(HelpComing(alarm_id, responders))
         if reaction.faults is not None:
             self._emit(reaction.faults)
+        if reaction.pong is not None:
+            await connection.send(encode_frame(reaction.pong))
         for command in reaction.commands:
             await connection.send(encode_frame(command))
             log.debug("sent %s for %s", command.type, command.alarm_id)

@@ -8,6 +8,7 @@ overrides the file, so the token need not be written down next to the server add
 from __future__ import annotations
 
 from enum import StrEnum
+from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,12 +16,22 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from configfile.secrets import placeholder_kind
+from configfile.secrets import placeholder_kind, secret_problem
 from desktop.core.keys import parse_hotkey
 from protocol.messages import AlarmLevel, ShortText
 from protocol.topics import SiteId
 
 MIN_TOKEN_LENGTH = 24
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 def _refuse(code: str, message: str) -> PydanticCustomError:
     # A custom error keeps pydantic's "Value error, " prefix out of the message users read.
@@ -113,6 +124,13 @@ class DeskSettings(BaseSettings):
             raise _refuse("bad_url", "port 0 is not a port one can connect to")
         if parts.username or parts.password:
             raise _refuse("bad_url", "put the token in `token`, not in the URL")
+        if parts.scheme == "ws" and not _loopback(parts.hostname):
+            # The token and every alarm would cross the network in clear (docs/security.md).
+            raise _refuse(
+                "insecure_url",
+                f"plain ws:// is only for this machine (loopback); use wss://{parts.netloc}"
+                f"{parts.path} so the token and alarms are encrypted",
+            )
         return value
 
     @field_validator("token")
@@ -129,4 +147,7 @@ class DeskSettings(BaseSettings):
             raise _refuse("bad_token", "must not contain spaces or control characters")
         if placeholder_kind(token) is not None:
             raise _refuse("placeholder_token", "is a placeholder, not a real token")
+        weak = secret_problem(token, "the token")
+        if weak is not None:
+            raise _refuse("weak_token", weak)
         return value

@@ -85,6 +85,8 @@ def describe(event: ClientEvent, server: str) -> str | None:
         return f"connected to {server} as {hello.name} ({hello.user}); sites: " + (
             ", ".join(hello.sites) or "none"
         )
+    if isinstance(event, Disconnected) and event.silent:
+        return f"NOT receiving alarms: {event.reason}; reconnecting in {event.retry_in_s:.1f} s"
     if isinstance(event, Disconnected):
         return f"not connected: {event.reason}; retrying in {event.retry_in_s:.1f} s"
     if isinstance(event, Refused):

@@ -3,6 +3,11 @@
 All decisions are made by the pure cores (``edge.core``); this module only carries events in
 and actions out, on one asyncio loop. The alarm path on a press is: policy → publish (network
 first) → outbox write on the disk thread (in parallel) → LED.
+
+Start-up order matters for an alarm system that may have lost power mid-press: the outbox's
+active alarms come back first (LEDs, press counts), then the contacts are read and the press
+policy decides what a closed one is (the alarm it was, a restored alarm, or stuck); the ids and
+flags that decision needs are on disk before any press is taken (``ready``).
 """
 
 from __future__ import annotations
@@ -17,8 +22,18 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from edge.config import EdgeSettings
-from edge.core import Action, ButtonSpec, PressPolicy, RaiseAlarm, Republish, SetLed
-from edge.core.selftest import Limits, StuckInputs
+from edge.core import (
+    Action,
+    AdoptAlarm,
+    ButtonSpec,
+    NextId,
+    PressPolicy,
+    RaiseAlarm,
+    Republish,
+    SetLed,
+    StuckAtStart,
+)
+from edge.core.selftest import Limits, StuckInputs, stuck_fault
 from edge.hw import ButtonInputs, Indicators
 from edge.link import AlarmSender, LinkSettings, MqttLink
 from edge.outbox import AsyncOutbox
@@ -30,10 +45,13 @@ from protocol import (
     AlarmSource,
     Health,
     HeartbeatMessage,
+    HeldAlarm,
+    HeldState,
     SelftestRunMessage,
     StatusMessage,
     encode,
 )
+from protocol.messages import MAX_HELD_ALARMS
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +98,9 @@ class EdgeAgent:
                 heartbeat_interval_s=settings.heartbeat_interval_s,
                 reconnect_min_s=settings.mqtt.reconnect_min_s,
                 reconnect_max_s=settings.mqtt.reconnect_max_s,
+                tls_ca=_path(settings.mqtt.tls_ca),
+                tls_cert=_path(settings.mqtt.tls_cert),
+                tls_key=_path(settings.mqtt.tls_key),
             ),
             events=self,
             offline_payload=self._offline_payload,
@@ -99,6 +120,7 @@ class EdgeAgent:
         )
         self._stuck = StuckInputs(limits.stuck_after)
         self._stuck_faults: tuple[str, ...] = ()
+        self._closed_at_start: set[str] = set()  # closed when this run started, not opened yet
         self._buttons: ButtonInputs | None = None
         self._test_acks: dict[UUID, asyncio.Future[str]] = {}
         self._selftests: set[asyncio.Task[None]] = set()
@@ -154,7 +176,8 @@ class EdgeAgent:
     @property
     def faults(self) -> tuple[str, ...]:
         board = self._sensors.faults if self._sensors is not None else ()
-        return (*self._faults, *self._stuck_faults, *board)
+        # A contact stuck across starts and then held past ``stuck_after`` is one fault.
+        return tuple(dict.fromkeys((*self._faults, *self._stuck_faults, *board)))
 
     @property
     def sensors(self) -> RoomSensors | None:
@@ -170,6 +193,9 @@ class EdgeAgent:
     def active_alarm(self, input_name: str) -> UUID | None:
         return self._policy.active_alarm(input_name)
 
+    def presses(self, alarm_id: UUID) -> int | None:
+        return self._policy.presses(alarm_id)
+
     def health(self) -> Health:
         return Health(
             uptime_s=round(time.monotonic() - self._started, 3),
@@ -178,7 +204,13 @@ class EdgeAgent:
             counters=self.counters,
             outputs={name: self._policy.led_state(name).value for name in self._policy.inputs},
             inputs=tuple(b.input for b in self.settings.buttons),
+            alarms=self.held_alarms()[:MAX_HELD_ALARMS],
         )
+
+    def held_alarms(self) -> tuple[HeldAlarm, ...]:
+        """Every alarm this device holds as active, buttons first (state sync with central)."""
+        board = self._sensors.policy.held() if self._sensors is not None else ()
+        return (*self._policy.held(), *board)
 
     # The wait_* helpers take ``timeout`` (ruff ASYNC109) on purpose: every wait is bounded.
     async def wait_for(
@@ -227,8 +259,9 @@ class EdgeAgent:
         buttons: ButtonInputs | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
-            for message in await self._sender.open(outbox, self._clock()):
-                self._restore(message)
+            for message, shows in await self._sender.open(outbox, self._clock()):
+                self._restore(message, shows)
+            next_ids, closed_before = await outbox.inputs()
             self._indicators = Indicators(self.settings.buttons, self._pin_factory)
             for name in self._policy.inputs:
                 self._indicators.show(name, self._policy.led_state(name))
@@ -236,9 +269,7 @@ class EdgeAgent:
                 self.settings.buttons, self._on_contact, self._clock, loop, self._pin_factory
             )
             self._buttons = buttons
-            for name in buttons.closed_now():
-                self._fault(f"input {name} closed at start")
-                self._stuck.closed(name, self._clock())
+            await self._start_inputs(outbox, buttons.closed_now(), closed_before, next_ids)
             self._link.start()
             if self._sensors is not None:
                 self._sensors.start(loop)
@@ -254,6 +285,31 @@ class EdgeAgent:
             await self._stopping.wait()
         finally:
             await self._shutdown(buttons, tasks)
+
+    async def _start_inputs(
+        self,
+        outbox: AsyncOutbox,
+        closed: list[str],
+        closed_before: set[str],
+        next_ids: dict[str, UUID],
+    ) -> None:
+        """Contacts closed now: alarms (``held_at_start``), restored alarms, or stuck. Fresh
+        pre-allocated ids and the closed flags are on disk before the first press is taken."""
+        now = self._clock()
+        fresh: dict[str, UUID] = {}
+        actions = self._policy.start(closed, closed_before, next_ids, now)
+        for action in actions:
+            match action:
+                case NextId():
+                    fresh[action.input] = action.alarm_id
+                case StuckAtStart():
+                    self._fault(f"{stuck_fault(action.input)} (closed at the last start too)")
+        for name in closed:
+            self._stuck.closed(name, now)
+        self._closed_at_start = set(closed)
+        self._apply([a for a in actions if not isinstance(a, NextId | StuckAtStart)])
+        await outbox.started(fresh, set(closed), list(self._policy.inputs), now)
+        await self._sender.flush()
 
     async def _shutdown(
         self, buttons: ButtonInputs | None, tasks: list[asyncio.Task[None]]
@@ -303,7 +359,10 @@ class EdgeAgent:
             self._apply(self._policy.contact_closed(input_name, at))
         else:
             self._stuck.opened(input_name)
-            released = f"input {input_name} closed at start"
+            if input_name in self._closed_at_start:
+                self._closed_at_start.discard(input_name)
+                self._sender.opened(input_name, at)  # not stuck: the next start may raise
+            released = f"{stuck_fault(input_name)} (closed at the last start too)"
             if released in self._faults:
                 self._faults.remove(released)
                 self._publish_status()
@@ -321,20 +380,23 @@ class EdgeAgent:
 
     def ack_received(self, ack: AckMessage) -> None:
         log.info(
-            "ack alarm_id=%s state=%s presses=%s responders=%d",
+            "ack alarm_id=%s state=%s presses=%s responders=%d input=%s",
             ack.alarm_id,
             ack.state.value,
             ack.presses,
             len(ack.responders),
+            ack.input or "-",
         )
         now = self._clock()
         waiting = self._test_acks.pop(ack.alarm_id, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(ack.state.value)
-        self._sender.acked(ack.alarm_id, ack.state, ack.presses, now)
-        self._apply(self._policy.ack(ack.alarm_id, ack.state, ack.responders, now))
+        self._sender.acked(ack.alarm_id, ack.state, ack.presses, now, len(ack.responders))
+        self._apply(
+            self._policy.ack(ack.alarm_id, ack.state, ack.responders, now, ack.input, ack.presses)
+        )
         if self._sensors is not None:
-            self._sensors.ack(ack.alarm_id, ack.state, ack.responders)
+            self._sensors.ack(ack.alarm_id, ack.state, ack.responders, ack.input, ack.presses)
         self._notify()
 
     def rejected(self, reason: str, detail: str) -> None:
@@ -428,6 +490,10 @@ class EdgeAgent:
                     self._republish(action)
                 case SetLed():
                     self._set_led(action)
+                case AdoptAlarm():
+                    self._adopt(action)
+                case NextId() | StuckAtStart():  # pragma: no cover - only from start()
+                    pass
         if actions:
             self._notify()
 
@@ -441,8 +507,32 @@ class EdgeAgent:
             source=action.source,
             input=action.input,
             raised_at=action.raised_at,
+            held_at_start=action.held_at_start,
         )
-        self._sender.send(message, "new", action.raised_at)
+        reason = "held_at_start" if action.held_at_start else "new"
+        self._sender.send(message, reason, action.raised_at, action.next_id)
+
+    def _adopt(self, action: AdoptAlarm) -> None:
+        """Take up an alarm central named: built from this device's config, kept as acked."""
+        log.info(
+            "adopt alarm_id=%s input=%s presses=%d state=%s",
+            action.alarm_id,
+            action.input,
+            action.presses,
+            action.state.value,
+        )
+        message = AlarmMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            alarm_id=action.alarm_id,
+            level=action.level,
+            room=self.settings.room,
+            source=action.source,
+            input=action.input,
+            raised_at=action.at,
+            presses=action.presses,
+        )
+        self._sender.adopt(message, action.state, action.at)
 
     def _republish(self, action: Republish) -> None:
         previous = self._sender.message(action.alarm_id)
@@ -462,14 +552,16 @@ class EdgeAgent:
         if self._indicators is not None:
             self._indicators.show(action.input, action.state)
 
-    def _restore(self, message: AlarmMessage) -> None:
-        """An unacked alarm of an earlier run: its input tracks it again (LED, re-presses)."""
+    def _restore(self, message: AlarmMessage, shows: HeldState) -> None:
+        """An active alarm of an earlier run: its input tracks it again (LED, re-presses)."""
         if message.test:
             return  # a test alarm of an earlier run: resent, but no LED shows it
         if message.source is AlarmSource.SENSOR and self._sensors is not None:
-            self._sensors.restore(message.alarm_id, message.input, message.presses)
+            self._sensors.restore(message.alarm_id, message.input, message.presses, shows)
         else:
-            self._apply(self._policy.restore(message.alarm_id, message.input, message.presses))
+            self._apply(
+                self._policy.restore(message.alarm_id, message.input, message.presses, shows)
+            )
 
     def _publish_status(self) -> None:
         """Faults changed: say so in the retained status now, not only in the next heartbeat."""
@@ -496,3 +588,7 @@ class EdgeAgent:
 
 
 __all__ = ["EdgeAgent"]
+
+
+def _path(path: object) -> str | None:
+    return None if path is None else str(path)

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from configfile.secrets import placeholder_kind
+from configfile.secrets import placeholder_kind, secret_problem
 from protocol import AlarmLevel
 from protocol.topics import ID_PATTERN
 
@@ -82,7 +82,32 @@ class MqttSettings(BaseModel):
     keepalive_s: int = Field(default=10, ge=2, le=3600)
     # Not in the first contract draft; optional. Reconnect waits double from min to max.
     reconnect_min_s: float = Field(default=0.2, gt=0, le=60)
-    reconnect_max_s: float = Field(default=5.0, gt=0, le=300)
+    reconnect_max_s: float = Field(default=1.0, gt=0, le=300)  # fast heal after a broker restart
+    # TLS to the broker (deploy/README.md, "TLS"): the office CA, and this device's client
+    # certificate and key when the broker requires one. ``tls_insecure`` is refused.
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_insecure: bool = False
+
+    @model_validator(mode="after")
+    def _tls(self) -> MqttSettings:
+        if self.tls_insecure:
+            raise ValueError(
+                "tls_insecure is refused: a broker whose certificate is not checked can be anyone"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if self.tls_cert is not None and self.tls_ca is None:
+            raise ValueError("a client certificate needs tls_ca (the office CA) too")
+        for name, path in (
+            ("tls_ca", self.tls_ca),
+            ("tls_cert", self.tls_cert),
+            ("tls_key", self.tls_key),
+        ):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name} {str(path)!r} is not a readable file")
+        return self
 
     @field_validator("password")
     @classmethod
@@ -90,6 +115,9 @@ class MqttSettings(BaseModel):
         secret = value.get_secret_value()
         if not secret.strip():
             raise ValueError("password must not be empty")
+        problem = secret_problem(secret, "password")
+        if problem is not None and len(secret) >= MIN_PASSWORD_LENGTH:
+            raise ValueError(problem)  # placeholder, repetitive or weak: configfile.secrets
         if placeholder_kind(secret) is not None:
             raise ValueError("password is a placeholder; set the device's real password")
         if len(secret) < MIN_PASSWORD_LENGTH:

@@ -2,7 +2,14 @@
 
 SQLite in WAL mode with ``synchronous=FULL``: once :meth:`Outbox.put` returns, the alarm
 survives a power cut, and an agent that starts finds every unacked alarm and sends it again.
-Acked rows are kept for a while as a local record, then pruned.
+Acked rows stay: an alarm central has acked but not resolved is still *active* — after a
+restart its LED shows it again and a press counts on it (:meth:`Outbox.active`); ``state`` keeps
+what central last said (received, acknowledged, resolved). Resolved rows are pruned after a while.
+
+The ``inputs`` table keeps, per input, the id its next alarm will carry (pre-allocated, stored in
+the same transaction as the previous alarm, so a press cut short by a power cut can be raised
+again with the same id) and whether its contact was closed at the last start (a contact closed
+at two starts in a row, never opened in between, is stuck, not a new press).
 
 :class:`Outbox` is plain blocking code (tests use it directly). :class:`AsyncOutbox` runs it on
 one dedicated thread, so the event loop never waits for the disk and SQLite's connection is only
@@ -28,6 +35,11 @@ from edge.errors import OutboxError
 
 T = TypeVar("T")
 TABLE = "outbox"
+INPUTS = "inputs"
+# What central said, in the only order an alarm may move through (forward only on disk too).
+_RANK_SQL = (
+    "CASE {col} WHEN 'received' THEN 1 WHEN 'acknowledged' THEN 2 WHEN 'resolved' THEN 3 ELSE 0 END"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,7 @@ class OutboxRecord:
     presses: int
     created_at: datetime
     acked_state: str | None = None  # None while central has not confirmed it
+    state: str | None = None  # what central last said: received, acknowledged, resolved
 
 
 class Outbox:
@@ -63,17 +76,36 @@ class Outbox:
                         "updated_at": str,
                         "acked_state": str,
                         "acked_at": str,
+                        "state": str,
                     },
                     pk="alarm_id",
                     not_null={"input", "topic", "payload", "presses", "created_at"},
                 )
                 self._table.create_index(["acked_state", "created_at"])
+            elif "state" not in self._table.columns_dict:
+                # An outbox of an edge that forgot acked alarms: those rows count as over.
+                with self._db.atomic():
+                    self._table.add_column("state", str)
+                    self._db.execute(
+                        f"UPDATE {TABLE} SET state = 'resolved' WHERE acked_state IS NOT NULL"
+                    )
+            self._inputs: Any = self._db.table(INPUTS)
+            if not self._inputs.exists():
+                self._inputs.create(
+                    {"input": str, "next_alarm_id": str, "closed_at_start": int, "updated_at": str},
+                    pk="input",
+                    not_null={"closed_at_start"},
+                    defaults={"closed_at_start": 0},
+                )
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
 
-    def put(self, record: OutboxRecord, now: datetime) -> None:
-        """Store (or update, after a re-press) an alarm as unacked."""
-        row = {
+    def put(self, record: OutboxRecord, now: datetime, next_id: UUID | None = None) -> None:
+        """Store (or update, after a re-press) an alarm: unacked, unless ``record.acked_state``
+        says otherwise (an alarm taken up from central). ``next_id``: the input's next alarm
+        id, stored in the same transaction.
+        """
+        row: dict[str, Any] = {
             "alarm_id": str(record.alarm_id),
             "input": record.input,
             "topic": record.topic,
@@ -81,9 +113,11 @@ class Outbox:
             "presses": record.presses,
             "created_at": record.created_at.isoformat(),
             "updated_at": now.isoformat(),
-            "acked_state": None,
-            "acked_at": None,
+            "acked_state": record.acked_state,
+            "acked_at": now.isoformat() if record.acked_state else None,
         }
+        if record.state is not None:
+            row["state"] = record.state  # otherwise what central said stays as it was
         with self._db.atomic():
             existing = self._table.count_where("alarm_id = ?", [row["alarm_id"]])
             if existing:
@@ -91,6 +125,70 @@ class Outbox:
                 self._table.update(row["alarm_id"], row)
             else:
                 self._table.insert(row)
+            if next_id is not None:
+                self._inputs.upsert(
+                    {
+                        "input": record.input,
+                        "next_alarm_id": str(next_id),
+                        "updated_at": now.isoformat(),
+                    },
+                    pk="input",
+                )
+
+    def mark_state(self, alarm_id: UUID, state: str, now: datetime) -> bool:
+        """Central said ``state`` (received, acknowledged, resolved) about the alarm; kept only
+        if it moves forward. False if nothing changed."""
+        rank_new = _RANK_SQL.format(col="?")
+        rank_old = _RANK_SQL.format(col="state")
+        with self._db.atomic():
+            cursor = self._db.execute(
+                f"UPDATE {TABLE} SET state = ?, updated_at = ? "
+                f"WHERE alarm_id = ? AND {rank_old} < {rank_new}",
+                [state, now.isoformat(), str(alarm_id), state],
+            )
+            return bool(cursor.rowcount)
+
+    def active(self) -> list[OutboxRecord]:
+        """Every alarm still active: unconfirmed, or confirmed and not resolved; oldest first."""
+        rows = self._table.rows_where(
+            "acked_state IS NULL OR COALESCE(state, acked_state) != 'resolved'",
+            order_by="created_at, rowid",
+            select="*",
+        )
+        return [_record(row) for row in rows]
+
+    def inputs(self) -> tuple[dict[str, UUID], set[str]]:
+        """Each input's pre-allocated next alarm id, and the inputs closed at the last start."""
+        next_ids, closed = {}, set()
+        for row in self._inputs.rows:
+            if row["next_alarm_id"]:
+                next_ids[row["input"]] = UUID(row["next_alarm_id"])
+            if row["closed_at_start"]:
+                closed.add(row["input"])
+        return next_ids, closed
+
+    def started(
+        self, next_ids: dict[str, UUID], closed: set[str], inputs: list[str], now: datetime
+    ) -> None:
+        """At start, one transaction: fresh next ids, and which ``inputs`` are closed now."""
+        with self._db.atomic():
+            for name in inputs:
+                row: dict[str, Any] = {
+                    "input": name,
+                    "closed_at_start": int(name in closed),
+                    "updated_at": now.isoformat(),
+                }
+                if name in next_ids:
+                    row["next_alarm_id"] = str(next_ids[name])
+                self._inputs.upsert(row, pk="input")
+
+    def opened(self, input_name: str, now: datetime) -> None:
+        """The input's contact opened: it was not stuck, whatever it was at the last start."""
+        with self._db.atomic():
+            self._db.execute(
+                f"UPDATE {INPUTS} SET closed_at_start = 0, updated_at = ? WHERE input = ?",
+                [now.isoformat(), input_name],
+            )
 
     def mark_acked(
         self, alarm_id: UUID, state: str, now: datetime, presses: int | None = None
@@ -118,10 +216,11 @@ class Outbox:
         return _record(rows[0]) if rows else None
 
     def prune_acked(self, before: datetime) -> int:
-        """Forget acked alarms acked before ``before``; returns how many."""
+        """Forget resolved alarms acked before ``before``; returns how many."""
         with self._db.atomic():
             cursor = self._db.execute(
-                f"DELETE FROM {TABLE} WHERE acked_state IS NOT NULL AND acked_at < ?",
+                f"DELETE FROM {TABLE} WHERE acked_state IS NOT NULL AND acked_at < ? "
+                "AND COALESCE(state, acked_state) = 'resolved'",
                 [before.isoformat()],
             )
             return int(cursor.rowcount)
@@ -151,6 +250,7 @@ def _record(row: dict[str, Any]) -> OutboxRecord:
         presses=int(row["presses"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         acked_state=row["acked_state"],
+        state=row.get("state"),
     )
 
 
@@ -175,8 +275,25 @@ class AsyncOutbox:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def put(self, record: OutboxRecord, now: datetime) -> None:
-        await self._call(self._outbox.put, record, now)
+    async def put(self, record: OutboxRecord, now: datetime, next_id: UUID | None = None) -> None:
+        await self._call(self._outbox.put, record, now, next_id)
+
+    async def mark_state(self, alarm_id: UUID, state: str, now: datetime) -> bool:
+        return await self._call(self._outbox.mark_state, alarm_id, state, now)
+
+    async def active(self) -> list[OutboxRecord]:
+        return await self._call(self._outbox.active)
+
+    async def inputs(self) -> tuple[dict[str, UUID], set[str]]:
+        return await self._call(self._outbox.inputs)
+
+    async def started(
+        self, next_ids: dict[str, UUID], closed: set[str], inputs: list[str], now: datetime
+    ) -> None:
+        await self._call(self._outbox.started, next_ids, closed, inputs, now)
+
+    async def opened(self, input_name: str, now: datetime) -> None:
+        await self._call(self._outbox.opened, input_name, now)
 
     async def mark_acked(
         self, alarm_id: UUID, state: str, now: datetime, presses: int | None = None

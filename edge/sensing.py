@@ -22,13 +22,13 @@ from uuid import UUID
 import serial
 
 from edge.config import SensorBoardSettings
-from edge.core import Action, RaiseAlarm, Republish
+from edge.core import Action, AdoptAlarm, RaiseAlarm, Republish
 from edge.core.sensors import FaultsChanged, PublishEvent, SensorAction, SensorPolicy
 from edge.core.sensors import SensorSettings as PolicySettings
 from edge.core.serial_frames import Frame
 from edge.hw import SensorBoard
 from edge.link import MqttLink
-from protocol import AckState, EventMessage, Topic, TopicKind, encode
+from protocol import AckState, EventMessage, HeldState, Topic, TopicKind, encode
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,21 @@ class RoomSensors:
     def tick(self, now: datetime) -> None:
         self._carry_out(self.policy.tick(now))
 
-    def ack(self, alarm_id: UUID, state: AckState, responders: Sequence[object]) -> None:
-        self._carry_out(list(self.policy.ack(alarm_id, state, responders, self._clock())))
+    def ack(
+        self,
+        alarm_id: UUID,
+        state: AckState,
+        responders: Sequence[object],
+        input_name: str | None = None,
+        presses: int | None = None,
+    ) -> None:
+        actions = self.policy.ack(alarm_id, state, responders, self._clock(), input_name, presses)
+        self._carry_out(list(actions))
 
-    def restore(self, alarm_id: UUID, input_name: str, presses: int) -> None:
-        self._carry_out(list(self.policy.restore(alarm_id, input_name, presses)))
+    def restore(
+        self, alarm_id: UUID, input_name: str, presses: int, shows: HeldState = HeldState.SENDING
+    ) -> None:
+        self._carry_out(list(self.policy.restore(alarm_id, input_name, presses, shows)))
 
     # -- BoardEvents (from the port, on the loop) ----------------------------------------
 
@@ -143,7 +153,7 @@ class RoomSensors:
                 case FaultsChanged():
                     log.warning("sensor board faults: %s", ", ".join(action.faults) or "none")
                     self._faults_changed()
-                case RaiseAlarm() | Republish():
+                case RaiseAlarm() | Republish() | AdoptAlarm():
                     alarms.append(action)
                 case _:
                     pass  # SetLed: sensor inputs have no LED

@@ -78,6 +78,14 @@ class Demo:
         for site in self.settings.sites:
             lines += ["[[sites]]", f'id = "{site.id}"', f"name = {_toml_str(site.name)}"]
             lines += _plan_lines(site)
+        for site in self.settings.sites:  # the device registry: rooms come from here
+            for room in site.rooms:
+                lines += [
+                    "[[devices]]",
+                    f'site = "{site.id}"',
+                    f'id = "{room.device}"',
+                    f"room = {_toml_str(room.name)}",
+                ]
         for site in self.settings.sites:
             for desk in site.desks:
                 lines += [

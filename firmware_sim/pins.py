@@ -19,6 +19,10 @@ Input commands (``pin`` names the input's GPIO):
 
 While a fault is set, ignored commands still succeed and their reply says ``"ignored": <fault>``
 (the person pressed; the hardware did not pass it on).
+
+``TRYGG_SIM_HELD`` (comma-separated GPIO numbers) closes those contacts from the start, as a
+button still held down while a Pi boots (a power cut in the middle of a press); ``release``
+opens them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from firmware_sim.control import ControlServer
 from firmware_sim.errors import SimError
 
 CONTROL_ENV = "TRYGG_SIM_CONTROL"
+HELD_ENV = "TRYGG_SIM_HELD"
 #: How long ``outputs`` looks back to tell a blinking output from a steady one.
 BLINK_WINDOW_S = 2.0
 #: Blinks with half-periods shorter than this are "fast" (the edge's "sending" pattern).
@@ -81,11 +86,27 @@ def describe_output(pin: MockPin, now: float) -> dict[str, Any]:
     return {"state": state, "changes": changes, "pattern": pattern}
 
 
+def _held_at_start() -> set[str]:
+    return {f"GPIO{n.strip()}" for n in os.environ.get(HELD_ENV, "").split(",") if n.strip()}
+
+
+class _SimPin(MockPin):  # type: ignore[misc]
+    """A mock pin that may start with its contact closed (``TRYGG_SIM_HELD``)."""
+
+    def _set_pull(self, value: str) -> None:
+        super()._set_pull(value)  # drives the line to its pull level: the contact open
+        # gpiozero may set the pull more than once while it builds a button; the contact stays
+        # closed until the first command on this pin (see SimFactory.handle).
+        if str(self.info.name) in getattr(self._factory, "held_at_start", ()):
+            _press(self)
+
+
 class SimFactory(MockFactory):  # type: ignore[misc]
     """MockFactory with a control socket; without ``TRYGG_SIM_CONTROL`` it is plain mock pins."""
 
     def __init__(self, control_path: str | None = None, revision: str | None = None) -> None:
-        super().__init__(revision=revision)
+        super().__init__(revision=revision, pin_class=_SimPin)
+        self.held_at_start = _held_at_start()
         path = control_path or os.environ.get(CONTROL_ENV)
         self._faults: dict[str, str] = {}  # pin name -> "stuck" | "cut"
         self._lock = threading.Lock()  # one command at a time per factory, like one finger
@@ -111,6 +132,7 @@ class SimFactory(MockFactory):  # type: ignore[misc]
         if pin.function != "input":
             raise SimError(f"pin {request.get('pin')} is an output, not an input")
         with self._lock:
+            self.held_at_start.discard(name)
             return self._act(str(cmd), name, pin, request)
 
     def _act(self, cmd: str, name: str, pin: MockPin, request: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,12 @@ token is refused before it is accepted. Central then sends ``hello`` and a ``sna
 alarms still active for the user's sites, and from then on ``alarm`` (new) and ``update``
 (anything changed); a facility manager's screen also gets ``fault`` frames. The screen answers
 with commands naming an ``alarm_id``.
+
+Liveness, both ways: central sends every screen a ``ping`` (a rising ``seq``) every second and
+the screen answers ``pong`` with the same ``seq``. A screen that hears nothing at all (pings
+included) for 5 s knows central is frozen or the network is gone, even while TCP still looks
+open; central drops a screen that has answered no ping for a few seconds (frozen, or no longer
+reading) so that it no longer counts as someone who would get an alarm.
 """
 
 from __future__ import annotations
@@ -116,7 +122,38 @@ class FaultFrame(_Frame):
     cleared: bool = False
 
 
-AnyServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame
+class Ping(_Frame):
+    """central → screen, every second: "are you still reading?" Answer with :class:`Pong`.
+
+    One prepared frame goes to every screen (the same ``seq`` for all). A screen built before
+    it ignores it as an unknown frame, answers nothing, and is dropped after central's grace.
+    """
+
+    type: Literal["ping"] = "ping"
+    seq: int = Field(ge=0)
+
+
+class RoundFrame(_Frame):
+    """A manual test round at ``site`` is open (``open``), or has ended (closed or expired).
+
+    While one is open, the first press of each button there is a test shown only to the tester;
+    every screen of the site is told, so nobody takes a silent board for a quiet day. Sent when
+    a round starts or ends, and for each open round right after ``snapshot``. Part of
+    ``ServerFrame``; a screen built before it ignores it as an unknown frame.
+    """
+
+    type: Literal["round"] = "round"
+    site: str
+    round_id: UUID
+    tester: str
+    open: bool
+    expires_at: AwareDatetime
+    expired: bool = False  # it closed by itself at expires_at
+
+
+AnyServerFrame = (
+    Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame | Ping | RoundFrame
+)
 ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 
 
@@ -154,6 +191,13 @@ class RaiseRequest(_Frame):
     drill: bool = False
 
 
+class Pong(_Frame):
+    """screen → central: the answer to a :class:`Ping`, echoing its ``seq``."""
+
+    type: Literal["pong"] = "pong"
+    seq: int = Field(ge=0)
+
+
 _server_adapter: TypeAdapter[AnyServerFrame] = TypeAdapter(ServerFrame)
 
 
@@ -182,6 +226,17 @@ def decode_command(text: str | bytes) -> Command | RaiseRequest:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidMessage(_first_error(exc)) from None
+
+
+def decode_pong(text: str | bytes) -> Pong | None:
+    """A screen's ``pong``, or None for any other frame (cheap: most frames are not looked at
+    further; :func:`decode_command` reads the rest)."""
+    if len(text) > 100 or (b"pong" not in text if isinstance(text, bytes) else "pong" not in text):
+        return None
+    try:
+        return Pong.model_validate_json(text)
+    except ValidationError:
+        return None
 
 
 def _first_error(exc: ValidationError) -> str:

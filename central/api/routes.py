@@ -6,16 +6,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from central.api.deps import CentralDep, PersonDep
+from central.api.deps import CentralDep, MaybePersonDep, PersonDep
+from central.auth.rules import Action, allowed
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-async def healthz(central: CentralDep) -> dict[str, Any]:
-    return {
+async def healthz(central: CentralDep, person: MaybePersonDep) -> dict[str, Any]:
+    """Up, and whether the broker link is: for anyone (load balancers, systemd, monitoring).
+    How many screens watch, what was rejected and the faults tell an outsider when nobody is
+    looking: only for someone who may read the devices' state (central.auth.rules)."""
+    public = {
         "status": "ok",
         "mqtt": "connected" if central.link.connected else "disconnected",
+    }
+    if not allowed(person, Action.READ_DEVICES):
+        return public
+    return {
+        **public,
         "screens": len(central.hub),
         "rejected": dict(central.rejected),
         "faults": len(central.watch.supervisor.faults()),

@@ -23,6 +23,7 @@ from central.core.selftests import overdue
 from central.selftest import UnknownSchedule
 from central.selftest.rounds import RoundError
 from central.store import testlog
+from central.web.export import csv_cell
 
 router = APIRouter()
 
@@ -187,7 +188,7 @@ async def tests_csv(central: CentralDep, where: FilterDep) -> Response:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(testlog.CSV_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)  # no formulas
     return Response(
         content="\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -295,6 +296,7 @@ async def start_round(body: RoundStart, central: CentralDep, person: ManagerDep)
         )
     except RoundError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    central.trail.record(person.user_id, "round_started", str(found.round_id), body.site)
     return _round_view(found, found.report())
 
 
@@ -338,6 +340,7 @@ async def close_round(round_id: UUID, central: CentralDep, person: ManagerDep) -
         outcomes = await central.testing.rounds.close(round_id, central.testing.broken(found.site))
     except RoundError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    central.trail.record(person.user_id, "round_closed", str(round_id), found.site)
     return _round_view(found, outcomes)
 
 

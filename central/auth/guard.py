@@ -1,8 +1,11 @@
 """The guard: an ASGI middleware that decides every request before any route runs.
 
 It finds the route the request will reach, looks up that route's action in
-``central.auth.rules``, works out who is asking (bearer token, else session cookie) and lets
-the request through only if the rules allow it. Unsafe methods from a browser (no bearer token)
+``central.auth.rules``, works out who is asking (bearer token in the Authorization header,
+else session cookie; never a token in the URL, which ends up in logs, histories and Referer
+headers) and lets the request through only if the rules allow it. An accepted socket is
+watched: when its token or session stops working (revoked, expired, user disabled), the
+guard closes it (code 4401). Unsafe methods from a browser (no bearer token)
 must carry the CSRF token of their session, as a form field or an ``X-CSRF-Token`` header.
 Refusals: 401 (API, sockets: before accept, so HTTP 403), a redirect to the login page (pages),
 403 with a reason.
@@ -10,6 +13,8 @@ Refusals: 401 (API, sockets: before accept, so HTTP 403), a redirect to the logi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -21,13 +26,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from central.auth import csrf
 from central.auth.routes import endpoint_for
 from central.auth.rules import WS, allowed, rule_for
-from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth
+from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth, Credential
 from central.core import Person
 
 log = logging.getLogger("central.auth")
 
 MAX_FORM_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REVOKED = 4401  # the close code of a socket whose credential ended
 # Renders an HTML error page: (scope, status, message) → ASGI app answering it.
 ErrorPage = Callable[[Scope, int, str], ASGIApp]
 
@@ -54,9 +60,7 @@ def bearer(scope: Scope) -> str | None:
     scheme, _, value = _header(scope, b"authorization").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    # Browsers cannot set headers on a websocket: the token may come in the query instead.
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (query.get("token") or [None])[0] or None
+    return None
 
 
 class Guard:
@@ -95,7 +99,13 @@ class Guard:
             if session_id is not None and not _same_origin(scope):
                 await self._refuse(scope, receive, send, 403, "cross-site socket", api)
                 return
-            await self.app(scope, receive, send)
+            token = bearer(scope)
+            credential = (
+                Credential("token", token)
+                if token is not None
+                else Credential("session", session_id or "")
+            )
+            await _watched(self.app, auth, credential, scope, receive, send)
             return
         if method in SAFE_METHODS or (bearer(scope) is not None and person is not None):
             await self.app(scope, receive, send)
@@ -124,9 +134,10 @@ class Guard:
             await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             return
         if status == 401 and not api:
-            target = scope["path"] + (
-                "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
-            )
+            query = scope.get("query_string", b"").decode("latin-1")
+            if "token" in parse_qs(query):  # a secret in the URL is not carried any further
+                query = ""
+            target = scope["path"] + ("?" + query if query else "")
             await _respond(send, 303, b"", [(b"location", f"/login?next={quote(target)}".encode())])
             return
         if api:
@@ -149,6 +160,45 @@ async def _who(auth: Auth, scope: Scope) -> tuple[Person | None, str | None]:
         if person is not None:
             return person, session_id
     return None, None
+
+
+async def _watched(
+    app: ASGIApp, auth: Auth, credential: Credential, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Run the socket's app; if ``credential`` ends meanwhile, close the socket and tell the
+    app it is gone (its next ``receive`` is a disconnect)."""
+    ended = asyncio.Event()
+    closed = False
+
+    async def guarded_send(message: Message) -> None:
+        nonlocal closed
+        if closed:
+            return
+        if message["type"] == "websocket.close":
+            closed = True
+        await send(message)
+
+    async def guarded_receive() -> Message:
+        nonlocal closed
+        if not ended.is_set():
+            incoming = asyncio.ensure_future(receive())
+            stop = asyncio.ensure_future(ended.wait())
+            done, _ = await asyncio.wait({incoming, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if incoming in done:
+                stop.cancel()
+                return incoming.result()
+            incoming.cancel()
+        if not closed:
+            closed = True
+            with contextlib.suppress(Exception):  # already gone: nothing to close
+                await send({"type": "websocket.close", "code": REVOKED, "reason": "revoked"})
+        return {"type": "websocket.disconnect", "code": REVOKED}
+
+    unwatch = auth.watch(credential, ended.set)
+    try:
+        await app(scope, guarded_receive, guarded_send)
+    finally:
+        unwatch()
 
 
 def _same_origin(scope: Scope) -> bool:

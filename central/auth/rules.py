@@ -3,8 +3,10 @@
 This is the one place where permissions live. The guard (``central.auth.guard``) looks up the
 route a request matched in :data:`ENDPOINTS` and lets it through only if the person's roles
 allow the action; a route with no entry here is refused to everyone (and the endpoint × role
-test fails), so a new endpoint cannot slip out unguarded. Site checks (which sites a person
-covers) stay with the data, in the routes.
+test fails), so a new endpoint cannot slip out unguarded. The screen socket's messages pass
+the same table through :data:`SOCKET_COMMANDS` (``central.service`` asks
+:func:`socket_refusal` for each one), so a desk can do no more than its owner's console.
+Site checks (which sites a person covers) stay with the data, in the routes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ WS = "WS"  # the "method" of a websocket route
 class Action(StrEnum):
     PUBLIC = "public"  # anyone, signed in or not: health, login, static files
     SIGNED_IN = "signed_in"  # any account: home, logout, language
-    SCREEN = "screen"  # a desk's socket: get alarms, answer, raise a silent alarm
+    SCREEN = "screen"  # a desk's socket: get alarms, send receipts (delivered, shown)
+    RAISE_ALARM = "raise_alarm"  # the silent alarm from a desk (3.4)
     VIEW_BOARD = "view_board"
     ANSWER_ALARMS = "answer_alarms"
     READ_ALARMS = "read_alarms"
@@ -28,6 +31,7 @@ class Action(StrEnum):
     RUN_TESTS = "run_tests"
     READ_ROUTINES = "read_routines"
     MANAGE_ACCOUNTS = "manage_accounts"
+    READ_AUDIT = "read_audit"
 
 
 _EVERYONE = frozenset(Role)
@@ -39,7 +43,8 @@ _INSIGHT = frozenset(
 
 RULES: dict[Action, frozenset[Role]] = {
     Action.SIGNED_IN: _EVERYONE,
-    Action.SCREEN: _EVERYONE,  # every employee may raise a silent alarm from a desk (3.4)
+    Action.SCREEN: _EVERYONE,  # every employee may have a desk that gets alarms
+    Action.RAISE_ALARM: _EVERYONE,  # every employee may raise a silent alarm from a desk (3.4)
     Action.VIEW_BOARD: _INSIGHT,
     Action.ANSWER_ALARMS: frozenset({Role.RESPONDER, Role.LEADER, Role.ADMIN}),
     Action.READ_ALARMS: _INSIGHT,
@@ -48,7 +53,22 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.RUN_TESTS: frozenset({Role.FACILITY_MANAGER, Role.ADMIN}),
     Action.READ_ROUTINES: _EVERYONE,  # 3.6: measures are available to all staff
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMIN}),
+    # Who did what to accounts and sessions: the admin, and the safety representative who
+    # must be able to check it (2.4).
+    Action.READ_AUDIT: frozenset({Role.ADMIN, Role.SAFETY_REP}),
 }
+
+# The screen socket's messages (their ``type``) → action: the same rules as the console's
+# routes, so an employee's desk can neither answer nor clear an alarm.
+SOCKET_COMMANDS: dict[str, Action] = {
+    "delivered": Action.SCREEN,
+    "shown": Action.SCREEN,
+    "raise": Action.RAISE_ALARM,
+    "coming": Action.ANSWER_ALARMS,
+    "cant_come": Action.ANSWER_ALARMS,
+    "resolve": Action.ANSWER_ALARMS,
+}
+FORBIDDEN = "forbidden"  # the error frame's reason: "forbidden: <type> <alarm id>"
 
 # (method, path template) → action. Paths are the routes' own templates, as FastAPI has them.
 ENDPOINTS: dict[tuple[str, str], Action] = {
@@ -93,6 +113,10 @@ ENDPOINTS: dict[tuple[str, str], Action] = {
     ("GET", "/admin/users"): Action.MANAGE_ACCOUNTS,
     ("POST", "/admin/users"): Action.MANAGE_ACCOUNTS,
     ("POST", "/admin/users/{user_id}/roles"): Action.MANAGE_ACCOUNTS,
+    ("POST", "/admin/users/{user_id}/disable"): Action.MANAGE_ACCOUNTS,
+    ("GET", "/admin/users/{user_id}/tokens"): Action.MANAGE_ACCOUNTS,
+    ("POST", "/admin/tokens/{token_id}/revoke"): Action.MANAGE_ACCOUNTS,
+    ("GET", "/audit"): Action.READ_AUDIT,
 }
 
 
@@ -113,3 +137,12 @@ def allowed(person: Person | None, action: Action) -> bool:
 def may(person: Person | None, action: str) -> bool:
     """For templates: ``may(person, "run_tests")`` decides whether a link or button is shown."""
     return allowed(person, Action(action))
+
+
+def socket_refusal(person: Person, kind: str) -> str | None:
+    """None if ``person`` may send a socket message of ``kind``; else the refusal's reason.
+    A kind with no entry is refused, as a route with no rule is."""
+    action = SOCKET_COMMANDS.get(kind)
+    if action is None or not allowed(person, action):
+        return FORBIDDEN
+    return None

@@ -1,6 +1,6 @@
 """Central's pure logic: the alarm lifecycle and screen routing. No I/O; ``now`` is passed in."""
 
-from central.core.alarms import DEFAULT_RETENTION, AlarmBook
+from central.core.alarms import DEFAULT_RETENTION, AlarmBook, successor_id
 from central.core.audience import Audience, Directory
 from central.core.model import (
     ALL_SITES,
@@ -30,4 +30,5 @@ __all__ = [
     "Person",
     "Refusal",
     "Role",
+    "successor_id",
 ]

@@ -8,6 +8,14 @@ Feed it what happened (an alarm message, a screen's command, a commit the store 
   promise that the alarm is on disk.
 * The same ``alarm_id`` is one alarm, always: a resend is answered with the last *committed*
   state, never recorded again; late or out-of-order commands change nothing and say why.
+
+Three more keep every device and the record converging on the truth after a fault
+(docs/protocol.md, "State sync"): a device's list of held alarms is compared with the committed
+record and every difference is answered with an ack (:meth:`AlarmBook.sync`); a press on an
+alarm that is resolved is a *new* alarm, whose id is derived from the old one so that resends
+never double it (:func:`successor_id`); and a failed write is retried with backoff until it is
+stored (:meth:`AlarmBook.due`), since the edge cannot be relied on to resend (a resolution has
+no edge message behind it at all).
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from central.core.model import (
     AckEdge,
@@ -28,7 +36,7 @@ from central.core.model import (
     Refusal,
 )
 from protocol import AckState, AlarmMessage, AlarmSource
-from protocol.messages import Responder
+from protocol.messages import MAX_HELD_ALARMS, HeldAlarm, Responder
 from protocol.screen import (
     AlarmNew,
     AlarmState,
@@ -42,6 +50,10 @@ from protocol.screen import (
 CENTRAL_ACTOR = "central"
 DESK_DEVICE = "desktop"  # the device of alarms raised from a desk (their raiser is a person)
 DEFAULT_RETENTION = timedelta(days=7)
+#: Fixed for ever: the namespace of successor ids (docs/protocol.md, "State sync").
+SUCCESSOR_NAMESPACE = UUID("5b8f3c1e-9a27-4d6b-b0e4-7c2f1d9a6e35")
+RETRY_FIRST = timedelta(seconds=0.5)  # a failed write is retried after this, doubling ...
+RETRY_MAX = timedelta(seconds=5)  # ... up to this, until it is stored
 
 _ACK_STATE = {
     AlarmState.RECEIVED: AckState.RECEIVED,
@@ -58,6 +70,31 @@ class _Entry:
     unwritten: list[AlarmEvent] = field(default_factory=list)  # events of failed writes
     receipts: set[tuple[str, EventKind]] = field(default_factory=set)
     only: frozenset[str] | None = None  # a test alarm's audience (user ids); None: the site
+    ack_owed: bool = False  # a failed write owed the edge an ack once stored
+    retry_at: datetime | None = None  # when to retry a failed write
+    retry_delay: timedelta = RETRY_FIRST
+
+
+def successor_id(alarm_id: UUID) -> UUID:
+    """The alarm that a press after ``alarm_id``'s resolution becomes: the same on every
+    resend of that press, so it is recorded once whatever the edge re-sends."""
+    return uuid5(SUCCESSOR_NAMESPACE, f"after-resolved:{alarm_id}")
+
+
+def _stored_row(view: AlarmView) -> AlarmView:
+    """The row as written: a raised alarm is stored as received."""
+    if view.state is AlarmState.RAISED:
+        return view.model_copy(update={"state": AlarmState.RECEIVED})
+    return view
+
+
+def _agrees(committed: AlarmView, held: HeldAlarm) -> bool:
+    """Whether a device's held alarm shows what the record says (nothing to tell it)."""
+    return (
+        committed.state is not AlarmState.RESOLVED
+        and committed.presses == held.presses
+        and committed.state.value == held.state.value
+    )
 
 
 def _without(people: tuple[Responder, ...], user_id: str) -> tuple[Responder, ...]:
@@ -76,6 +113,8 @@ class AlarmBook:
         self._site_names = dict(site_names or {})
         self._entries: dict[UUID, _Entry] = {}
         self._resolved: dict[UUID, datetime] = {}  # in order of resolution, for pruning
+        self._by_device: dict[tuple[str, str], dict[UUID, None]] = {}  # ordered sets
+        self._retrying: dict[UUID, None] = {}  # alarms with a failed write to retry
 
     # --- restart -----------------------------------------------------------------------
 
@@ -95,6 +134,7 @@ class AlarmBook:
             # A test alarm's audience is not stored: after a restart it is shown to nobody.
             only = frozenset[str]() if view.test else None
             book._entries[view.alarm_id] = _Entry(view=view, committed=view, only=only)
+            book._index(view)
             if view.state is AlarmState.RESOLVED:
                 resolved.append((view.resolved_at or view.raised_at, view.alarm_id))
         for resolved_at, alarm_id in sorted(resolved):
@@ -140,14 +180,25 @@ class AlarmBook:
         without ``test_for`` is recorded and shown to nobody: a test never reaches real screens.
         """
         self._prune(now)
+        return self._alarm(message, now, test_for)
+
+    def _alarm(
+        self,
+        message: AlarmMessage,
+        now: datetime,
+        test_for: frozenset[str] | None,
+        note: str = "",
+    ) -> list[Action]:
         entry = self._entries.get(message.alarm_id)
         if entry is None:
             if test_for is None and message.test:
                 test_for = frozenset()
-            return self._raise(message, now, test_for)
+            return self._raise(message, now, test_for, note)
         view = entry.view
         if (view.site, view.device) != (message.site, message.device):
             return [Refusal(message.alarm_id, "alarm_id_of_other_device")]
+        if view.state is AlarmState.RESOLVED and message.presses > view.presses:
+            return self._after_resolution(entry, message.presses - view.presses, now)
         actions: list[Action] = []
         if message.presses > view.presses and view.state is not AlarmState.RESOLVED:
             entry.view = view.model_copy(update={"presses": message.presses})
@@ -170,8 +221,37 @@ class AlarmBook:
             actions.extend(self._ack(entry.committed, now))
         return actions
 
+    def _after_resolution(self, entry: _Entry, presses: int, now: datetime) -> list[Action]:
+        """``presses`` presses on a resolved alarm: they are its successor alarm, new or
+        pressed again (or, resolved too, its own successor's), never the old alarm."""
+        old = entry.view
+        actions: list[Action] = []
+        if entry.committed is not None and entry.committed.state is AlarmState.RESOLVED:
+            actions.extend(self._ack(entry.committed, now))
+        follow = AlarmMessage(
+            site=old.site,
+            device=old.device,
+            alarm_id=successor_id(old.alarm_id),
+            level=old.level,
+            room=old.room,
+            floor=old.floor,
+            source=old.source,
+            input=old.input,
+            raised_at=now,
+            presses=presses,
+            test=old.test,
+            drill=old.drill,
+        )
+        note = f"pressed after the resolution of {old.alarm_id}"
+        actions.extend(self._alarm(follow, now, entry.only, note))
+        return actions
+
     def _raise(
-        self, message: AlarmMessage, now: datetime, test_for: frozenset[str] | None
+        self,
+        message: AlarmMessage,
+        now: datetime,
+        test_for: frozenset[str] | None,
+        note: str = "",
     ) -> list[Action]:
         view = AlarmView(
             alarm_id=message.alarm_id,
@@ -189,7 +269,10 @@ class AlarmBook:
             presses=message.presses,
             state=AlarmState.RAISED,
         )
-        return self._open(view, now, actor=view.device, only=test_for)
+        if message.held_at_start:
+            held = "contact already closed when the device started"
+            note = f"{note}; {held}" if note else held
+        return self._open(view, now, actor=view.device, only=test_for, note=note)
 
     def raise_from_screen(
         self, person: Person, request: RaiseRequest, now: datetime
@@ -229,15 +312,23 @@ class AlarmBook:
         return self._open(view, now, actor=person.user_id, only=only)
 
     def _open(
-        self, view: AlarmView, now: datetime, actor: str, only: frozenset[str] | None = None
+        self,
+        view: AlarmView,
+        now: datetime,
+        actor: str,
+        only: frozenset[str] | None = None,
+        note: str = "",
     ) -> list[Action]:
         entry = _Entry(view=view, only=only)
         self._entries[view.alarm_id] = entry
+        self._index(view)
         flags = "".join(f" {f}" for f, on in (("test", view.test), ("drill", view.drill)) if on)
         detail = (
             f"{view.level} {view.source}:{view.input} in {view.room!r},"
             f" raised_at {view.raised_at.isoformat()}{flags}"
         )
+        if note:
+            detail = f"{detail}; {note}"
         event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, actor, detail)
         # The write is handed to the store first so that the disk works while the screens are
         # told: neither waits for the other (DESIGN: "disk does not wait for notification").
@@ -252,6 +343,7 @@ class AlarmBook:
         if entry is None:
             return []
         entry.in_flight -= 1
+        entry.retry_delay = RETRY_FIRST
         if persist.alarm is None:
             return []
         first = entry.committed is None
@@ -272,13 +364,85 @@ class AlarmBook:
                 actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
         return actions
 
-    def commit_failed(self, persist: Persist) -> None:
-        """The store could not commit ``persist``; its events ride along with the next write."""
+    def commit_failed(self, persist: Persist, now: datetime) -> None:
+        """The store could not commit ``persist`` (a full disk, I/O): its events ride along
+        with the next write, and :meth:`due` offers a retry after a backoff (0.5 s, doubling
+        up to 5 s) until one is stored. An ack it was to bring waits for that commit."""
         entry = self._entries.get(persist.alarm_id)
         if entry is None:
             return
         entry.in_flight -= 1
         entry.unwritten.extend(persist.events)
+        entry.ack_owed = entry.ack_owed or persist.ack_after_commit
+        entry.retry_at = now + entry.retry_delay
+        entry.retry_delay = min(entry.retry_delay * 2, RETRY_MAX)
+        self._retrying[persist.alarm_id] = None
+
+    def due(self, now: datetime) -> list[Action]:
+        """The retries due at ``now``: a write of each alarm whose last write failed (once
+        no other write of it is in flight), or, if a later write stored it all, its owed ack."""
+        actions: list[Action] = []
+        for alarm_id in tuple(self._retrying):
+            entry = self._entries.get(alarm_id)
+            if entry is None:
+                del self._retrying[alarm_id]
+                continue
+            if entry.in_flight or (entry.retry_at is not None and entry.retry_at > now):
+                continue
+            del self._retrying[alarm_id]
+            entry.retry_at = None
+            if entry.unwritten or entry.committed != _stored_row(entry.view):
+                actions.append(self._persist(entry))
+            elif entry.ack_owed and entry.committed is not None:
+                entry.ack_owed = False
+                actions.extend(self._ack(entry.committed, now))
+        return actions
+
+    @property
+    def retrying(self) -> int:
+        """How many alarms have a failed write waiting for its retry."""
+        return len(self._retrying)
+
+    # --- state sync with devices -----------------------------------------------------------
+
+    def sync(
+        self, site: str, device: str, held: Iterable[HeldAlarm], now: datetime
+    ) -> list[Action]:
+        """A device listed the alarms it holds as active (its status or heartbeat).
+
+        Every held alarm whose committed record differs (state, presses, or resolved) is
+        acked with the record; every committed active alarm of the device it does not list
+        is acked, so that it takes it up (a full list may be cut short, so then none is).
+        A held alarm with more presses than a resolved one has had presses after the
+        resolution: they become its successor alarm, as in :meth:`alarm`. Alarms the
+        record does not have are left to the device, which re-sends what is not acked.
+        """
+        self._prune(now)
+        actions: list[Action] = []
+        listed: set[UUID] = set()
+        held = tuple(held)
+        for alarm in held:
+            listed.add(alarm.alarm_id)
+            entry = self._entries.get(alarm.alarm_id)
+            if entry is None or (entry.view.site, entry.view.device) != (site, device):
+                continue
+            if entry.view.state is AlarmState.RESOLVED and alarm.presses > entry.view.presses:
+                actions.extend(
+                    self._after_resolution(entry, alarm.presses - entry.view.presses, now)
+                )
+            elif entry.committed is not None and not _agrees(entry.committed, alarm):
+                actions.extend(self._ack(entry.committed, now))
+        if len(held) < MAX_HELD_ALARMS:
+            for alarm_id in self._by_device.get((site, device), {}):
+                committed = self._entries[alarm_id].committed
+                if (
+                    alarm_id not in listed
+                    and committed is not None
+                    and committed.state is not AlarmState.RESOLVED
+                    and not committed.test
+                ):
+                    actions.extend(self._ack(committed, now))
+        return actions
 
     # --- commands from screens -----------------------------------------------------------
 
@@ -390,16 +554,18 @@ class AlarmBook:
         pending = (*entry.unwritten, *events)
         entry.unwritten.clear()
         entry.in_flight += 1
-        row = entry.view
-        if row.state is AlarmState.RAISED:
-            row = row.model_copy(update={"state": AlarmState.RECEIVED})
+        owed, entry.ack_owed = entry.ack_owed, False
+        row = _stored_row(entry.view)
         return Persist(
             row.alarm_id,
             row,
             pending,
             insert=entry.committed is None,
-            ack_after_commit=ack_after_commit,
+            ack_after_commit=ack_after_commit or owed,
         )
+
+    def _index(self, view: AlarmView) -> None:
+        self._by_device.setdefault((view.site, view.device), {})[view.alarm_id] = None
 
     @staticmethod
     def _ack(view: AlarmView, now: datetime) -> list[AckEdge]:
@@ -414,6 +580,7 @@ class AlarmBook:
                 responders=view.responders,
                 at=now,
                 presses=view.presses,
+                input=view.input,
             )
         ]
 
@@ -422,7 +589,12 @@ class AlarmBook:
         horizon = now - self._retention
         while self._resolved:
             alarm_id, resolved_at = next(iter(self._resolved.items()))
-            if resolved_at >= horizon or self._entries[alarm_id].in_flight:
+            entry = self._entries[alarm_id]
+            if resolved_at >= horizon or entry.in_flight or alarm_id in self._retrying:
                 break
             del self._entries[alarm_id]
             del self._resolved[alarm_id]
+            key = (entry.view.site, entry.view.device)
+            self._by_device[key].pop(alarm_id, None)
+            if not self._by_device[key]:
+                del self._by_device[key]

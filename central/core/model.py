@@ -112,6 +112,7 @@ class AckEdge:
     """Publish the application ack to the device. Only ever produced for committed state.
 
     ``presses`` is the committed row's count: the device keeps re-sending a higher one.
+    ``input`` is the alarm's input: a device that does not hold the alarm takes it up there.
     """
 
     site: str
@@ -121,6 +122,7 @@ class AckEdge:
     responders: tuple[Responder, ...]
     at: datetime
     presses: int
+    input: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,24 @@ Rules (docs/testing.md says them to people):
 * everything else is a real alarm, as always: a second press of a button already ticked in
   this round, a button at another site, a sensor (pendant, sound), a desk's silent alarm;
 * closing the round lists each known button as tested, not tested, or failed (the tester said
-  so, or the device could not be tested: offline, input stuck).
+  so, or the device could not be tested: offline, input stuck);
+* a round lasts at most its ``max_duration`` (config, default 2 h): a round left open would
+  make each button's next real press invisible to everyone but the tester. From
+  ``expires_at`` on no press is a test, whether or not the shell has closed it yet, and the
+  shell closes it as ``expired``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
 from protocol import AlarmSource
+
+DEFAULT_MAX_DURATION = timedelta(hours=2)
 
 
 class ButtonResult(StrEnum):
@@ -49,7 +55,9 @@ class TestRound:
     tester: str  # the user who started it: the only screen its test alarms reach
     started_at: datetime
     buttons: set[Button] = field(default_factory=set)  # what central knows of the site
+    max_duration: timedelta = DEFAULT_MAX_DURATION
     closed_at: datetime | None = None
+    expired: bool = False  # closed by itself at expires_at
     _tested: dict[Button, tuple[datetime, UUID]] = field(default_factory=dict)
     _failed: dict[Button, tuple[datetime, str]] = field(default_factory=dict)
 
@@ -59,12 +67,30 @@ class TestRound:
     def open(self) -> bool:
         return self.closed_at is None
 
+    @property
+    def expires_at(self) -> datetime:
+        return self.started_at + self.max_duration
+
+    def due(self, now: datetime) -> bool:
+        """Open past its ``expires_at``: the shell must close it as expired."""
+        return self.open and now >= self.expires_at
+
+    def expire(self, now: datetime) -> bool:
+        """Close it as expired if it is due; True if it just did."""
+        if not self.due(now):
+            return False
+        self.closed_at = self.expires_at
+        self.expired = True
+        return True
+
     def press(
         self, device: str, input_name: str, source: AlarmSource, alarm_id: UUID, now: datetime
     ) -> bool:
         """A new alarm at this round's site: True if it is a button's test (tick it)."""
         button = Button(device, input_name)
-        if not self.open or source is not AlarmSource.BUTTON or button in self._tested:
+        if not self.open or now >= self.expires_at:
+            return False  # past its time a round tests nothing, closed or not yet
+        if source is not AlarmSource.BUTTON or button in self._tested:
             return False
         self.buttons.add(button)
         self._tested[button] = (now, alarm_id)

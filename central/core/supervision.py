@@ -9,7 +9,11 @@ it answers with faults raised and cleared. The rules:
 * the device's own health faults (sensor board unplugged or silent, tamper, a stuck input)
   are faults here too, for as long as the device reports them;
 * a site with opening hours and no connected screen during those hours (after ``grace``, so a
-  screen reconnecting is not a fault) has a ``no_screen`` fault: an alarm now would reach nobody.
+  screen reconnecting is not a fault) has a ``no_screen`` fault: an alarm now would reach nobody;
+* central does not blame devices for its own pause: when two ticks are more than ``pause``
+  apart (central was stopped, or its loop blocked), no heartbeat could have been heard in
+  between, so every device gets a fresh grace from the resumption: ``missed_heartbeats``
+  intervals, and at least ``resume_grace`` (time for the MQTT link to come back and deliver).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from enum import StrEnum
 
 MISSED_HEARTBEATS = 3
 COVERAGE_GRACE = timedelta(seconds=10)
+PAUSE = timedelta(seconds=3)  # ticks come every 0.5 s: a longer gap is central's own pause
+RESUME_GRACE = timedelta(seconds=10)
 
 
 class FaultKind(StrEnum):
@@ -30,6 +36,13 @@ class FaultKind(StrEnum):
     STUCK_INPUT = "stuck_input"  # a button held closed far longer than any press
     DEVICE_FAULT = "device_fault"  # anything else the device says is wrong
     NO_SCREEN = "no_screen"  # open hours and nobody connected: an alarm would reach nobody
+    # Found by central itself, not reported by the device (its health never clears them):
+    UNKNOWN_DEVICE = "unknown_device"  # an alarm from a (site, device) not in the registry
+    FLOOD = "flood"  # a device raises alarms faster than people press buttons
+
+
+#: Faults central raises on what it sees, not on what a device says of itself.
+CENTRAL_KINDS = frozenset({FaultKind.OFFLINE, FaultKind.UNKNOWN_DEVICE, FaultKind.FLOOD})
 
 
 def fault_kind(text: str) -> FaultKind:
@@ -130,11 +143,18 @@ class Supervisor:
         started: datetime,
         missed_heartbeats: int = MISSED_HEARTBEATS,
         grace: timedelta = COVERAGE_GRACE,
+        pause: timedelta = PAUSE,
+        resume_grace: timedelta = RESUME_GRACE,
     ) -> None:
         self.hours = dict(hours)
         self.started = started
         self.missed_heartbeats = missed_heartbeats
         self.grace = grace
+        self.pause = pause
+        self.resume_grace = resume_grace
+        self.resumed: datetime | None = None  # the end of central's last own pause
+        self.paused_for: timedelta | None = None  # how long that pause was
+        self._last_tick: datetime | None = None
         self._devices: dict[tuple[str, str], DeviceRecord] = {}
         self._faults: dict[tuple[str, str, FaultKind, str], Fault] = {}
         self._coverage: dict[str, _Coverage] = {}
@@ -202,14 +222,22 @@ class Supervisor:
 
     def tick(self, now: datetime) -> list[SupervisionAction]:
         """Time passing: missed heartbeats, and opening hours beginning or ending."""
+        if self._last_tick is not None and now - self._last_tick > self.pause:
+            self.resumed, self.paused_for = now, now - self._last_tick
+        self._last_tick = max(now, self._last_tick or now)
         actions: list[SupervisionAction] = []
         for record in self._devices.values():
             if not record.online or record.interval_s is None:
                 continue
             allowed = timedelta(seconds=record.interval_s * self.missed_heartbeats)
-            if now - record.last_seen > allowed:
-                reason = f"no heartbeat for {self.missed_heartbeats} intervals"
-                actions += self._went_offline(record, reason, now)
+            if self.resumed is not None and record.last_seen < self.resumed:
+                # Not heard since central woke up: counted from the resumption, not before.
+                if now - self.resumed <= max(allowed, self.resume_grace):
+                    continue
+            elif now - record.last_seen <= allowed:
+                continue
+            reason = f"no heartbeat for {self.missed_heartbeats} intervals"
+            actions += self._went_offline(record, reason, now)
         for site in self.hours:
             actions += self._check_coverage(site, now)
         return actions
@@ -265,7 +293,7 @@ class Supervisor:
         actions = self._clear(
             lambda f: (
                 (f.site, f.device) == (record.site, record.device)
-                and f.kind is not FaultKind.OFFLINE
+                and f.kind not in CENTRAL_KINDS
                 and f.key not in wanted
             ),
             now,
@@ -289,6 +317,14 @@ class Supervisor:
             reason = "no screen connected during opening hours"
             return self._raise(Fault(site, "", FaultKind.NO_SCREEN, reason, now))
         return self._clear(lambda f: f.site == site and f.kind is FaultKind.NO_SCREEN, now)
+
+    def report(self, fault: Fault) -> list[SupervisionAction]:
+        """A fault central found itself (an unregistered device's alarm, a flood)."""
+        return self._raise(fault)
+
+    def withdraw(self, fault: Fault, now: datetime) -> list[SupervisionAction]:
+        """Clear a fault central raised with :meth:`report` (a flood that ended)."""
+        return self._clear(lambda f: f.key == fault.key, now)
 
     def _raise(self, fault: Fault) -> list[SupervisionAction]:
         if fault.key in self._faults:

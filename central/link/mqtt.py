@@ -4,6 +4,12 @@ Central connects with a fixed client id, ``clean_start=False`` and a long sessio
 the broker keeps its subscriptions and queues QoS 1 alarms while central is down (restart,
 upgrade, crash); they arrive when it is back. Every payload is decoded by ``protocol.decode``;
 what fails is logged in one line and counted by reason, and never stops the link.
+
+Acks and runs are delivered at least once: one that was not confirmed by the broker (the link
+went down before its PUBACK, or the publish failed) goes back to the head of the queue, in its
+order, and out again on the next connection. Reconnecting is retried at most a second apart:
+a local broker that refuses connections costs nothing to ask again, and every second of
+absence is a second an alarm waits.
 """
 
 from __future__ import annotations
@@ -44,8 +50,11 @@ INGEST_KINDS = (
     TopicKind.SELFTEST_RESULT,
 )
 BACKOFF_FIRST_S = 0.2
-BACKOFF_MAX_S = 5.0
+BACKOFF_MAX_S = 1.0
 MAX_PENDING_ACKS = 10_000  # while disconnected; an edge whose ack is dropped resends anyway
+
+
+Outgoing = AckEdge | SelftestRunMessage
 
 
 def _utcnow() -> datetime:
@@ -71,7 +80,10 @@ class MqttLink:
         self.devices = Devices()
         self.connected = False
         self.received = 0
-        self._acks: deque[AckEdge | SelftestRunMessage] = deque(maxlen=MAX_PENDING_ACKS)
+        # (sequence number, item): the number keeps the order when unsent items are requeued.
+        self._acks: deque[tuple[int, Outgoing]] = deque(maxlen=MAX_PENDING_ACKS)
+        self._sequence = 0
+        self._unconfirmed: dict[int, Outgoing] = {}  # handed to the client, no PUBACK yet
         self._acks_waiting = asyncio.Event()
         self._publishing: set[asyncio.Task[None]] = set()
 
@@ -79,47 +91,66 @@ class MqttLink:
 
     def publish_ack(self, ack: AckEdge) -> None:
         """Queue an ack (never blocks); it goes out now, or as soon as the link is back."""
-        self._acks.append(ack)
+        self._queue(ack)
+
+    def publish_run(self, run: SelftestRunMessage) -> None:
+        """Queue a ``selftest/run`` for a device (QoS 1); no answer by its deadline = failed."""
+        self._queue(run)
+
+    @property
+    def pending(self) -> int:
+        """Acks and runs not yet confirmed by the broker (queued or in flight)."""
+        return len(self._acks) + len(self._unconfirmed)
+
+    def _queue(self, item: Outgoing) -> None:
+        self._sequence += 1
+        self._acks.append((self._sequence, item))
         self._acks_waiting.set()
 
     async def _publish_acks(self, client: aiomqtt.Client) -> None:
         while True:
             await self._acks_waiting.wait()
             while self._acks:
-                ack = self._acks.popleft()
-                task = asyncio.create_task(self._publish(client, ack))
+                number, item = self._acks.popleft()
+                self._unconfirmed[number] = item
+                task = asyncio.create_task(self._publish(client, number, item))
                 self._publishing.add(task)
                 task.add_done_callback(self._publishing.discard)
             self._acks_waiting.clear()
 
-    def publish_run(self, run: SelftestRunMessage) -> None:
-        """Queue a ``selftest/run`` for a device (QoS 1); no answer by its deadline = failed."""
-        self._acks.append(run)
-        self._acks_waiting.set()
+    def _requeue_unconfirmed(self) -> None:
+        """The link is down: what the broker did not confirm goes first on the next link."""
+        for task in tuple(self._publishing):
+            task.cancel()
+        if self._unconfirmed:
+            log.info("mqtt: %d acks/runs not confirmed; requeued", len(self._unconfirmed))
+            self._acks.extendleft(sorted(self._unconfirmed.items(), reverse=True))
+            self._unconfirmed.clear()
 
-    async def _publish(self, client: aiomqtt.Client, ack: AckEdge | SelftestRunMessage) -> None:
-        if isinstance(ack, SelftestRunMessage):
-            topic, payload = encode(ack)
-            try:
-                await client.publish(topic, payload, qos=1)
-            except aiomqtt.MqttError as exc:
-                log.warning("mqtt: selftest run %s to %s not sent: %s", ack.run_id, topic, exc)
-            return
-        message = AckMessage(
-            site=ack.site,
-            device=ack.device,
-            alarm_id=ack.alarm_id,
-            state=ack.state,
-            responders=ack.responders,
-            at=ack.at,
-            presses=ack.presses,
-        )
-        topic, payload = encode(message)
+    async def _publish(self, client: aiomqtt.Client, number: int, item: Outgoing) -> None:
+        if isinstance(item, SelftestRunMessage):
+            topic, payload = encode(item)
+            what = f"selftest run {item.run_id}"
+        else:
+            message = AckMessage(
+                site=item.site,
+                device=item.device,
+                alarm_id=item.alarm_id,
+                state=item.state,
+                responders=item.responders,
+                at=item.at,
+                presses=item.presses,
+                input=item.input,
+            )
+            topic, payload = encode(message)
+            what = f"ack {item.alarm_id} {item.state}"
         try:
             await client.publish(topic, payload, qos=1)
         except aiomqtt.MqttError as exc:
-            # The edge keeps resending until it is acked, and every resend is re-acked.
-            log.warning("mqtt: ack %s %s to %s not sent: %s", ack.alarm_id, ack.state, topic, exc)
+            # Kept as unconfirmed: requeued, in order, when this link is found down.
+            log.warning("mqtt: %s to %s not sent yet (%s); will resend", what, topic, exc)
+            return
+        self._unconfirmed.pop(number, None)
 
     # --- the connection ------------------------------------------------------------------
 
@@ -131,8 +162,20 @@ class MqttLink:
             self._settings.port,
             username=self._settings.username,
             password=self._settings.password,
+            # Brokers configured as deploy/ bind the client id to the account
+            # (use_username_as_clientid): central's session is then kept under its username.
             identifier=self._settings.client_id,
             protocol=aiomqtt.ProtocolVersion.V5,
+            # The broker's certificate is always checked against the office CA.
+            tls_params=(
+                aiomqtt.TLSParameters(
+                    ca_certs=str(self._settings.tls_ca),
+                    certfile=str(self._settings.tls_cert) if self._settings.tls_cert else None,
+                    keyfile=str(self._settings.tls_key) if self._settings.tls_key else None,
+                )
+                if self._settings.tls_ca
+                else None
+            ),
             clean_start=False,
             properties=properties,
             keepalive=self._settings.keepalive_s,
@@ -163,6 +206,7 @@ class MqttLink:
                 self.connected = False
                 if publisher is not None:
                     publisher.cancel()
+                self._requeue_unconfirmed()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 

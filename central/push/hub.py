@@ -38,6 +38,9 @@ class Outlet(Protocol):
 
     def close(self) -> None: ...
 
+    def abort(self) -> None:
+        """Cut the connection now, unsent frames and all (the screen stopped answering)."""
+
 
 class DirectOutlet:
     """Writes prepared frames into the socket's transport (the ``trygg.frames`` extension)."""
@@ -54,6 +57,9 @@ class DirectOutlet:
 
     def close(self) -> None:
         """Nothing to stop: the socket's own handler ends when the transport closes."""
+
+    def abort(self) -> None:
+        self._writer.abort()
 
 
 class QueuedOutlet:
@@ -81,6 +87,11 @@ class QueuedOutlet:
 
     def close(self) -> None:
         self._task.cancel()
+
+    def abort(self) -> None:
+        self._task.cancel()
+        closing = asyncio.ensure_future(self._websocket.close(code=1011))
+        closing.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def outlet_for(websocket: WebSocket) -> Outlet:
@@ -151,6 +162,21 @@ class Hub:
     def pending(self) -> int:
         """Frames of fan-outs not yet handed to every screen."""
         return len(self._pending)
+
+    def broadcast_all(self, frame: Prepared) -> int:
+        """``frame`` to every connected screen (the heartbeat's ``ping``), like ``broadcast``."""
+        screens = self._audience.connections()
+        self._queue(screens, frame)
+        return len(screens)
+
+    def expire(self, screen: Screen) -> bool:
+        """Drop a screen that stopped answering: it leaves the audience at once and its
+        connection is cut. False if it had already gone."""
+        if screen not in self._audience:
+            return False
+        self._audience.discard(screen)
+        screen.outlet.abort()
+        return True
 
     def screens(self, site: str) -> tuple[Screen, ...]:
         """The screens that would get an alarm of ``site`` now."""

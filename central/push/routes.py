@@ -25,12 +25,16 @@ async def screen_socket(websocket: WebSocket, central: CentralDep, person: Maybe
     await websocket.accept()
     screen = Screen(person, outlet_for(websocket))
     central.screen_joined(screen)
+    central.pulse.joined(screen)
     try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            central.screen_said(screen, text if text is not None else message.get("bytes") or b"")
+            said = text if text is not None else message.get("bytes") or b""
+            if not central.pulse.answered(screen, said):  # a pong is for the heartbeat only
+                central.screen_said(screen, said)
     finally:
+        central.pulse.left(screen)
         central.screen_left(screen)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from central.config import CentralSettings
@@ -54,7 +54,7 @@ class SelfTesting:
         self._supervisor = supervisor
         self._clock = clock
         self.runner = Runner(store, publish, clock, close_test)
-        self.rounds = Rounds(store, clock)
+        self.rounds = Rounds(store, clock, timedelta(seconds=settings.test_rounds.max_duration_s))
         self.scheduler = ScheduleShell(self_tests.schedules(), store, self._due)
         self.known: dict[tuple[str, str], tuple[str, ...]] = {}  # (site, device) → inputs
         self.first_seen: dict[tuple[str, str], datetime] = {}
@@ -75,6 +75,7 @@ class SelfTesting:
 
     async def tick(self, now: datetime) -> None:
         self.runner.expire(now)
+        await self.rounds.expire_due(now, self.broken)
         await self.scheduler.tick(now)
 
     # --- what central hears ------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -40,7 +41,18 @@ Write = Persist | Callable[[sqlite_utils.Database], None]  # an alarm write, or 
 _Job = tuple[Write, "asyncio.Future[None]"]
 
 
+def _private(path: Path) -> None:
+    """The database holds people, tokens' hashes and the alarm record: readable by central's
+    user only (0600). SQLite gives its -wal and -shm files the database file's mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, 0o600)
+
+
 def _connect(path: Path) -> sqlite_utils.Database:
+    _private(path)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")

@@ -34,6 +34,10 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
     timelines = await central.store.read(lambda db: queries.timelines(db, ids))
     sites = [s for s in central.settings.sites if person.covers(s.id)]
     return {
+        # While a test round is open, a button's first press reaches only the tester: say so.
+        "test_rounds": [
+            r for r in central.testing.rounds.all() if r.open and person.covers(r.site)
+        ],
         "plans": [plan_of(s, active) for s in sites],
         "alarms": active,
         "timelines": timelines,

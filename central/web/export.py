@@ -1,4 +1,10 @@
-"""The test log as PDF (fpdf2, pure Python), for audits: filters, runs, checks, overdue."""
+"""The test log for audits: as PDF (fpdf2, pure Python), and CSV cells made safe to open.
+
+A CSV is opened in a spreadsheet, which runs a cell starting with ``=``, ``+``, ``-`` or ``@``
+(or a tab or carriage return before one) as a formula: a device name or a reason a device
+sent could then reach out (``=HYPERLINK(...)``, DDE). :func:`csv_cell` neutralises such a cell
+with a leading ``'`` (OWASP's "CSV injection" advice); the text is otherwise unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,16 @@ from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a spreadsheet will not run it: text starting a formula gets a ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 _FONT = "Helvetica"  # core font: Latin-1, which covers Norwegian (æøå)
 

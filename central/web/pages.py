@@ -1,4 +1,5 @@
-"""Logging in and out, the language, the home page, and account administration."""
+"""Logging in and out, the language, the home page, account administration (disable, desk
+tokens) and the audit trail's page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from central.api.deps import CentralDep, PersonDep
+from central.audit import log as audit_log
 from central.auth.passwords import WeakPassword, hash_password
 from central.auth.rules import Action, allowed
 from central.auth.service import LANGUAGE_COOKIE, SESSION_COOKIE
@@ -33,7 +35,23 @@ async def login(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    session_id = await auth.login(user.strip(), password)
+    address = request.client.host if request.client else "?"
+    result = await auth.login(user.strip(), password, address)
+    session_id = result.session_id
+    if result.wait_s or result.busy:
+        minutes = max(1, -(-result.wait_s // 60))
+        refused = pages.render(
+            request,
+            "login.html",
+            429,
+            next=safe_next(next),
+            failed=False,
+            throttled=minutes if result.wait_s else 0,
+            busy=result.busy,
+            user=user,
+        )
+        refused.headers["Retry-After"] = str(max(result.wait_s, 1))
+        return refused
     if session_id is None:
         return pages.render(
             request, "login.html", 400, next=safe_next(next), failed=True, user=user
@@ -52,9 +70,11 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, auth: AuthDep) -> Response:
-    session_id = request.scope.get("state", {}).get("session_id")
+    state = request.scope.get("state", {})
+    session_id = state.get("session_id")
     if session_id:
-        await auth.logout(session_id)
+        person = state.get("person")
+        await auth.logout(session_id, person.user_id if person is not None else "?")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -118,9 +138,11 @@ async def add_user(
         problem = "an account with that id exists"
     elif not _roles(roles) or not [s for s in sites if s in known]:
         problem = "choose at least one role and one site"
+    elif not _may_grant(request, sites):
+        problem = "you may only add accounts for your own sites"
     if not problem:
         try:
-            hashed = hash_password(password)
+            hashed = hash_password(password, user_id, name)
         except WeakPassword as exc:
             problem = str(exc)
     if problem:
@@ -141,11 +163,28 @@ async def add_user(
     )
     now = central.clock()
     await central.store.submit(lambda db: rows.save_account(db, account, now))
+    central.trail.record(
+        _actor(request), "account_added", user_id, f"roles={','.join(sorted(account.roles))}"
+    )
     return back_to("/admin/users", done="added")
+
+
+def _may_grant(request: Request, sites: list[str]) -> bool:
+    """An admin limited to some sites grants only those ("*" only by an admin of all sites)."""
+    person = request.scope.get("state", {}).get("person")
+    if person is None:
+        return False
+    return bool(person.everywhere) or all(s != ALL_SITES and person.covers(s) for s in sites)
+
+
+def _actor(request: Request) -> str:
+    person = request.scope.get("state", {}).get("person")
+    return str(person.user_id) if person is not None else "?"
 
 
 @router.post("/admin/users/{user_id}/roles")
 async def set_roles(
+    request: Request,
     user_id: str,
     central: CentralDep,
     roles: Annotated[list[str], Form()] = [],  # noqa: B006
@@ -164,4 +203,53 @@ async def set_roles(
         rows.end_sessions_of(db, user_id)  # type: ignore[arg-type]
 
     await central.store.submit(write)
+    central.trail.record(_actor(request), "roles_changed", user_id, ",".join(sorted(chosen)))
     return back_to("/admin/users", done="roles")
+
+
+@router.post("/admin/users/{user_id}/disable")
+async def disable_user(
+    request: Request, user_id: str, central: CentralDep, auth: AuthDep
+) -> Response:
+    """The account can no longer log in; its sessions, tokens and open sockets end now."""
+    found = await central.store.read(lambda db: rows.account(db, user_id))
+    if found is None:
+        return back_to("/admin/users", done="unchanged")
+    now = central.clock()
+    await central.store.submit(lambda db: rows.disable(db, found, now))
+    central.trail.record(_actor(request), "user_disabled", user_id)
+    await auth.sweep()
+    return back_to("/admin/users", done="disabled")
+
+
+@router.get("/admin/users/{user_id}/tokens")
+async def tokens_page(
+    request: Request, user_id: str, central: CentralDep, pages: PagesDep, done: str = ""
+) -> Response:
+    found = await central.store.read(lambda db: rows.tokens(db, user_id))
+    return pages.render(request, "tokens.html", user_id=user_id, tokens=found, done=done)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+async def revoke_token(
+    request: Request, token_id: str, central: CentralDep, auth: AuthDep
+) -> Response:
+    users: list[str] = []
+
+    def write(db: object) -> None:
+        users.extend(rows.revoke_token(db, token_id))  # type: ignore[arg-type]
+
+    await central.store.submit(write)
+    if not users:
+        return back_to("/admin/users", done="unchanged")
+    central.trail.record(_actor(request), "token_revoked", token_id, f"of {users[0]}")
+    await auth.sweep()
+    return back_to(f"/admin/users/{users[0]}/tokens", done="revoked")
+
+
+@router.get("/audit")
+async def audit_page(request: Request, central: CentralDep, pages: PagesDep) -> Response:
+    """The newest rows of the audit trail, and whether the chain holds."""
+    found = await central.store.read(audit_log.latest)
+    broken = await central.store.read(audit_log.check)
+    return pages.render(request, "audit.html", rows=found, broken=broken)

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Scope
 from central.auth.rules import may
 from central.auth.service import LANGUAGE_COOKIE, PRE_COOKIE, Auth
 from central.core import Person
+from central.web.hardening import PAGE_POLICY
 from trygg_i18n import LANGUAGES, translations
 
 HERE = Path(__file__).parent
@@ -86,12 +87,8 @@ class Pages:
         )
         response = HTMLResponse(html, status_code=status_code)
         response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
-            " connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
-        )
+        # The other security headers (and HSTS) are set on every answer: central.web.hardening.
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
         if new_pre is not None:
             response.set_cookie(
                 PRE_COOKIE,

@@ -15,6 +15,7 @@ from desktop.core.alarms import (
 from desktop.core.attention import Elapsed, elapsed, should_ring
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults, fault_key
 from desktop.core.keys import Hotkey, Modifier, parse_hotkey
+from desktop.core.liveness import Liveness
 from desktop.core.presence import Presence, PresenceTracker
 from desktop.core.silent import Location, SilentAlarm, TriggerSource
 
@@ -27,6 +28,7 @@ __all__ = [
     "FaultEvent",
     "FaultKey",
     "Hotkey",
+    "Liveness",
     "Location",
     "Modifier",
     "OpenFaults",

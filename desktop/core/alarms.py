@@ -30,12 +30,17 @@ from protocol.screen import (
     ErrorFrame,
     FaultFrame,
     Hello,
+    Ping,
+    Pong,
     RaiseRequest,
+    RoundFrame,
     Snapshot,
     decode_server_frame,
 )
 
-ServerFrame = Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame
+ServerFrame = (
+    Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame | Ping | RoundFrame
+)
 
 
 class EventKind(StrEnum):
@@ -65,6 +70,7 @@ class Reaction:
     problem: str | None = None  # a bad frame, or an error central reported
     help_coming: tuple[tuple[UUID, int], ...] = ()  # own alarm, responders count grew to n
     faults: FaultEvent | None = None  # the open faults changed (facility managers only)
+    pong: Pong | None = None  # the frame was central's ping: answer at once
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -147,6 +153,11 @@ class DeskCore:
             return self._alarm(frame.alarm)
         if isinstance(frame, FaultFrame):
             return Reaction(faults=self._faults.receive(frame))
+        if isinstance(frame, Ping):
+            return Reaction(pong=Pong(seq=frame.seq))
+        if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
+            state = "open" if frame.open else "expired" if frame.expired else "closed"
+            return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")
         self._count(f"server_error.{frame.reason}")
         return Reaction(problem=f"central reported an error: {frame.reason}")
 

@@ -2,8 +2,9 @@
 
 A dropped socket is first "reconnecting": the client retries at once, and a blip should not
 throw a red banner across the user's screen. But if the next attempt fails too, or the link is
-not back within ``grace_s``, the desk is NOT receiving alarms and must say so loudly. A refused
-token is "not receiving" at once: retrying cannot fix it.
+not back within ``grace_s``, the desk is NOT receiving alarms and must say so loudly; at once
+when the socket was given up because central had gone silent (its grace has already passed).
+A refused token is "not receiving" at once: retrying cannot fix it.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ class PresenceTracker:
     def connected(self, now: datetime) -> bool:
         return self._move(Presence.CONNECTED, None, now)
 
-    def lost(self, reason: str, now: datetime) -> bool:
-        """The connection dropped, or an attempt failed. True if the state changed."""
-        if self.state is Presence.CONNECTED:
+    def lost(self, reason: str, now: datetime, silent: bool = False) -> bool:
+        """The connection dropped, or an attempt failed. True if the state changed.
+
+        ``silent``: central had already said nothing for seconds before the socket was given
+        up, so alarms have not been reaching this desk for that long: no grace."""
+        if self.state is Presence.CONNECTED and not silent:
             return self._move(Presence.RECONNECTING, reason, now)
         return self._move(Presence.NOT_RECEIVING, reason, now)
 

@@ -140,7 +140,7 @@ class DeskApp(QObject):
                 self._show_presence()
         elif isinstance(event, Disconnected):
             log.warning("not connected: %s; retrying in %.1f s", event.reason, event.retry_in_s)
-            if self.presence.lost(event.reason, now):
+            if self.presence.lost(event.reason, now, silent=event.silent):
                 self._show_presence()
         elif isinstance(event, Refused):
             reason = self._("central refused this desk's token (HTTP {status})")

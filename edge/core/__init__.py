@@ -5,20 +5,31 @@ Everything here takes events and ``now`` and returns actions or answers; the she
 ``edge.hw``, ``edge.link`` and ``edge.agent`` do the I/O. No asyncio, no sockets, no GPIO.
 """
 
-from edge.core.actions import Action, RaiseAlarm, Republish, SetLed
+from edge.core.actions import (
+    Action,
+    AdoptAlarm,
+    NextId,
+    RaiseAlarm,
+    Republish,
+    SetLed,
+    StuckAtStart,
+)
 from edge.core.led import LedState, led_for_ack
 from edge.core.outbox_policy import OutboxPolicy, ack_settles
 from edge.core.press import ButtonSpec, PressPolicy
 
 __all__ = [
     "Action",
+    "AdoptAlarm",
     "ButtonSpec",
     "LedState",
+    "NextId",
     "OutboxPolicy",
     "PressPolicy",
     "RaiseAlarm",
     "Republish",
     "SetLed",
+    "StuckAtStart",
     "ack_settles",
     "led_for_ack",
 ]

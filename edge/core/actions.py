@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from edge.core.led import LedState
-from protocol import AlarmLevel, AlarmSource
+from protocol import AlarmLevel, AlarmSource, HeldState
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,11 @@ class RaiseAlarm:
     level: AlarmLevel
     raised_at: datetime
     source: AlarmSource = AlarmSource.BUTTON
+    # The id the input's next alarm will carry, to be stored in the same write as this alarm
+    # (None: the input's ids are not pre-allocated, e.g. a pendant).
+    next_id: UUID | None = None
+    # The contact was already closed when the edge started: a press cut short by a power cut.
+    held_at_start: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +44,33 @@ class SetLed:
     alarm_id: UUID | None = None
 
 
-Action = RaiseAlarm | Republish | SetLed
+@dataclass(frozen=True, slots=True)
+class AdoptAlarm:
+    """Central named an active alarm of this input that the device did not know (it lost its
+    memory): keep it durably as acknowledged-by-central, showing ``state``, counting presses."""
+
+    alarm_id: UUID
+    input: str
+    presses: int
+    state: HeldState
+    at: datetime
+    level: AlarmLevel
+    source: AlarmSource = AlarmSource.BUTTON
+
+
+@dataclass(frozen=True, slots=True)
+class NextId:
+    """Store ``alarm_id`` as the input's pre-allocated next alarm id (fresh, never used)."""
+
+    input: str
+    alarm_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class StuckAtStart:
+    """The input was closed at the previous start too and never opened since: a fault."""
+
+    input: str
+
+
+Action = RaiseAlarm | Republish | SetLed | AdoptAlarm | NextId | StuckAtStart

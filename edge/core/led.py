@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from protocol import AckState
+from protocol import AckState, HeldState
 
 
 class LedState(StrEnum):
@@ -44,3 +44,25 @@ def led_for_ack(state: AckState, responders: int) -> LedState:
 def moves_forward(current: LedState, proposed: LedState) -> bool:
     """True if an alarm showing ``current`` may go on to show ``proposed``."""
     return proposed.rank > current.rank
+
+
+_HELD = {
+    LedState.SENDING: HeldState.SENDING,
+    LedState.RECEIVED: HeldState.RECEIVED,
+    LedState.HELP_COMING: HeldState.ACKNOWLEDGED,
+}
+
+
+def held_state(led: LedState) -> HeldState | None:
+    """What a device tells central it shows for an alarm (None: no active alarm shows)."""
+    return _HELD.get(led)
+
+
+def led_for_held(state: HeldState) -> LedState:
+    """The LED that shows an alarm held in ``state`` (restored from the outbox, or adopted)."""
+    return next(led for led, held in _HELD.items() if held is state)
+
+
+def held_for_ack(state: AckState, responders: int) -> HeldState | None:
+    """What an ack makes an alarm show, as a held state (None for "resolved": no longer held)."""
+    return held_state(led_for_ack(state, responders))

@@ -10,20 +10,39 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
 * a new press while the input's alarm is active counts on that alarm (``presses`` + 1,
   republished with the same id); only after "resolved" does a press raise a new alarm;
 * an ack moves the alarm's LED forward only, never back; "resolved" shows for
-  ``resolved_display`` and then the LED goes off (see :meth:`PressPolicy.tick`).
+  ``resolved_display`` and then the LED goes off (see :meth:`PressPolicy.tick`);
+* an ack (not "resolved") for an alarm the device does not know, naming a known input that has
+  no alarm, is taken up (*adopted*): central's record outlived the device's memory (a restart,
+  a lost ack), so the LED shows it and presses count on it. While the input holds another alarm,
+  such an ack changes nothing (central answers the held alarm first; docs/protocol.md);
+* ids are pre-allocated per input (``preallocate``): the id a press will use is stored durably
+  with the previous alarm (:attr:`RaiseAlarm.next_id`), so that a press cut short by a power cut
+  before its own write can be raised again, with the same id, when the edge starts with the
+  contact still held (:meth:`PressPolicy.start`). An input not held at start gets a fresh id:
+  an id that may have gone out is never used for a later press;
+* at start a held contact is the alarm it is (``held_at_start``), or the input's restored
+  alarm; only a contact held at the previous start too is "stuck" (a fault, no alarm).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from edge.core.actions import Action, RaiseAlarm, Republish, SetLed
-from edge.core.led import LedState, led_for_ack, moves_forward
+from edge.core.actions import (
+    Action,
+    AdoptAlarm,
+    NextId,
+    RaiseAlarm,
+    Republish,
+    SetLed,
+    StuckAtStart,
+)
+from edge.core.led import LedState, held_state, led_for_ack, led_for_held, moves_forward
 from edge.errors import UnknownInput
-from protocol import AckState, AlarmLevel, AlarmSource
+from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
 DEFAULT_RESOLVED_DISPLAY = timedelta(seconds=1.5)
 
@@ -61,11 +80,14 @@ class PressPolicy:
         buttons: Iterable[ButtonSpec],
         id_factory: Callable[[], UUID],
         resolved_display: timedelta = DEFAULT_RESOLVED_DISPLAY,
+        preallocate: bool = True,
     ) -> None:
         self._inputs = {spec.input: _Input(spec) for spec in buttons}
         self._by_alarm: dict[UUID, str] = {}
         self._new_id = id_factory
         self._resolved_display = resolved_display
+        self._preallocate = preallocate
+        self._next: dict[str, UUID] = {}  # input -> the id its next alarm will carry
 
     def add_input(self, spec: ButtonSpec) -> None:
         """Track one more input (a pendant seen for the first time); known inputs are kept."""
@@ -83,6 +105,24 @@ class PressPolicy:
     def active_alarm(self, input_name: str) -> UUID | None:
         alarm = self._input(input_name).alarm
         return alarm.alarm_id if alarm else None
+
+    def held(self) -> tuple[HeldAlarm, ...]:
+        """The alarms the device holds as active (for health: central's state sync)."""
+        held = []
+        for name, entry in self._inputs.items():
+            alarm = entry.alarm
+            shows = held_state(alarm.led) if alarm is not None else None
+            if alarm is not None and shows is not None:
+                held.append(
+                    HeldAlarm(
+                        alarm_id=alarm.alarm_id, input=name, presses=alarm.presses, state=shows
+                    )
+                )
+        return tuple(held)
+
+    def next_id(self, input_name: str) -> UUID | None:
+        """The id the input's next alarm will carry (None until one is allocated)."""
+        return self._next.get(input_name)
 
     def presses(self, alarm_id: UUID) -> int | None:
         input_name = self._by_alarm.get(alarm_id)
@@ -106,12 +146,35 @@ class PressPolicy:
         if state.alarm is not None:
             state.alarm.presses += 1
             return [Republish(state.alarm.alarm_id, input_name, state.alarm.presses)]
-        alarm_id = self._new_id()
-        self._track(state, alarm_id, presses=1)
-        return [
-            RaiseAlarm(alarm_id, input_name, state.spec.level, now, state.spec.source),
-            SetLed(input_name, LedState.SENDING, alarm_id),
-        ]
+        return self._raise(state, now, held_at_start=False)
+
+    def start(
+        self,
+        closed: Collection[str],
+        closed_before: Collection[str],
+        next_ids: Mapping[str, UUID],
+        now: datetime,
+    ) -> list[Action]:
+        """The edge has started (after :meth:`restore`): ``closed`` inputs are held now,
+        ``closed_before`` were held at the previous start and never opened since, ``next_ids``
+        are the pre-allocated ids found on disk. Every input leaves with a fresh next id.
+        """
+        actions: list[Action] = []
+        for name, entry in self._inputs.items():
+            if name not in closed:
+                actions += self._allocate(name)
+                continue
+            entry.closed = True
+            if name in closed_before:
+                actions.append(StuckAtStart(name))
+                actions += self._allocate(name)
+            elif entry.alarm is not None:
+                actions += self._allocate(name)  # the held contact is the restored alarm
+            else:
+                if name in next_ids:
+                    self._next[name] = next_ids[name]  # perhaps already sent: central de-dups
+                actions += self._raise(entry, now, held_at_start=True)
+        return actions
 
     def contact_opened(self, input_name: str, now: datetime) -> list[Action]:
         state = self._input(input_name)
@@ -126,11 +189,17 @@ class PressPolicy:
         state: AckState,
         responders: Sequence[object],
         now: datetime,
+        input_name: str | None = None,
+        presses: int | None = None,
     ) -> list[Action]:
-        """Central's word on ``alarm_id``; acks for alarms no longer tracked are no-ops."""
-        input_name = self._by_alarm.get(alarm_id)
-        if input_name is None:
-            return []
+        """Central's word on ``alarm_id``. An ack for an alarm not tracked is taken up when it
+        names (``input_name``) a known input without an alarm and is not "resolved"; any other
+        is a no-op. ``presses``: the count central has stored (for an adopted alarm).
+        """
+        known = self._by_alarm.get(alarm_id)
+        if known is None:
+            return self._adopt(alarm_id, state, responders, now, input_name, presses)
+        input_name = known
         entry = self._inputs[input_name]
         alarm = entry.alarm
         assert alarm is not None and alarm.alarm_id == alarm_id  # kept in step with _by_alarm
@@ -158,8 +227,15 @@ class PressPolicy:
                 actions.append(SetLed(name, LedState.OFF))
         return actions
 
-    def restore(self, alarm_id: UUID, input_name: str, presses: int) -> list[Action]:
-        """An unacked alarm found in the outbox at start: track it again as "sending".
+    def restore(
+        self,
+        alarm_id: UUID,
+        input_name: str,
+        presses: int,
+        state: HeldState = HeldState.SENDING,
+    ) -> list[Action]:
+        """An active alarm found in the outbox at start (unacked: "sending", or acked and not
+        resolved): track it again, showing ``state``; later presses count on it.
 
         Returns no actions when the input is no longer configured or already has an alarm;
         the outbox still delivers the alarm, only the LED cannot show it.
@@ -167,8 +243,9 @@ class PressPolicy:
         entry = self._inputs.get(input_name)
         if entry is None or entry.alarm is not None or alarm_id in self._by_alarm:
             return []
-        self._track(entry, alarm_id, presses)
-        return [SetLed(input_name, LedState.SENDING, alarm_id)]
+        led = led_for_held(state)
+        self._track(entry, alarm_id, presses, led)
+        return [SetLed(input_name, led, alarm_id)]
 
     # -- internals -----------------------------------------------------------------------
 
@@ -178,8 +255,49 @@ class PressPolicy:
         except KeyError:
             raise UnknownInput(input_name) from None
 
-    def _track(self, entry: _Input, alarm_id: UUID, presses: int) -> None:
-        entry.alarm = _Alarm(alarm_id, presses, LedState.SENDING)
-        entry.led = LedState.SENDING
+    def _raise(self, entry: _Input, now: datetime, *, held_at_start: bool) -> list[Action]:
+        name, spec = entry.spec.input, entry.spec
+        alarm_id = self._next.pop(name, None) or self._new_id()
+        next_id = None
+        if self._preallocate:
+            next_id = self._next[name] = self._new_id()
+        self._track(entry, alarm_id, presses=1)
+        return [
+            RaiseAlarm(alarm_id, name, spec.level, now, spec.source, next_id, held_at_start),
+            SetLed(name, LedState.SENDING, alarm_id),
+        ]
+
+    def _allocate(self, input_name: str) -> list[Action]:
+        if not self._preallocate:
+            return []
+        alarm_id = self._next[input_name] = self._new_id()
+        return [NextId(input_name, alarm_id)]
+
+    def _adopt(
+        self,
+        alarm_id: UUID,
+        state: AckState,
+        responders: Sequence[object],
+        now: datetime,
+        input_name: str | None,
+        presses: int | None,
+    ) -> list[Action]:
+        entry = self._inputs.get(input_name) if input_name is not None else None
+        led = led_for_ack(state, len(responders))
+        shows = held_state(led)
+        if entry is None or entry.alarm is not None or shows is None:
+            return []  # unknown input, one alarm already held there, or "resolved"
+        count = presses or 1
+        self._track(entry, alarm_id, count, led)
+        name = entry.spec.input
+        spec = entry.spec
+        adopt = AdoptAlarm(alarm_id, name, count, shows, now, spec.level, spec.source)
+        return [adopt, SetLed(name, led, alarm_id)]
+
+    def _track(
+        self, entry: _Input, alarm_id: UUID, presses: int, led: LedState = LedState.SENDING
+    ) -> None:
+        entry.alarm = _Alarm(alarm_id, presses, led)
+        entry.led = led
         entry.resolved_at = None
         self._by_alarm[alarm_id] = entry.spec.input

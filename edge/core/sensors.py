@@ -36,7 +36,7 @@ from edge.core.serial_frames import (
     Sound,
     Tamper,
 )
-from protocol import AckState, AlarmLevel, AlarmSource
+from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
 FAULT_UNPLUGGED = "sensor-board-unplugged"
 FAULT_SILENT = "sensor-board-silent"
@@ -90,7 +90,8 @@ class SensorPolicy:
     def __init__(self, settings: SensorSettings, id_factory: Callable[[], UUID]) -> None:
         self._settings = settings
         # Sensor inputs get no bounce window: a pendant reports presses, not contact edges.
-        self._presses = PressPolicy([], id_factory)
+        # Nor pre-allocated ids: a pendant cannot be held closed across a restart.
+        self._presses = PressPolicy([], id_factory, preallocate=False)
         self._connected = False
         self._heard_at: datetime | None = None  # last frame, or the moment the port opened
         self._unplugged = False
@@ -189,16 +190,33 @@ class SensorPolicy:
 
     # -- alarms (the same ack and restore path as buttons) -------------------------------
 
-    def ack(
-        self, alarm_id: UUID, state: AckState, responders: Sequence[object], now: datetime
-    ) -> list[Action]:
-        return self._presses.ack(alarm_id, state, responders, now)
+    def held(self) -> tuple[HeldAlarm, ...]:
+        """The sensor alarms held as active (for health, like the buttons')."""
+        return self._presses.held()
 
-    def restore(self, alarm_id: UUID, input_name: str, presses: int) -> list[Action]:
-        """An unacked sensor alarm from the outbox: a new press on its input counts on it."""
+    def ack(
+        self,
+        alarm_id: UUID,
+        state: AckState,
+        responders: Sequence[object],
+        now: datetime,
+        input_name: str | None = None,
+        presses: int | None = None,
+    ) -> list[Action]:
+        """Central's ack; one naming a sensor input seen here may be taken up (adopted)."""
+        return self._presses.ack(alarm_id, state, responders, now, input_name, presses)
+
+    def restore(
+        self,
+        alarm_id: UUID,
+        input_name: str,
+        presses: int,
+        state: HeldState = HeldState.SENDING,
+    ) -> list[Action]:
+        """An active sensor alarm from the outbox: a new press on its input counts on it."""
         level = AlarmLevel.ASSIST if input_name == SOUND_INPUT else self._settings.pendant_level
         self._add(input_name, level)
-        return self._presses.restore(alarm_id, input_name, presses)
+        return self._presses.restore(alarm_id, input_name, presses, state)
 
     # -- internals -----------------------------------------------------------------------
 

@@ -4,6 +4,11 @@
 parts it decides for: the MQTT link and the durable outbox. The network always goes first;
 the disk write runs on the outbox's own thread at the same time, so neither waits for the
 other (DESIGN: "notification does not wait for disk; disk does not wait for notification").
+
+An alarm central has acked stays known (and on disk, with what central said) until it is
+resolved: after a restart :meth:`AlarmSender.open` hands back every active alarm with what it
+shows, so the LED and press counting come back; an alarm taken up from central
+(:meth:`AlarmSender.adopt`) is kept the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from typing import Any
 from uuid import UUID
 
 from edge.core import OutboxPolicy
+from edge.core.led import held_for_ack
 from edge.errors import OutboxError
 from edge.link.mqtt import MqttLink
 from edge.outbox import AsyncOutbox, OutboxRecord
-from protocol import AckState, AlarmMessage, ProtocolError, decode, encode
+from protocol import AckState, AlarmMessage, HeldState, ProtocolError, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,7 @@ class AlarmSender:
         self._fault = fault
         self._outbox: AsyncOutbox | None = None
         self._alarms: dict[UUID, AlarmMessage] = {}  # pending, or acked and still active
+        self._said: dict[UUID, str] = {}  # what central last said, as written to disk
         self._writes: set[asyncio.Future[Any]] = set()
 
     @property
@@ -55,12 +62,21 @@ class AlarmSender:
     def message(self, alarm_id: UUID) -> AlarmMessage | None:
         return self._alarms.get(alarm_id)
 
-    async def open(self, outbox: AsyncOutbox, now: datetime) -> list[AlarmMessage]:
-        """Use ``outbox``; returns the unacked alarms of an earlier run (sent on connect)."""
+    async def open(
+        self, outbox: AsyncOutbox, now: datetime
+    ) -> list[tuple[AlarmMessage, HeldState]]:
+        """Use ``outbox``; returns the active alarms of an earlier run, with what each shows:
+        the unacked ones (sent on connect) and the acked ones central has not resolved."""
         self._outbox = outbox
         await outbox.prune_acked(now - KEEP_ACKED)
         restored = []
-        for record in await outbox.unacked():
+        for record in await outbox.active():
+            pending = record.acked_state is None
+            said = record.state or record.acked_state
+            if said in (HeldState.RECEIVED, HeldState.ACKNOWLEDGED):
+                shows = HeldState(said)
+            else:
+                shows = HeldState.SENDING
             try:
                 message = decode(record.topic, record.payload)
             except ProtocolError as exc:
@@ -72,16 +88,27 @@ class AlarmSender:
             ):
                 self._reject("outbox_foreign", f"{record.topic} is not this device's alarm topic")
                 continue
+            if message.test and not pending:
+                continue  # a test alarm central has: nothing shows it, nothing to send
             self._alarms[message.alarm_id] = message
-            self._policy.restored(message.alarm_id, message.presses)
-            restored.append(message)
+            if said is not None:
+                self._said[message.alarm_id] = said
+            if pending:
+                self._policy.restored(message.alarm_id, message.presses)
+            restored.append((message, shows))
             log.info(
-                "outbox restored alarm_id=%s input=%s presses=%d",
+                "outbox restored alarm_id=%s input=%s presses=%d pending=%s shows=%s",
                 message.alarm_id,
                 message.input,
                 message.presses,
+                pending,
+                shows.value,
             )
         return restored
+
+    async def flush(self) -> None:
+        """Wait until every write handed to the disk thread so far is done."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def close(self) -> None:
         """Let writes already handed to the disk thread finish, then close the outbox."""
@@ -100,17 +127,21 @@ class AlarmSender:
             return str(exc)
         return None
 
-    def send(self, message: AlarmMessage, reason: str, now: datetime) -> None:
-        """A new alarm, or a re-press of one (same id, higher ``presses``)."""
+    def send(
+        self, message: AlarmMessage, reason: str, now: datetime, next_id: UUID | None = None
+    ) -> None:
+        """A new alarm, or a re-press of one (same id, higher ``presses``). ``next_id``: the
+        input's next pre-allocated id, written in the same transaction as the alarm."""
         self._alarms[message.alarm_id] = message
         topic, payload = encode(message)
         if self._policy.raised(message.alarm_id, now, message.presses):
             self._publish(message, topic, payload, reason)  # the network first ...
         else:
             log.warning(
-                "alarm queued alarm_id=%s input=%s (mqtt down; sent on reconnect)",
+                "alarm queued alarm_id=%s input=%s reason=%s (mqtt down; sent on reconnect)",
                 message.alarm_id,
                 message.input,
+                reason,
             )
         if self._outbox is not None:  # ... the disk in parallel, on its own thread
             record = OutboxRecord(
@@ -121,17 +152,56 @@ class AlarmSender:
                 presses=message.presses,
                 created_at=message.raised_at,
             )
+            self._write(self._outbox.put(record, now, next_id))
+
+    def adopt(self, message: AlarmMessage, shows: HeldState, now: datetime) -> None:
+        """An active alarm central named that this device did not know: keep it (acked) so a
+        re-press can be sent and a restart shows it again; nothing to send now."""
+        self._alarms[message.alarm_id] = message
+        self._said[message.alarm_id] = shows.value
+        if self._outbox is not None:
+            topic, payload = encode(message)
+            record = OutboxRecord(
+                alarm_id=message.alarm_id,
+                input=message.input,
+                topic=topic,
+                payload=payload,
+                presses=message.presses,
+                created_at=message.raised_at,
+                acked_state=shows.value,
+                state=shows.value,
+            )
             self._write(self._outbox.put(record, now))
 
-    def acked(self, alarm_id: UUID, state: AckState, presses: int | None, now: datetime) -> None:
-        """Central's ack, with the count it stored: one behind ours keeps the alarm pending."""
+    def opened(self, input_name: str, now: datetime) -> None:
+        """Remember on disk that the input's contact opened (it is not stuck)."""
+        if self._outbox is not None:
+            self._write(self._outbox.opened(input_name, now))
+
+    def acked(
+        self,
+        alarm_id: UUID,
+        state: AckState,
+        presses: int | None,
+        now: datetime,
+        responders: int = 0,
+    ) -> None:
+        """Central's ack, with the count it stored: one behind ours keeps the alarm pending.
+        What central said is kept on disk too (forward only), so a restart shows it again."""
         if self._policy.acked(alarm_id, state, presses) and self._outbox is not None:
             # Marked only up to the count just settled (every pending alarm is kept in
             # ``_alarms``): the disk then agrees with the policy whatever it was told before.
             settled = self._alarms[alarm_id].presses
             self._write(self._outbox.mark_acked(alarm_id, state.value, now, settled))
+        shown = held_for_ack(state, responders)
+        said = shown.value if shown is not None else AckState.RESOLVED.value
+        if alarm_id in self._alarms and self._said.get(alarm_id) != said:
+            self._said[alarm_id] = said  # the disk keeps it forward only
+            if self._outbox is not None:
+                self._write(self._outbox.mark_state(alarm_id, said, now))
         if state is AckState.RESOLVED and not self._policy.is_pending(alarm_id):
             self._alarms.pop(alarm_id, None)  # over: a later press is a new alarm
+            self._said.pop(alarm_id, None)
 
     def link_up(self, now: datetime) -> None:
         for alarm_id in self._policy.connect(now):

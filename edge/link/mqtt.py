@@ -55,7 +55,11 @@ class LinkSettings:
     device: str
     heartbeat_interval_s: float
     reconnect_min_s: float = 0.2
-    reconnect_max_s: float = 5.0
+    reconnect_max_s: float = 1.0
+    # TLS: the office CA and this device's certificate/key (None: plain MQTT on loopback).
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def topic(self, kind: TopicKind) -> str:
         return str(Topic(self.site, self.device, kind))
@@ -182,6 +186,12 @@ class MqttLink:
             password=s.password,
             identifier=s.client_id,
             protocol=aiomqtt.ProtocolVersion.V5,
+            # The broker's certificate is always checked against the CA (and its host name).
+            tls_params=(
+                aiomqtt.TLSParameters(ca_certs=s.tls_ca, certfile=s.tls_cert, keyfile=s.tls_key)
+                if s.tls_ca
+                else None
+            ),
             keepalive=s.keepalive_s,
             timeout=PUBLISH_TIMEOUT_S,
             # An alarm is one small packet: send it now, not after Nagle's ~40 ms wait for the

@@ -21,7 +21,7 @@ from central.cli import server_config
 from central.config import CentralSettings
 from central.service import Central
 from protocol import AlarmLevel, AlarmMessage, AlarmSource, encode
-from protocol.screen import decode_server_frame
+from protocol.screen import Ping, Pong, decode_server_frame, encode_frame
 from tests.support.broker import CENTRAL_PASSWORD, TESTER_PASSWORD, TESTER_USER, Broker
 from tests.support.net import free_port
 
@@ -114,7 +114,12 @@ async def screen(running: Running, token: str) -> AsyncIterator[ClientConnection
 
 
 async def next_frame(ws: ClientConnection, within: float = 10.0) -> Any:
-    return decode_server_frame(await asyncio.wait_for(ws.recv(), within))
+    """The next frame but central's heartbeat ``ping``, which is answered as a desk does."""
+    while True:
+        frame = decode_server_frame(await asyncio.wait_for(ws.recv(), within))
+        if not isinstance(frame, Ping):
+            return frame
+        await ws.send(encode_frame(Pong(seq=frame.seq)))
 
 
 async def frame_of(ws: ClientConnection, kind: type, within: float = 10.0, **match: Any) -> Any:

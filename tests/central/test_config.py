@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ CLI = Path(sys.executable).parent / "trygg-central"
 
 GOOD = """\
 [mqtt]
-password = "b7Rk2-pQ9x"
+password = "b7Rk2-pQ9x-Lm4v8Tz3"
 [[sites]]
 id = "oslo-sentrum"
 name = "Oslo"
@@ -41,8 +43,15 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     return [str(p) for p in refused.value.problems]
 
 
+def filled_sample(tmp_path: Path) -> Path:
+    """The sample with its CHANGE-ME secrets replaced by generated ones, as an operator does."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    real = re.sub(r'"CHANGE-ME[^"]*"', lambda _: f'"{secrets.token_urlsafe(32)}"', text)
+    return config(tmp_path, real)
+
+
 def test_sample_is_valid_and_defaults_fill_in(tmp_path: Path) -> None:
-    settings = load_settings(CentralSettings, SAMPLE)
+    settings = load_settings(CentralSettings, filled_sample(tmp_path))
     assert settings.mqtt.client_id == "trygg-central" and settings.http.port == 8080
     minimal = load_settings(
         CentralSettings,
@@ -81,7 +90,7 @@ def test_bad_users_are_refused_with_file_and_line(
 
 def test_repeats_empty_password_and_unknown_keys_are_refused(tmp_path: Path) -> None:
     text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
-    text = text.replace('password = "b7Rk2-pQ9x"', 'password = ""\nqos = 2')
+    text = text.replace('password = "b7Rk2-pQ9x-Lm4v8Tz3"', 'password = ""\nqos = 2')
     text += text[text.index("[[sites]]") :]  # the same site and user again
     found = problems(tmp_path, text)
     assert any("central.toml:2: [mqtt.password]" in p for p in found), found
@@ -98,15 +107,17 @@ def test_shared_tokens_are_refused(tmp_path: Path) -> None:
 
 def test_placeholder_password_is_refused(tmp_path: Path) -> None:
     text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
-    found = problems(tmp_path, text.replace("b7Rk2-pQ9x", "Password"))
+    found = problems(tmp_path, text.replace("b7Rk2-pQ9x-Lm4v8Tz3", "Password"))
     assert any("[mqtt.password] Value error, password is a placeholder" in p for p in found)
-    found = problems(tmp_path, text.replace("b7Rk2-pQ9x", "   "))
+    found = problems(tmp_path, text.replace("b7Rk2-pQ9x-Lm4v8Tz3", "   "))
     assert any("password is empty" in p for p in found)
 
 
 def test_cli_validate_config(tmp_path: Path) -> None:
-    ok = subprocess.run([CLI, "validate-config", SAMPLE], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.strip() == f"{SAMPLE}: ok"
+    (tmp_path / "sample").mkdir()
+    sample = filled_sample(tmp_path / "sample")
+    ok = subprocess.run([CLI, "validate-config", sample], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{sample}: ok"
     bad = config(tmp_path, GOOD.format(token="short", sites='"*"'))
     refused = subprocess.run([CLI, "validate-config", bad], capture_output=True, text=True)
     assert refused.returncode == 2 and refused.stdout == ""
@@ -119,7 +130,7 @@ def test_cli_validate_config(tmp_path: Path) -> None:
 
 SITE_AND_USERS = """\
 [mqtt]
-password = "b7Rk2-pQ9x"
+password = "b7Rk2-pQ9x-Lm4v8Tz3"
 [[sites]]
 id = "oslo-sentrum"
 name = "Oslo"

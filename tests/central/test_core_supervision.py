@@ -135,3 +135,46 @@ def test_opening_hours_parse_and_refuse() -> None:
     for bad in ("08:00", "16:00-08:00", "8-x"):
         with pytest.raises(ValueError):
             OpeningHours.parse(bad, OSLO)
+
+
+def test_central_own_pause_gives_every_device_a_fresh_grace() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.heartbeat("oslo", "rom-2", 1.0, at(0))
+    assert s.tick(at(0.5)) == []
+    # Central is stopped for 20 s: the next tick is at 20.5, and nothing was heard meanwhile.
+    assert s.tick(at(20.5)) == []
+    assert (s.resumed, s.paused_for) == (at(20.5), timedelta(seconds=20))
+    assert s.heartbeat("oslo", "rom-1", 1.0, at(21)) == []  # its link delivers again
+    t = 21.0
+    while t < 30.5:  # rom-2 stays silent: blamed only after the grace from the resumption
+        t += 0.5
+        if t == int(t):
+            assert s.heartbeat("oslo", "rom-1", 1.0, at(t)) == []
+        assert s.tick(at(t)) == [], t
+    [raised] = s.tick(at(31))
+    assert raised == FaultRaised(
+        Fault("oslo", "rom-2", FaultKind.OFFLINE, "no heartbeat for 3 intervals", at(31))
+    )
+    assert s.device("oslo", "rom-1") is not None
+    assert s.device("oslo", "rom-1").online  # type: ignore[union-attr]
+    assert s.device("oslo", "rom-2").last_seen == at(31)  # type: ignore[union-attr]
+
+
+def test_a_device_heard_after_the_resumption_is_judged_by_its_own_heartbeats_again() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.tick(at(0.5))
+    s.tick(at(20.5))  # paused
+    s.heartbeat("oslo", "rom-1", 1.0, at(21))
+    assert s.tick(at(22.5)) == []
+    assert s.tick(at(24.0)) == []  # exactly three intervals since it was heard
+    assert kinds(s.tick(at(24.5))) == [("FaultRaised", FaultKind.OFFLINE)]
+
+
+def test_ticks_up_to_the_pause_limit_apart_are_no_pause() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    assert s.tick(at(3)) == []  # 3 s apart: a busy loop, not a pause; exactly 3 intervals
+    assert s.resumed is None
+    assert kinds(s.tick(at(3.5))) == [("FaultRaised", FaultKind.OFFLINE)]

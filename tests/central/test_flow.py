@@ -149,11 +149,15 @@ async def test_sockets_without_a_valid_token_are_refused_before_accept(broker, t
                 async with connect(running.ws, additional_headers=headers):
                     pass
             assert refused.value.response.status_code == 403
-        # A browser may pass the token in the query instead.
-        async with connect(f"{running.ws}?token={KARI}") as ws:
+        # Never a token in the URL (it ends up in logs): refused like no token at all.
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{running.ws}?token={KARI}"):
+                pass
+        assert refused.value.response.status_code == 403
+        async with screen(running, KARI) as ws:  # the header is the way
             assert isinstance(await next_frame(ws), Hello)
-        health = await get_json(running, "/healthz")
-        assert health["rejected"]["screen_unauthorized"] == 2
+        health = await get_json(running, "/healthz", OLA)
+        assert health["rejected"]["screen_unauthorized"] == 3
 
 
 async def test_bad_frames_get_an_error_and_the_socket_stays(broker, tmp_path) -> None:
@@ -166,7 +170,7 @@ async def test_bad_frames_get_an_error_and_the_socket_stays(broker, tmp_path) ->
         await ws.send(encode_frame(Command(type=CommandKind.RESOLVE, alarm_id=uuid4())))
         error = await next_frame(ws)
         assert error.reason.startswith("unknown_alarm")
-        health = await get_json(running, "/healthz")
+        health = await get_json(running, "/healthz", OLA)
         assert health["screens"] == 1
         assert health["rejected"] == {
             "screen_bad_json": 1,
@@ -197,7 +201,7 @@ async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(broker, t
 
         async def counted() -> bool:
             nonlocal health
-            health = await get_json(running, "/healthz")
+            health = await get_json(running, "/healthz", OLA)
             return health["rejected"] == expected
 
         for _ in range(250):

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import socket
+
+from websockets.asyncio.client import ClientConnection
 
 from central.core import Person
 from central.push.hub import Hub, Screen
@@ -20,7 +23,17 @@ async def test_prepared_frames_of_every_length_arrive_intact(broker, tmp_path) -
         for size in (0, 125, 126, 65535, 65536, 200_000):
             text = "å" * (size // 2) + "x" * (size % 2)
             assert running.central.hub.broadcast(SITE, Prepared(text)) == 1
-            assert await asyncio.wait_for(ws.recv(), 10) == text
+            assert await recv_text(ws) == text
+
+
+async def recv_text(ws: ClientConnection) -> str | bytes:
+    """The next frame that is not central's heartbeat ``ping`` (answered, as a desk does)."""
+    while True:
+        text = await asyncio.wait_for(ws.recv(), 10)
+        if isinstance(text, str) and text.startswith('{"type":"ping"'):
+            await ws.send(text.replace("ping", "pong"))
+            continue
+        return text
 
 
 def stuck_screen(port: int) -> socket.socket:
@@ -52,7 +65,7 @@ async def test_a_stuck_screen_is_dropped_and_others_get_everything(broker, tmp_p
             received = 0
             for _ in range(300):  # 18 MB: more than the stuck screen's buffers can take
                 hub.broadcast(SITE, frame)
-                assert await asyncio.wait_for(ws.recv(), 10) == frame.text
+                assert await recv_text(ws) == frame.text
                 received += 1
             assert received == 300
             assert hub.dropped == 1 and len(hub) == 1
@@ -74,6 +87,9 @@ class RecordingOutlet:
         return self.accept
 
     def close(self) -> None:
+        self.accept = False
+
+    def abort(self) -> None:
         self.accept = False
 
 
@@ -125,3 +141,39 @@ async def test_small_fanouts_still_go_out_at_once() -> None:
     assert hub.broadcast(SITE, Prepared("y"), only=frozenset({"b"})) == 1
     assert hub.pending == 0
     assert log == [("a", "x"), ("b", "x"), ("c", "x"), ("b", "y")]
+
+
+async def test_a_screen_that_answers_no_ping_is_closed_and_one_that_answers_stays(
+    broker, tmp_path
+) -> None:
+    """The stuck screen never reads (like a frozen desk): it answers no ``ping``, so central
+    closes it and it no longer counts; the screen that answers every ping stays."""
+    settings = make_settings(broker, tmp_path)
+    async with serve(settings) as running, screen(running, KARI) as ws:
+        central = running.central
+        await next_frame(ws), await next_frame(ws)
+        stuck = await asyncio.to_thread(stuck_screen, settings.http.port)
+        try:
+            await until(lambda: len(central.hub) == 2, what="both screens")
+            assert central.watch.supervisor.screens(SITE) == 2
+            pings: list[int] = []
+
+            async def answer() -> None:
+                while True:
+                    frame = json.loads(await ws.recv())
+                    if frame["type"] == "ping":
+                        pings.append(frame["seq"])
+                        await ws.send(json.dumps({"type": "pong", "seq": frame["seq"]}))
+
+            answering = asyncio.create_task(answer())
+            try:
+                await until(lambda: central.pulse.expired == 1, within=30, what="stuck closed")
+                # Out of the audience and of coverage, while the answering screen stays.
+                assert len(central.hub) == 1
+                assert central.watch.supervisor.screens(SITE) == 1
+                assert central.hub.all_screens()[0].person.token == KARI
+                assert len(pings) >= 5 and pings == sorted(pings)
+            finally:
+                answering.cancel()
+        finally:
+            stuck.close()

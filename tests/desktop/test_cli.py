@@ -68,6 +68,10 @@ def test_the_sample_is_ok_with_the_token_from_the_environment(
         ("ws://central.example:99999/ws", "not a valid URL"),
         ("ws://central.example:0/ws", "port 0"),
         ("ws://kari:pw@central.example/ws", "put the token in `token`"),
+        # Plain ws:// would carry the token and alarms in clear: loopback only.
+        ("ws://central.example/ws", "plain ws:// is only for this machine (loopback); use wss://"),
+        ("ws://10.0.0.5:8080/ws", "use wss://10.0.0.5:8080/ws so the token"),
+        ("ws://[fe80::1]:8080/ws", "plain ws:// is only for this machine"),
     ],
 )
 def test_server_must_be_a_websocket_url(
@@ -80,6 +84,18 @@ def test_server_must_be_a_websocket_url(
 
 
 @pytest.mark.parametrize(
+    "server",
+    ["ws://127.0.0.1:8080/ws", "ws://127.8.0.1/ws", "ws://localhost:1/ws", "ws://[::1]:8080/ws",
+     "wss://central.example/ws"],
+)
+def test_plain_ws_is_fine_to_loopback_and_wss_anywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str
+) -> None:
+    path = config(tmp_path, f'token = "{GOOD_TOKEN}"\nserver = "{server}"\n')
+    assert main(["validate-config", str(path)]) == 0
+
+
+@pytest.mark.parametrize(
     ("token", "reason"),
     [
         ("short", "must be at least 24 characters (it is 5)"),
@@ -88,6 +104,7 @@ def test_server_must_be_a_websocket_url(
         ("YOUR_TOKEN_HERE_0123456789", "placeholder"),
         ("*" * 30, "placeholder"),
         ("ab" * 15, "placeholder"),
+        ("aaaaaaaaaaaaaaaaaaaabcde", "the token is too weak (about 14 bits"),
         ("x" * 23 + "\\t", "must not contain spaces or control characters"),
     ],
 )

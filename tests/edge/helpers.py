@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import aiomqtt
+from gpiozero.pins.mock import MockPin
 
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
@@ -218,10 +219,12 @@ async def central_ack(
     state: AckState,
     responders: tuple[str, ...] = (),
     presses: int | None = None,
+    input_name: str | None = None,
 ) -> None:
     """Publish an ack the way central does (user "central", QoS 1), with mosquitto_pub.
 
     ``presses``: the count central has stored; None, as from a central that predates it.
+    ``input_name``: the alarm's input, as central's state sync names it.
     """
     now = datetime.now(UTC)
     ack = AckMessage(
@@ -232,6 +235,7 @@ async def central_ack(
         responders=tuple(Responder(user=r, name=r.title(), at=now) for r in responders),
         at=now,
         presses=presses,
+        input=input_name,
     )
     topic, payload = encode(ack)
     await asyncio.to_thread(broker.pub, topic, payload, CENTRAL_USER)
@@ -240,3 +244,17 @@ async def central_ack(
 async def raw_to_ack_topic(broker: Broker, payload: bytes) -> None:
     """A buggy or hostile client writes straight to the device's ack topic."""
     await asyncio.to_thread(broker.pub, ACK_TOPIC, payload)
+
+
+class HoldablePin(MockPin):  # type: ignore[misc]
+    """A mock input whose contact can be closed before the edge opens it: a button still held
+    when the edge starts. gpiozero sets the pull (and so the level) when a Button opens the
+    pin; a held pin is closed again right after. Use as ``MockFactory(pin_class=HoldablePin)``.
+    """
+
+    held = False
+
+    def _set_pull(self, value: str) -> None:
+        super()._set_pull(value)
+        if self.held:
+            self.drive_low() if value == "up" else self.drive_high()

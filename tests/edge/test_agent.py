@@ -166,11 +166,11 @@ async def test_repress_while_active_counts_on_the_same_alarm(
         assert agent.outbox_pending() == 0
         release(pins, DESK_PIN)
         clock.advance(1)
-        press(pins, DESK_PIN)  # after "resolved": a new alarm
-        fresh = await wire.wait_alarm(lambda a: a.alarm_id == A2)
+        press(pins, DESK_PIN)  # after "resolved": a new alarm, with desk's pre-allocated id
+        fresh = await wire.wait_alarm(lambda a: a.alarm_id == A3)  # A2 is door's
         assert fresh.presses == 1
         assert agent.led_state("desk") == "sending"
-        assert {a.alarm_id for a in wire.alarms()} == {A1, A2}
+        assert {a.alarm_id for a in wire.alarms()} == {A1, A3}
 
 
 async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(

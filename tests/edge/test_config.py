@@ -68,6 +68,8 @@ def test_good_file_loads_with_defaults(tmp_path: Path) -> None:
     assert [b.input for b in settings.buttons] == ["desk", "door"]
     assert settings.button("desk").bounce.total_seconds() == 0.03
     assert settings.button("door").pull_up is True
+    # A broker restart heals within about a second: no long reconnect backoff by default.
+    assert (settings.mqtt.reconnect_min_s, settings.mqtt.reconnect_max_s) == (0.2, 1.0)
     with pytest.raises(KeyError):
         settings.button("window")
 

@@ -81,17 +81,92 @@ def test_repress_updates_row_and_makes_it_unacked_again(tmp_path: Path) -> None:
     box.close()
 
 
-def test_prune_forgets_only_old_acked_rows(tmp_path: Path) -> None:
+def test_prune_forgets_only_old_resolved_rows(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
-    box.put(record(1), T0)
-    box.put(record(2), T0)
-    box.put(record(3), T0)
-    box.mark_acked(UUID(int=1), "received", T0)
-    box.mark_acked(UUID(int=2), "received", T0 + timedelta(days=10))
+    for n in (1, 2, 3, 4):
+        box.put(record(n), T0)
+    box.mark_acked(UUID(int=1), "resolved", T0)
+    box.mark_acked(UUID(int=2), "resolved", T0 + timedelta(days=10))
+    box.mark_acked(UUID(int=4), "received", T0)  # old, but still active: kept
     assert box.prune_acked(T0 + timedelta(days=1)) == 1
     assert box.get(UUID(int=1)) is None
     assert box.get(UUID(int=2)) is not None
     assert [r.alarm_id for r in box.unacked()] == [UUID(int=3)]
+    assert [r.alarm_id for r in box.active()] == [UUID(int=3), UUID(int=4)]
+    box.close()
+
+
+def test_acked_alarms_stay_active_until_resolved_and_state_only_moves_forward(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.db"
+    box = Outbox(path)
+    box.put(record(1), T0)
+    box.put(record(2), T0 + timedelta(seconds=1))
+    assert box.mark_acked(UUID(int=1), "received", T0) is True
+    assert box.mark_state(UUID(int=1), "acknowledged", T0) is True
+    assert box.mark_state(UUID(int=1), "received", T0) is False  # a late ack: not back
+    assert box.mark_state(UUID(int=9), "received", T0) is False  # not held
+    box.put(record(1, presses=2), T0)  # a re-press: unacked again, central's word kept
+    box.close()
+
+    reopened = Outbox(path)
+    assert [(r.alarm_id, r.acked_state, r.state) for r in reopened.active()] == [
+        (UUID(int=1), None, "acknowledged"),
+        (UUID(int=2), None, None),
+    ]
+    assert reopened.mark_acked(UUID(int=1), "acknowledged", T0, presses=2) is True
+    assert reopened.mark_state(UUID(int=1), "resolved", T0) is True
+    assert reopened.mark_state(UUID(int=1), "acknowledged", T0) is False
+    assert [r.alarm_id for r in reopened.active()] == [UUID(int=2)]
+    reopened.close()
+
+
+def test_an_adopted_alarm_is_stored_acked(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    adopted = OutboxRecord(
+        UUID(int=5), "desk", TOPIC, b"{}", 3, T0, acked_state="received", state="acknowledged"
+    )
+    box.put(adopted, T0)
+    assert box.unacked() == []
+    assert box.active() == [adopted]
+    box.close()
+
+
+def test_next_ids_are_stored_with_the_alarm_and_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = Outbox(path)
+    assert box.inputs() == ({}, set())
+    box.started({"desk": UUID(int=10), "door": UUID(int=11)}, {"door"}, ["desk", "door"], T0)
+    box.put(record(10), T0, next_id=UUID(int=12))
+    box.close()
+
+    reopened = Outbox(path)
+    assert reopened.inputs() == ({"desk": UUID(int=12), "door": UUID(int=11)}, {"door"})
+    reopened.opened("door", T0)
+    reopened.started({}, {"desk"}, ["desk"], T0)  # no new ids: the stored ones stay
+    assert reopened.inputs() == ({"desk": UUID(int=12), "door": UUID(int=11)}, {"desk"})
+    reopened.close()
+
+
+def test_an_outbox_from_before_active_alarms_counts_its_acked_rows_as_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE outbox (alarm_id TEXT PRIMARY KEY, input TEXT NOT NULL, topic TEXT "
+            "NOT NULL, payload TEXT NOT NULL, presses INTEGER NOT NULL, created_at TEXT NOT "
+            "NULL, updated_at TEXT, acked_state TEXT, acked_at TEXT)"
+        )
+        for n, acked in ((1, "received"), (2, None)):
+            db.execute(
+                "INSERT INTO outbox VALUES (?, 'desk', ?, '{}', 1, ?, ?, ?, ?)",
+                [str(UUID(int=n)), TOPIC, T0.isoformat(), T0.isoformat(), acked, None],
+            )
+    db.close()
+    box = Outbox(path)
+    assert [(r.alarm_id, r.state) for r in box.active()] == [(UUID(int=2), None)]
     box.close()
 
 
@@ -108,7 +183,7 @@ async def test_async_outbox_runs_on_its_own_thread_and_survives_reopen(tmp_path:
     box = await AsyncOutbox.open(path)
     await box.put(record(1), T0)
     await box.put(record(2), T0)
-    assert await box.mark_acked(UUID(int=2), "received", T0) is True
+    assert await box.mark_acked(UUID(int=2), "resolved", T0) is True
     await box.close()
 
     again = await AsyncOutbox.open(path)

@@ -8,9 +8,19 @@ from uuid import UUID
 
 import pytest
 
-from edge.core import ButtonSpec, LedState, PressPolicy, RaiseAlarm, Republish, SetLed
+from edge.core import (
+    AdoptAlarm,
+    ButtonSpec,
+    LedState,
+    NextId,
+    PressPolicy,
+    RaiseAlarm,
+    Republish,
+    SetLed,
+    StuckAtStart,
+)
 from edge.errors import EdgeError, UnknownInput
-from protocol import AckState, AlarmLevel
+from protocol import AckState, AlarmLevel, HeldAlarm, HeldState
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 BOUNCE = timedelta(milliseconds=30)
@@ -27,11 +37,10 @@ def ids() -> Iterator[UUID]:
         yield UUID(int=n)
 
 
-A1, A2 = UUID(int=1), UUID(int=2)
+A1, A2, A3, A4 = UUID(int=1), UUID(int=2), UUID(int=3), UUID(int=4)
 
 
-@pytest.fixture
-def policy() -> PressPolicy:
+def new_policy() -> PressPolicy:
     counter = ids()
     return PressPolicy(
         [ButtonSpec("desk", AlarmLevel.ACUTE, BOUNCE), ButtonSpec("door", AlarmLevel.ASSIST)],
@@ -40,12 +49,21 @@ def policy() -> PressPolicy:
     )
 
 
+@pytest.fixture
+def policy() -> PressPolicy:
+    """Started with no contact held: desk's next alarm is A1, door's A2."""
+    started = new_policy()
+    assert started.start((), (), {}, T0) == [NextId("desk", A1), NextId("door", A2)]
+    return started
+
+
 def test_first_press_raises_alarm_then_shows_sending(policy: PressPolicy) -> None:
     actions = policy.contact_closed("desk", T0)
     assert actions == [
-        RaiseAlarm(A1, "desk", AlarmLevel.ACUTE, T0),
+        RaiseAlarm(A1, "desk", AlarmLevel.ACUTE, T0, next_id=A3),
         SetLed("desk", LedState.SENDING, A1),
     ]
+    assert policy.next_id("desk") == A3  # stored with A1's row: the next press's id
     assert policy.led_state("desk") is LedState.SENDING
     assert policy.active_alarm("desk") == A1
     assert policy.presses(A1) == 1
@@ -96,14 +114,14 @@ def test_clock_stepping_back_never_swallows_a_press(policy: PressPolicy) -> None
 def test_open_without_close_is_harmless(policy: PressPolicy) -> None:
     assert policy.contact_opened("door", T0) == []
     actions = policy.contact_closed("door", ms(1))  # no earlier close: not bounce
-    assert actions[0] == RaiseAlarm(A1, "door", AlarmLevel.ASSIST, ms(1))
+    assert actions[0] == RaiseAlarm(A2, "door", AlarmLevel.ASSIST, ms(1), next_id=A3)
 
 
 def test_inputs_are_independent(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
     actions = policy.contact_closed("door", ms(1))
     assert actions == [
-        RaiseAlarm(A2, "door", AlarmLevel.ASSIST, ms(1)),
+        RaiseAlarm(A2, "door", AlarmLevel.ASSIST, ms(1), next_id=A4),
         SetLed("door", LedState.SENDING, A2),
     ]
     assert policy.led_state("desk") is LedState.SENDING
@@ -157,8 +175,8 @@ def test_press_after_resolved_is_a_new_alarm(policy: PressPolicy) -> None:
     policy.ack(A1, AckState.RESOLVED, (), ms(1000))
     actions = policy.contact_closed("desk", ms(1200))  # during the "resolved" blinks
     assert actions == [
-        RaiseAlarm(A2, "desk", AlarmLevel.ACUTE, ms(1200)),
-        SetLed("desk", LedState.SENDING, A2),
+        RaiseAlarm(A3, "desk", AlarmLevel.ACUTE, ms(1200), next_id=A4),
+        SetLed("desk", LedState.SENDING, A3),
     ]
     assert policy.tick(ms(5000)) == []  # the new alarm's LED is not switched off
 
@@ -201,3 +219,166 @@ def test_restore_refuses_unknown_input_second_alarm_and_duplicates(policy: Press
     assert policy.restore(UUID(int=502), "desk", 1) == []  # desk already shows an alarm
     assert policy.restore(UUID(int=501), "door", 1) == []  # same id on another input
     assert policy.active_alarm("door") is None
+
+
+# -- held alarms (health), restore with what central said -------------------------------
+
+
+def test_held_lists_active_alarms_with_what_each_shows(policy: PressPolicy) -> None:
+    assert policy.held() == ()
+    policy.contact_closed("desk", T0)
+    policy.contact_opened("desk", ms(100))
+    policy.contact_closed("desk", ms(200))
+    policy.contact_closed("door", ms(300))
+    policy.ack(A2, AckState.RECEIVED, ("kari",), ms(400))
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=2, state=HeldState.SENDING),
+        HeldAlarm(alarm_id=A2, input="door", presses=1, state=HeldState.ACKNOWLEDGED),
+    )
+    policy.ack(A1, AckState.RECEIVED, (), ms(500))
+    policy.ack(A2, AckState.RESOLVED, (), ms(600))
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=2, state=HeldState.RECEIVED),
+    )
+
+
+def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
+    policy: PressPolicy,
+) -> None:
+    old = UUID(int=500)
+    assert policy.restore(old, "desk", 2, HeldState.ACKNOWLEDGED) == [
+        SetLed("desk", LedState.HELP_COMING, old)
+    ]
+    assert policy.restore(UUID(int=501), "door", 1, HeldState.RECEIVED) == [
+        SetLed("door", LedState.RECEIVED, UUID(int=501))
+    ]
+    assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
+    assert policy.ack(old, AckState.RECEIVED, (), ms(10)) == []  # never back
+    assert policy.ack(old, AckState.RESOLVED, (), ms(20)) == [
+        SetLed("desk", LedState.RESOLVED, old)
+    ]
+
+
+# -- taking up an alarm central names (adoption) -----------------------------------------
+
+S = UUID(int=900)
+
+
+def test_an_unknown_active_alarm_naming_a_free_input_is_taken_up(policy: PressPolicy) -> None:
+    assert policy.ack(S, AckState.RECEIVED, (), T0, "desk", 2) == [
+        AdoptAlarm(S, "desk", 2, HeldState.RECEIVED, T0, AlarmLevel.ACUTE),
+        SetLed("desk", LedState.RECEIVED, S),
+    ]
+    assert policy.active_alarm("desk") == S
+    # A press counts on it, and later acks move its LED like any alarm's.
+    assert policy.contact_closed("desk", ms(10)) == [Republish(S, "desk", 3)]
+    assert policy.ack(S, AckState.ACKNOWLEDGED, (), ms(20), "desk", 3) == [
+        SetLed("desk", LedState.HELP_COMING, S)
+    ]
+    assert policy.held() == (
+        HeldAlarm(alarm_id=S, input="desk", presses=3, state=HeldState.ACKNOWLEDGED),
+    )
+
+
+def test_adopted_with_a_responder_shows_help_coming_and_counts_one_without_presses(
+    policy: PressPolicy,
+) -> None:
+    assert policy.ack(S, AckState.RECEIVED, ("ola",), T0, "door") == [
+        AdoptAlarm(S, "door", 1, HeldState.ACKNOWLEDGED, T0, AlarmLevel.ASSIST),
+        SetLed("door", LedState.HELP_COMING, S),
+    ]
+
+
+def test_acks_that_are_not_taken_up(policy: PressPolicy) -> None:
+    assert policy.ack(S, AckState.RECEIVED, (), T0) == []  # no input named
+    assert policy.ack(S, AckState.RECEIVED, (), T0, "window") == []  # not an input here
+    assert policy.ack(S, AckState.RESOLVED, (), T0, "desk") == []  # over: nothing to show
+    policy.contact_closed("desk", T0)  # desk holds its own newer, unacked alarm A1
+    assert policy.ack(S, AckState.ACKNOWLEDGED, (), ms(10), "desk") == []
+    assert policy.active_alarm("desk") == A1
+    assert policy.led_state("desk") is LedState.SENDING
+    assert policy.active_alarm("door") is None
+
+
+def test_resolved_then_central_names_the_new_alarm_of_the_same_press(
+    policy: PressPolicy,
+) -> None:
+    """The press after a lost "resolved": the device re-pressed A1, central made it S."""
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(10))
+    policy.contact_opened("desk", ms(100))
+    assert policy.contact_closed("desk", ms(200)) == [Republish(A1, "desk", 2)]
+    assert policy.ack(A1, AckState.RESOLVED, (), ms(300), "desk", 1) == [
+        SetLed("desk", LedState.RESOLVED, A1)
+    ]
+    assert policy.ack(S, AckState.RECEIVED, (), ms(310), "desk", 1) == [
+        AdoptAlarm(S, "desk", 1, HeldState.RECEIVED, ms(310), AlarmLevel.ACUTE),
+        SetLed("desk", LedState.RECEIVED, S),
+    ]
+    assert policy.tick(ms(5000)) == []  # the adopted alarm's LED stays on
+
+
+# -- start: held contacts, pre-allocated ids, stuck -------------------------------------
+
+N = UUID(int=700)
+
+
+def test_a_contact_held_at_start_is_raised_with_the_preallocated_id() -> None:
+    policy = new_policy()
+    assert policy.start({"desk"}, set(), {"desk": N, "door": UUID(int=701)}, T0) == [
+        RaiseAlarm(N, "desk", AlarmLevel.ACUTE, T0, next_id=A1, held_at_start=True),
+        SetLed("desk", LedState.SENDING, N),
+        NextId("door", A2),  # not held: a fresh id, never one that may have gone out
+    ]
+    # Held is one press: releasing and pressing again counts on it.
+    assert policy.contact_closed("desk", ms(10)) == []
+    policy.contact_opened("desk", ms(100))
+    assert policy.contact_closed("desk", ms(200)) == [Republish(N, "desk", 2)]
+
+
+def test_a_held_contact_without_a_stored_id_still_raises() -> None:
+    policy = new_policy()
+    assert policy.start({"door"}, set(), {}, T0) == [
+        NextId("desk", A1),
+        RaiseAlarm(A2, "door", AlarmLevel.ASSIST, T0, next_id=A3, held_at_start=True),
+        SetLed("door", LedState.SENDING, A2),
+    ]
+
+
+def test_a_held_contact_with_a_restored_alarm_is_that_alarm() -> None:
+    policy = new_policy()
+    old = UUID(int=500)
+    policy.restore(old, "desk", 1, HeldState.RECEIVED)
+    assert policy.start({"desk"}, set(), {"desk": N}, T0) == [
+        NextId("desk", A1),
+        NextId("door", A2),
+    ]
+    assert policy.active_alarm("desk") == old
+    assert policy.presses(old) == 1
+    policy.contact_opened("desk", ms(100))
+    assert policy.contact_closed("desk", ms(200)) == [Republish(old, "desk", 2)]
+
+
+def test_a_contact_held_at_two_starts_is_stuck_not_an_alarm() -> None:
+    policy = new_policy()
+    assert policy.start({"desk"}, {"desk", "door"}, {"desk": N}, T0) == [
+        StuckAtStart("desk"),
+        NextId("desk", A1),
+        NextId("door", A2),  # closed at the last start, open now: nothing
+    ]
+    assert policy.active_alarm("desk") is None
+    assert policy.contact_closed("desk", ms(10)) == []  # still the same held contact
+    policy.contact_opened("desk", ms(100))
+    # Once it has opened, a press is a press (with the fresh id).
+    assert policy.contact_closed("desk", ms(200))[0] == RaiseAlarm(
+        A1, "desk", AlarmLevel.ACUTE, ms(200), next_id=A3
+    )
+
+
+def test_without_preallocation_no_next_ids() -> None:
+    counter = ids()
+    policy = PressPolicy(
+        [ButtonSpec("p1", AlarmLevel.ACUTE)], lambda: next(counter), preallocate=False
+    )
+    assert policy.start((), (), {}, T0) == []
+    assert policy.contact_closed("p1", T0)[0] == RaiseAlarm(A1, "p1", AlarmLevel.ACUTE, T0)

@@ -5,14 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
+import pytest
 
 from protocol import codec
 from protocol.messages import HeartbeatMessage, StatusMessage
 from tests.support.broker import TESTER_PASSWORD, TESTER_USER, Broker
 from tests.support.stack import SITE, Central, script
+
+
+@pytest.fixture
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """Fifty simulated devices share the tester's account here, which a broker that binds
+    client ids to accounts (deploy/'s, and the suite's default) rightly refuses."""
+    b = Broker(tmp_path_factory.mktemp("broker"), bind_client_ids=False)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
 
 
 async def test_fleet_heartbeats_and_alarms_acked_by_central(broker: Broker, tmp_path: Path) -> None:

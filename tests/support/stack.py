@@ -38,16 +38,24 @@ class Central:
     """``trygg-central`` as a subprocess; may be killed and started again on the same files."""
 
     def __init__(self, broker: Broker, workdir: Path, users: dict[str, str],
-                 sites: tuple[str, ...] = (SITE,)) -> None:
+                 sites: tuple[str, ...] = (SITE,), *,
+                 devices: tuple[tuple[str, str, str], ...] = (),
+                 user_sites: dict[str, tuple[str, ...]] | None = None,
+                 roles: dict[str, tuple[str, ...]] | None = None,
+                 mqtt_port: int | None = None, mqtt_extra: tuple[str, ...] = ()) -> None:
+        """``devices``: the registry, (site, device, room) each; empty = an open registry
+        (rooms from payloads). ``user_sites``/``roles``: per user (default: every site,
+        responder). ``mqtt_port``/``mqtt_extra``: another listener, e.g. TLS with its
+        ``tls_*`` lines."""
         self.dir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.tokens = {user: f"{user}-{secrets.token_hex(16)}" for user in users}
         lines = [
-            "[mqtt]", f'host = "{broker.host}"', f"port = {broker.port}",
+            "[mqtt]", f'host = "{broker.host}"', f"port = {mqtt_port or broker.port}",
             f'username = "{CENTRAL_USER}"', f'password = "{CENTRAL_PASSWORD}"',
-            f'client_id = "central-{secrets.token_hex(4)}"',
+            f'client_id = "central-{secrets.token_hex(4)}"', *mqtt_extra,
             "[http]", 'host = "127.0.0.1"', f"port = {self.port}",
             "[store]", f'path = "{workdir / "central.db"}"',
         ]
@@ -55,7 +63,13 @@ class Central:
             lines += ["[[sites]]", f'id = "{site}"', f'name = "Site {site}"']
         for user, name in users.items():
             lines += ["[[users]]", f'id = "{user}"', f'name = "{name}"',
-                      f'token = "{self.tokens[user]}"', f"sites = {json.dumps(list(sites))}"]
+                      f'token = "{self.tokens[user]}"',
+                      f"sites = {json.dumps(list((user_sites or {}).get(user, sites)))}"]
+            if roles and user in roles:
+                lines.append(f"roles = {json.dumps(list(roles[user]))}")
+        for site, device, room in devices:
+            lines += ["[[devices]]", f'site = "{site}"', f'id = "{device}"',
+                      f"room = {json.dumps(room, ensure_ascii=False)}"]
         self.config = workdir / "central.toml"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = workdir / "central.log"
@@ -108,7 +122,10 @@ class Central:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
     def health(self) -> dict[str, Any]:
-        return dict(httpx.get(f"{self.url}/healthz", timeout=5).json())
+        """Health with its details (screens, rejected): those need a signed-in user's token."""
+        token = next(iter(self.tokens.values()), "")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return dict(httpx.get(f"{self.url}/healthz", headers=headers, timeout=5).json())
 
     def alarms(self, user: str) -> list[dict[str, Any]]:
         reply = httpx.get(f"{self.url}/api/alarms",

@@ -6,6 +6,7 @@ The endpoints come from the app itself, so a new endpoint without a rule in
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from uuid import uuid4
@@ -17,8 +18,18 @@ from websockets.exceptions import InvalidStatus
 
 from central.app import create_app
 from central.auth.routes import endpoints
-from central.auth.rules import ENDPOINTS, WS, Action, allowed, rule_for
+from central.auth.rules import (
+    ENDPOINTS,
+    SOCKET_COMMANDS,
+    WS,
+    Action,
+    allowed,
+    rule_for,
+    socket_refusal,
+)
 from central.core import Person, Role
+from protocol.screen import CommandKind
+from tests.central.helpers import alarm_message, mqtt_tester, publish, until
 from tests.web.console import Console, console
 
 FILL = {
@@ -27,6 +38,7 @@ FILL = {
     "run_id": "x",
     "schedule_id": "x",
     "user_id": "nobody",
+    "token_id": "0123456789ab",
 }
 BODIES = {
     "/api/test-rounds": {"site": "oslo-sentrum"},
@@ -140,3 +152,90 @@ def test_the_rules_follow_the_standard(role: Role) -> None:
     assert allowed(person, Action.MANAGE_ACCOUNTS) == (role is Role.ADMIN)
     assert allowed(person, Action.READ_ALARMS) == (role is not Role.EMPLOYEE)
     assert allowed(person, Action.RUN_TESTS) == (role in (Role.FACILITY_MANAGER, Role.ADMIN))
+
+
+# --- the screen socket: each message kind × each role ------------------------------------
+
+
+def test_every_socket_message_kind_has_a_rule() -> None:
+    kinds = {str(k) for k in CommandKind} | {"raise"}
+    assert set(SOCKET_COMMANDS) == kinds
+    nobody = Person("p", "P", "", frozenset({"*"}), frozenset(Role))
+    assert socket_refusal(nobody, "no_such_kind") == "forbidden"
+
+
+def _frame(kind: str, alarm_id: str) -> str:
+    if kind == "raise":
+        return json.dumps(
+            {
+                "type": "raise",
+                "alarm_id": alarm_id,
+                "level": "assist",
+                "site": "oslo-sentrum",
+                "room": "Kontor",
+                "raised_at": "2025-01-01T10:00:00+00:00",
+            }
+        )
+    return json.dumps({"type": kind, "alarm_id": alarm_id})
+
+
+async def _refused_over_socket(c: Console, role: Role, kind: str, alarm_id: str) -> bool:
+    """Send one message of ``kind`` from a desk of ``role``; then a malformed probe frame.
+    Frames to a screen keep their order, so a refusal comes before the probe's error."""
+    url = c.url.replace("http", "ws") + "/ws"
+    headers = {"Authorization": f"Bearer {c.tokens[role]}"}
+    async with connect(url, additional_headers=headers, open_timeout=5) as ws:
+        await ws.send(_frame(kind, alarm_id))
+        await ws.send("{}")
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if frame.get("type") != "error":
+                continue
+            if frame["reason"].startswith("forbidden:"):
+                assert frame["reason"] == f"forbidden: {kind} {alarm_id}"
+                return True
+            return False  # the probe's answer: nothing was refused for the role
+
+
+async def test_every_socket_message_kind_for_every_role(broker, tmp_path) -> None:
+    """Both ways: allowed kinds pass, refused ones get ``forbidden`` and change nothing."""
+    wrong: list[str] = []
+    async with console(broker, tmp_path) as c:
+        central = c.running.central
+        message = alarm_message()
+        async with mqtt_tester(broker) as tester:
+            await publish(tester, message)
+        await until(lambda: central.book.get(message.alarm_id) is not None, what="the alarm")
+        alarm = str(message.alarm_id)
+        # Refusals first, while the alarm is open; then the roles that may, which resolve it.
+        order = sorted(Role, key=lambda r: allowed(_person(r), Action.ANSWER_ALARMS))
+        for kind in SOCKET_COMMANDS:
+            for role in order:
+                target = str(uuid4()) if kind == "raise" else alarm
+                expected = socket_refusal(_person(role), kind) is None
+                refused = await _refused_over_socket(c, role, kind, target)
+                if refused == expected:
+                    wrong.append(f"{kind} as {role}: {'refused' if refused else 'allowed'}")
+                if not expected and kind in ("resolve", "coming"):
+                    state = central.book.get(message.alarm_id).state  # type: ignore[union-attr]
+                    if state not in ("received", "raised"):
+                        wrong.append(f"{kind} refused to {role} yet the alarm is {state}")
+        async with c.client(Role.ADMIN) as client:
+            page = await client.get("/audit")
+        assert "socket_refused" in page.text
+    assert not wrong, "\n".join(wrong)
+
+
+def _person(role: Role) -> Person:
+    return Person("p", "P", "", frozenset({"*"}), frozenset({role}))
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_those_who_answer_alarms_may_answer_over_the_socket(role: Role) -> None:
+    person = _person(role)
+    answers = role in (Role.RESPONDER, Role.LEADER, Role.ADMIN)
+    for kind in ("coming", "cant_come", "resolve"):
+        assert (socket_refusal(person, kind) is None) == answers
+    for kind in ("raise", "delivered", "shown"):
+        assert socket_refusal(person, kind) is None  # every employee's desk
+    assert allowed(person, Action.READ_AUDIT) == (role in (Role.ADMIN, Role.SAFETY_REP))

@@ -1,0 +1,1 @@
+"""The audit trail: who did what to accounts, sessions, tokens, rounds and the screen socket."""

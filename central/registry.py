@@ -1,0 +1,103 @@
+"""The device registry at ingest: where an alarm comes from is central's knowledge, not the
+payload's.
+
+Central's config lists its devices (``[[devices]]``: site, id, room, floor, inputs). The same
+list generates the broker's accounts and ACL (:mod:`central.brokerconfig`), so a device can
+publish only under its own ``trygg/v1/{site}/{device}/``, and here an alarm's room and floor
+are replaced by the registry's: a device cannot move itself to another room or site.
+
+An alarm from a (site, device) the registry does not know can only reach central when the
+broker and the registry disagree (a broker configured by hand, a device added to the broker
+but not to central) or when central's own account is misused. It is still, possibly, a button
+someone pressed, so it is never dropped silently; it is also not trusted enough to light up
+every screen of a site. Central records it as an ``unknown_device`` fault carrying the
+alarm's details (stored in the faults table, logged) and shows that fault to the facility
+managers of the site it names (and to those who cover every site), never to another site's
+screens. It is not acked: the device's LED keeps saying "sending", which is the truth.
+
+With no ``[[devices]]`` at all (development, older configs) the registry is *open*: every
+device the broker lets in is trusted and rooms come from payloads; central warns at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from central.config import DeviceSettings
+from central.core.flood import FloodAction, FloodEnded, FloodStarted
+from central.core.supervision import Fault, FaultKind
+from protocol import AlarmMessage
+
+log = logging.getLogger("central.registry")
+
+
+class Registry:
+    def __init__(self, devices: Iterable[DeviceSettings]) -> None:
+        self._devices = {(d.site, d.id): d for d in devices}
+
+    @property
+    def open(self) -> bool:
+        """No registry configured: every device is trusted (development only)."""
+        return not self._devices
+
+    def device(self, site: str, device: str) -> DeviceSettings | None:
+        return self._devices.get((site, device))
+
+    def devices(self) -> list[DeviceSettings]:
+        return sorted(self._devices.values(), key=lambda d: (d.site, d.id))
+
+    def place(self, message: AlarmMessage) -> AlarmMessage | None:
+        """The alarm with the registry's room and floor; None if its device is unknown."""
+        if self.open:
+            return message
+        known = self.device(message.site, message.device)
+        if known is None:
+            return None
+        if known.inputs and message.input not in known.inputs:
+            log.warning(
+                "alarm %s from %s/%s names input %r, not among its registered inputs %s",
+                message.alarm_id,
+                message.site,
+                message.device,
+                message.input,
+                ", ".join(known.inputs),
+            )
+        if (message.room, message.floor) == (known.room, known.floor):
+            return message
+        return message.model_copy(update={"room": known.room, "floor": known.floor})
+
+
+def unregistered_fault(message: AlarmMessage, now: datetime) -> Fault:
+    """The fault that stands for an alarm from an unregistered device (one per alarm id)."""
+    flags = "".join(f", {f}" for f in ("test", "drill") if getattr(message, f))
+    reason = (
+        f"alarm {message.alarm_id} ({message.level}{flags}, {message.source} {message.input!r},"
+        f" room {message.room!r} as the device says, raised {message.raised_at.isoformat()})"
+        f" from device {message.device!r}, which is not in the registry: not shown as an alarm"
+    )
+    return Fault(message.site, message.device, FaultKind.UNKNOWN_DEVICE, reason[:900], now)
+
+
+def flood_fault(site: str, device: str, since: datetime) -> Fault:
+    reason = f"flood from {device}: further alarms are stored but not shown one by one"
+    return Fault(site, device, FaultKind.FLOOD, reason, since)
+
+
+def flood_faults(actions: Iterable[FloodAction]) -> list[tuple[Fault, datetime | None]]:
+    """(fault, cleared_at) per flood that started (None) or ended."""
+    out: list[tuple[Fault, datetime | None]] = []
+    for action in actions:
+        if isinstance(action, FloodStarted):
+            log.warning("flood from %s/%s: coalescing its alarms", action.site, action.device)
+            out.append((flood_fault(action.site, action.device, action.at), None))
+        elif isinstance(action, FloodEnded):
+            log.warning(
+                "flood from %s/%s ended: %d alarms stored without a card of their own",
+                action.site,
+                action.device,
+                action.coalesced,
+            )
+            out.append((flood_fault(action.site, action.device, action.at), action.at))
+    return out
