@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from central.core.model import Person, Role
+from central.core.model import ALL_SITES, Person, Role
 
 WS = "WS"  # the "method" of a websocket route
 
@@ -137,6 +137,15 @@ def allowed(person: Person | None, action: Action) -> bool:
 def may(person: Person | None, action: str) -> bool:
     """For templates: ``may(person, "run_tests")`` decides whether a link or button is shown."""
     return allowed(person, Action(action))
+
+
+def manages(admin: Person, sites: frozenset[str] | set[str] | list[str]) -> bool:
+    """Whether ``admin`` may act on an account (or grant one) of ``sites``: an admin of every
+    site may; an admin of some sites only when each of the account's sites is one of theirs
+    (an account of every site, "*", is not). The role check is the route's, in ENDPOINTS."""
+    if admin.everywhere:
+        return True
+    return bool(sites) and all(s != ALL_SITES and admin.covers(s) for s in sites)
 
 
 def socket_refusal(person: Person, kind: str) -> str | None:

@@ -222,15 +222,23 @@ def add_token(
     return token_id_of(token)
 
 
-def revoke_token(db: sqlite_utils.Database, token_id: str) -> list[str]:
-    """Delete the database tokens with this id; the users whose token it was."""
+def token_owners(db: sqlite_utils.Database, token_id: str) -> list[str]:
+    """The users whose database tokens have this id (what ``revoke_token`` would touch)."""
     if len(token_id) < 8:  # a prefix this short could name several tokens
         return []
     pattern = token_id.lower() + "%"
-    users = [
+    return [
         str(r["user_id"])
         for r in db.query("SELECT user_id FROM desk_tokens WHERE token_hash LIKE ?", [pattern])
     ]
+
+
+def revoke_token(db: sqlite_utils.Database, token_id: str) -> list[str]:
+    """Delete the database tokens with this id; the users whose token it was."""
+    users = token_owners(db, token_id)
+    if not users:
+        return []
+    pattern = token_id.lower() + "%"
     db.execute("DELETE FROM desk_tokens WHERE token_hash LIKE ?", [pattern])
     if users:
         bump_credentials(db)

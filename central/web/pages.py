@@ -3,17 +3,17 @@ tokens) and the audit trail's page."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
 from central.api.deps import CentralDep, PersonDep
 from central.audit import log as audit_log
 from central.auth.passwords import WeakPassword, hash_password
-from central.auth.rules import Action, allowed
+from central.auth.rules import Action, allowed, manages
 from central.auth.service import LANGUAGE_COOKIE, SESSION_COOKIE
-from central.core import ALL_SITES, Role
+from central.core import Person, Role
 from central.store import accounts as rows
 from central.web.deps import AuthDep, PagesDep, back_to, safe_next
 from trygg_i18n import LANGUAGES
@@ -103,15 +103,25 @@ async def home(person: PersonDep) -> Response:
 async def users_page(
     request: Request, central: CentralDep, pages: PagesDep, done: str = ""
 ) -> Response:
-    found = await central.store.read(rows.accounts)
+    return await _users(request, central, pages, done=done)
+
+
+async def _users(
+    request: Request, central: CentralDep, pages: PagesDep, status_code: int = 200, **context: str
+) -> Response:
+    """The accounts page, showing only the accounts (and sites) this admin manages."""
+    admin = _admin(request)
+    found = [a for a in await central.store.read(rows.accounts) if manages(admin, a.sites)]
     return pages.render(
         request,
         "users.html",
+        status_code,
         accounts=found,
-        config_users=central.settings.users,
+        config_users=[u for u in central.settings.users if manages(admin, frozenset(u.sites))],
         roles=list(Role),
-        sites=central.settings.sites,
-        done=done,
+        sites=[s for s in central.settings.sites if admin.covers(s.id)],
+        everywhere=admin.everywhere,
+        **context,
     )
 
 
@@ -130,7 +140,7 @@ async def add_user(
     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     sites: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
-    known = {s.id for s in central.settings.sites} | {ALL_SITES}
+    known = {s.id for s in central.settings.sites} | {"*"}
     problem = ""
     if any(u.id == user_id for u in central.settings.users):
         problem = "that id is a user of the configuration file"
@@ -138,7 +148,7 @@ async def add_user(
         problem = "an account with that id exists"
     elif not _roles(roles) or not [s for s in sites if s in known]:
         problem = "choose at least one role and one site"
-    elif not _may_grant(request, sites):
+    elif not manages(_admin(request), sites):
         problem = "you may only add accounts for your own sites"
     if not problem:
         try:
@@ -146,18 +156,7 @@ async def add_user(
         except WeakPassword as exc:
             problem = str(exc)
     if problem:
-        found = await central.store.read(rows.accounts)
-        return pages.render(
-            request,
-            "users.html",
-            400,
-            accounts=found,
-            config_users=central.settings.users,
-            roles=list(Role),
-            sites=central.settings.sites,
-            problem=problem,
-            done="",
-        )
+        return await _users(request, central, pages, 400, problem=problem, done="")
     account = rows.Account(
         user_id, name.strip(), hashed, _roles(roles), frozenset(s for s in sites if s in known)
     )
@@ -169,12 +168,22 @@ async def add_user(
     return back_to("/admin/users", done="added")
 
 
-def _may_grant(request: Request, sites: list[str]) -> bool:
-    """An admin limited to some sites grants only those ("*" only by an admin of all sites)."""
-    person = request.scope.get("state", {}).get("person")
-    if person is None:
-        return False
-    return bool(person.everywhere) or all(s != ALL_SITES and person.covers(s) for s in sites)
+NOT_YOURS = "that account belongs to a site you do not manage"
+
+
+def _admin(request: Request) -> Person:
+    person: Person | None = request.scope.get("state", {}).get("person")
+    if person is None:  # the guard lets no one here without an account
+        raise HTTPException(401, "not signed in")
+    return person
+
+
+async def _managed(request: Request, central: CentralDep, user_id: str) -> rows.Account | None:
+    """The database account ``user_id`` if it exists; refused (403) if it is another site's."""
+    found = await central.store.read(lambda db: rows.account(db, user_id))
+    if found is not None and not manages(_admin(request), found.sites):
+        raise HTTPException(403, NOT_YOURS)
+    return found
 
 
 def _actor(request: Request) -> str:
@@ -189,7 +198,7 @@ async def set_roles(
     central: CentralDep,
     roles: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
-    found = await central.store.read(lambda db: rows.account(db, user_id))
+    found = await _managed(request, central, user_id)
     chosen = _roles(roles)
     if found is None or not chosen:
         return back_to("/admin/users", done="unchanged")
@@ -212,7 +221,7 @@ async def disable_user(
     request: Request, user_id: str, central: CentralDep, auth: AuthDep
 ) -> Response:
     """The account can no longer log in; its sessions, tokens and open sockets end now."""
-    found = await central.store.read(lambda db: rows.account(db, user_id))
+    found = await _managed(request, central, user_id)
     if found is None:
         return back_to("/admin/users", done="unchanged")
     now = central.clock()
@@ -226,6 +235,7 @@ async def disable_user(
 async def tokens_page(
     request: Request, user_id: str, central: CentralDep, pages: PagesDep, done: str = ""
 ) -> Response:
+    await _managed(request, central, user_id)
     found = await central.store.read(lambda db: rows.tokens(db, user_id))
     return pages.render(request, "tokens.html", user_id=user_id, tokens=found, done=done)
 
@@ -234,12 +244,23 @@ async def tokens_page(
 async def revoke_token(
     request: Request, token_id: str, central: CentralDep, auth: AuthDep
 ) -> Response:
+    """Revoked only if every account holding a token of this id is one this admin manages
+    (checked in the same write, so the check and the revocation see the same tokens)."""
+    admin = _admin(request)
     users: list[str] = []
+    refused: list[str] = []
 
-    def write(db: object) -> None:
-        users.extend(rows.revoke_token(db, token_id))  # type: ignore[arg-type]
+    def write(db: Any) -> None:
+        for owner in rows.token_owners(db, token_id):
+            account = rows.account(db, owner)
+            if account is None or not manages(admin, account.sites):
+                refused.append(owner)
+        if not refused:
+            users.extend(rows.revoke_token(db, token_id))
 
     await central.store.submit(write)
+    if refused:
+        raise HTTPException(403, NOT_YOURS)
     if not users:
         return back_to("/admin/users", done="unchanged")
     central.trail.record(_actor(request), "token_revoked", token_id, f"of {users[0]}")

@@ -70,8 +70,8 @@ async def test_held_alarms_are_in_every_heartbeat_and_status(
     async with Observer(broker) as wire, running(agent):
         await agent.wait_connected()
         await wire.wait_for(lambda: bool(wire.statuses()), what="status")
-        assert wire.statuses()[0][1].health is not None
-        assert wire.statuses()[0][1].health.alarms == ()
+        birth = wire.statuses()[0][1].health
+        assert birth is not None and birth.alarms == ()
 
         press(pins, DESK_PIN)
         await wire.wait_alarm(lambda a: a.alarm_id == A1)

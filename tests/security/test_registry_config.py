@@ -1,0 +1,103 @@
+"""The device registry and MQTT TLS settings in the configs: refused with file and line, and
+what ``broker-config`` makes of the registry (hashes Mosquitto reads are checked by the real
+broker in test_device_registry.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from central import brokerconfig
+from central.config import CentralSettings
+from configfile import ConfigError, load_settings
+
+BASE = """[mqtt]
+password = "b7Rk2-pQ9x-Lm4v8Tz3"
+{mqtt}
+[[sites]]
+id = "site-a"
+name = "A"
+{devices}
+"""
+ROM_101 = '[[devices]]\nsite = "site-a"\nid = "rom-101"\nroom = "Møterom 101"\n'
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "central.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(CentralSettings, path)
+    return [str(p) for p in refused.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("devices", "expected"),
+    [
+        (ROM_101 * 2, "devices must be unique; repeated: site-a/rom-101"),
+        (ROM_101.replace("site-a", "site-b"), "device rom-101 names unknown site 'site-b'"),
+        (ROM_101 + 'username = "central"\n', "may not use central's MQTT username"),
+        (ROM_101.replace("rom-101", "Rom 101", 1), "[devices.0.id]"),
+    ],
+)
+def test_bad_devices_are_refused_with_file_and_line(
+    tmp_path: Path, devices: str, expected: str
+) -> None:
+    found = problems(tmp_path, BASE.format(mqtt="", devices=devices))
+    assert any(expected in p for p in found), found
+    assert all(p.startswith(f"{tmp_path / 'central.toml'}:") for p in found), found
+
+
+def test_tls_insecure_and_half_a_client_certificate_are_refused(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    found = problems(tmp_path, BASE.format(mqtt="tls_insecure = true", devices=""))
+    assert any("tls_insecure is refused" in p for p in found), found
+    found = problems(tmp_path, BASE.format(mqtt=f'tls_ca = "{ca}"\ntls_cert = "{ca}"', devices=""))
+    assert any("tls_cert and tls_key go together" in p for p in found), found
+    found = problems(tmp_path, BASE.format(mqtt=f'tls_ca = "{tmp_path / "no.pem"}"', devices=""))
+    assert any("is not a readable file" in p for p in found), found
+
+
+def test_acl_names_each_device_s_own_site_and_no_wildcard(tmp_path: Path) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text(BASE.format(mqtt="", devices=ROM_101))
+    acl = brokerconfig.acl_text(load_settings(CentralSettings, path))
+    device_part = acl[acl.index("user rom-101") :]
+    assert device_part.splitlines() == [
+        "user rom-101",
+        "topic write trygg/v1/site-a/rom-101/alarm",
+        "topic write trygg/v1/site-a/rom-101/status",
+        "topic write trygg/v1/site-a/rom-101/heartbeat",
+        "topic write trygg/v1/site-a/rom-101/event",
+        "topic write trygg/v1/site-a/rom-101/selftest/result",
+        "topic read trygg/v1/site-a/rom-101/ack",
+        "topic read trygg/v1/site-a/rom-101/selftest/run",
+    ]
+    assert "+" not in device_part and "pattern" not in acl
+
+
+def test_missing_or_weak_device_passwords_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text(BASE.format(mqtt="", devices=ROM_101 + ROM_101.replace("101", "102")))
+    settings = load_settings(CentralSettings, path)
+    env = {"TRYGG_MQTT_PASSWORD_ROM_102": "short"}
+    with pytest.raises(brokerconfig.BrokerConfigError) as refused:
+        brokerconfig.find_passwords(settings, None, env)
+    text = str(refused.value)
+    assert "site-a/rom-101: no password" in text and "TRYGG_MQTT_PASSWORD_ROM_101" in text
+    assert "site-a/rom-102: password unfit" in text
+    env = {"TRYGG_MQTT_PASSWORD_ROM_101": "x7Kq-" * 4, "TRYGG_MQTT_PASSWORD_ROM_102": "Zp3w-" * 4}
+    found = brokerconfig.find_passwords(settings, None, env)
+    assert set(found) == {"central", "rom-101", "rom-102"}
+
+
+def test_hash_is_mosquittos_pbkdf2_sha512_format() -> None:
+    salt = bytes(range(12))
+    hashed = brokerconfig.hash_password("secret-password", salt)
+    _, kind, rounds, salt64, digest64 = hashed.split("$")
+    assert (kind, rounds, base64.b64decode(salt64)) == ("7", "101", salt)
+    expected = hashlib.pbkdf2_hmac("sha512", b"secret-password", salt, 101)
+    assert base64.b64decode(digest64) == expected
