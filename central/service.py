@@ -258,6 +258,8 @@ class Central:
 
     def _round_changed(self, changed: TestRound) -> None:
         self.hub.broadcast(changed.site, Prepared(encode_frame(round_frame(changed))))
+        if changed.expired:  # started and closed by a person are recorded by the API
+            self.trail.record("central", "round_expired", str(changed.round_id), changed.site)
         for listener in tuple(self.alarm_listeners):  # the console's board shows it too
             listener(changed.site)
 

@@ -13,7 +13,7 @@ from central.audit import log as audit_log
 from central.auth.passwords import WeakPassword, hash_password
 from central.auth.rules import Action, allowed, manages
 from central.auth.service import LANGUAGE_COOKIE, SESSION_COOKIE
-from central.core import Person, Role
+from central.core import ALL_SITES, Person, Role
 from central.store import accounts as rows
 from central.web.deps import AuthDep, PagesDep, back_to, safe_next
 from trygg_i18n import LANGUAGES
@@ -140,7 +140,7 @@ async def add_user(
     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     sites: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
-    known = {s.id for s in central.settings.sites} | {"*"}
+    known = {s.id for s in central.settings.sites} | {ALL_SITES}
     problem = ""
     if any(u.id == user_id for u in central.settings.users):
         problem = "that id is a user of the configuration file"
@@ -180,7 +180,7 @@ def _admin(request: Request) -> Person:
 
 async def _managed(request: Request, central: CentralDep, user_id: str) -> rows.Account | None:
     """The database account ``user_id`` if it exists; refused (403) if it is another site's."""
-    found = await central.store.read(lambda db: rows.account(db, user_id))
+    found: rows.Account | None = await central.store.read(lambda db: rows.account(db, user_id))
     if found is not None and not manages(_admin(request), found.sites):
         raise HTTPException(403, NOT_YOURS)
     return found
@@ -253,7 +253,7 @@ async def revoke_token(
     def write(db: Any) -> None:
         for owner in rows.token_owners(db, token_id):
             account = rows.account(db, owner)
-            if account is None or not manages(admin, account.sites):
+            if not manages(admin, account.sites if account else frozenset({ALL_SITES})):
                 refused.append(owner)
         if not refused:
             users.extend(rows.revoke_token(db, token_id))
