@@ -95,18 +95,47 @@ def _validate(path: Path) -> int:
     return report([], path)
 
 
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----"
+)
+
+
+def client_tls(settings: CentralSettings) -> ssl.SSLContext | None:
+    """How the CLI checks a central that serves HTTPS (``[http] tls_cert``); None: plain HTTP.
+
+    With ``tls_ca``: central's chain must lead to that CA and name the host called. Without
+    it: the first certificate of ``tls_cert`` (central's own, not its issuers) is the only one
+    trusted, so only a server holding central's key passes, whatever name the certificate
+    carries (the CLI calls loopback, which a real certificate rarely names).
+    """
+    http = settings.http
+    if http.tls_cert is None:
+        return None
+    if http.tls_ca is not None:
+        return ssl.create_default_context(cafile=str(http.tls_ca))
+    found = _PEM_CERTIFICATE.search(http.tls_cert.read_text(encoding="ascii", errors="replace"))
+    if found is None:
+        raise CliError(f"no PEM certificate in {http.tls_cert}")
+    context = ssl.create_default_context(cadata=found.group(0))
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the leaf is the trust anchor
+    context.check_hostname = False
+    return context
+
+
 def _api(settings: CentralSettings, token: str, method: str, path: str, body: object = None) -> Any:
     """Call the running central's HTTP API; returns the JSON answer or raises CliError."""
     host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    tls = client_tls(settings)
+    scheme = "https" if tls is not None else "http"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        f"http://{host}:{settings.http.port}{path}",
+        f"{scheme}://{urllib.parse.quote(host, safe=':')}:{settings.http.port}{path}",
         data=data,
         method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as answer:
             return json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]

@@ -86,6 +86,9 @@ class MqttSettings(_Section):
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The CA that signed tls_cert, for trygg-central's own commands (round, run-schedule) to
+    # check central's certificate with; without it they trust tls_cert's certificate itself.
+    tls_ca: Path | None = None
     tls_insecure: bool = False
 
     @field_validator("password")
@@ -108,6 +111,9 @@ class HttpSettings(_Section):
     # Without them, put a TLS proxy in front (deploy/README.md) and set web.secure_cookies.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The CA that signed tls_cert, for trygg-central's own commands (round, run-schedule) to
+    # check central's certificate with; without it they trust tls_cert's certificate itself.
+    tls_ca: Path | None = None
     # Strict-Transport-Security max-age when the site is served over HTTPS (a year).
     hsts_max_age_s: int = Field(default=365 * 24 * 3600, ge=0)
 
@@ -115,7 +121,7 @@ class HttpSettings(_Section):
     def _tls_pair(self) -> HttpSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: set both, or neither")
-        for path in (self.tls_cert, self.tls_key):
+        for path in (self.tls_cert, self.tls_key, self.tls_ca):
             if path is not None and not path.is_file():
                 raise ValueError(f"TLS file {path} does not exist")
         return self

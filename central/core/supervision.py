@@ -68,11 +68,12 @@ class OpeningHours:
 
     @classmethod
     def parse(cls, text: str, zone: tzinfo, days: Iterable[int] = range(5)) -> OpeningHours:
-        """``"08:00-16:00"``; ValueError saying why not."""
+        """``"08:00-16:00"`` (``"00:00-24:00"``: the whole day); ValueError saying why not."""
         first, sep, last = text.partition("-")
         if not sep:
             raise ValueError(f"opening hours {text!r} are not HH:MM-HH:MM")
-        start, end = time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+        start = time.fromisoformat(first.strip())
+        end = time.max if last.strip() == "24:00" else time.fromisoformat(last.strip())
         if end <= start:
             raise ValueError(f"opening hours {text!r} end before they start")
         return cls(start, end, zone, frozenset(days))

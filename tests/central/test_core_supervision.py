@@ -137,6 +137,12 @@ def test_opening_hours_parse_and_refuse() -> None:
             OpeningHours.parse(bad, OSLO)
 
 
+def test_opening_hours_to_24_00_cover_the_last_minute_of_the_day() -> None:
+    hours = OpeningHours.parse("00:00-24:00", OSLO, days=range(7))
+    assert hours.open_at(datetime(2026, 3, 7, 23, 59, 59, tzinfo=OSLO))
+    assert hours.open_at(datetime(2026, 3, 8, 0, 0, tzinfo=OSLO))
+
+
 def test_central_own_pause_gives_every_device_a_fresh_grace() -> None:
     s = watching()
     s.heartbeat("oslo", "rom-1", 1.0, at(0))

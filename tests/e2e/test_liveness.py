@@ -86,11 +86,11 @@ async def test_a_frozen_central_is_noticed_by_the_desk_which_recovers_after(
 
 
 def with_opening_hours_always(central: Central) -> None:
-    """Open every day (but the last minute, 23:59 UTC), so coverage is watched all the time."""
+    """Open all day, every day, so coverage is watched all the time."""
     text = central.config.read_text()
     named = f'name = "Site {SITE}"\n'
     assert named in text
-    hours = 'opening_hours = "00:00-23:59"\nzone = "UTC"\n'
+    hours = 'opening_hours = "00:00-24:00"\nzone = "UTC"\n'
     days = 'opening_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
     central.config.write_text(text.replace(named, named + hours + days, 1))
 
