@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import re
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -129,7 +131,7 @@ def _api(settings: CentralSettings, token: str, method: str, path: str, body: ob
     scheme = "https" if tls is not None else "http"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
-        f"{scheme}://{urllib.parse.quote(host, safe=':')}:{settings.http.port}{path}",
+        f"{scheme}://{f'[{host}]' if ':' in host else host}:{settings.http.port}{path}",
         data=data,
         method=method,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},

@@ -86,9 +86,6 @@ class MqttSettings(_Section):
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    # The CA that signed tls_cert, for trygg-central's own commands (round, run-schedule) to
-    # check central's certificate with; without it they trust tls_cert's certificate itself.
-    tls_ca: Path | None = None
     tls_insecure: bool = False
 
     @field_validator("password")

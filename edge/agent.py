@@ -36,6 +36,7 @@ from edge.core import (
 from edge.core.selftest import Limits, StuckInputs, stuck_fault
 from edge.hw import ButtonInputs, Indicators
 from edge.link import AlarmSender, LinkSettings, MqttLink
+from edge.link.drain import Restored
 from edge.outbox import AsyncOutbox
 from edge.selftest import Probes, SelfTester
 from edge.sensing import RoomSensors
@@ -46,7 +47,6 @@ from protocol import (
     Health,
     HeartbeatMessage,
     HeldAlarm,
-    HeldState,
     SelftestRunMessage,
     StatusMessage,
     encode,
@@ -259,8 +259,8 @@ class EdgeAgent:
         buttons: ButtonInputs | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
-            for message, shows in await self._sender.open(outbox, self._clock()):
-                self._restore(message, shows)
+            for restored in await self._sender.open(outbox, self._clock()):
+                self._restore(restored)
             next_ids, closed_before = await outbox.inputs()
             self._indicators = Indicators(self.settings.buttons, self._pin_factory)
             for name in self._policy.inputs:
@@ -391,12 +391,16 @@ class EdgeAgent:
         waiting = self._test_acks.pop(ack.alarm_id, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(ack.state.value)
-        self._sender.acked(ack.alarm_id, ack.state, ack.presses, now, len(ack.responders))
+        self._sender.acked(ack.alarm_id, ack.state, ack.presses, now, len(ack.responders), ack.at)
         self._apply(
-            self._policy.ack(ack.alarm_id, ack.state, ack.responders, now, ack.input, ack.presses)
+            self._policy.ack(
+                ack.alarm_id, ack.state, ack.responders, now, ack.input, ack.presses, ack.at
+            )
         )
         if self._sensors is not None:
-            self._sensors.ack(ack.alarm_id, ack.state, ack.responders, ack.input, ack.presses)
+            self._sensors.ack(
+                ack.alarm_id, ack.state, ack.responders, ack.input, ack.presses, ack.at
+            )
         self._notify()
 
     def rejected(self, reason: str, detail: str) -> None:
@@ -532,7 +536,7 @@ class EdgeAgent:
             raised_at=action.at,
             presses=action.presses,
         )
-        self._sender.adopt(message, action.state, action.at)
+        self._sender.adopt(message, action.state, action.at, action.said_at)
 
     def _republish(self, action: Republish) -> None:
         previous = self._sender.message(action.alarm_id)
@@ -552,16 +556,17 @@ class EdgeAgent:
         if self._indicators is not None:
             self._indicators.show(action.input, action.state)
 
-    def _restore(self, message: AlarmMessage, shows: HeldState) -> None:
-        """An active alarm of an earlier run: its input tracks it again (LED, re-presses)."""
+    def _restore(self, restored: Restored) -> None:
+        """An active alarm of an earlier run: its input tracks it again (LED and the order of
+        central's acks, re-presses)."""
+        message, shows, said_at = restored
         if message.test:
             return  # a test alarm of an earlier run: resent, but no LED shows it
+        args = (message.alarm_id, message.input, message.presses, shows, said_at)
         if message.source is AlarmSource.SENSOR and self._sensors is not None:
-            self._sensors.restore(message.alarm_id, message.input, message.presses, shows)
+            self._sensors.restore(*args)
         else:
-            self._apply(
-                self._policy.restore(message.alarm_id, message.input, message.presses, shows)
-            )
+            self._apply(self._policy.restore(*args))
 
     def _publish_status(self) -> None:
         """Faults changed: say so in the retained status now, not only in the next heartbeat."""

@@ -4,7 +4,9 @@ SQLite in WAL mode with ``synchronous=FULL``: once :meth:`Outbox.put` returns, t
 survives a power cut, and an agent that starts finds every unacked alarm and sends it again.
 Acked rows stay: an alarm central has acked but not resolved is still *active* — after a
 restart its LED shows it again and a press counts on it (:meth:`Outbox.active`); ``state`` keeps
-what central last said (received, acknowledged, resolved). Resolved rows are pruned after a while.
+what central last said (received, acknowledged, resolved) and ``state_at`` the ack's ``at``, by the
+LED's rule (edge.core.led): an older ack changes nothing, a newer one is kept even when it goes
+back (a withdrawn "I'm coming"), "resolved" is final. Resolved rows are pruned after a while.
 
 The ``inputs`` table keeps, per input, the id its next alarm will carry (pre-allocated, stored in
 the same transaction as the previous alarm, so a press cut short by a power cut can be raised
@@ -31,15 +33,13 @@ from uuid import UUID
 
 import sqlite_utils
 
+from edge.core.led import is_stale
 from edge.errors import OutboxError
 
 T = TypeVar("T")
 TABLE = "outbox"
 INPUTS = "inputs"
-# What central said, in the only order an alarm may move through (forward only on disk too).
-_RANK_SQL = (
-    "CASE {col} WHEN 'received' THEN 1 WHEN 'acknowledged' THEN 2 WHEN 'resolved' THEN 3 ELSE 0 END"
-)
+RESOLVED = "resolved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,7 @@ class OutboxRecord:
     created_at: datetime
     acked_state: str | None = None  # None while central has not confirmed it
     state: str | None = None  # what central last said: received, acknowledged, resolved
+    state_at: datetime | None = None  # the ``at`` of the ack that said it (central's clock)
 
 
 class Outbox:
@@ -77,6 +78,7 @@ class Outbox:
                         "acked_state": str,
                         "acked_at": str,
                         "state": str,
+                        "state_at": str,
                     },
                     pk="alarm_id",
                     not_null={"input", "topic", "payload", "presses", "created_at"},
@@ -89,6 +91,8 @@ class Outbox:
                     self._db.execute(
                         f"UPDATE {TABLE} SET state = 'resolved' WHERE acked_state IS NOT NULL"
                     )
+            if "state_at" not in self._table.columns_dict:
+                self._table.add_column("state_at", str)  # older rows: no order known yet
             self._inputs: Any = self._db.table(INPUTS)
             if not self._inputs.exists():
                 self._inputs.create(
@@ -118,6 +122,7 @@ class Outbox:
         }
         if record.state is not None:
             row["state"] = record.state  # otherwise what central said stays as it was
+            row["state_at"] = record.state_at.isoformat() if record.state_at else None
         with self._db.atomic():
             existing = self._table.count_where("alarm_id = ?", [row["alarm_id"]])
             if existing:
@@ -135,18 +140,34 @@ class Outbox:
                     pk="input",
                 )
 
-    def mark_state(self, alarm_id: UUID, state: str, now: datetime) -> bool:
-        """Central said ``state`` (received, acknowledged, resolved) about the alarm; kept only
-        if it moves forward. False if nothing changed."""
-        rank_new = _RANK_SQL.format(col="?")
-        rank_old = _RANK_SQL.format(col="state")
+    def mark_state(
+        self, alarm_id: UUID, state: str, now: datetime, at: datetime | None = None
+    ) -> bool:
+        """Central said ``state`` (received, acknowledged, resolved) about the alarm in an ack
+        sent at ``at``. Kept unless the alarm is resolved or the ack is older than the one kept
+        (the LED's rule); a newer ``at`` with the same state is kept too. False if nothing
+        changed (or the alarm is not held)."""
         with self._db.atomic():
-            cursor = self._db.execute(
-                f"UPDATE {TABLE} SET state = ?, updated_at = ? "
-                f"WHERE alarm_id = ? AND {rank_old} < {rank_new}",
-                [state, now.isoformat(), str(alarm_id), state],
+            rows = list(
+                self._db.execute(
+                    f"SELECT state, state_at FROM {TABLE} WHERE alarm_id = ?", [str(alarm_id)]
+                )
             )
-            return bool(cursor.rowcount)
+            if not rows:
+                return False
+            old_state, old_at_text = rows[0]
+            old_at = datetime.fromisoformat(old_at_text) if old_at_text else None
+            if old_state == RESOLVED or is_stale(old_at, at, resolved=state == RESOLVED):
+                return False
+            newer = at is not None and (old_at is None or at > old_at)
+            if state == old_state and not newer:
+                return False
+            kept_at = at if newer else old_at
+            self._db.execute(
+                f"UPDATE {TABLE} SET state = ?, state_at = ?, updated_at = ? WHERE alarm_id = ?",
+                [state, kept_at.isoformat() if kept_at else None, now.isoformat(), str(alarm_id)],
+            )
+            return True
 
     def active(self) -> list[OutboxRecord]:
         """Every alarm still active: unconfirmed, or confirmed and not resolved; oldest first."""
@@ -251,6 +272,7 @@ def _record(row: dict[str, Any]) -> OutboxRecord:
         created_at=datetime.fromisoformat(row["created_at"]),
         acked_state=row["acked_state"],
         state=row.get("state"),
+        state_at=datetime.fromisoformat(row["state_at"]) if row.get("state_at") else None,
     )
 
 
@@ -278,8 +300,10 @@ class AsyncOutbox:
     async def put(self, record: OutboxRecord, now: datetime, next_id: UUID | None = None) -> None:
         await self._call(self._outbox.put, record, now, next_id)
 
-    async def mark_state(self, alarm_id: UUID, state: str, now: datetime) -> bool:
-        return await self._call(self._outbox.mark_state, alarm_id, state, now)
+    async def mark_state(
+        self, alarm_id: UUID, state: str, now: datetime, at: datetime | None = None
+    ) -> bool:
+        return await self._call(self._outbox.mark_state, alarm_id, state, now, at)
 
     async def active(self) -> list[OutboxRecord]:
         return await self._call(self._outbox.active)

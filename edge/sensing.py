@@ -115,14 +115,22 @@ class RoomSensors:
         responders: Sequence[object],
         input_name: str | None = None,
         presses: int | None = None,
+        at: datetime | None = None,
     ) -> None:
-        actions = self.policy.ack(alarm_id, state, responders, self._clock(), input_name, presses)
+        now = self._clock()
+        actions = self.policy.ack(alarm_id, state, responders, now, input_name, presses, at)
         self._carry_out(list(actions))
 
     def restore(
-        self, alarm_id: UUID, input_name: str, presses: int, shows: HeldState = HeldState.SENDING
+        self,
+        alarm_id: UUID,
+        input_name: str,
+        presses: int,
+        shows: HeldState = HeldState.SENDING,
+        said_at: datetime | None = None,
     ) -> None:
-        self._carry_out(list(self.policy.restore(alarm_id, input_name, presses, shows)))
+        restored = self.policy.restore(alarm_id, input_name, presses, shows, said_at)
+        self._carry_out(list(restored))
 
     # -- BoardEvents (from the port, on the loop) ----------------------------------------
 

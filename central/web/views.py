@@ -109,14 +109,22 @@ async def tests_pdf(request: Request, central: CentralDep, person: PersonDep) ->
     )
 
 
+_ROUND_REFUSALS = {
+    403: "not your site",
+    404: "no site",
+    409: "a test round is already open at that site",
+}
+
+
 @router.post("/tests/rounds")
 async def start_round(
     central: CentralDep, person: PersonDep, site: Annotated[str, Form(max_length=63)]
 ) -> Response:
     try:
         await api.start_round(api.RoundStart(site=site), central, person)
-    except HTTPException as exc:
-        return back_to("/tests", done=f"round_refused:{exc.detail}"[:200])
+    except HTTPException as exc:  # said in words the page translates (central.web.wording)
+        why = _ROUND_REFUSALS.get(exc.status_code, str(exc.detail))
+        return back_to("/tests", done=f"round_refused:{why}"[:200])
     return back_to("/tests", done="round_started")
 
 

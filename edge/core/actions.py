@@ -56,6 +56,7 @@ class AdoptAlarm:
     at: datetime
     level: AlarmLevel
     source: AlarmSource = AlarmSource.BUTTON
+    said_at: datetime | None = None  # the ack's ``at``: central's time for ``state``
 
 
 @dataclass(frozen=True, slots=True)

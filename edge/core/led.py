@@ -1,11 +1,17 @@
-"""LED states of one button, and the order in which an alarm may move through them.
+"""LED states of one button, and which of central's acks an alarm's LED follows.
 
-An alarm's LED only moves forward: a late "received" ack that arrives after "acknowledged"
-must not tell the person in the room that nobody is coming any more.
+The LED follows central's word, ordered by the ack's ``at`` (central's clock, the time it sent
+that state): an ack older than the last one applied to the alarm is stale and changes nothing;
+any other shows what it says, *back* from "help is coming" to "received" too, when the only
+colleague coming withdrew — nobody coming must never look like help is coming. "resolved" is
+final, and no ack ever takes an alarm back to "sending". The person in the room then sees what
+central has stored, and the alarms the device lists in its heartbeat agree with central's record
+(docs/protocol.md, "State sync"), so central stops answering them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from protocol import AckState, HeldState
@@ -18,19 +24,6 @@ class LedState(StrEnum):
     HELP_COMING = "help_coming"  # solid: a colleague said "I'm coming"
     RESOLVED = "resolved"  # a few quick blinks, then off
 
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {
-    LedState.OFF: 0,
-    LedState.SENDING: 1,
-    LedState.RECEIVED: 2,
-    LedState.HELP_COMING: 3,
-    LedState.RESOLVED: 4,
-}
-
 
 def led_for_ack(state: AckState, responders: int) -> LedState:
     """The LED state an ack asks for. A named responder means help is coming."""
@@ -41,9 +34,24 @@ def led_for_ack(state: AckState, responders: int) -> LedState:
     return LedState.RECEIVED
 
 
-def moves_forward(current: LedState, proposed: LedState) -> bool:
-    """True if an alarm showing ``current`` may go on to show ``proposed``."""
-    return proposed.rank > current.rank
+def is_stale(last_at: datetime | None, at: datetime | None, *, resolved: bool = False) -> bool:
+    """Whether an ack sent at ``at`` is older than the last one applied (sent at ``last_at``).
+
+    ``None`` on either side: no order is known, so the ack is central's newest word. A
+    "resolved" ack (``resolved``) is never stale: central never takes a resolution back, so
+    even a central whose clock stepped back is obeyed on it.
+    """
+    return not resolved and last_at is not None and at is not None and at < last_at
+
+
+def may_show(current: LedState, proposed: LedState) -> bool:
+    """Whether an alarm showing ``current`` may show ``proposed`` on a (not stale) ack: any
+    change central asks for, except out of "resolved" (final) and back to "sending" or dark."""
+    return (
+        proposed is not current
+        and current is not LedState.RESOLVED
+        and proposed not in (LedState.OFF, LedState.SENDING)
+    )
 
 
 _HELD = {

@@ -9,7 +9,10 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
   is ignored (gpiozero filters bounce on real pins too; this makes it hold on every pin driver);
 * a new press while the input's alarm is active counts on that alarm (``presses`` + 1,
   republished with the same id); only after "resolved" does a press raise a new alarm;
-* an ack moves the alarm's LED forward only, never back; "resolved" shows for
+* the LED follows central's word, ordered by the ack's ``at``: an ack older than the last one
+  applied to the alarm is stale and changes nothing; any other shows what it says, back from
+  "help is coming" to "received" too (the only colleague coming withdrew). Nothing goes back to
+  "sending"; "resolved" is final (a later ack for that alarm is not taken up again), shows for
   ``resolved_display`` and then the LED goes off (see :meth:`PressPolicy.tick`);
 * an ack (not "resolved") for an alarm the device does not know, naming a known input that has
   no alarm, is taken up (*adopted*): central's record outlived the device's memory (a restart,
@@ -26,6 +29,7 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,11 +44,13 @@ from edge.core.actions import (
     SetLed,
     StuckAtStart,
 )
-from edge.core.led import LedState, held_state, led_for_ack, led_for_held, moves_forward
+from edge.core.led import LedState, held_state, is_stale, led_for_ack, led_for_held, may_show
 from edge.errors import UnknownInput
 from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
 DEFAULT_RESOLVED_DISPLAY = timedelta(seconds=1.5)
+# Resolved alarms remembered so a late ack cannot take one up again (a bounded memory).
+REMEMBER_RESOLVED = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,7 @@ class _Alarm:
     alarm_id: UUID
     presses: int
     led: LedState
+    said_at: datetime | None = None  # ``at`` of the last ack applied (central's clock)
 
 
 @dataclass(slots=True)
@@ -88,6 +95,7 @@ class PressPolicy:
         self._resolved_display = resolved_display
         self._preallocate = preallocate
         self._next: dict[str, UUID] = {}  # input -> the id its next alarm will carry
+        self._resolved: OrderedDict[UUID, None] = OrderedDict()  # the newest last
 
     def add_input(self, spec: ButtonSpec) -> None:
         """Track one more input (a pendant seen for the first time); known inputs are kept."""
@@ -191,20 +199,28 @@ class PressPolicy:
         now: datetime,
         input_name: str | None = None,
         presses: int | None = None,
+        at: datetime | None = None,
     ) -> list[Action]:
-        """Central's word on ``alarm_id``. An ack for an alarm not tracked is taken up when it
-        names (``input_name``) a known input without an alarm and is not "resolved"; any other
-        is a no-op. ``presses``: the count central has stored (for an adopted alarm).
+        """Central's word on ``alarm_id``, sent at ``at`` (central's clock; None: unordered).
+        An ack for an alarm not tracked is taken up when it names (``input_name``) a known
+        input without an alarm and is not "resolved" (nor about an alarm resolved here); any
+        other is a no-op. ``presses``: the count central has stored (for an adopted alarm).
         """
         known = self._by_alarm.get(alarm_id)
         if known is None:
-            return self._adopt(alarm_id, state, responders, now, input_name, presses)
+            if alarm_id in self._resolved:
+                return []  # resolved is final: a late ack does not bring it back
+            return self._adopt(alarm_id, state, responders, now, input_name, presses, at)
         input_name = known
         entry = self._inputs[input_name]
         alarm = entry.alarm
         assert alarm is not None and alarm.alarm_id == alarm_id  # kept in step with _by_alarm
+        if is_stale(alarm.said_at, at, resolved=state is AckState.RESOLVED):
+            return []  # sent before the word already shown: central has said newer since
+        if at is not None and (alarm.said_at is None or at > alarm.said_at):
+            alarm.said_at = at
         proposed = led_for_ack(state, len(responders))
-        if not moves_forward(alarm.led, proposed):
+        if not may_show(alarm.led, proposed):
             return []
         alarm.led = proposed
         entry.led = proposed
@@ -212,6 +228,9 @@ class PressPolicy:
             del self._by_alarm[alarm_id]
             entry.alarm = None
             entry.resolved_at = now
+            self._resolved[alarm_id] = None
+            while len(self._resolved) > REMEMBER_RESOLVED:
+                self._resolved.popitem(last=False)
         return [SetLed(input_name, proposed, alarm_id)]
 
     def tick(self, now: datetime) -> list[Action]:
@@ -233,9 +252,11 @@ class PressPolicy:
         input_name: str,
         presses: int,
         state: HeldState = HeldState.SENDING,
+        said_at: datetime | None = None,
     ) -> list[Action]:
         """An active alarm found in the outbox at start (unacked: "sending", or acked and not
-        resolved): track it again, showing ``state``; later presses count on it.
+        resolved): track it again, showing ``state`` as central said it at ``said_at`` (an ack
+        older than that is stale); later presses count on it.
 
         Returns no actions when the input is no longer configured or already has an alarm;
         the outbox still delivers the alarm, only the LED cannot show it.
@@ -244,7 +265,7 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or alarm_id in self._by_alarm:
             return []
         led = led_for_held(state)
-        self._track(entry, alarm_id, presses, led)
+        self._track(entry, alarm_id, presses, led, said_at)
         return [SetLed(input_name, led, alarm_id)]
 
     # -- internals -----------------------------------------------------------------------
@@ -281,6 +302,7 @@ class PressPolicy:
         now: datetime,
         input_name: str | None,
         presses: int | None,
+        at: datetime | None,
     ) -> list[Action]:
         entry = self._inputs.get(input_name) if input_name is not None else None
         led = led_for_ack(state, len(responders))
@@ -288,16 +310,21 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or shows is None:
             return []  # unknown input, one alarm already held there, or "resolved"
         count = presses or 1
-        self._track(entry, alarm_id, count, led)
+        self._track(entry, alarm_id, count, led, at)
         name = entry.spec.input
         spec = entry.spec
-        adopt = AdoptAlarm(alarm_id, name, count, shows, now, spec.level, spec.source)
+        adopt = AdoptAlarm(alarm_id, name, count, shows, now, spec.level, spec.source, at)
         return [adopt, SetLed(name, led, alarm_id)]
 
     def _track(
-        self, entry: _Input, alarm_id: UUID, presses: int, led: LedState = LedState.SENDING
+        self,
+        entry: _Input,
+        alarm_id: UUID,
+        presses: int,
+        led: LedState = LedState.SENDING,
+        said_at: datetime | None = None,
     ) -> None:
-        entry.alarm = _Alarm(alarm_id, presses, led)
+        entry.alarm = _Alarm(alarm_id, presses, led, said_at)
         entry.led = led
         entry.resolved_at = None
         self._by_alarm[alarm_id] = entry.spec.input

@@ -202,9 +202,11 @@ class SensorPolicy:
         now: datetime,
         input_name: str | None = None,
         presses: int | None = None,
+        at: datetime | None = None,
     ) -> list[Action]:
-        """Central's ack; one naming a sensor input seen here may be taken up (adopted)."""
-        return self._presses.ack(alarm_id, state, responders, now, input_name, presses)
+        """Central's ack, sent at ``at``; one naming a sensor input seen here may be taken up
+        (adopted). The LED follows it as a button's does (edge.core.led)."""
+        return self._presses.ack(alarm_id, state, responders, now, input_name, presses, at)
 
     def restore(
         self,
@@ -212,11 +214,12 @@ class SensorPolicy:
         input_name: str,
         presses: int,
         state: HeldState = HeldState.SENDING,
+        said_at: datetime | None = None,
     ) -> list[Action]:
         """An active sensor alarm from the outbox: a new press on its input counts on it."""
         level = AlarmLevel.ASSIST if input_name == SOUND_INPUT else self._settings.pendant_level
         self._add(input_name, level)
-        return self._presses.restore(alarm_id, input_name, presses, state)
+        return self._presses.restore(alarm_id, input_name, presses, state, said_at)
 
     # -- internals -----------------------------------------------------------------------
 

@@ -5,10 +5,12 @@ parts it decides for: the MQTT link and the durable outbox. The network always g
 the disk write runs on the outbox's own thread at the same time, so neither waits for the
 other (DESIGN: "notification does not wait for disk; disk does not wait for notification").
 
-An alarm central has acked stays known (and on disk, with what central said) until it is
-resolved: after a restart :meth:`AlarmSender.open` hands back every active alarm with what it
-shows, so the LED and press counting come back; an alarm taken up from central
-(:meth:`AlarmSender.adopt`) is kept the same way.
+An alarm central has acked stays known (and on disk, with what central said and the ack's
+``at``) until it is resolved: what is kept follows the LED's rule (edge.core.led: an older ack
+changes nothing, a newer one is kept even when it goes back, "resolved" is final). After a
+restart :meth:`AlarmSender.open` hands back every active alarm with what it shows and when
+central said it, so the LED, its order and press counting come back; an alarm taken up from
+central (:meth:`AlarmSender.adopt`) is kept the same way.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from edge.core import OutboxPolicy
-from edge.core.led import held_for_ack
+from edge.core.led import held_for_ack, is_stale
 from edge.errors import OutboxError
 from edge.link.mqtt import MqttLink
 from edge.outbox import AsyncOutbox, OutboxRecord
@@ -32,6 +34,20 @@ log = logging.getLogger(__name__)
 KEEP_ACKED = timedelta(days=7)  # acked rows stay in the outbox file this long, as a record
 
 Report = Callable[[str, str], None]  # (reason, detail)
+
+
+class Restored(NamedTuple):
+    """An active alarm of an earlier run: what it shows, and when central said so (None: not
+    acked, or kept by an edge that did not store the time)."""
+
+    message: AlarmMessage
+    shows: HeldState
+    said_at: datetime | None = None
+
+
+class _Said(NamedTuple):
+    state: str  # received, acknowledged (a named responder counts), resolved
+    at: datetime | None
 
 
 class AlarmSender:
@@ -52,7 +68,7 @@ class AlarmSender:
         self._fault = fault
         self._outbox: AsyncOutbox | None = None
         self._alarms: dict[UUID, AlarmMessage] = {}  # pending, or acked and still active
-        self._said: dict[UUID, str] = {}  # what central last said, as written to disk
+        self._said: dict[UUID, _Said] = {}  # what central last said, as written to disk
         self._writes: set[asyncio.Future[Any]] = set()
 
     @property
@@ -62,9 +78,7 @@ class AlarmSender:
     def message(self, alarm_id: UUID) -> AlarmMessage | None:
         return self._alarms.get(alarm_id)
 
-    async def open(
-        self, outbox: AsyncOutbox, now: datetime
-    ) -> list[tuple[AlarmMessage, HeldState]]:
+    async def open(self, outbox: AsyncOutbox, now: datetime) -> list[Restored]:
         """Use ``outbox``; returns the active alarms of an earlier run, with what each shows:
         the unacked ones (sent on connect) and the acked ones central has not resolved."""
         self._outbox = outbox
@@ -92,10 +106,10 @@ class AlarmSender:
                 continue  # a test alarm central has: nothing shows it, nothing to send
             self._alarms[message.alarm_id] = message
             if said is not None:
-                self._said[message.alarm_id] = said
+                self._said[message.alarm_id] = _Said(said, record.state_at)
             if pending:
                 self._policy.restored(message.alarm_id, message.presses)
-            restored.append((message, shows))
+            restored.append(Restored(message, shows, record.state_at))
             log.info(
                 "outbox restored alarm_id=%s input=%s presses=%d pending=%s shows=%s",
                 message.alarm_id,
@@ -154,11 +168,18 @@ class AlarmSender:
             )
             self._write(self._outbox.put(record, now, next_id))
 
-    def adopt(self, message: AlarmMessage, shows: HeldState, now: datetime) -> None:
-        """An active alarm central named that this device did not know: keep it (acked) so a
-        re-press can be sent and a restart shows it again; nothing to send now."""
+    def adopt(
+        self,
+        message: AlarmMessage,
+        shows: HeldState,
+        now: datetime,
+        said_at: datetime | None = None,
+    ) -> None:
+        """An active alarm central named (in an ack sent at ``said_at``) that this device did
+        not know: keep it (acked) so a re-press can be sent and a restart shows it again;
+        nothing to send now."""
         self._alarms[message.alarm_id] = message
-        self._said[message.alarm_id] = shows.value
+        self._said[message.alarm_id] = _Said(shows.value, said_at)
         if self._outbox is not None:
             topic, payload = encode(message)
             record = OutboxRecord(
@@ -170,6 +191,7 @@ class AlarmSender:
                 created_at=message.raised_at,
                 acked_state=shows.value,
                 state=shows.value,
+                state_at=said_at,
             )
             self._write(self._outbox.put(record, now))
 
@@ -185,9 +207,11 @@ class AlarmSender:
         presses: int | None,
         now: datetime,
         responders: int = 0,
+        at: datetime | None = None,
     ) -> None:
-        """Central's ack, with the count it stored: one behind ours keeps the alarm pending.
-        What central said is kept on disk too (forward only), so a restart shows it again."""
+        """Central's ack, sent at ``at``, with the count it stored: one behind ours keeps the
+        alarm pending. What central said is kept on disk too (by the LED's rule: an older ack
+        changes nothing, "resolved" is final), so a restart shows it again."""
         if self._policy.acked(alarm_id, state, presses) and self._outbox is not None:
             # Marked only up to the count just settled (every pending alarm is kept in
             # ``_alarms``): the disk then agrees with the policy whatever it was told before.
@@ -195,10 +219,12 @@ class AlarmSender:
             self._write(self._outbox.mark_acked(alarm_id, state.value, now, settled))
         shown = held_for_ack(state, responders)
         said = shown.value if shown is not None else AckState.RESOLVED.value
-        if alarm_id in self._alarms and self._said.get(alarm_id) != said:
-            self._said[alarm_id] = said  # the disk keeps it forward only
+        if alarm_id in self._alarms and _supersedes(self._said.get(alarm_id), said, at):
+            last = self._said.get(alarm_id)
+            keep_at = at if at is not None or last is None else last.at
+            self._said[alarm_id] = _Said(said, keep_at)  # the disk applies the same rule
             if self._outbox is not None:
-                self._write(self._outbox.mark_state(alarm_id, said, now))
+                self._write(self._outbox.mark_state(alarm_id, said, now, at))
         if state is AckState.RESOLVED and not self._policy.is_pending(alarm_id):
             self._alarms.pop(alarm_id, None)  # over: a later press is a new alarm
             self._said.pop(alarm_id, None)
@@ -239,3 +265,15 @@ class AlarmSender:
         self._writes.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._fault(f"outbox write failed: {task.exception()}")
+
+
+def _supersedes(last: _Said | None, said: str, at: datetime | None) -> bool:
+    """Whether central's ``said`` (in an ack sent at ``at``) changes what is kept: nothing
+    after "resolved", nothing older than the kept word, not the same word again unless newer."""
+    if last is None:
+        return True
+    resolved = AckState.RESOLVED.value
+    if last.state == resolved or is_stale(last.at, at, resolved=said == resolved):
+        return False
+    newer = at is not None and (last.at is None or at > last.at)
+    return said != last.state or newer

@@ -1,0 +1,192 @@
+"""Internal ids and reasons in words a person reads: roles, audit actions, test kinds and
+results, and the refusal reasons central's code writes in English.
+
+Central stores and logs its own ids (``facility_manager``, ``login_failed``, "not your site:
+bergen"); a page must never show them raw. Each has its message id here, marked with ``N_``
+so the catalogue test (``tests/web/test_console_language.py``) finds every one; the filters
+translate them at render time with the page's own language. An id with no entry is shown as
+it is (so a new one is visible and the test names it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's marker for "translated later"
+    return text
+
+
+ROLES = {
+    "employee": N_("Employee"),
+    "responder": N_("Responder"),
+    "facility_manager": N_("Facility manager"),
+    "safety_rep": N_("Safety representative"),
+    "leader": N_("Leader"),
+    "admin": N_("Administrator"),
+}
+
+AUDIT_ACTIONS = {
+    "login": N_("Logged in"),
+    "login_failed": N_("Login failed"),
+    "login_throttled": N_("Login held back (too many attempts)"),
+    "logout": N_("Logged out"),
+    "account_added": N_("Account added"),
+    "roles_changed": N_("Roles changed"),
+    "user_disabled": N_("Account disabled"),
+    "password_changed": N_("Password changed"),
+    "token_issued": N_("Desk token issued"),
+    "token_revoked": N_("Desk token revoked"),
+    "round_started": N_("Test round started"),
+    "round_closed": N_("Test round closed"),
+    "round_expired": N_("Test round closed by itself (expired)"),
+    "socket_refused": N_("Screen action refused"),
+}
+
+CHAIN_BREAKS = {"edited": N_("edited"), "deleted": N_("deleted"), "reordered": N_("reordered")}
+
+TEST_KINDS = {
+    "device_selftest": N_("Device self-test"),
+    "e2e_test_alarm": N_("End-to-end test alarm"),
+    "manual_round": N_("Manual test round"),
+}
+
+TEST_RESULTS = {
+    "passed": N_("Passed"),
+    "failed": N_("Failed"),
+    "missed": N_("Missed"),
+    "due": N_("Due"),
+    "open": N_("Open"),
+}
+
+# Commands a screen may send (an audit row's detail when one is refused).
+SOCKET_COMMANDS = {
+    "delivered": N_("Delivered to a screen"),
+    "shown": N_("Shown on a screen"),
+    "coming": N_("I'm coming"),
+    "cant_come": N_("Can't come"),
+    "resolve": N_("Resolve"),
+    "raise": N_("Silent alarm"),
+}
+
+# Reasons central's code gives in English (HTTP errors, refused forms); "<reason>: <value>"
+# is translated by its reason.
+REASONS = {
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("please log in"),
+    N_("your role does not allow this"),
+    N_("no rule allows this endpoint"),
+    N_("the form has expired; try again"),
+    N_("cross-site socket"),
+    N_("not signed in"),
+    N_("not your site"),
+    N_("no site"),
+    N_("no such active alarm"),
+    N_("no such alarm"),
+    N_("dates are YYYY-MM-DD"),
+    N_("that account belongs to a site you do not manage"),
+    N_("that id is a user of the configuration file"),
+    N_("an account with that id exists"),
+    N_("choose at least one role and one site"),
+    N_("you may only add accounts for your own sites"),
+    N_("a password needs at least 12 characters"),
+    N_("the password is too repetitive"),
+    N_("that password is on a list of common passwords; choose another"),
+    N_("the password must not contain the account's id or name"),
+    N_("a test round is already open at that site"),
+}
+
+_ISSUED = re.compile(r"^for (?P<user>.+), (?P<days>[0-9.]+) days$")
+
+
+def _gettext(context: Context) -> Callable[[str], str]:
+    found: Callable[[str], str] = context["_"]
+    return found
+
+
+def _word(context: Context, table: dict[str, str], value: object) -> str:
+    text = str(value)
+    return _gettext(context)(table[text]) if text in table else text
+
+
+@pass_context
+def role_name(context: Context, value: object) -> str:
+    return _word(context, ROLES, value)
+
+
+@pass_context
+def role_names(context: Context, values: object) -> str:
+    """A comma-separated or iterable set of roles, in words, sorted as stored."""
+    items = values.split(",") if isinstance(values, str) else sorted(map(str, values))  # type: ignore[call-overload]
+    return ", ".join(_word(context, ROLES, v) for v in items if v)
+
+
+@pass_context
+def audit_action(context: Context, value: object) -> str:
+    return _word(context, AUDIT_ACTIONS, value)
+
+
+@pass_context
+def chain_break(context: Context, value: object) -> str:
+    return _word(context, CHAIN_BREAKS, value)
+
+
+@pass_context
+def test_kind(context: Context, value: object) -> str:
+    return _word(context, TEST_KINDS, value)
+
+
+@pass_context
+def test_result(context: Context, value: object) -> str:
+    return _word(context, TEST_RESULTS, value)
+
+
+@pass_context
+def reason(context: Context, value: object) -> str:
+    """A reason in English from central's code, translated (``"not your site: bergen"`` by
+    its part before the colon; the value after it is data and stays as it is)."""
+    _ = _gettext(context)
+    text = str(value)
+    if text in REASONS:
+        return _(text)
+    head, sep, rest = text.partition(": ")
+    if sep and head in REASONS:
+        return f"{_(head)}: {rest}"
+    return text
+
+
+@pass_context
+def audit_detail(context: Context, action: str, detail: str) -> str:
+    """An audit row's detail as written by central and the CLI, in words."""
+    _ = _gettext(context)
+    if action in ("account_added", "roles_changed"):
+        return role_names(context, detail.removeprefix("roles="))
+    if action == "socket_refused":
+        return _word(context, SOCKET_COMMANDS, detail)
+    if action == "password_changed" and detail == "sessions and tokens ended":
+        return _("sessions and tokens ended")
+    if detail.startswith("from "):
+        return _("from {address}").format(address=detail[5:])
+    if detail.startswith("of "):
+        return _("of {user}").format(user=detail[3:])
+    issued = _ISSUED.match(detail)
+    if issued:
+        return _("for {user}, {days} days").format(**issued.groupdict())
+    return detail
+
+
+FILTERS = {
+    "role_name": role_name,
+    "role_names": role_names,
+    "audit_action": audit_action,
+    "chain_break": chain_break,
+    "test_kind": test_kind,
+    "test_result": test_result,
+    "reason": reason,
+}
+GLOBALS = {"audit_detail": audit_detail}

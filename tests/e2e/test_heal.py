@@ -1,0 +1,181 @@
+"""State that heals after a broker restart (issue 9), with every part real: Mosquitto killed
+with -9 and started again on its port (no persistence: it forgets every session and queued
+message, as the shipped broker did), ``trygg-central`` and two ``trygg-desk --headless``
+processes, and edge agents on gpiozero mock pins.
+
+The resolution of an alarm happens at central while the broker is down, so its "resolved" ack
+cannot reach the edge: the edge still shows "help is coming". What must follow, without any
+new press, is the edge learning the truth (state sync); and with a press, a NEW alarm on every
+screen, never a re-press swallowed by the resolved one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from configfile import load_settings
+from edge.agent import EdgeAgent
+from edge.config import EdgeSettings
+from tests.e2e.conftest import RunningEdge
+from tests.e2e.heal_support import (
+    alarm_lines,
+    by_id,
+    new_alarm,
+    state_of,
+    until,
+    until_recorded,
+    wait_state,
+)
+from tests.support.broker import Broker
+from tests.support.stack import Central, Desk, edge_config
+
+
+async def raised_and_coming(edge: RunningEdge, desks: dict[str, Desk]) -> str:
+    """A press on "desk", seen by every screen, Kari coming: the LED says help is coming."""
+    edge.press(17)
+    alarm_id = str((await desks["kari"].wait_for(new_alarm))["alarm_id"])
+    await desks["ola"].wait_for(lambda ln: new_alarm(ln) and ln["alarm_id"] == alarm_id)
+    await desks["kari"].send(f"coming {alarm_id}")
+    await edge.agent.wait_led("desk", "help_coming", timeout=20)
+    return alarm_id
+
+
+async def resolve_while_broker_down(
+    broker: Broker, central: Central, desks: dict[str, Desk], edge: RunningEdge, old: str
+) -> None:
+    broker.kill()
+    await desks["ola"].send(f"resolve {old}")
+    for desk in desks.values():
+        await wait_state(desk, old, "resolved")
+    await until_recorded(central, lambda r: state_of(r, old) == "resolved", what="resolution")
+    # The fault under test: the edge never heard of it.
+    assert edge.agent.led_state("desk") == "help_coming"
+    assert edge.agent.active_alarm("desk") == UUID(old)
+
+
+@pytest.mark.parametrize("when", ["broker_down", "just_after_restart"])
+async def test_a_press_after_a_lost_resolved_is_a_new_alarm_on_every_screen(
+    broker: Broker, central: Central, desks: dict[str, Desk], edge: RunningEdge, when: str
+) -> None:
+    old = await raised_and_coming(edge, desks)
+    await resolve_while_broker_down(broker, central, desks, edge, old)
+
+    if when == "broker_down":
+        edge.press(17)  # the edge still believes the old alarm active: a re-press of it
+        await until(lambda: edge.agent.presses(UUID(old)) == 2, 5, "the press counted on old")
+        broker.start()
+    else:
+        broker.start()
+        edge.press(17)  # before the edge has reconnected (≤ 1 s), most likely
+
+    lines = {u: await d.wait_for(lambda ln: new_alarm(ln) and ln["alarm_id"] != old, 20)
+             for u, d in desks.items()}
+    new = lines["kari"]["alarm_id"]
+    assert lines["ola"]["alarm_id"] == new
+    assert lines["kari"]["input"] == "desk" and lines["kari"]["device"] == "rom-101"
+
+    # The LED converges to the new alarm's state (stored, nobody coming yet: received).
+    await edge.agent.wait_for(
+        lambda: edge.agent.active_alarm("desk") == UUID(new)
+        and edge.agent.led_state("desk") == "received",
+        20, "LED on the new alarm, received",
+    )
+    await edge.agent.wait_pending(0, timeout=20)
+    stored = await until_recorded(
+        central, lambda r: state_of(r, new) == "received", what="the new alarm stored"
+    )
+    await asyncio.sleep(2)  # two heartbeats and resends: a double would show by now
+    stored = await until_recorded(central, lambda r: len(r) == 2, 5, "exactly two alarms")
+    assert state_of(stored, old) == "resolved"
+    assert by_id(stored, old)["presses"] == 1  # type: ignore[index]
+    assert by_id(stored, new)["presses"] == 1  # type: ignore[index]
+    for desk in desks.values():
+        assert len(alarm_lines(desk, new)) == 1, desk.lines
+        assert len(alarm_lines(desk, old)) == 1, desk.lines
+        # The old alarm stays resolved on every screen: nothing after its resolution.
+        last_old = [ln for ln in desk.lines if ln.get("alarm_id") == old][-1]
+        assert last_old["state"] == "resolved", desk.lines
+
+
+async def test_a_lost_resolved_ack_reaches_the_led_without_a_press(
+    broker: Broker, central: Central, desks: dict[str, Desk], edge: RunningEdge
+) -> None:
+    old = await raised_and_coming(edge, desks)
+    await resolve_while_broker_down(broker, central, desks, edge, old)
+    broker.start()
+    await edge.agent.wait_for(
+        lambda: edge.agent.active_alarm("desk") is None
+        and edge.agent.led_state("desk") in ("resolved", "off"),
+        20, "LED resolved/off",
+    )
+    await until(lambda: edge.agent.led_state("desk") == "off", 10, "LED dark after resolved")
+    stored = await until_recorded(central, lambda r: len(r) == 1, 5, "one alarm")
+    assert state_of(stored, old) == "resolved"
+    assert edge.agent.outbox_pending() == 0
+
+
+@pytest.fixture
+async def two_edges(broker: Broker, tmp_path: Path) -> AsyncIterator[list[RunningEdge]]:
+    running: list[tuple[RunningEdge, asyncio.Task[None]]] = []
+    try:
+        for device in ("rom-101", "rom-102"):
+            settings = load_settings(EdgeSettings, edge_config(tmp_path, broker, device))
+            pins = MockFactory()
+            agent = EdgeAgent(settings, pin_factory=pins)
+            running.append((RunningEdge(agent, pins), asyncio.create_task(agent.run())))
+            await agent.wait_ready(timeout=10)
+            await agent.wait_connected(timeout=10)
+        yield [edge for edge, _ in running]
+    finally:
+        for edge, task in running:
+            edge.agent.stop()
+            await asyncio.wait_for(task, 15)
+            edge.pins.close()
+
+
+#: EN 50131's limit for a hold-up alarm, press -> stored; the issue measured 13-14 s before.
+DEADLINE_S = 10.0
+
+
+async def test_broker_killed_for_3_s_while_two_edges_are_pressed(
+    broker: Broker, central: Central, two_edges: list[RunningEdge]
+) -> None:
+    pressed: dict[str, float] = {}  # alarm id -> monotonic time of its press
+
+    async def press(edge: RunningEdge, input_name: str, pin: int) -> None:
+        at = time.monotonic()
+        edge.press(pin)
+        await until(lambda: edge.agent.active_alarm(input_name) is not None, 5, "alarm id")
+        pressed[str(edge.agent.active_alarm(input_name))] = at
+
+    one, two = two_edges
+    await press(one, "desk", 17)
+    broker.kill()
+    down = time.monotonic()
+    await press(two, "desk", 17)
+    await asyncio.sleep(1)
+    await press(one, "wall", 22)
+    await asyncio.sleep(max(0.0, 3 - (time.monotonic() - down)))
+    broker.start()
+    await press(two, "wall", 22)
+
+    stored_at: dict[str, float] = {}
+
+    async def all_stored() -> bool:
+        for alarm in await until_recorded(central, lambda r: True, 5):
+            stored_at.setdefault(alarm["alarm_id"], time.monotonic())
+        return set(pressed) <= set(stored_at)
+
+    await until(all_stored, 30, "every alarm stored", poll=0.05)
+    times = {alarm_id: stored_at[alarm_id] - at for alarm_id, at in pressed.items()}
+    for alarm_id, seconds in times.items():
+        print(f"press -> stored {seconds:5.2f} s  {alarm_id}")
+    assert set(stored_at) == set(pressed)  # nothing else, nothing doubled
+    assert max(times.values()) < DEADLINE_S, times
