@@ -17,7 +17,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 
-def N_(text: str) -> str:  # noqa: N802 - gettext's marker for "translated later"
+def N_(text: str) -> str:
     return text
 
 

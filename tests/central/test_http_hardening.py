@@ -225,6 +225,6 @@ async def test_an_admin_of_one_site_cannot_add_accounts_for_others(broker, tmp_p
             for sites in ("*", "bergen"):
                 refused = await c.post("/admin/users", data={**form, "sites": sites})
                 assert refused.status_code == 400
-                assert "only add accounts for your own sites" in refused.text
+                assert "bare legge til kontoer for dine egne steder" in refused.text
             ok = await c.post("/admin/users", data={**form, "sites": SITE})
             assert ok.status_code == 303, ok.text

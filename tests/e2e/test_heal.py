@@ -69,7 +69,11 @@ async def test_a_press_after_a_lost_resolved_is_a_new_alarm_on_every_screen(
 
     if when == "broker_down":
         edge.press(17)  # the edge still believes the old alarm active: a re-press of it
-        await until(lambda: edge.agent.presses(UUID(old)) == 2, 5, "the press counted on old")
+        await until(
+            lambda: edge.agent.outbox_pending() == 1
+            and edge.agent.active_alarm("desk") == UUID(old),
+            5, "the press pending as a re-press of the old alarm",
+        )
         broker.start()
     else:
         broker.start()

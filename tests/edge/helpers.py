@@ -220,13 +220,15 @@ async def central_ack(
     responders: tuple[str, ...] = (),
     presses: int | None = None,
     input_name: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Publish an ack the way central does (user "central", QoS 1), with mosquitto_pub.
 
     ``presses``: the count central has stored; None, as from a central that predates it.
     ``input_name``: the alarm's input, as central's state sync names it.
+    ``at``: when central sent the state (default: now); an older one makes a stale ack.
     """
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     ack = AckMessage(
         site=SITE,
         device=DEVICE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -84,16 +84,22 @@ async def test_press_publishes_alarm_and_acks_drive_led_and_buzzer(
         buzzer = pins.pin(DESK_BUZZER)
         await poll(lambda: any(s.state for s in buzzer.states), what="buzzer chirp")
 
-        await central_ack(broker, A1, AckState.ACKNOWLEDGED, responders=("kari",))
+        coming_at = datetime.now(UTC)
+        await central_ack(broker, A1, AckState.ACKNOWLEDGED, ("kari",), at=coming_at)
         await agent.wait_led("desk", "help_coming")
         await poll(lambda: pins.pin(DESK_LED).state == 1, what="LED solid on")
 
-        # A late "received" must not move the LED back; the bad ack after it marks the point
-        # by which the late one has been handled (same publisher, same topic: in order).
-        await central_ack(broker, A1, AckState.RECEIVED)
+        # A late "received" (sent before "acknowledged") must not move the LED back; the bad
+        # ack after it marks the point by which the late one has been handled (same
+        # publisher, same topic: in order).
+        late = coming_at - timedelta(seconds=1)
+        await central_ack(broker, A1, AckState.RECEIVED, at=late)
         await raw_to_ack_topic(broker, b"marker, not json")
         await agent.wait_for(lambda: agent.counters.get("bad_json") == 1)
         assert agent.led_state("desk") == "help_coming"
+        # Kari withdrew ("Can't come"): central's newer "received" moves it back.
+        await central_ack(broker, A1, AckState.RECEIVED, at=coming_at + timedelta(seconds=1))
+        await agent.wait_led("desk", "received")
 
         await central_ack(broker, A1, AckState.RESOLVED)
         await agent.wait_led("desk", "resolved")

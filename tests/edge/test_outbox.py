@@ -96,7 +96,14 @@ def test_prune_forgets_only_old_resolved_rows(tmp_path: Path) -> None:
     box.close()
 
 
-def test_acked_alarms_stay_active_until_resolved_and_state_only_moves_forward(
+C0 = datetime(2025, 3, 1, 8, 59, 57, tzinfo=UTC)  # central's clock (an ack's ``at``)
+
+
+def sent(n: float) -> datetime:
+    return C0 + timedelta(seconds=n)
+
+
+def test_acked_alarms_stay_active_until_resolved_and_keep_central_s_latest_word(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "o.db"
@@ -104,22 +111,61 @@ def test_acked_alarms_stay_active_until_resolved_and_state_only_moves_forward(
     box.put(record(1), T0)
     box.put(record(2), T0 + timedelta(seconds=1))
     assert box.mark_acked(UUID(int=1), "received", T0) is True
-    assert box.mark_state(UUID(int=1), "acknowledged", T0) is True
-    assert box.mark_state(UUID(int=1), "received", T0) is False  # a late ack: not back
-    assert box.mark_state(UUID(int=9), "received", T0) is False  # not held
+    assert box.mark_state(UUID(int=1), "received", T0, sent(1)) is True
+    assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(2)) is True
+    assert box.mark_state(UUID(int=1), "received", T0, sent(1)) is False  # older: stale
+    assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(2)) is False  # duplicate
+    assert box.mark_state(UUID(int=1), "received", T0, sent(3)) is True  # withdrawn: back
+    assert box.mark_state(UUID(int=9), "received", T0, sent(3)) is False  # not held
     box.put(record(1, presses=2), T0)  # a re-press: unacked again, central's word kept
     box.close()
 
     reopened = Outbox(path)
-    assert [(r.alarm_id, r.acked_state, r.state) for r in reopened.active()] == [
-        (UUID(int=1), None, "acknowledged"),
-        (UUID(int=2), None, None),
+    assert [(r.alarm_id, r.acked_state, r.state, r.state_at) for r in reopened.active()] == [
+        (UUID(int=1), None, "received", sent(3)),
+        (UUID(int=2), None, None, None),
     ]
+    assert reopened.mark_state(UUID(int=1), "acknowledged", T0, sent(2)) is False  # still
     assert reopened.mark_acked(UUID(int=1), "acknowledged", T0, presses=2) is True
-    assert reopened.mark_state(UUID(int=1), "resolved", T0) is True
-    assert reopened.mark_state(UUID(int=1), "acknowledged", T0) is False
+    assert reopened.mark_state(UUID(int=1), "resolved", T0, sent(-60)) is True  # never stale
+    assert reopened.mark_state(UUID(int=1), "acknowledged", T0, sent(9)) is False  # final
     assert [r.alarm_id for r in reopened.active()] == [UUID(int=2)]
     reopened.close()
+
+
+def test_a_newer_repeat_of_the_same_word_is_kept_for_ordering(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    box.put(record(1), T0)
+    box.mark_acked(UUID(int=1), "received", T0)
+    assert box.mark_state(UUID(int=1), "received", T0, sent(1)) is True
+    assert box.mark_state(UUID(int=1), "received", T0, sent(5)) is True
+    assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(4)) is False
+    assert box.mark_state(UUID(int=1), "acknowledged", T0) is True  # no time: applies
+    stored = box.get(UUID(int=1))
+    assert stored is not None and (stored.state, stored.state_at) == ("acknowledged", sent(5))
+    box.close()
+
+
+def test_an_outbox_without_state_times_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE outbox (alarm_id TEXT PRIMARY KEY, input TEXT NOT NULL, topic TEXT "
+            "NOT NULL, payload TEXT NOT NULL, presses INTEGER NOT NULL, created_at TEXT NOT "
+            "NULL, updated_at TEXT, acked_state TEXT, acked_at TEXT, state TEXT)"
+        )
+        db.execute(
+            "INSERT INTO outbox VALUES (?, 'desk', ?, '{}', 1, ?, ?, 'received', ?, "
+            "'acknowledged')",
+            [str(UUID(int=1)), TOPIC, T0.isoformat(), T0.isoformat(), T0.isoformat()],
+        )
+    db.close()
+    box = Outbox(path)
+    [old] = box.active()
+    assert (old.state, old.state_at) == ("acknowledged", None)
+    assert box.mark_state(UUID(int=1), "received", T0, sent(1)) is True  # no order known yet
+    assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(0)) is False
+    box.close()
 
 
 def test_an_adopted_alarm_is_stored_acked(tmp_path: Path) -> None:

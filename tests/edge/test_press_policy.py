@@ -136,12 +136,104 @@ def test_acks_move_led_forward(policy: PressPolicy) -> None:
     assert policy.led_state("desk") is LedState.HELP_COMING
 
 
-def test_late_received_ack_does_not_move_led_back(policy: PressPolicy) -> None:
+# -- the LED follows central's word, ordered by the ack's ``at`` ---------------------------
+
+C0 = datetime(2025, 3, 1, 8, 59, 57, tzinfo=UTC)  # central's clock: not the edge's
+
+
+def sent(n: float) -> datetime:
+    """An ack's ``at``: central's time when it sent the state, ``n`` seconds after C0."""
+    return C0 + timedelta(seconds=n)
+
+
+def test_withdrawal_of_the_only_responder_moves_the_led_back_to_received(
+    policy: PressPolicy,
+) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(50))
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(60)) == []
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(70)) == []  # duplicate
+    policy.ack(A1, AckState.RECEIVED, (), ms(50), at=sent(1))
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(90), at=sent(2)) == [
+        SetLed("desk", LedState.HELP_COMING, A1)
+    ]
+    # Kari pressed "Can't come": central's record is back to received, nobody named.
+    assert policy.ack(A1, AckState.RECEIVED, (), ms(120), "desk", 1, at=sent(3)) == [
+        SetLed("desk", LedState.RECEIVED, A1)
+    ]
+    assert policy.led_state("desk") is LedState.RECEIVED
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.RECEIVED),
+    )
+    # Somebody else says "I'm coming" later: help is coming again.
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("ola",), ms(300), at=sent(4)) == [
+        SetLed("desk", LedState.HELP_COMING, A1)
+    ]
+
+
+def test_an_ack_older_than_the_last_applied_is_stale_and_changes_nothing(
+    policy: PressPolicy,
+) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
+    assert policy.ack(A1, AckState.RECEIVED, (), ms(60), at=sent(1)) == []  # sent before
     assert policy.led_state("desk") is LedState.HELP_COMING
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.ACKNOWLEDGED),
+    )
+
+
+def test_a_repeat_of_the_same_word_at_a_later_time_orders_what_follows(
+    policy: PressPolicy,
+) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.RECEIVED, (), ms(50), at=sent(1))
+    assert policy.ack(A1, AckState.RECEIVED, (), ms(60), at=sent(5)) == []  # nothing to show
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(70), at=sent(3)) == []  # stale
+    assert policy.led_state("desk") is LedState.RECEIVED
+
+
+def test_a_duplicate_at_the_same_time_is_a_no_op(policy: PressPolicy) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(60), at=sent(2)) == []
+    assert policy.led_state("desk") is LedState.HELP_COMING
+
+
+def test_resolved_is_final_even_against_newer_acks_naming_the_input(
+    policy: PressPolicy,
+) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
+    assert policy.ack(A1, AckState.RESOLVED, (), ms(60), "desk", 1, at=sent(3)) == [
+        SetLed("desk", LedState.RESOLVED, A1)
+    ]
+    # A late or out-of-order ack for A1 neither brings it back nor is taken up again.
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(70), "desk", 1, at=sent(9)) == []
+    assert policy.ack(A1, AckState.RECEIVED, (), ms(80), "desk", 1, at=sent(1)) == []
+    assert policy.active_alarm("desk") is None
+    assert policy.led_state("desk") is LedState.RESOLVED
+    assert policy.held() == ()
+
+
+def test_resolved_applies_whatever_its_time(policy: PressPolicy) -> None:
+    """Central never takes a resolution back: a clock that stepped back does not hide it."""
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(10))
+    assert policy.ack(A1, AckState.RESOLVED, (), ms(60), at=sent(-3600)) == [
+        SetLed("desk", LedState.RESOLVED, A1)
+    ]
+
+
+def test_no_ack_takes_an_alarm_back_to_sending_and_untimed_acks_apply(
+    policy: PressPolicy,
+) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(50), at=sent(2))
+    policy.contact_opened("desk", ms(100))
+    assert policy.contact_closed("desk", ms(200)) == [Republish(A1, "desk", 2)]
+    assert policy.led_state("desk") is LedState.HELP_COMING  # a re-press is not "sending"
+    assert policy.ack(A1, AckState.RECEIVED, (), ms(300)) == [  # no ``at``: no order known
+        SetLed("desk", LedState.RECEIVED, A1)
+    ]
+    assert policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(310), at=sent(1)) == []  # still stale
 
 
 def test_received_with_responder_means_help_is_coming(policy: PressPolicy) -> None:
@@ -253,9 +345,18 @@ def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
         SetLed("door", LedState.RECEIVED, UUID(int=501))
     ]
     assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
-    assert policy.ack(old, AckState.RECEIVED, (), ms(10)) == []  # never back
     assert policy.ack(old, AckState.RESOLVED, (), ms(20)) == [
         SetLed("desk", LedState.RESOLVED, old)
+    ]
+
+
+def test_a_restored_alarm_keeps_the_order_of_central_s_word(policy: PressPolicy) -> None:
+    old = UUID(int=500)
+    policy.restore(old, "desk", 1, HeldState.ACKNOWLEDGED, said_at=sent(5))
+    assert policy.ack(old, AckState.RECEIVED, (), ms(10), at=sent(4)) == []  # from before
+    assert policy.led_state("desk") is LedState.HELP_COMING
+    assert policy.ack(old, AckState.RECEIVED, (), ms(20), at=sent(6)) == [
+        SetLed("desk", LedState.RECEIVED, old)  # withdrawn while the edge was down
     ]
 
 
@@ -278,6 +379,16 @@ def test_an_unknown_active_alarm_naming_a_free_input_is_taken_up(policy: PressPo
     assert policy.held() == (
         HeldAlarm(alarm_id=S, input="desk", presses=3, state=HeldState.ACKNOWLEDGED),
     )
+
+
+def test_an_adopted_alarm_carries_central_s_time_and_orders_later_acks(
+    policy: PressPolicy,
+) -> None:
+    assert policy.ack(S, AckState.ACKNOWLEDGED, ("ola",), T0, "desk", 1, at=sent(7)) == [
+        AdoptAlarm(S, "desk", 1, HeldState.ACKNOWLEDGED, T0, AlarmLevel.ACUTE, said_at=sent(7)),
+        SetLed("desk", LedState.HELP_COMING, S),
+    ]
+    assert policy.ack(S, AckState.RECEIVED, (), ms(10), "desk", 1, at=sent(6)) == []
 
 
 def test_adopted_with_a_responder_shows_help_coming_and_counts_one_without_presses(

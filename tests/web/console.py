@@ -41,10 +41,13 @@ ROOMS = {
 }
 
 
-def console_settings(broker: Broker, tmp: Path) -> CentralSettings:
+def console_settings(
+    broker: Broker, tmp: Path, sections: dict[str, Any] | None = None
+) -> CentralSettings:
     data = make_settings(broker, tmp).model_dump(mode="json")
     data["web"] = {"secret": SECRET}
     data["sites"][0].update(ROOMS)
+    data.update(sections or {})
     return CentralSettings.model_validate(data)
 
 
@@ -92,9 +95,12 @@ def csrf_in(html: str) -> str:
 
 
 @asynccontextmanager
-async def console(broker: Broker, tmp: Path) -> AsyncIterator[Console]:
-    """Central with an account per role (every site), each logged in and holding a token."""
-    async with serve(console_settings(broker, tmp)) as running:
+async def console(
+    broker: Broker, tmp: Path, sections: dict[str, Any] | None = None
+) -> AsyncIterator[Console]:
+    """Central with an account per role (every site), each logged in and holding a token;
+    ``sections`` replace sections of its settings (``{"test_rounds": {...}}``)."""
+    async with serve(console_settings(broker, tmp, sections)) as running:
         found = Console(running)
         for role in Role:
             await add_account(running, f"user-{role.value}", frozenset({role}))

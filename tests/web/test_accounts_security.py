@@ -260,7 +260,8 @@ async def test_an_admin_disables_and_revokes_in_the_console(broker, tmp_path) ->
         async with c.client(Role.EMPLOYEE) as employee:
             assert (await employee.get("/routines")).status_code == 303
         users = await admin.get("/admin/users")
-        assert "Disable user-employee" not in users.text  # shown as disabled instead
+        assert "Deaktiver user-employee" not in users.text  # shown as disabled instead
+        assert "Deaktiver user-leader" in users.text
 
 
 # --- item 12: the audit trail -----------------------------------------------------------------
@@ -288,7 +289,7 @@ async def test_the_audit_trail_records_and_verify_names_an_edited_or_deleted_row
         assert _cli(capsys, "user", "disable", "user-employee", "--config", str(config))[0] == 0
         async with c.client(Role.SAFETY_REP) as rep:
             page = await rep.get("/audit")
-        assert page.status_code == 200 and "The chain of the audit trail is intact" in page.text
+        assert page.status_code == 200 and "Kjeden i revisjonsloggen er intakt" in page.text
         for action in ("login", "login_failed", "logout", "user_disabled"):
             assert f"<td>{action}</td>" in page.text, action
         async with c.client(Role.FACILITY_MANAGER) as fm:
