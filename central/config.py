@@ -304,6 +304,21 @@ class DeviceSettings(_Section):
         return self.username or self.id
 
 
+class RegistrySettings(_Section):
+    """``[registry]``. Central refuses to start without ``[[devices]]`` (secure by default: a
+    device the broker admits cannot then raise alarms anywhere, or name its own room).
+    ``open = true`` is the explicit opt-out for a trial: every device the broker lets in is
+    trusted and rooms come from payloads; central warns at start and the console says so."""
+
+    open: bool = False
+
+
+OPEN_REGISTRY_NOTICE = (
+    "the device registry is open ([registry] open = true): every device the broker admits is"
+    " trusted and rooms come from payloads; for trials only (docs/security.md)"
+)
+
+
 class CentralSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TRYGG_CENTRAL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -315,11 +330,13 @@ class CentralSettings(BaseSettings):
     store: StoreSettings = StoreSettings()
     test_rounds: TestRoundSettings = TestRoundSettings()
     routines: RoutineSettings = RoutineSettings()
+    # ``open = true``: run without [[devices]] (trials only). Declared before ``sites`` so
+    # that a missing registry is reported at the config's [[sites]] line.
+    registry: RegistrySettings = RegistrySettings()
+    # The device registry: required unless [registry] open = true (then it must be empty).
+    devices: tuple[DeviceSettings, ...] = ()
     sites: tuple[SiteSettings, ...] = Field(min_length=1)
     users: tuple[UserSettings, ...] = ()
-    # The device registry. Empty: every device the broker lets in is trusted and rooms come
-    # from payloads (development only; central warns at start and broker-config refuses).
-    devices: tuple[DeviceSettings, ...] = ()
 
     @field_validator("devices")
     @classmethod
@@ -331,12 +348,12 @@ class CentralSettings(BaseSettings):
         mqtt = info.data.get("mqtt")
         if mqtt is not None and any(d.mqtt_username == mqtt.username for d in devices):
             raise ValueError(f"a device may not use central's MQTT username {mqtt.username!r}")
-        sites = info.data.get("sites")
-        if sites is not None:
-            known = {s.id for s in sites}
-            for device in devices:
-                if device.site not in known:
-                    raise ValueError(f"device {device.id} names unknown site {device.site!r}")
+        registry = info.data.get("registry")
+        if devices and registry is not None and registry.open:
+            raise ValueError(
+                "[registry] open = true and [[devices]] contradict each other: with devices"
+                " declared, remove open = true"
+            )
         return devices
 
     @model_validator(mode="before")
@@ -353,8 +370,25 @@ class CentralSettings(BaseSettings):
 
     @field_validator("sites")
     @classmethod
-    def _unique_sites(cls, sites: tuple[SiteSettings, ...]) -> tuple[SiteSettings, ...]:
+    def _unique_sites(
+        cls, sites: tuple[SiteSettings, ...], info: ValidationInfo
+    ) -> tuple[SiteSettings, ...]:
         _refuse_repeats("site id", [s.id for s in sites])
+        if "devices" not in info.data:  # the devices already failed and were reported
+            return sites
+        devices: tuple[DeviceSettings, ...] = info.data["devices"]
+        known = {s.id for s in sites}
+        for device in devices:
+            if device.site not in known:
+                raise ValueError(f"device {device.id} names unknown site {device.site!r}")
+        registry = info.data.get("registry")
+        if not devices and registry is not None and not registry.open:
+            raise ValueError(
+                "no device registry: declare each device in a [[devices]] table (site, id,"
+                " room), so that only known devices raise alarms, each in its own room;"
+                " for a trial only, [registry] open = true trusts every device the broker"
+                " admits (docs/security.md)"
+            )
         return sites
 
     @field_validator("users")

@@ -15,8 +15,11 @@ alarm's details (stored in the faults table, logged) and shows that fault to the
 managers of the site it names (and to those who cover every site), never to another site's
 screens. It is not acked: the device's LED keeps saying "sending", which is the truth.
 
-With no ``[[devices]]`` at all (development, older configs) the registry is *open*: every
-device the broker lets in is trusted and rooms come from payloads; central warns at start.
+The registry is required: a config without ``[[devices]]`` is refused (central.config)
+unless the operator opts out explicitly with ``[registry] open = true``, for trials only. An
+*open* registry trusts every device the broker lets in and takes rooms from payloads; central
+warns at start and the console's board says so. A registry that is not open and empty (only
+possible when settings are built by hand) trusts no device.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from central.config import DeviceSettings
+from central.core.alarms import DESK_DEVICE
 from central.core.flood import FloodAction, FloodEnded, FloodStarted
 from central.core.supervision import Fault, FaultKind
 from protocol import AlarmMessage
@@ -34,13 +38,14 @@ log = logging.getLogger("central.registry")
 
 
 class Registry:
-    def __init__(self, devices: Iterable[DeviceSettings]) -> None:
+    def __init__(self, devices: Iterable[DeviceSettings], *, trust_all: bool = False) -> None:
         self._devices = {(d.site, d.id): d for d in devices}
+        self._open = trust_all
 
     @property
     def open(self) -> bool:
-        """No registry configured: every device is trusted (development only)."""
-        return not self._devices
+        """``[registry] open = true``: every device is trusted (trials only)."""
+        return self._open
 
     def device(self, site: str, device: str) -> DeviceSettings | None:
         return self._devices.get((site, device))
@@ -80,24 +85,34 @@ def unregistered_fault(message: AlarmMessage, now: datetime) -> Fault:
     return Fault(message.site, message.device, FaultKind.UNKNOWN_DEVICE, reason[:900], now)
 
 
-def flood_fault(site: str, device: str, since: datetime) -> Fault:
-    reason = f"flood from {device}: further alarms are stored but not shown one by one"
-    return Fault(site, device, FaultKind.FLOOD, reason, since)
+def flood_fault(site: str, source: str, since: datetime, desk: bool = False) -> Fault:
+    """The fault of a flood from a device, or (``desk``) of silent alarms from a user's desk."""
+    rest = "further alarms are stored but not shown one by one"
+    if desk:
+        reason = f"flood of silent alarms from the desk of {source}: {rest}"
+        return Fault(site, DESK_DEVICE, FaultKind.FLOOD, reason, since)
+    return Fault(site, source, FaultKind.FLOOD, f"flood from {source}: {rest}", since)
 
 
-def flood_faults(actions: Iterable[FloodAction]) -> list[tuple[Fault, datetime | None]]:
+def flood_faults(
+    actions: Iterable[FloodAction], desk: bool = False
+) -> list[tuple[Fault, datetime | None]]:
     """(fault, cleared_at) per flood that started (None) or ended."""
     out: list[tuple[Fault, datetime | None]] = []
+    what = "the desk of " if desk else ""
     for action in actions:
         if isinstance(action, FloodStarted):
-            log.warning("flood from %s/%s: coalescing its alarms", action.site, action.device)
-            out.append((flood_fault(action.site, action.device, action.at), None))
+            log.warning(
+                "flood from %s%s at %s: coalescing its alarms", what, action.device, action.site
+            )
+            out.append((flood_fault(action.site, action.device, action.at, desk), None))
         elif isinstance(action, FloodEnded):
             log.warning(
-                "flood from %s/%s ended: %d alarms stored without a card of their own",
-                action.site,
+                "flood from %s%s at %s ended: %d alarms stored without a card of their own",
+                what,
                 action.device,
+                action.site,
                 action.coalesced,
             )
-            out.append((flood_fault(action.site, action.device, action.at), action.at))
+            out.append((flood_fault(action.site, action.device, action.at, desk), action.at))
     return out

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
-from central.config import CentralSettings
+from central.config import OPEN_REGISTRY_NOTICE, CentralSettings
 from central.core import (
     DEFAULT_RETENTION,
     AckEdge,
@@ -29,7 +29,13 @@ from central.core import (
     Person,
     Refusal,
 )
-from central.core.flood import FloodAction, FloodGuard
+from central.core.flood import (
+    DESK_BURST,
+    DESK_RATE_PER_S,
+    FloodAction,
+    FloodGuard,
+    coalesce,
+)
 from central.core.rounds import TestRound
 from central.core.supervision import Supervisor
 from central.link import MqttLink
@@ -99,9 +105,13 @@ class Central:
         self.link = MqttLink(
             settings.mqtt, self.on_alarm, self.rejected, clock, on_device=self.on_device
         )
-        self.registry = Registry(settings.devices)
+        self.registry = Registry(settings.devices, trust_all=settings.registry.open)
         self.floods = FloodGuard()
-        self.coalesced: dict[UUID, None] = {}  # alarms of a flood: stored, not fanned out
+        # A person's silent alarms from desks: per (site, user), tighter than a device's.
+        self.desk_floods = FloodGuard(rate_per_s=DESK_RATE_PER_S, burst=DESK_BURST)
+        # Alarms of a flood: stored, not fanned out, and not listed one by one in snapshots or
+        # on the board (central.core.flood.coalesce makes one card of them).
+        self.coalesced: dict[UUID, None] = {}
         self.test_screens = {s.id: s.test_screen for s in settings.sites if s.test_screen}
         self.watch = Watch(
             Supervisor({s.id: s.hours() for s in settings.sites}, clock()),
@@ -133,10 +143,7 @@ class Central:
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
         if self.registry.open:
-            log.warning(
-                "no [[devices]] registry: every device the broker admits is trusted and rooms"
-                " come from payloads; configure the registry in production (docs/security.md)"
-            )
+            log.warning("%s", OPEN_REGISTRY_NOTICE)
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
@@ -159,6 +166,7 @@ class Central:
                 self._carry_out(self.book.due(now))
                 self.watch.tick(now)
                 self._flood_faults(self.floods.tick(now), now)
+                self._flood_faults(self.desk_floods.tick(now), now, desk=True)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
                 log.exception("tick failed")
@@ -187,9 +195,7 @@ class Central:
                 log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
         actions = self.book.alarm(message, now, test_for)
         if not show:  # a flood: stored and acked, shown as one "flood" fault, not N cards
-            self.coalesced[message.alarm_id] = None
-            while len(self.coalesced) > MAX_COALESCED:
-                del self.coalesced[next(iter(self.coalesced))]
+            self._coalesce(message.alarm_id)
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
                 "alarm %s resent by %s/%s (presses=%d)",
@@ -201,13 +207,32 @@ class Central:
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
 
-    def _flood_faults(self, actions: Iterable[FloodAction], now: datetime) -> None:
+    def _coalesce(self, alarm_id: UUID) -> None:
+        self.coalesced[alarm_id] = None
+        while len(self.coalesced) > MAX_COALESCED:
+            del self.coalesced[next(iter(self.coalesced))]
+
+    def _flood_faults(
+        self, actions: Iterable[FloodAction], now: datetime, desk: bool = False
+    ) -> None:
         supervisor = self.watch.supervisor
-        for fault, cleared in flood_faults(actions):
+        for fault, cleared in flood_faults(actions, desk):
             if cleared is None:
                 self.watch.carry_out(supervisor.report(fault))
             else:
                 self.watch.carry_out(supervisor.withdraw(fault, now))
+            for listener in tuple(self.alarm_listeners):  # the board's flood card
+                listener(fault.site)
+
+    def _desk_flood(self, person: Person, request: RaiseRequest, now: datetime) -> bool:
+        """Whether a desk's new silent alarm is coalesced (per-user rate limit)."""
+        if self.book.get(request.alarm_id) is not None or not person.covers(request.site):
+            return False  # a resend, or refused by the book anyway
+        if request.test:  # shown to its raiser only: nobody else's view to protect
+            return False
+        verdict = self.desk_floods.alarm(request.site, person.user_id, now)
+        self._flood_faults(verdict.actions, now, desk=True)
+        return not verdict.show
 
     def on_device(self, message: Message) -> None:
         """A status, heartbeat, event or self-test result."""
@@ -247,7 +272,10 @@ class Central:
             site_names={s: n for s, n in self.site_names.items() if person.covers(s)},
             routines=self.routines,
         )
-        snapshot = Snapshot(alarms=self.book.active_for(person))
+        # A flood's alarms are not listed one by one here either (the flood fault stands for
+        # them): a screen that reconnects during a flood gets a bounded snapshot.
+        shown, _ = coalesce(self.book.active_for(person), self.coalesced)
+        snapshot = Snapshot(alarms=tuple(shown))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
         for open_round in self.testing.rounds.all():
             if open_round.open and person.covers(open_round.site):
@@ -290,7 +318,11 @@ class Central:
             return
         if isinstance(command, RaiseRequest):
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
-            actions = self.book.raise_from_screen(screen.person, command, self.clock())
+            now = self.clock()
+            coalesce = self._desk_flood(screen.person, command, now)
+            actions = self.book.raise_from_screen(screen.person, command, now)
+            if coalesce and any(isinstance(a, Persist) and a.insert for a in actions):
+                self._coalesce(command.alarm_id)  # stored; one "flood" card, not one each
         else:
             now = self.clock()
             actions = self.book.command(screen.person, command, now)

@@ -16,16 +16,30 @@ still stores and acks each one, so the record is complete); it only decides how 
 
 Resends of an alarm already seen (same ``alarm_id``) are not new alarms: the shell asks only
 for new ones.
+
+The same bucket, keyed by (site, user) and tighter, limits a person's silent alarms from a desk
+(``raise`` frames): a compromised desk can flood too. And a flood is contained everywhere a
+list of alarms is shown, not only on the live fan-out: :func:`coalesce` splits the active
+alarms a snapshot or the console's board would list into the ones shown as themselves and one
+:class:`FloodCard` per flooding source ("flood from rom-101 (N alarms)").
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
+
+from central.core.alarms import DESK_DEVICE
+from protocol.screen import AlarmView
 
 RATE_PER_S = 0.2  # one alarm every five seconds, sustained
 BURST = 10  # ten presses in a row are still ten cards
 QUIET = timedelta(seconds=60)
+# A person's silent alarms from a desk: three at once, then one a minute.
+DESK_RATE_PER_S = 1 / 60
+DESK_BURST = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +114,47 @@ class FloodGuard:
                 actions.append(FloodEnded(key[0], key[1], now, bucket.coalesced))
             del self._buckets[key]  # a full bucket again: nothing to remember
         return actions
+
+
+@dataclass(frozen=True, slots=True)
+class FloodCard:
+    """The one card standing for the coalesced alarms of one source at one site."""
+
+    site: str
+    source: str  # the device id, or for a desk's silent alarms the user id that raised them
+    desk: bool
+    alarms: int
+    first: datetime  # raised_at of its oldest and newest alarm
+    last: datetime
+
+
+def flood_source(alarm: AlarmView) -> tuple[str, str, bool]:
+    """(site, source, from a desk) of an alarm: what a flood is counted by."""
+    if alarm.device == DESK_DEVICE and alarm.raised_by:
+        return alarm.site, alarm.raised_by, True
+    return alarm.site, alarm.device, False
+
+
+def coalesce(
+    alarms: Iterable[AlarmView], coalesced: Collection[UUID]
+) -> tuple[list[AlarmView], list[FloodCard]]:
+    """The alarms shown as themselves (order kept), and one card per flooding source."""
+    shown: list[AlarmView] = []
+    held: dict[tuple[str, str, bool], list[AlarmView]] = {}
+    for alarm in alarms:
+        if alarm.alarm_id in coalesced:
+            held.setdefault(flood_source(alarm), []).append(alarm)
+        else:
+            shown.append(alarm)
+    cards = [
+        FloodCard(
+            site,
+            source,
+            desk,
+            len(group),
+            min(a.raised_at for a in group),
+            max(a.raised_at for a in group),
+        )
+        for (site, source, desk), group in sorted(held.items())
+    ]
+    return shown, cards

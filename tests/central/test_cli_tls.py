@@ -70,6 +70,7 @@ def _config(settings: CentralSettings, tmp: Path, ca: str | None, cert: str = "c
             f'[[users]]\nid = "{user.id}"\nname = "{user.name}"\ntoken = "{user.token}"\n'
             f"sites = [{sites}]\nroles = [{roles}]"
         )
+    lines.append("[registry]\nopen = true")  # as make_settings: no [[devices]]
     path = tmp / f"cli-{ca or 'pinned'}-{cert}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -28,6 +28,10 @@ id = "kari"
 name = "Kari"
 token = "{token}"
 sites = [{sites}]
+[[devices]]
+site = "oslo-sentrum"
+id = "rom-101"
+room = "Møterom 101"
 """
 
 
@@ -101,7 +105,9 @@ def test_repeats_empty_password_and_unknown_keys_are_refused(tmp_path: Path) -> 
 
 def test_shared_tokens_are_refused(tmp_path: Path) -> None:
     text = GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')
-    text += text[text.index("[[users]]") :].replace('id = "kari"', 'id = "ola"')
+    text += text[text.index("[[users]]") : text.index("[[devices]]")].replace(
+        'id = "kari"', 'id = "ola"'
+    )
     assert any("users kari, ola share a token" in p for p in problems(tmp_path, text))
 
 
@@ -146,6 +152,10 @@ id = "per"
 name = "Per"
 token = "z9y8x7w6v5u4t3s2r1q0p9o8"
 sites = ["bergen-x"]
+[[devices]]
+site = "oslo-sentrum"
+id = "rom-101"
+room = "Møterom 101"
 """
 
 

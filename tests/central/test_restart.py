@@ -53,6 +53,8 @@ def write_toml(settings: CentralSettings, path: Path) -> Path:
             f'token = "{user.token}"',
             f"sites = [{sites}]",
         ]
+    if settings.registry.open:
+        lines += ["[registry]", "open = true"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

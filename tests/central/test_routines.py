@@ -43,6 +43,7 @@ def test_validate_config_checks_the_routine_it_names(tmp_path: Path) -> None:
     config.write_text(
         '[mqtt]\npassword = "a-central-password-1"\n'
         '[[sites]]\nid = "oslo"\nname = "Oslo"\n'
+        '[[devices]]\nsite = "oslo"\nid = "rom-101"\nroom = "Møterom 101"\n'
         f'[routines]\nalarm_response = "{routine}"\n'
     )
     result = subprocess.run(
@@ -104,6 +105,7 @@ def test_validate_config_checks_the_self_tests_and_their_sites(tmp_path: Path) -
     config.write_text(
         '[mqtt]\npassword = "a-central-password-1"\n'
         '[[sites]]\nid = "oslo"\nname = "Oslo"\n'
+        '[[devices]]\nsite = "oslo"\nid = "rom-101"\nroom = "Møterom 101"\n'
         f'[routines]\nself_tests = "{routine}"\n'
     )
     result = subprocess.run(

@@ -40,6 +40,7 @@ def settings(tmp_path: Path) -> CentralSettings:
             "mqtt": {"password": "a-central-password-1"},
             "store": {"path": str(tmp_path / "central.db")},
             "sites": [{"id": "oslo", "name": "Oslo"}],
+            "registry": {"open": True},
             "routines": {"self_tests": str(routines)},
         }
     )

@@ -45,6 +45,9 @@ class Recorder:
     def __init__(self, db: Path) -> None:
         self.db = db
         self.alarms: dict[str, Stored] = {}
+        # (device, raised_at) of each "flood" fault: central then holds alarms back from the
+        # desks by design, so a run that floods measures the pace, not the fault (pace.py).
+        self.floods: set[tuple[str, str]] = set()
         self.last_change = 0.0
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -76,8 +79,11 @@ class Recorder:
     def _poll(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute("SELECT alarm_id, device, input, raised_at, state, presses"
                             " FROM alarms WHERE NOT test").fetchall()
+        floods = conn.execute("SELECT device, raised_at FROM faults"
+                              " WHERE kind = 'flood'").fetchall()
         now = time.time()
         with self.lock:
+            self.floods.update((str(device), str(at)) for device, at in floods)
             for alarm_id, device, input_name, raised_at, state, presses in rows:
                 seen = self.alarms.get(alarm_id)
                 if seen is None:

@@ -23,6 +23,7 @@ from typing import TypeVar
 from firmware_sim.errors import SimError
 from tests.chaos.faults import Fault, Timing
 from tests.chaos.observe import Recorder, Screens, desk_mismatches, led_mismatches
+from tests.chaos.pace import Pace
 from tests.chaos.rig import DESK_USERS, INPUTS, Cleanup, Edge, Rig, log
 
 WINDOW_SLACK_S = 0.3  # an alarm raised this much before its press still belongs to it
@@ -62,6 +63,7 @@ class Presser(threading.Thread):
         self.special_done = threading.Event()
         self.idle = threading.Event()
         self.unanswered_repress = 0
+        self._token_at: float | None = None  # when this presser's reserved new press may go
 
     def run(self) -> None:
         try:
@@ -102,6 +104,8 @@ class Presser(threading.Thread):
         for alarm_id in self._mine():  # left active by the last cycle, or a late arrival
             self.resolve(alarm_id)
         special, self.special = self.special, None
+        if not self._paced() and special is None:
+            return  # the gate closed while waiting: no new press into a convergence check
         if special is not None:
             at = special(self)
             self.run_.presses.append(Press(self.edge.device, self.input, at, True, True))
@@ -124,6 +128,20 @@ class Presser(threading.Thread):
             return  # stay active through the convergence check ("help is coming" must show)
         self.resolve(alarm.alarm_id)
         time.sleep(self.rng.uniform(*timing.after_resolve_s))
+
+    def _paced(self) -> bool:
+        """Wait for this device's next new-alarm token (tests/chaos/pace.py), so that central's
+        flood rule never holds an alarm back from the desks; False if the gate closed meanwhile
+        (the token is kept for the next cycle: giving it up would push every later one back)."""
+        if self._token_at is None:
+            with self.run_.pace_lock:
+                self._token_at = self.run_.paces[self.edge.device].reserve(time.monotonic())
+        while (left := self._token_at - time.monotonic()) > 0:
+            if self.run_.done.is_set() or not self.run_.gate.is_set():
+                return False
+            time.sleep(min(left, 0.2))
+        self._token_at = None
+        return True
 
     def resolve(self, alarm_id: str) -> None:
         """From a desk, again every 3 s, until the record says resolved (bounded)."""
@@ -166,6 +184,9 @@ class Run:
         self.errors: list[str] = []
         self.done, self.gate = threading.Event(), threading.Event()
         self.gate.set()
+        # New alarms per device no faster than central's flood rule shows them (pace.py).
+        self.paces = {edge.device: Pace() for edge in self.rig.edges}
+        self.pace_lock = threading.Lock()
         self.pressers = [Presser(self, edge, name, seed * 100 + i * 10 + j)
                          for i, edge in enumerate(self.rig.edges)
                          for j, (name, _pin, _led) in enumerate(INPUTS)]

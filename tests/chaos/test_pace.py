@@ -21,12 +21,13 @@ def _shown(press_times: list[float]) -> list[bool]:
 
 
 def test_unpaced_presses_flood_central() -> None:
-    """The old harness's rate (a new alarm every 1.4 s): the 11th is no longer shown."""
+    """The old harness's rate (a new alarm every 1.4 s): from the 14th, none is shown."""
     times = [i * 1.4 for i in range(20)]
-    assert _shown(times) == [True] * 10 + [False] * 10
+    assert _shown(times) == [True] * 13 + [False] * 7
     guard = FloodGuard()
     verdicts = [guard.alarm("site", "rom-101", T0 + timedelta(seconds=t)) for t in times]
-    assert verdicts[10].actions == (FloodStarted("site", "rom-101", T0 + timedelta(seconds=14)),)
+    started = FloodStarted("site", "rom-101", T0 + timedelta(seconds=13 * 1.4))
+    assert verdicts[13].actions == (started,)
 
 
 def test_paced_presses_never_flood_central() -> None:

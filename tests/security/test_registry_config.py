@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,9 @@ name = "A"
 {devices}
 """
 ROM_101 = '[[devices]]\nsite = "site-a"\nid = "rom-101"\nroom = "Møterom 101"\n'
+OPEN = "[registry]\nopen = true\n"
+CLOSED = "[registry]\nopen = false\n"
+CLI = Path(sys.executable).parent / "trygg-central"
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
@@ -48,6 +53,40 @@ def test_bad_devices_are_refused_with_file_and_line(
     found = problems(tmp_path, BASE.format(mqtt="", devices=devices))
     assert any(expected in p for p in found), found
     assert all(p.startswith(f"{tmp_path / 'central.toml'}:") for p in found), found
+
+
+def test_a_config_without_devices_is_refused_at_its_sites_line(tmp_path: Path) -> None:
+    """Secure by default: no [[devices]] and no explicit opt-in, central does not start."""
+    path = tmp_path / "central.toml"
+    for text in (BASE.format(mqtt="", devices=""), BASE.format(mqtt="", devices=CLOSED)):
+        found = problems(tmp_path, text)
+        line = text.splitlines().index("[[sites]]") + 1
+        assert found == [
+            f"{path}:{line}: [sites] Value error, no device registry: declare each device in a"
+            " [[devices]] table (site, id, room), so that only known devices raise alarms, each"
+            " in its own room; for a trial only, [registry] open = true trusts every device the"
+            " broker admits (docs/security.md)"
+        ]
+    refused = subprocess.run(
+        [CLI, "validate-config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2 and f"{path}:{line}: [sites]" in refused.stderr
+    assert "no device registry" in refused.stderr
+
+
+def test_an_open_registry_is_an_explicit_opt_in_and_excludes_devices(tmp_path: Path) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text(BASE.format(mqtt="", devices=OPEN))
+    settings = load_settings(CentralSettings, path)
+    assert settings.registry.open and settings.devices == ()
+    found = problems(tmp_path, BASE.format(mqtt="", devices=ROM_101 + OPEN))
+    line = (BASE.format(mqtt="", devices=ROM_101 + OPEN)).splitlines().index("[[devices]]") + 1
+    assert found == [
+        f"{path}:{line}: [devices] Value error, [registry] open = true and [[devices]] contradict"
+        " each other: with devices declared, remove open = true"
+    ]
+    path.write_text(BASE.format(mqtt="", devices=ROM_101))
+    assert not load_settings(CentralSettings, path).registry.open
 
 
 def test_tls_insecure_and_half_a_client_certificate_are_refused(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ class Central:
                  roles: dict[str, tuple[str, ...]] | None = None,
                  mqtt_port: int | None = None, mqtt_extra: tuple[str, ...] = ()) -> None:
         """``devices``: the registry, (site, device, room) each; empty = an open registry
-        (rooms from payloads). ``user_sites``/``roles``: per user (default: every site,
+        (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user (default: every site,
         responder). ``mqtt_port``/``mqtt_extra``: another listener, e.g. TLS with its
         ``tls_*`` lines."""
         self.dir = workdir
@@ -70,6 +70,8 @@ class Central:
         for site, device, room in devices:
             lines += ["[[devices]]", f'site = "{site}"', f'id = "{device}"',
                       f"room = {json.dumps(room, ensure_ascii=False)}"]
+        if not devices:  # the explicit opt-in central requires to run without a registry
+            lines += ["[registry]", "open = true"]
         self.config = workdir / "central.toml"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = workdir / "central.log"

@@ -45,6 +45,7 @@ def _toml(c: Console, db: Path | None = None) -> str:
             f'[[users]]\nid = "{user.id}"\nname = "{user.name}"\ntoken = "{user.token}"\n'
             f"sites = [{sites}]"
         )
+    lines.append("[registry]\nopen = true")  # as make_settings: no [[devices]]
     return "\n".join(lines) + "\n"
 
 
@@ -166,7 +167,7 @@ async def test_the_console_refuses_a_common_password(broker, tmp_path) -> None:
         }
         answer = await client.post("/admin/users", data=form)
         assert answer.status_code == 400
-        assert "common passwords" in answer.text
+        assert "en liste over vanlige passord" in answer.text
 
 
 # --- item 7: revocation -----------------------------------------------------------------------
@@ -290,7 +291,7 @@ async def test_the_audit_trail_records_and_verify_names_an_edited_or_deleted_row
         async with c.client(Role.SAFETY_REP) as rep:
             page = await rep.get("/audit")
         assert page.status_code == 200 and "Kjeden i revisjonsloggen er intakt" in page.text
-        for action in ("login", "login_failed", "logout", "user_disabled"):
+        for action in ("Logget inn", "Mislykket innlogging", "Logget ut", "Konto deaktivert"):
             assert f"<td>{action}</td>" in page.text, action
         async with c.client(Role.FACILITY_MANAGER) as fm:
             assert (await fm.get("/audit")).status_code == 403

@@ -195,4 +195,5 @@ def _toml(settings) -> str:  # type: ignore[no-untyped-def]
         f'[mqtt]\nhost = "{m.host}"\nport = {m.port}\npassword = "{m.password}"\n'
         f'[store]\npath = "{settings.store.path}"\n'
         '[[sites]]\nid = "oslo-sentrum"\nname = "Oslo"\n[[sites]]\nid = "bergen"\nname = "Bergen"\n'
+        "[registry]\nopen = true\n"
     )
