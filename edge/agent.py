@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from pydantic import SecretStr
+
 from edge.config import EdgeSettings
 from edge.core import (
     Action,
@@ -90,7 +92,7 @@ class EdgeAgent:
                 host=settings.mqtt.host,
                 port=settings.mqtt.port,
                 username=settings.mqtt_username,
-                password=settings.mqtt.password.get_secret_value(),
+                password=_secret(settings.mqtt.password),
                 client_id=f"trygg-edge-{settings.site}-{settings.device}",
                 keepalive_s=settings.mqtt.keepalive_s,
                 site=settings.site,
@@ -597,3 +599,7 @@ __all__ = ["EdgeAgent"]
 
 def _path(path: object) -> str | None:
     return None if path is None else str(path)
+
+
+def _secret(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()

@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from configfile.secrets import placeholder_kind, secret_problem
@@ -78,7 +79,6 @@ class MqttSettings(BaseModel):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=1883, ge=1, le=65535)
     username: str | None = Field(default=None, min_length=1)  # defaults to the device id
-    password: SecretStr
     keepalive_s: int = Field(default=10, ge=2, le=3600)
     # Not in the first contract draft; optional. Reconnect waits double from min to max.
     reconnect_min_s: float = Field(default=0.2, gt=0, le=60)
@@ -89,6 +89,10 @@ class MqttSettings(BaseModel):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_insecure: bool = False
+    # The device's broker password; not needed when it logs in with a client certificate
+    # (``tls_cert``: the broker takes the certificate's identity as the username). Declared
+    # after ``tls_cert`` so that its check sees it.
+    password: SecretStr | None = Field(default=None, validate_default=True)
 
     @model_validator(mode="after")
     def _tls(self) -> MqttSettings:
@@ -111,7 +115,15 @@ class MqttSettings(BaseModel):
 
     @field_validator("password")
     @classmethod
-    def _real_password(cls, value: SecretStr) -> SecretStr:
+    def _real_password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("tls_cert") is not None:
+                return None  # a client certificate is the device's credential
+            raise PydanticCustomError(
+                "missing",  # reported as "required value is missing", at [mqtt] password
+                "the device's broker password is required, unless it logs in with a client"
+                " certificate (tls_cert)",
+            )
         secret = value.get_secret_value()
         if not secret.strip():
             raise ValueError("password must not be empty")

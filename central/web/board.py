@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from central.api.deps import CentralDep, PersonDep
 from central.core import Person
+from central.core.flood import coalesce
 from central.service import Central
 from central.web import queries
 from central.web.deps import PagesDep, back_to
@@ -28,7 +29,10 @@ router = APIRouter(include_in_schema=False)
 
 
 async def _board(central: Central, person: Person) -> dict[str, Any]:
-    active = [a for a in central.book.active() if person.covers(a.site) and not a.test]
+    mine = [a for a in central.book.active() if person.covers(a.site) and not a.test]
+    # A flood's alarms are one card ("flood from rom-101 (N alarms)"), not N: the history
+    # lists each of them.
+    active, floods = coalesce(mine, central.coalesced)
     active.sort(key=lambda a: (a.level != "acute", a.raised_at))
     ids = [str(a.alarm_id) for a in active]
     timelines = await central.store.read(lambda db: queries.timelines(db, ids))
@@ -40,6 +44,10 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
         ],
         "plans": [plan_of(s, active) for s in sites],
         "alarms": active,
+        "floods": floods,
+        "site_names": {s.id: s.name for s in sites},
+        # [registry] open = true (trials only): every device the broker admits is trusted.
+        "open_registry": central.registry.open,
         "timelines": timelines,
         "rooms": {
             a.alarm_id: (

@@ -48,7 +48,7 @@ class LinkSettings:
     host: str
     port: int
     username: str
-    password: str
+    password: str | None  # None: the client certificate is the credential
     client_id: str
     keepalive_s: int
     site: str

@@ -24,6 +24,7 @@ from gpiozero.pins.mock import MockFactory
 from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
+from protocol import AckMessage, AckState
 from tests.e2e.conftest import RunningEdge
 from tests.e2e.heal_support import (
     alarm_lines,
@@ -34,7 +35,6 @@ from tests.e2e.heal_support import (
     until_recorded,
     wait_state,
 )
-from protocol import AckMessage, AckState
 from tests.edge.helpers import Observer
 from tests.support.broker import Broker
 from tests.support.stack import Central, Desk, edge_config
@@ -76,7 +76,7 @@ async def restart_broker_edge_last(
     broker.start()
     async with Observer(broker, "heal-observer") as wire:
         async def central_connected() -> bool:
-            return (await asyncio.to_thread(central.health))["mqtt"] == "connected"
+            return bool((await asyncio.to_thread(central.health))["mqtt"] == "connected")
 
         await until(central_connected, 20, "central reconnected")
         with contextlib.suppress(AssertionError):  # an old central may have dropped it

@@ -44,9 +44,9 @@ class Central:
                  roles: dict[str, tuple[str, ...]] | None = None,
                  mqtt_port: int | None = None, mqtt_extra: tuple[str, ...] = ()) -> None:
         """``devices``: the registry, (site, device, room) each; empty = an open registry
-        (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user (default: every site,
-        responder). ``mqtt_port``/``mqtt_extra``: another listener, e.g. TLS with its
-        ``tls_*`` lines."""
+        (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user
+        (default: every site, responder). ``mqtt_port``/``mqtt_extra``: another listener,
+        e.g. TLS with its ``tls_*`` lines."""
         self.dir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
