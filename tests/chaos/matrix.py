@@ -28,7 +28,8 @@ class Figures:
     doubled: int = 0
     reshown: int = 0
     late: int = 0
-    unseen: int = 0  # stored, but some desk never showed it
+    unseen: int = 0  # stored, but some desk never showed it (it may have ended meanwhile)
+    unshown: int = 0  # stored, but no desk ever showed it
     represses: int = 0
     represses_uncounted: int = 0
     faulted: list[float | None] = field(default_factory=list)  # press -> stored, hit presses
@@ -54,7 +55,7 @@ class Figures:
         stored-but-unseen alarm, an LED or desk still stale, or any problem noted."""
         why = [] if self.alarms > 0 else ["no alarm was pressed"]
         why += [f"{n} {what}" for n, what in ((self.lost, "lost"), (self.doubled, "doubled"),
-                                              (self.unseen, "stored but not shown on every desk"))
+                                              (self.unshown, "stored but shown on no desk"))
                 if n]
         why += [] if self.leds_converged else ["LEDs did not converge within 10 s"]
         why += [] if self.desks_converged else ["desks did not converge within 10 s"]
@@ -92,6 +93,7 @@ def figures(run: Run) -> Figures:
             shown = run.screens.last_screen(first.alarm_id, users)
             if shown is None:
                 fig.unseen += 1
+                fig.unshown += run.screens.first_screen(first.alarm_id, users) is None
             else:
                 fig.screen_s.append(shown - press.at)
             if first.first_seen - press.at > LATE_S or shown is None or shown - press.at > LATE_S:
@@ -149,7 +151,8 @@ def table(fig: Figures) -> str:
         ("lost", str(fig.lost)),
         ("doubled", str(fig.doubled)),
         ("re-shown after resolved", str(fig.reshown)),
-        (f"late (> {LATE_S:.0f} s, or never on a screen)", f"{fig.late} ({fig.unseen} unseen)"),
+        (f"late (> {LATE_S:.0f} s, or never on a screen)",
+         f"{fig.late} ({fig.unseen} unseen on some desk, {fig.unshown} on every desk)"),
         ("press -> stored p50/p99/max (s)", _spread(fig.stored_s)),
         ("press -> last screen p50/p99/max (s)", _spread(fig.screen_s)),
         ("LEDs converged", _converged(fig.leds_s)),

@@ -146,6 +146,12 @@ class Screens:
             times = [self.first_shown.get(u, {}).get(alarm_id) for u in users]
         return None if any(t is None for t in times) else max(t for t in times if t)
 
+    def first_screen(self, alarm_id: str, users: list[str]) -> float | None:
+        """When the first of ``users`` showed the alarm; None if none ever did."""
+        with self.lock:
+            times = [t for u in users if (t := self.first_shown.get(u, {}).get(alarm_id))]
+        return min(times, default=None)
+
     def view(self, user: str) -> dict[str, str]:
         with self.lock:
             return dict(self.active.get(user, {}))

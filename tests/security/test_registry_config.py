@@ -10,11 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from central import brokerconfig
 from central.config import CentralSettings
 from configfile import ConfigError, load_settings
+from tests.support.broker import Broker
+from tests.support.stack import SITE, Central
 
 BASE = """[mqtt]
 password = "b7Rk2-pQ9x-Lm4v8Tz3"
@@ -140,3 +143,24 @@ def test_hash_is_mosquittos_pbkdf2_sha512_format() -> None:
     assert (kind, rounds, base64.b64decode(salt64)) == ("7", "101", salt)
     expected = hashlib.pbkdf2_hmac("sha512", b"secret-password", salt, 101)
     assert base64.b64decode(digest64) == expected
+
+
+def test_an_open_registry_is_announced_at_start_and_on_the_board(
+    broker: Broker, tmp_path: Path
+) -> None:
+    for devices, announced in (((), True), (((SITE, "rom-101", "Møterom 101"),), False)):
+        workdir = tmp_path / ("open" if announced else "closed")
+        workdir.mkdir()
+        central = Central(broker, workdir, {"kari": "Kari Nordmann"}, devices=devices)
+        central.start()
+        try:
+            page = httpx.get(
+                f"{central.url}/board/live",
+                headers={"Authorization": f"Bearer {central.tokens['kari']}"},
+                timeout=10,
+            )
+            assert page.status_code == 200, page.text
+            assert ("data-open-registry" in page.text) is announced
+            assert ("the device registry is open" in central.logs()) is announced
+        finally:
+            central.stop()
