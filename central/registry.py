@@ -74,20 +74,9 @@ class Registry:
         return message.model_copy(update={"room": known.room, "floor": known.floor})
 
 
-def unregistered_fault(message: AlarmMessage, now: datetime) -> Fault:
-    """The fault that stands for an alarm from an unregistered device (one per alarm id)."""
-    flags = "".join(f", {f}" for f in ("test", "drill") if getattr(message, f))
-    reason = (
-        f"alarm {message.alarm_id} ({message.level}{flags}, {message.source} {message.input!r},"
-        f" room {message.room!r} as the device says, raised {message.raised_at.isoformat()})"
-        f" from device {message.device!r}, which is not in the registry: not shown as an alarm"
-    )
-    return Fault(message.site, message.device, FaultKind.UNKNOWN_DEVICE, reason[:900], now)
-
-
 def flood_fault(site: str, source: str, since: datetime, desk: bool = False) -> Fault:
     """The fault of a flood from a device, or (``desk``) of silent alarms from a user's desk."""
-    rest = "further alarms are stored but not shown one by one"
+    rest = "its active alarms are shown as one card on every screen (room, count)"
     if desk:
         reason = f"flood of silent alarms from the desk of {source}: {rest}"
         return Fault(site, DESK_DEVICE, FaultKind.FLOOD, reason, since)
@@ -103,12 +92,15 @@ def flood_faults(
     for action in actions:
         if isinstance(action, FloodStarted):
             log.warning(
-                "flood from %s%s at %s: coalescing its alarms", what, action.device, action.site
+                "flood from %s%s at %s: merging its alarms into one card",
+                what,
+                action.device,
+                action.site,
             )
             out.append((flood_fault(action.site, action.device, action.at, desk), None))
         elif isinstance(action, FloodEnded):
             log.warning(
-                "flood from %s%s at %s ended: %d alarms stored without a card of their own",
+                "flood from %s%s at %s ended: %d alarms came during it (merged into its card)",
                 what,
                 action.device,
                 action.site,

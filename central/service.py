@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from central.audit.trail import Trail
@@ -25,6 +26,7 @@ from central.core import (
     Broadcast,
     Directory,
     EventKind,
+    Notice,
     Persist,
     Person,
     Refusal,
@@ -34,18 +36,20 @@ from central.core.flood import (
     DESK_RATE_PER_S,
     FloodAction,
     FloodGuard,
-    coalesce,
 )
+from central.core.floodcards import FloodCards, Source
 from central.core.rounds import TestRound
+from central.core.strangers import FaultChange, UnknownDevices, describe
 from central.core.supervision import Supervisor
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
 from central.push.pulse import Pulse
 from central.push.wire import Prepared
-from central.registry import Registry, flood_faults, unregistered_fault
+from central.registry import Registry, flood_faults
 from central.routines import load_alarm_response, load_self_tests
 from central.selftest import SelfTesting
 from central.store import Store
+from central.store import floods as stored_floods
 from central.supervise import Watch
 from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
 from protocol.screen import (
@@ -64,7 +68,6 @@ from protocol.screen import (
 log = logging.getLogger("central.alarms")
 
 _QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
-MAX_COALESCED = 100_000  # remembered flood alarms (oldest forgotten first)
 TICK_S = 0.5  # how often time is looked at: heartbeats missed, deadlines, schedules
 
 
@@ -106,12 +109,14 @@ class Central:
             settings.mqtt, self.on_alarm, self.rejected, clock, on_device=self.on_device
         )
         self.registry = Registry(settings.devices, trust_all=settings.registry.open)
+        # Alarms from unregistered devices: one fault per (site, device), kept up to date.
+        self.strangers = UnknownDevices()
         self.floods = FloodGuard()
         # A person's silent alarms from desks: per (site, user), tighter than a device's.
         self.desk_floods = FloodGuard(rate_per_s=DESK_RATE_PER_S, burst=DESK_BURST)
-        # Alarms of a flood: stored, not fanned out, and not listed one by one in snapshots or
-        # on the board (central.core.flood.coalesce makes one card of them).
-        self.coalesced: dict[UUID, None] = {}
+        # A flooding source's active alarms: one card on every screen, in snapshots and on the
+        # board (room, highest level, count); stored, so that a restart keeps the one card.
+        self.flood_cards = FloodCards()
         self.test_screens = {s.id: s.test_screen for s in settings.sites if s.test_screen}
         self.watch = Watch(
             Supervisor({s.id: s.hours() for s in settings.sites}, clock()),
@@ -142,12 +147,24 @@ class Central:
         self.book = AlarmBook.restore(stored, site_names=self.site_names)
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
+        await self._restore_floods()
         if self.registry.open:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
         self._ticker = asyncio.create_task(self._tick_forever(), name="central-ticker")
+
+    async def _restore_floods(self) -> None:
+        """The merged flood cards of before the restart, and their flood faults again."""
+        merged = await self.store.read(stored_floods.merged)
+        for source in self.flood_cards.restore(merged, self.book.active()):
+            self._store_flood(stored_floods.ended(source))  # resolved meanwhile
+        now = self.clock()
+        for site, name, desk in self.flood_cards.merging():
+            guard = self.desk_floods if desk else self.floods
+            self._flood_faults(guard.resume(site, name, now), now, desk)
+            log.info("flood card of %s at %s restored", name, site)
 
     async def stop(self) -> None:
         for task in (self._ticker, self._link_task):
@@ -166,6 +183,7 @@ class Central:
                 self._carry_out(self.book.due(now))
                 self.watch.tick(now)
                 self._flood_faults(self.floods.tick(now), now)
+                self._stranger_faults(self.strangers.tick(now, self._registered))
                 self._flood_faults(self.desk_floods.tick(now), now, desk=True)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
@@ -177,8 +195,9 @@ class Central:
         now = self.clock()
         placed = self.registry.place(message)  # room and floor from the registry
         if placed is None:  # unknown (site, device): a fault for facility managers, not lost
-            fault = unregistered_fault(message, now)
-            self.watch.carry_out(self.watch.supervisor.report(fault))
+            where = f"{message.site}/{message.device}"
+            log.warning("alarm from %s, not in the registry: %s", where, describe(message, now))
+            self._stranger_faults(self.strangers.alarm(message, now))
             self.rejected["unregistered_device"] += 1
             return
         message = placed
@@ -193,9 +212,9 @@ class Central:
                 self._close_when_stored[message.alarm_id] = "button tested in a test round"
             if test_for is not None:
                 log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
+        if not show:  # a flood: its alarms are merged into one card (this one too)
+            self._merge((message.site, message.device, False), now)
         actions = self.book.alarm(message, now, test_for)
-        if not show:  # a flood: stored and acked, shown as one "flood" fault, not N cards
-            self._coalesce(message.alarm_id)
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
                 "alarm %s resent by %s/%s (presses=%d)",
@@ -207,10 +226,32 @@ class Central:
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
 
-    def _coalesce(self, alarm_id: UUID) -> None:
-        self.coalesced[alarm_id] = None
-        while len(self.coalesced) > MAX_COALESCED:
-            del self.coalesced[next(iter(self.coalesced))]
+    def _merge(self, source: Source, now: datetime) -> None:
+        """``source`` floods: its active alarms become one card on every screen (stored)."""
+        if source in self.flood_cards.merging():
+            return
+        active = [a for a in self.book.active() if a.site == source[0]]
+        for action in self.flood_cards.start(source, now, active):
+            self._broadcast_frame(action)
+        self._store_flood(stored_floods.started(source, now))
+
+    def _store_flood(self, write: Callable[[Any], None]) -> None:
+        def done(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.error("flood card not stored: %s", future.exception())
+
+        self.store.submit(write).add_done_callback(done)
+
+    def _registered(self, site: str, device: str) -> bool:
+        return self.registry.open or self.registry.device(site, device) is not None
+
+    def _stranger_faults(self, changes: list[FaultChange]) -> None:
+        supervisor = self.watch.supervisor
+        for fault, cleared in changes:
+            if cleared is None:
+                self.watch.carry_out(supervisor.report(fault))
+            else:
+                self.watch.carry_out(supervisor.withdraw(fault, cleared))
 
     def _flood_faults(
         self, actions: Iterable[FloodAction], now: datetime, desk: bool = False
@@ -225,7 +266,8 @@ class Central:
                 listener(fault.site)
 
     def _desk_flood(self, person: Person, request: RaiseRequest, now: datetime) -> bool:
-        """Whether a desk's new silent alarm is coalesced (per-user rate limit)."""
+        """Whether a desk's new silent alarm floods (per-user rate limit): then the person's
+        silent alarms are merged into one card, shown to every screen of the site."""
         if self.book.get(request.alarm_id) is not None or not person.covers(request.site):
             return False  # a resend, or refused by the book anyway
         if request.test:  # shown to its raiser only: nobody else's view to protect
@@ -272,9 +314,9 @@ class Central:
             site_names={s: n for s, n in self.site_names.items() if person.covers(s)},
             routines=self.routines,
         )
-        # A flood's alarms are not listed one by one here either (the flood fault stands for
-        # them): a screen that reconnects during a flood gets a bounded snapshot.
-        shown, _ = coalesce(self.book.active_for(person), self.coalesced)
+        # A flood's alarms are one card here too (with its count): a screen that reconnects
+        # during a flood gets a bounded snapshot that still shows every room.
+        shown = self.flood_cards.listed(self.book.active_for(person))
         snapshot = Snapshot(alarms=tuple(shown))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
         for open_round in self.testing.rounds.all():
@@ -319,13 +361,12 @@ class Central:
         if isinstance(command, RaiseRequest):
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
             now = self.clock()
-            coalesce = self._desk_flood(screen.person, command, now)
+            if self._desk_flood(screen.person, command, now):  # one card for the person
+                self._merge((command.site, screen.person.user_id, True), now)
             actions = self.book.raise_from_screen(screen.person, command, now)
-            if coalesce and any(isinstance(a, Persist) and a.insert for a in actions):
-                self._coalesce(command.alarm_id)  # stored; one "flood" card, not one each
         else:
             now = self.clock()
-            actions = self.book.command(screen.person, command, now)
+            actions = self._command(screen.person, command, now)
             if command.type is CommandKind.DELIVERED and self.testing.runner.delivered(
                 command.alarm_id, screen.person.user_id, now
             ):
@@ -343,13 +384,24 @@ class Central:
 
     def answer(self, person: Person, kind: CommandKind, alarm_id: UUID) -> list[str]:
         """A command from the console (I'm coming, resolve); the reasons it was refused."""
-        actions = self.book.command(person, Command(type=kind, alarm_id=alarm_id), self.clock())
+        actions = self._command(person, Command(type=kind, alarm_id=alarm_id), self.clock())
         refused = [r.reason for r in self._carry_out(actions)]
         for reason in refused:
             log.info(
                 "alarm %s: %s from %s's console refused: %s", alarm_id, kind, person.user_id, reason
             )
         return refused
+
+    def _command(self, person: Person, command: Command, now: datetime) -> list[Action]:
+        """A person's command; "resolve" on a flood card resolves every alarm of its flood
+        (each recorded on its own), the card's alarm last."""
+        if command.type is not CommandKind.RESOLVE:
+            return self.book.command(person, command, now)
+        actions: list[Action] = []
+        for alarm_id in self.flood_cards.members(command.alarm_id):
+            resolve = Command(type=CommandKind.RESOLVE, alarm_id=alarm_id)
+            actions += self.book.command(person, resolve, now)
+        return actions
 
     # --- outputs -------------------------------------------------------------------------
 
@@ -368,13 +420,28 @@ class Central:
             elif isinstance(action, AckEdge):
                 self.link.publish_ack(action)
                 log.debug("alarm %s: ack %s to %s", action.alarm_id, action.state, action.device)
+            elif isinstance(action, Notice):
+                # The screens of the person who asked: their change is not on screens yet.
+                reason = f"{action.reason}: {action.what} {action.alarm_id}"
+                frame = Prepared(encode_frame(ErrorFrame(reason=reason)))
+                self.hub.broadcast(action.site, frame, frozenset({action.user}))
             else:
                 refusals.append(action)
         return refusals
 
     def _broadcast(self, action: Broadcast) -> None:
-        if action.frame.alarm.alarm_id in self.coalesced:
-            return  # part of a flood: the facility managers' "flood" fault stands for it
+        # An alarm of a flooding source is told as an update of its source's one card (never
+        # dropped: every change of every alarm of the flood reaches the screens).
+        shown = self.flood_cards.changed(action.frame) if action.only is None else None
+        if shown is None or shown.out is None:
+            self._broadcast_frame(action)
+            return
+        for out in shown.out:
+            self._broadcast_frame(out)
+        if shown.ended is not None:
+            self._store_flood(stored_floods.ended(shown.ended))
+
+    def _broadcast_frame(self, action: Broadcast) -> None:
         self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)), action.only)
         if action.only is None:  # test alarms are not on the board
             for listener in tuple(self.alarm_listeners):
@@ -394,7 +461,8 @@ class Central:
         error = future.exception()
         if error is not None:
             log.error("alarm %s: write failed (%s); will retry", persist.alarm_id, error)
-            self.book.commit_failed(persist, self.clock())
+            # The people whose change it carried hear "not stored yet" (once per change).
+            self._carry_out(self.book.commit_failed(persist, self.clock()))
             return
         now = self.clock()
         self._carry_out(self.book.committed(persist, now))

@@ -62,6 +62,13 @@ class AlarmView(BaseModel):
     resolved_by: str | None = None
     raised_by: str | None = None  # the user, for an alarm raised from a desk
     raised_by_name: str | None = None
+    # Flood containment (central.core.floodcards): one card per flooding source. ``flood``: this
+    # card stands for that many active alarms of its device (or of one person's desk), itself
+    # included; ``level`` is then the highest among them and ``presses`` their sum, and
+    # "resolve" on it resolves them all. ``merged_into``: this alarm is now shown on that card;
+    # a screen drops its own card of it (it is not resolved). Absent on ordinary alarms.
+    flood: int | None = None
+    merged_into: UUID | None = None
 
 
 class _Frame(BaseModel):

@@ -3,9 +3,13 @@
 Feed it what happened (an alarm message, a screen's command, a commit the store reported) and
 ``now``; it answers with actions for the shells. Two rules shape it:
 
-* Screens hear of a new alarm at once (``Broadcast``), in parallel with the write; the edge is
-  told "received" only after the store reports the commit (``committed``), because the ack is a
-  promise that the alarm is on disk.
+* Screens hear of a new alarm (and a further press) at once (``Broadcast``), in parallel with
+  the write; the edge is told "received" only after the store reports the commit
+  (``committed``), because the ack is a promise that the alarm is on disk. A change a person
+  makes (coming, can't come, resolved) reaches screens only once stored too, on the same path
+  as the edge's ack: told "resolved" before the disk has it, a screen would drop a card that a
+  restart brings back. So each entry keeps two views: ``view``, the truth being written, and
+  ``shown``, what screens were told (snapshots and the board show that one).
 * The same ``alarm_id`` is one alarm, always: a resend is answered with the last *committed*
   state, never recorded again; late or out-of-order commands change nothing and say why.
 
@@ -31,6 +35,7 @@ from central.core.model import (
     AlarmEvent,
     Broadcast,
     EventKind,
+    Notice,
     Persist,
     Person,
     Refusal,
@@ -55,6 +60,10 @@ SUCCESSOR_NAMESPACE = UUID("5b8f3c1e-9a27-4d6b-b0e4-7c2f1d9a6e35")
 RETRY_FIRST = timedelta(seconds=0.5)  # a failed write is retried after this, doubling ...
 RETRY_MAX = timedelta(seconds=5)  # ... up to this, until it is stored
 
+#: The fields a person's change sets: screens see them from the committed row only.
+_PEOPLE_FIELDS = ("state", "responders", "declined", "resolved_at", "resolved_by")
+_PEOPLE_EVENTS = (EventKind.COMING, EventKind.CANT_COME, EventKind.RESOLVED)
+
 _ACK_STATE = {
     AlarmState.RECEIVED: AckState.RECEIVED,
     AlarmState.ACKNOWLEDGED: AckState.ACKNOWLEDGED,
@@ -64,7 +73,8 @@ _ACK_STATE = {
 
 @dataclass(slots=True)
 class _Entry:
-    view: AlarmView  # as screens see it now
+    view: AlarmView  # the truth: what is being (or has been) written
+    shown: AlarmView  # as screens were told (a person's change once it is committed)
     committed: AlarmView | None = None  # the last row the store confirmed; None: never stored
     in_flight: int = 0  # writes submitted and not yet reported
     unwritten: list[AlarmEvent] = field(default_factory=list)  # events of failed writes
@@ -73,6 +83,7 @@ class _Entry:
     ack_owed: bool = False  # a failed write owed the edge an ack once stored
     retry_at: datetime | None = None  # when to retry a failed write
     retry_delay: timedelta = RETRY_FIRST
+    noticed: set[AlarmEvent] = field(default_factory=set)  # changes told "not stored yet"
 
 
 def successor_id(alarm_id: UUID) -> UUID:
@@ -133,7 +144,7 @@ class AlarmBook:
                 view = view.model_copy(update={"state": AlarmState.RECEIVED})
             # A test alarm's audience is not stored: after a restart it is shown to nobody.
             only = frozenset[str]() if view.test else None
-            book._entries[view.alarm_id] = _Entry(view=view, committed=view, only=only)
+            book._entries[view.alarm_id] = _Entry(view=view, shown=view, committed=view, only=only)
             book._index(view)
             if view.state is AlarmState.RESOLVED:
                 resolved.append((view.resolved_at or view.raised_at, view.alarm_id))
@@ -144,21 +155,23 @@ class AlarmBook:
     # --- queries -----------------------------------------------------------------------
 
     def get(self, alarm_id: UUID) -> AlarmView | None:
+        """The alarm as screens see it (a person's change once it is stored)."""
         entry = self._entries.get(alarm_id)
-        return entry.view if entry else None
+        return entry.shown if entry else None
 
     def active(self) -> tuple[AlarmView, ...]:
+        """The alarms screens show as active (the board's list)."""
         return tuple(
-            e.view for e in self._entries.values() if e.view.state is not AlarmState.RESOLVED
+            e.shown for e in self._entries.values() if e.shown.state is not AlarmState.RESOLVED
         )
 
     def active_for(self, person: Person) -> tuple[AlarmView, ...]:
         """The alarms a screen of ``person`` must show on connect (the snapshot)."""
         return tuple(
-            e.view
+            e.shown
             for e in self._entries.values()
-            if e.view.state is not AlarmState.RESOLVED
-            and person.covers(e.view.site)
+            if e.shown.state is not AlarmState.RESOLVED
+            and person.covers(e.shown.site)
             and (e.only is None or person.user_id in e.only)
         )
 
@@ -202,9 +215,11 @@ class AlarmBook:
         actions: list[Action] = []
         if message.presses > view.presses and view.state is not AlarmState.RESOLVED:
             entry.view = view.model_copy(update={"presses": message.presses})
+            # A press is news, like the alarm itself: screens hear of it at once.
+            entry.shown = entry.shown.model_copy(update={"presses": message.presses})
             detail = f"presses={message.presses}"
             event = AlarmEvent(view.alarm_id, EventKind.PRESSED, now, message.device, detail)
-            actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
+            actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.shown)))
             # Once stored, the new count is acked as soon as it is on disk: the edge keeps
             # re-sending until an ack carries it. (Before the first commit, the "received"
             # ack that follows it carries the row as it is then, the new count included.)
@@ -290,7 +305,7 @@ class AlarmBook:
         if entry is not None:
             if entry.view.raised_by != person.user_id:
                 return [Refusal(request.alarm_id, "alarm_id_of_other_device")]
-            return [self._broadcast(entry, AlarmUpdate(alarm=entry.view))]
+            return [self._broadcast(entry, AlarmUpdate(alarm=entry.shown))]
         view = AlarmView(
             alarm_id=request.alarm_id,
             site=request.site,
@@ -319,7 +334,7 @@ class AlarmBook:
         only: frozenset[str] | None = None,
         note: str = "",
     ) -> list[Action]:
-        entry = _Entry(view=view, only=only)
+        entry = _Entry(view=view, shown=view, only=only)
         self._entries[view.alarm_id] = entry
         self._index(view)
         flags = "".join(f" {f}" for f, on in (("test", view.test), ("drill", view.drill)) if on)
@@ -344,6 +359,7 @@ class AlarmBook:
             return []
         entry.in_flight -= 1
         entry.retry_delay = RETRY_FIRST
+        entry.noticed.difference_update(persist.events)
         if persist.alarm is None:
             return []
         first = entry.committed is None
@@ -354,29 +370,49 @@ class AlarmBook:
             actions.extend(self._ack(persist.alarm, now))
         if first:
             # "Stored" is a fact of the timeline even when a colleague answered before the
-            # commit (the state then stays "acknowledged"; screens need no update for it).
+            # commit (the row already says "acknowledged" then; that is what screens hear).
             # The edge's first ack waits for this entry's commit too, so that a crash right
             # after the ack can never leave an alarm without its "received" on record.
             event = AlarmEvent(entry.view.alarm_id, EventKind.RECEIVED, now, CENTRAL_ACTOR)
             actions.append(self._persist(entry, event, ack_after_commit=True))
             if entry.view.state is AlarmState.RAISED:
                 entry.view = entry.view.model_copy(update={"state": AlarmState.RECEIVED})
-                actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.view)))
+        # Screens hear what the disk now holds: the people's fields of the committed row (rows
+        # are committed in the order they were written, so this never goes back), with the
+        # press count they were already told.
+        stored = {name: getattr(persist.alarm, name) for name in _PEOPLE_FIELDS}
+        shown = entry.shown.model_copy(update=stored)
+        if shown != entry.shown:
+            entry.shown = shown
+            actions.append(self._broadcast(entry, AlarmUpdate(alarm=shown)))
         return actions
 
-    def commit_failed(self, persist: Persist, now: datetime) -> None:
+    def commit_failed(self, persist: Persist, now: datetime) -> list[Action]:
         """The store could not commit ``persist`` (a full disk, I/O): its events ride along
         with the next write, and :meth:`due` offers a retry after a backoff (0.5 s, doubling
-        up to 5 s) until one is stored. An ack it was to bring waits for that commit."""
+        up to 5 s) until one is stored. An ack it was to bring waits for that commit, and so
+        does the screens' update. Each person whose change it carried is told, once per
+        change, that it is not stored yet (:class:`Notice`): their screen still shows the
+        alarm as it was."""
         entry = self._entries.get(persist.alarm_id)
         if entry is None:
-            return
+            return []
+        notices: list[Action] = []
+        for event in persist.events:
+            if (
+                event.kind in _PEOPLE_EVENTS
+                and event.actor != CENTRAL_ACTOR
+                and event not in entry.noticed
+            ):
+                entry.noticed.add(event)
+                notices.append(Notice(entry.view.site, event.actor, event.alarm_id, event.kind))
         entry.in_flight -= 1
         entry.unwritten.extend(persist.events)
         entry.ack_owed = entry.ack_owed or persist.ack_after_commit
         entry.retry_at = now + entry.retry_delay
         entry.retry_delay = min(entry.retry_delay * 2, RETRY_MAX)
         self._retrying[persist.alarm_id] = None
+        return notices
 
     def due(self, now: datetime) -> list[Action]:
         """The retries due at ``now``: a write of each alarm whose last write failed (once
@@ -533,13 +569,11 @@ class AlarmBook:
         return self._resolve_as(entry, CENTRAL_ACTOR, detail, now)
 
     def _change(self, entry: _Entry, update: dict[str, object], event: AlarmEvent) -> list[Action]:
+        """A person's change: written now; edge and screens hear of it once it is stored."""
         before = entry.view.state
         entry.view = entry.view.model_copy(update=update)
         ack = entry.view.state is not before and entry.view.state is not AlarmState.RAISED
-        return [
-            self._broadcast(entry, AlarmUpdate(alarm=entry.view)),
-            self._persist(entry, event, ack_after_commit=ack),
-        ]
+        return [self._persist(entry, event, ack_after_commit=ack)]
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -3,36 +3,28 @@
 One stolen or broken device can send hundreds of alarms a second; a person cannot press a
 button more than a few times a minute. If every one became its own card, the real alarms of
 the office would scroll out of every screen. The rule here never drops an alarm (the shell
-still stores and acks each one, so the record is complete); it only decides how an alarm is
-*shown*:
+still stores, acks and shows each one); it only decides when a source's cards are *merged*:
 
 * within the device's bucket (``burst`` alarms, refilled at ``rate_per_s``) an alarm is shown
   as itself, as always;
-* past it, the alarm is not fanned out as a card of its own; the first such alarm starts a
-  flood, which the shell shows to the site's facility managers as one ``flood`` fault
-  ("flood from rom-101");
+* past it, a flood starts: the shell merges the source's active alarms into one card on every
+  screen (:mod:`central.core.floodcards`: room, highest level, count) and tells the site's
+  facility managers with one ``flood`` fault ("flood from rom-101");
 * when the device has sent no alarm for ``quiet``, the flood ends (the fault is cleared, with
-  how many alarms it held) and the device's alarms are shown again.
+  how many alarms came during it). The card stays merged until none of its alarms is active.
 
 Resends of an alarm already seen (same ``alarm_id``) are not new alarms: the shell asks only
 for new ones.
 
 The same bucket, keyed by (site, user) and tighter, limits a person's silent alarms from a desk
-(``raise`` frames): a compromised desk can flood too. And a flood is contained everywhere a
-list of alarms is shown, not only on the live fan-out: :func:`coalesce` splits the active
-alarms a snapshot or the console's board would list into the ones shown as themselves and one
-:class:`FloodCard` per flooding source ("flood from rom-101 (N alarms)").
+(``raise`` frames): a compromised desk can flood too, and its alarms merge the same way into one
+card per person (never only a fault).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import UUID
-
-from central.core.alarms import DESK_DEVICE
-from protocol.screen import AlarmView
 
 RATE_PER_S = 0.2  # one alarm every five seconds, sustained
 BURST = 10  # ten presses in a row are still ten cards
@@ -54,7 +46,7 @@ class FloodEnded:
     site: str
     device: str
     at: datetime
-    coalesced: int  # alarms stored but not shown as cards of their own
+    coalesced: int  # alarms that came during the flood (each merged into the one card)
 
 
 FloodAction = FloodStarted | FloodEnded
@@ -62,7 +54,7 @@ FloodAction = FloodStarted | FloodEnded
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    show: bool  # False: store and ack, but do not fan out as a card
+    show: bool  # False: the source floods (its alarms are merged into one card)
     actions: tuple[FloodAction, ...] = ()
 
 
@@ -104,6 +96,14 @@ class FloodGuard:
         bucket.coalesced = 1
         return Verdict(show=False, actions=(FloodStarted(site, device, now),))
 
+    def resume(self, site: str, device: str, now: datetime) -> list[FloodAction]:
+        """After a restart, a source whose card is still merged: its flood is on again (the
+        fault stands) until it has been quiet for ``quiet``, with an empty bucket."""
+        if (site, device) in self._buckets:
+            return []
+        self._buckets[(site, device)] = _Bucket(0.0, now, now, flooding=True)
+        return [FloodStarted(site, device, now)]
+
     def tick(self, now: datetime) -> list[FloodAction]:
         """Floods whose device has been quiet for ``quiet`` end; idle buckets are forgotten."""
         actions: list[FloodAction] = []
@@ -114,47 +114,3 @@ class FloodGuard:
                 actions.append(FloodEnded(key[0], key[1], now, bucket.coalesced))
             del self._buckets[key]  # a full bucket again: nothing to remember
         return actions
-
-
-@dataclass(frozen=True, slots=True)
-class FloodCard:
-    """The one card standing for the coalesced alarms of one source at one site."""
-
-    site: str
-    source: str  # the device id, or for a desk's silent alarms the user id that raised them
-    desk: bool
-    alarms: int
-    first: datetime  # raised_at of its oldest and newest alarm
-    last: datetime
-
-
-def flood_source(alarm: AlarmView) -> tuple[str, str, bool]:
-    """(site, source, from a desk) of an alarm: what a flood is counted by."""
-    if alarm.device == DESK_DEVICE and alarm.raised_by:
-        return alarm.site, alarm.raised_by, True
-    return alarm.site, alarm.device, False
-
-
-def coalesce(
-    alarms: Iterable[AlarmView], coalesced: Collection[UUID]
-) -> tuple[list[AlarmView], list[FloodCard]]:
-    """The alarms shown as themselves (order kept), and one card per flooding source."""
-    shown: list[AlarmView] = []
-    held: dict[tuple[str, str, bool], list[AlarmView]] = {}
-    for alarm in alarms:
-        if alarm.alarm_id in coalesced:
-            held.setdefault(flood_source(alarm), []).append(alarm)
-        else:
-            shown.append(alarm)
-    cards = [
-        FloodCard(
-            site,
-            source,
-            desk,
-            len(group),
-            min(a.raised_at for a in group),
-            max(a.raised_at for a in group),
-        )
-        for (site, source, desk), group in sorted(held.items())
-    ]
-    return shown, cards

@@ -81,7 +81,11 @@ class AlarmEvent:
 
 @dataclass(frozen=True, slots=True)
 class Broadcast:
-    """Send ``frame`` to every screen that may see ``site``, now (never waits for disk).
+    """Send ``frame`` to every screen that may see ``site``, now.
+
+    A new alarm (and a further press) is broadcast at once, never waiting for disk; a change
+    a person made (coming, can't come, resolved) only once the store committed it, so that no
+    screen is ever told of a change that a restart could take back.
 
     ``only``: a test alarm goes only to these users' screens (the site's test screen, or the
     tester of a round); None means everyone of the site.
@@ -133,4 +137,17 @@ class Refusal:
     reason: str
 
 
-Action = Broadcast | Persist | AckEdge | Refusal
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Tell ``user``'s screens of ``site`` that their change of ``alarm_id`` (``what``: an
+    :class:`EventKind`) is not stored yet: the write failed and is retried until it is. Screens
+    see the change once it is stored, so without this the person would be left wondering."""
+
+    site: str
+    user: str
+    alarm_id: UUID
+    what: EventKind
+    reason: str = "not_stored_yet"
+
+
+Action = Broadcast | Persist | AckEdge | Refusal | Notice

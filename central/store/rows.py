@@ -42,7 +42,8 @@ _JSON_LISTS = ("responders", "declined")
 
 
 def alarm_row(view: AlarmView) -> dict[str, Any]:
-    data = view.model_dump(mode="json")
+    # A screen's card fields (flood, merged_into) are never part of the record.
+    data = view.model_dump(mode="json", exclude={"flood", "merged_into"})
     for key in _JSON_LISTS:
         data[key] = json.dumps(data[key], ensure_ascii=False)
     data["test"] = int(view.test)

@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from central.api.deps import CentralDep, PersonDep
 from central.core import Person
-from central.core.flood import coalesce
 from central.service import Central
 from central.web import queries
 from central.web.deps import PagesDep, back_to
@@ -30,9 +29,9 @@ router = APIRouter(include_in_schema=False)
 
 async def _board(central: Central, person: Person) -> dict[str, Any]:
     mine = [a for a in central.book.active() if person.covers(a.site) and not a.test]
-    # A flood's alarms are one card ("flood from rom-101 (N alarms)"), not N: the history
-    # lists each of them.
-    active, floods = coalesce(mine, central.coalesced)
+    # A flooding source's alarms are one card ("Flood from rom-101: N alarms", its room, the
+    # highest level), not N; "resolve" on it resolves them all. The history lists each.
+    active = central.flood_cards.listed(mine)
     active.sort(key=lambda a: (a.level != "acute", a.raised_at))
     ids = [str(a.alarm_id) for a in active]
     timelines = await central.store.read(lambda db: queries.timelines(db, ids))
@@ -44,7 +43,6 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
         ],
         "plans": [plan_of(s, active) for s in sites],
         "alarms": active,
-        "floods": floods,
         "site_names": {s.id: s.name for s in sites},
         # [registry] open = true (trials only): every device the broker admits is trusted.
         "open_registry": central.registry.open,

@@ -77,6 +77,11 @@ def _is_resolved(alarm: AlarmView) -> bool:
     return alarm.state is AlarmState.RESOLVED
 
 
+def _is_gone(alarm: AlarmView) -> bool:
+    """Resolved, or merged into a flood card (``merged_into``): no card of its own any more."""
+    return alarm.state is AlarmState.RESOLVED or alarm.merged_into is not None
+
+
 @dataclass
 class DeskCore:
     """State across connections. Call :meth:`connection_opened` for each new socket."""
@@ -169,7 +174,7 @@ class DeskCore:
 
     def _snapshot(self, frame: Snapshot) -> Reaction:
         before = set(self._active)
-        self._active = {a.alarm_id: a for a in frame.alarms if not _is_resolved(a)}
+        self._active = {a.alarm_id: a for a in frame.alarms if not _is_gone(a)}
         events = tuple(
             AlarmEvent(EventKind.ACTIVE, a, self.is_own(a.alarm_id)) for a in frame.alarms
         )
@@ -191,9 +196,11 @@ class DeskCore:
     def _alarm(self, alarm: AlarmView) -> Reaction:
         # Whether central called it new or an update, an active alarm this screen has not shown
         # is news to the user: it must pop up, or a missed frame would hide an alarm.
+        # A flood card (``flood``) is one alarm standing for its source's others; an alarm
+        # ``merged_into`` a card is withdrawn like a resolved one (the card shows its room).
         known = alarm.alarm_id in self._active
-        kind = EventKind.ALARM if not known and not _is_resolved(alarm) else EventKind.UPDATE
-        if _is_resolved(alarm):
+        kind = EventKind.ALARM if not known and not _is_gone(alarm) else EventKind.UPDATE
+        if _is_gone(alarm):
             self._active.pop(alarm.alarm_id, None)
         else:
             self._active[alarm.alarm_id] = alarm
@@ -217,7 +224,7 @@ class DeskCore:
 
     def _answers(self, alarm: AlarmView) -> list[Command]:
         # The raiser's own screen says nothing of the alarm, so it has no receipts to give.
-        if _is_resolved(alarm) or self.is_own(alarm.alarm_id):
+        if _is_gone(alarm) or self.is_own(alarm.alarm_id):
             return []
         commands = []
         if alarm.alarm_id not in self._delivered:

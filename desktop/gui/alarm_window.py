@@ -248,6 +248,12 @@ class AlarmWindow(QWidget):
 
     def _raised_by_text(self) -> str:
         alarm = self.alarm
+        if alarm.flood:  # one card for a flooding source's alarms: say how many it stands for
+            if alarm.raised_by:
+                text = self._("Flood of silent alarms from the desk of {user}: {n} alarms")
+                return text.format(user=alarm.raised_by_name or alarm.raised_by, n=alarm.flood)
+            text = self._("Flood from {device}: {n} alarms")
+            return text.format(device=alarm.device, n=alarm.flood)
         if alarm.raised_by_name or alarm.raised_by:
             return self._("Raised by {name}").format(name=alarm.raised_by_name or alarm.raised_by)
         if alarm.source is AlarmSource.BUTTON:
@@ -273,6 +279,7 @@ class AlarmWindow(QWidget):
     def update_alarm(self, alarm: AlarmView) -> None:
         _ = self._
         self.alarm = alarm
+        self.raised_by.setText(self._raised_by_text())  # a flood card's count changes
         if alarm.responders:
             self.responders.setText(
                 _("Coming: {names}").format(names=self._people(alarm.responders))

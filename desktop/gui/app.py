@@ -161,8 +161,8 @@ class DeskApp(QObject):
         if event.own:
             self.own_alarms.add(alarm.alarm_id)  # nothing on this screen may reveal it
             return
-        if alarm.state is AlarmState.RESOLVED:
-            self._close(alarm.alarm_id)
+        if alarm.state is AlarmState.RESOLVED or alarm.merged_into is not None:
+            self._close(alarm.alarm_id)  # resolved, or now shown on its flood's one card
             return
         window = self.windows.get(alarm.alarm_id)
         if window is not None:

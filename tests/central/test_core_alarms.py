@@ -11,13 +11,16 @@ from central.core import (
     AckEdge,
     Action,
     AlarmBook,
+    AlarmEvent,
     Broadcast,
     EventKind,
+    Notice,
     Persist,
     Person,
     Refusal,
 )
 from protocol import AckState, AlarmLevel, AlarmMessage, AlarmSource
+from protocol.messages import Responder
 from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, Command, CommandKind
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -191,45 +194,61 @@ def test_same_alarm_id_from_another_device_is_refused() -> None:
     assert refusal == Refusal(message.alarm_id, "alarm_id_of_other_device")
 
 
-def test_coming_acknowledges_and_acks_after_commit() -> None:
+def test_coming_is_written_then_acked_and_shown_once_stored() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    actions = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(10))
-    [update] = only(actions, Broadcast)
-    assert update.frame.alarm.state is AlarmState.ACKNOWLEDGED
-    assert [(r.user, r.name, r.at) for r in update.frame.alarm.responders] == [
-        ("kari", "Kari Nordmann", at(10))
+    alarm_id = message.alarm_id
+    before = book.get(alarm_id)
+    assert before is not None and before.state is AlarmState.RECEIVED
+    actions = book.command(KARI, command(CommandKind.COMING, alarm_id), at(10))
+    kari = Responder(user="kari", name="Kari Nordmann", at=at(10))
+    acked = before.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (kari,)})
+    coming = AlarmEvent(alarm_id, EventKind.COMING, at(10), "kari", "Kari Nordmann")
+    assert actions == [Persist(alarm_id, acked, (coming,), ack_after_commit=True)]
+    assert book.get(alarm_id) == before  # screens hear nothing before the disk has it
+    assert book.committed(actions[0], at(10.1)) == [  # type: ignore[arg-type]
+        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (kari,), at(10.1), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=acked)),
     ]
-    [persist] = only(actions, Persist)
-    assert persist.ack_after_commit and not only(actions, AckEdge)
-    assert persist.events[0].kind is EventKind.COMING and persist.events[0].actor == "kari"
-    [ack] = book.committed(persist, at(10.1))
-    assert isinstance(ack, AckEdge) and ack.state is AckState.ACKNOWLEDGED
-    # Pressing again changes nothing; a second colleague is added.
-    assert book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(11)) == []
-    second = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(12))
-    persist = only(second, Persist)[0]
-    assert [r.user for r in persist.alarm.responders] == ["kari", "ola"]  # type: ignore[union-attr]
-    assert not persist.ack_after_commit  # state unchanged: nothing new for the edge's LED
+    assert book.get(alarm_id) == acked
+    # Pressing again changes nothing; a second colleague is added, and the edge's LED has
+    # nothing new to show (no ack), but screens do once it is stored.
+    assert book.command(KARI, command(CommandKind.COMING, alarm_id), at(11)) == []
+    ola = Responder(user="ola", name="Ola Nordmann", at=at(12))
+    both = acked.model_copy(update={"responders": (kari, ola)})
+    second = book.command(OLA, command(CommandKind.COMING, alarm_id), at(12))
+    event = AlarmEvent(alarm_id, EventKind.COMING, at(12), "ola", "Ola Nordmann")
+    assert second == [Persist(alarm_id, both, (event,))]
+    assert book.committed(second[0], at(12.1)) == [  # type: ignore[arg-type]
+        Broadcast(SITE, AlarmUpdate(alarm=both))
+    ]
 
 
 def test_cant_come_is_recorded_and_withdraws_a_responder() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    commit_all(
-        book, book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1)), at(1)
-    )
-    actions = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(2))
-    view = only(actions, Broadcast)[0].frame.alarm
-    assert view.state is AlarmState.RECEIVED and view.responders == ()
-    assert [d.user for d in view.declined] == ["kari"]
-    [ack] = commit_all(book, actions, at(2.1))
-    assert isinstance(ack, AckEdge) and ack.state is AckState.RECEIVED
-    assert book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(3)) == []
+    alarm_id = message.alarm_id
+    before = book.get(alarm_id)
+    assert before is not None
+    commit_all(book, book.command(KARI, command(CommandKind.COMING, alarm_id), at(1)), at(1))
+    actions = book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(2))
+    kari = Responder(user="kari", name="Kari Nordmann", at=at(2))
+    declined = before.model_copy(update={"declined": (kari,)})
+    event = AlarmEvent(alarm_id, EventKind.CANT_COME, at(2), "kari", "Kari Nordmann")
+    assert actions == [Persist(alarm_id, declined, (event,), ack_after_commit=True)]
+    assert commit_all(book, actions, at(2.1)) == [
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RECEIVED, (), at(2.1), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=declined)),
+    ]
+    assert book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(3)) == []
     # Changing one's mind again: coming removes the decline.
-    again = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(4))
-    view = only(again, Broadcast)[0].frame.alarm
-    assert view.declined == () and view.state is AlarmState.ACKNOWLEDGED
+    again = book.command(KARI, command(CommandKind.COMING, alarm_id), at(4))
+    coming = Responder(user="kari", name="Kari Nordmann", at=at(4))
+    acked = before.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (coming,)})
+    assert [p.alarm for p in only(again, Persist)] == [acked]
+    assert only(commit_all(book, again, at(4.1)), Broadcast) == [
+        Broadcast(SITE, AlarmUpdate(alarm=acked))
+    ]
 
 
 def test_cant_come_while_others_come_keeps_acknowledged() -> None:
@@ -245,44 +264,127 @@ def test_cant_come_while_others_come_keeps_acknowledged() -> None:
 def test_commands_in_the_window_before_the_first_commit() -> None:
     book = AlarmBook()
     message = alarm()
-    [insert] = only(book.alarm(message, at(0)), Persist)
-    coming = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(0.001))
-    withdrawn = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(0.002))
+    alarm_id = message.alarm_id
+    actions = book.alarm(message, at(0))
+    [insert] = only(actions, Persist)
+    [raised] = [b.frame.alarm for b in only(actions, Broadcast)]
+    coming = book.command(KARI, command(CommandKind.COMING, alarm_id), at(0.001))
+    withdrawn = book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(0.002))
     # Withdrawing before anything is stored goes back to "raised", which is never acked.
-    assert only(withdrawn, Broadcast)[0].frame.alarm.state is AlarmState.RAISED
-    assert not only(withdrawn, Persist)[0].ack_after_commit
-    back = book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(0.003))
+    [withdraw] = withdrawn
+    assert isinstance(withdraw, Persist) and not withdraw.ack_after_commit
+    assert withdraw.alarm is not None and withdraw.alarm.state is AlarmState.RECEIVED
+    back = book.command(OLA, command(CommandKind.COMING, alarm_id), at(0.003))
+    assert book.get(alarm_id) == raised  # screens still show the alarm as raised
+    # The timeline records "stored", and screens hear "received": the first row is stored.
     first_commit = book.committed(insert, at(0.01))
-    assert only(first_commit, AckEdge) == []
-    # The timeline still records "stored", but screens already show "acknowledged".
+    received = raised.model_copy(update={"state": AlarmState.RECEIVED})
     [stored] = only(first_commit, Persist)
-    assert [e.kind for e in stored.events] == [EventKind.RECEIVED]
-    assert only(first_commit, Broadcast) == []
-    # Its row carries Ola's answer, so once on record the edge may hear "help is coming".
-    acks = only(book.committed(stored, at(0.015)), AckEdge)
-    assert [a.state for a in acks] == [AckState.ACKNOWLEDGED]
-    assert book.get(message.alarm_id).state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
+    assert first_commit == [stored, Broadcast(SITE, AlarmUpdate(alarm=received))]
+    assert [e.kind for e in stored.events] == [EventKind.RECEIVED] and stored.ack_after_commit
+    # Ola's answer is not on disk yet: screens keep "received" while the stored row moves on.
     later = commit_all(book, [*coming, *withdrawn, *back], at(0.02))
-    assert [a.state for a in only(later, AckEdge)] == [AckState.ACKNOWLEDGED, AckState.ACKNOWLEDGED]
+    kari = Responder(user="kari", name="Kari Nordmann", at=at(0.001))
+    kari_no = Responder(user="kari", name="Kari Nordmann", at=at(0.002))
+    ola = Responder(user="ola", name="Ola Nordmann", at=at(0.003))
+    acked = received.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (kari,)})
+    declined = received.model_copy(update={"declined": (kari_no,)})
+    ola_coming = declined.model_copy(
+        update={"state": AlarmState.ACKNOWLEDGED, "responders": (ola,)}
+    )
+    # Each answer reaches screens in order as it is stored; the edge hears "acknowledged"
+    # twice (no "raised" ack for the withdrawal, which was never stored as received).
+    assert later == [
+        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (kari,), at(0.02), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=acked)),
+        Broadcast(SITE, AlarmUpdate(alarm=declined)),
+        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (ola,), at(0.02), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=ola_coming)),
+    ]
+    # The "received" row was written last, with Ola's answer: nothing new for screens.
+    assert book.committed(stored, at(0.03)) == [
+        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (ola,), at(0.03), 1, "desk")
+    ]
+    assert book.get(alarm_id) == ola_coming
 
 
-def test_resolve_resolves_once() -> None:
+def test_resolve_reaches_screens_once_stored_and_resolves_once() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    actions = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(30))
-    view = only(actions, Broadcast)[0].frame.alarm
-    assert view.state is AlarmState.RESOLVED and view.resolved_by == "ola"
-    assert view.resolved_at == at(30)
-    [ack] = commit_all(book, actions, at(30.1))
-    assert isinstance(ack, AckEdge) and ack.state is AckState.RESOLVED
-    assert book.active() == ()
+    alarm_id = message.alarm_id
+    before = book.get(alarm_id)
+    assert before is not None
+    actions = book.command(OLA, command(CommandKind.RESOLVE, alarm_id), at(30))
+    resolved = before.model_copy(
+        update={"state": AlarmState.RESOLVED, "resolved_at": at(30), "resolved_by": "ola"}
+    )
+    event = AlarmEvent(alarm_id, EventKind.RESOLVED, at(30), "ola", "Ola Nordmann")
+    assert actions == [Persist(alarm_id, resolved, (event,), ack_after_commit=True)]
+    assert book.active() == (before,) and book.active_for(KARI) == (before,)
+    assert commit_all(book, actions, at(30.1)) == [
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(30.1), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=resolved)),
+    ]
+    assert book.active() == () and book.active_for(KARI) == ()
     for kind in (CommandKind.COMING, CommandKind.CANT_COME, CommandKind.RESOLVE):
-        [refusal] = book.command(KARI, command(kind, message.alarm_id), at(31))
-        assert refusal == Refusal(message.alarm_id, "already_resolved")
+        [refusal] = book.command(KARI, command(kind, alarm_id), at(31))
+        assert refusal == Refusal(alarm_id, "already_resolved")
     # The edge republishing the resolved alarm just hears "resolved" again (a higher count is
     # a new alarm: see test_press_after_resolution_is_a_new_alarm).
-    [reack] = book.alarm(alarm(message.alarm_id, presses=1), at(32))
+    [reack] = book.alarm(alarm(alarm_id, presses=1), at(32))
     assert isinstance(reack, AckEdge) and reack.state is AckState.RESOLVED
+
+
+def test_a_resolution_the_disk_refuses_is_never_shown_and_its_author_is_told() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    alarm_id = message.alarm_id
+    before = book.get(alarm_id)
+    assert before is not None
+    [write] = book.command(OLA, command(CommandKind.RESOLVE, alarm_id), at(30))
+    assert isinstance(write, Persist)
+    resolved = write.alarm
+    assert book.commit_failed(write, at(30.1)) == [
+        Notice(SITE, "ola", alarm_id, EventKind.RESOLVED)
+    ]
+    assert book.active() == (before,)  # a screen connecting now still gets it as active
+    # Kari answering meanwhile hears the truth; Ola is not told again when the retry fails.
+    [coming] = book.command(KARI, command(CommandKind.COMING, alarm_id), at(30.2))
+    assert coming == Refusal(alarm_id, "already_resolved")  # the truth, though not yet shown
+    [retry] = book.due(at(30.6))
+    assert retry == write
+    assert book.commit_failed(retry, at(30.6)) == []  # type: ignore[arg-type]
+    [retry] = book.due(at(31.6))
+    assert book.committed(retry, at(31.7)) == [  # type: ignore[arg-type]
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(31.7), 1, "desk"),
+        Broadcast(SITE, AlarmUpdate(alarm=resolved)),  # type: ignore[arg-type]
+    ]
+    assert book.active() == ()
+
+
+def test_a_notice_goes_to_each_person_whose_change_waits() -> None:
+    book = AlarmBook()
+    message = stored_alarm(book)
+    alarm_id = message.alarm_id
+    [coming] = book.command(KARI, command(CommandKind.COMING, alarm_id), at(1))
+    [resolve] = book.command(OLA, command(CommandKind.RESOLVE, alarm_id), at(1.1))
+    assert book.commit_failed(coming, at(1.2)) == [  # type: ignore[arg-type]
+        Notice(SITE, "kari", alarm_id, EventKind.COMING)
+    ]
+    assert book.commit_failed(resolve, at(1.3)) == [  # type: ignore[arg-type]
+        Notice(SITE, "ola", alarm_id, EventKind.RESOLVED)
+    ]
+    # The retry (backoff doubled by the second failure) carries both changes; failing again
+    # tells nobody again.
+    assert book.due(at(2.29)) == []
+    [retry] = book.due(at(2.3))
+    assert isinstance(retry, Persist)
+    assert [e.kind for e in retry.events] == [EventKind.COMING, EventKind.RESOLVED]
+    assert book.commit_failed(retry, at(1.8)) == []
+    # A central-made change (a test alarm closed) has nobody to tell.
+    test_alarm = stored_alarm(book, alarm(test=True))
+    [close] = book.close_test(test_alarm.alarm_id, at(2), "test screen has it")
+    assert book.commit_failed(close, at(2.1)) == []  # type: ignore[arg-type]
 
 
 def test_unknown_alarm_and_other_site_are_refused() -> None:
@@ -332,7 +434,7 @@ def test_failed_update_events_ride_with_the_next_write() -> None:
         book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1)), Persist
     )
     book.commit_failed(persist, at(1.1))
-    [_, nxt] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(2))
+    [nxt] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(2))
     assert isinstance(nxt, Persist)
     assert [e.kind for e in nxt.events] == [EventKind.COMING, EventKind.RESOLVED]
 

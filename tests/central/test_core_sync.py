@@ -18,7 +18,14 @@ from central.core import (
 from central.core.alarms import SUCCESSOR_NAMESPACE
 from protocol import AckState
 from protocol.messages import MAX_HELD_ALARMS, HeldAlarm, HeldState, Responder
-from protocol.screen import AlarmNew, AlarmState, AlarmView, CommandKind, RaiseRequest
+from protocol.screen import (
+    AlarmNew,
+    AlarmState,
+    AlarmUpdate,
+    AlarmView,
+    CommandKind,
+    RaiseRequest,
+)
 from tests.central.test_core_alarms import (
     KARI,
     OLA,
@@ -250,8 +257,9 @@ def test_held_at_start_is_said_in_the_raised_event() -> None:
 def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    [_, write] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
-    assert isinstance(write, Persist)
+    before = book.get(message.alarm_id)
+    [write] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
+    assert isinstance(write, Persist) and write.alarm is not None
     book.commit_failed(write, at(10))
     assert book.due(at(10.4)) == []
     # Each failure doubles the wait: 0.5, 1, 2, 4, then 5 s at most.
@@ -260,10 +268,12 @@ def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
         [retry] = book.due(at(due_at))
         assert retry == write  # the same row, the same events, the ack still owed
         book.commit_failed(retry, at(due_at))
+        assert book.active() == (before,)  # screens keep showing it active meanwhile
     assert book.due(at(27.49)) == [] and book.retrying == 1
     [retry] = book.due(at(27.5))  # capped at 5 s
     assert book.committed(retry, at(27.6)) == [  # type: ignore[arg-type]
-        ack(message.alarm_id, AckState.RESOLVED, 27.6)
+        ack(message.alarm_id, AckState.RESOLVED, 27.6),
+        Broadcast(SITE, AlarmUpdate(alarm=write.alarm)),
     ]
     assert book.due(at(60)) == [] and book.retrying == 0
 
@@ -271,15 +281,18 @@ def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
 def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    [_, coming] = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1))
+    [coming] = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1))
     book.commit_failed(coming, at(1))  # type: ignore[arg-type]
-    [_, resolve] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(1.2))
+    [resolve] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(1.2))
     assert isinstance(resolve, Persist) and resolve.ack_after_commit
+    assert resolve.alarm is not None
     assert [e.kind for e in resolve.events] == [EventKind.COMING, EventKind.RESOLVED]
     assert book.due(at(2)) == []  # that write is in flight
-    kari = book.get(message.alarm_id).responders  # type: ignore[union-attr]
-    assert only(book.committed(resolve, at(2.1)), AckEdge) == [
-        ack(message.alarm_id, AckState.RESOLVED, 2.1, responders=kari)
+    kari = resolve.alarm.responders
+    # Screens never saw Kari coming on its own: they go straight to what is stored.
+    assert book.committed(resolve, at(2.1)) == [
+        ack(message.alarm_id, AckState.RESOLVED, 2.1, responders=kari),
+        Broadcast(SITE, AlarmUpdate(alarm=resolve.alarm)),
     ]
     assert book.due(at(3)) == [] and book.retrying == 0
 
@@ -287,7 +300,7 @@ def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all
 def test_an_owed_ack_goes_out_when_a_receipt_stored_nothing_new() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    [_, coming] = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1))
+    [coming] = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1))
     book.commit_failed(coming, at(1))  # type: ignore[arg-type]
     [retry] = book.due(at(1.5))
     assert retry.ack_after_commit  # type: ignore[union-attr]
@@ -315,7 +328,7 @@ def test_a_failed_first_write_is_retried_and_then_acked() -> None:
 def test_an_alarm_with_a_write_to_retry_is_not_forgotten() -> None:
     book = AlarmBook(retention=timedelta(hours=1))
     message = stored_alarm(book)
-    [_, write] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
+    [write] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
     book.commit_failed(write, at(10))  # type: ignore[arg-type]
     book.alarm(alarm(), at(2 * 3600))
     assert book.get(message.alarm_id) is not None

@@ -38,7 +38,8 @@ def test_a_test_alarm_goes_only_to_its_audience_and_central_ends_it() -> None:
     [persist] = only(actions, Persist)
     book.committed(persist, at(1))
     ended = book.close_test(message.alarm_id, at(2), "test screen has it")
-    [update] = only(ended, Broadcast)
+    assert only(ended, Broadcast) == []  # the test screen hears it once it is stored
+    [update] = only(book.committed(only(ended, Persist)[0], at(2.1)), Broadcast)
     assert update.only == frozenset({"testskjerm"})
     assert update.frame.alarm.state is AlarmState.RESOLVED
     assert update.frame.alarm.resolved_by == "central"

@@ -221,19 +221,23 @@ async def test_resolution_on_a_full_disk_is_retried_until_stored(
 
             filler = fill(disk)
             await desk.send(f"resolve {first.alarm_id}")
-            # Screens hear it at once; the record cannot take it.
+            # The record cannot take it: the desk is told it is not stored yet, and keeps
+            # showing the alarm active (no screen hears "resolved" before the disk has it).
+            failed = f"alarm {first.alarm_id}: write failed"
+            await poll(lambda: failed in central.log.read_text(), "the failed write")
+            notice = f"not_stored_yet: resolved {first.alarm_id}"
+            await poll(lambda: notice in desk.log.read_text(), "the desk's notice")
+            assert row(central, first.alarm_id)["state"] != "resolved"
+            assert not [ln for ln in desk.lines if ln.get("state") == "resolved"]
+
+            os.unlink(filler)  # the disk clears: the retry stores it, then the edge hears it
+            ack = await next_ack(edge, within=20, alarm_id=str(first.alarm_id), state="resolved")
+            assert ack["input"] == "desk"
             await desk.wait_for(
                 lambda ln: (
                     ln.get("alarm_id") == str(first.alarm_id) and ln.get("state") == "resolved"
                 )
             )
-            failed = f"alarm {first.alarm_id}: write failed"
-            await poll(lambda: failed in central.log.read_text(), "the failed write")
-            assert row(central, first.alarm_id)["state"] != "resolved"
-
-            os.unlink(filler)  # the disk clears: the retry stores it, then the edge hears it
-            ack = await next_ack(edge, within=20, alarm_id=str(first.alarm_id), state="resolved")
-            assert ack["input"] == "desk"
             stored = row(central, first.alarm_id)
             assert stored["state"] == "resolved"
             assert [e["kind"] for e in stored["events"]].count("resolved") == 1
@@ -248,5 +252,41 @@ async def test_resolution_on_a_full_disk_is_retried_until_stored(
             await publish(edge, marker)
             between = await acks_until(edge, marker.alarm_id)
             assert [a["alarm_id"] for a in between] == [str(marker.alarm_id)]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)  # noqa: ASYNC221
+
+
+async def test_a_resolution_lost_with_central_on_a_full_disk_was_never_shown(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """kill -9 while the resolution waits for the disk: after the restart the alarm is active
+    on every screen, and no screen was ever told it was resolved."""
+    disk = tmp_path / "disk"
+    mount_small_disk(disk)
+    try:
+        store = disk / "central.db"
+        async with running(broker, tmp_path, store) as (central, desk), device(broker) as edge:
+            first = alarm_message(DEVICE)
+            await publish(edge, first)
+            assert (await next_ack(edge, alarm_id=str(first.alarm_id)))["state"] == "received"
+            await desk.wait_for(lambda ln: ln.get("alarm_id") == str(first.alarm_id))
+            filler = fill(disk)
+            await desk.send(f"resolve {first.alarm_id}")
+            failed = f"alarm {first.alarm_id}: write failed"
+            await poll(lambda: failed in central.log.read_text(), "the failed write")
+            central.kill()  # before any retry can succeed
+            os.unlink(filler)
+            seen = len(desk.lines)
+            central.start()
+            assert row(central, first.alarm_id)["state"] == "received"
+
+            def active_again() -> bool:
+                return any(
+                    ln.get("alarm_id") == str(first.alarm_id) and ln.get("state") == "received"
+                    for ln in desk.lines[seen:]
+                )
+
+            await poll(active_again, "the alarm active on the reconnected desk")
+            assert not [ln for ln in desk.lines if ln.get("state") == "resolved"], desk.lines
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)  # noqa: ASYNC221

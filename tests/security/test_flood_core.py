@@ -1,25 +1,20 @@
 """The flood rule (central.core.flood), by exact equality with an injected clock: the token
-bucket per device and per desk user, and the coalescing of a flood's alarms into one card."""
+bucket per device and per desk user, and its resumption after a restart. The one card per
+flooding source is tested in test_flood_cards_core.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
-from central.core.alarms import DESK_DEVICE
 from central.core.flood import (
     DESK_BURST,
     DESK_RATE_PER_S,
     QUIET,
-    FloodCard,
     FloodEnded,
     FloodGuard,
     FloodStarted,
     Verdict,
-    coalesce,
 )
-from protocol import AlarmLevel, AlarmSource
-from protocol.screen import AlarmState, AlarmView
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 S = timedelta(seconds=1)
@@ -64,37 +59,6 @@ def test_a_quiet_device_without_flood_is_forgotten_silently() -> None:
     assert guard.flooding() == []
 
 
-def _view(device: str, at: datetime, site: str = "a", raised_by: str | None = None) -> AlarmView:
-    return AlarmView(
-        alarm_id=uuid4(),
-        site=site,
-        device=device,
-        room="Møterom 101",
-        level=AlarmLevel.ACUTE,
-        source=AlarmSource.DESKTOP if raised_by else AlarmSource.BUTTON,
-        input="hotkey" if raised_by else "desk",
-        raised_at=at,
-        state=AlarmState.RAISED,
-        raised_by=raised_by,
-    )
-
-
-def test_coalesce_keeps_shown_alarms_in_order_and_makes_one_card_per_flooding_source() -> None:
-    burst = [_view("rom-101", T0 + i * S) for i in range(3)]
-    flood = [_view("rom-101", T0 + (3 + i) * S) for i in range(4)]
-    desk = [_view(DESK_DEVICE, T0 + i * S, raised_by="kari") for i in range(5)]
-    other = _view("rom-102", T0 + 9 * S)
-    alarms = [*burst, desk[0], *flood, other, *desk[1:]]
-    held = {a.alarm_id for a in flood + desk[2:]}
-    shown, cards = coalesce(alarms, held)
-    assert shown == [*burst, desk[0], other, desk[1]]
-    assert cards == [
-        FloodCard("a", "kari", True, 3, T0 + 2 * S, T0 + 4 * S),
-        FloodCard("a", "rom-101", False, 4, T0 + 3 * S, T0 + 6 * S),
-    ]
-    assert coalesce(alarms, set()) == (alarms, [])
-
-
 def test_a_desk_s_silent_alarms_have_a_tighter_bucket_per_site_and_user() -> None:
     desks = FloodGuard(rate_per_s=DESK_RATE_PER_S, burst=DESK_BURST, quiet=QUIET)
     verdicts = [desks.alarm("a", "kari", T0) for _ in range(DESK_BURST + 2)]
@@ -104,5 +68,13 @@ def test_a_desk_s_silent_alarms_have_a_tighter_bucket_per_site_and_user() -> Non
     ]
     assert desks.alarm("a", "ola", T0) == Verdict(show=True)  # per user
     assert desks.tick(T0 + QUIET) == [FloodEnded("a", "kari", T0 + QUIET, 2)]
-    # Once the flood has ended, the desk's alarms are shown as themselves again.
+    # Once the flood has ended, the desk's alarms are counted afresh.
     assert desks.alarm("a", "kari", T0 + QUIET + 60 * S) == Verdict(show=True)
+
+
+def test_a_flood_resumed_after_a_restart_stands_until_quiet_with_an_empty_bucket() -> None:
+    guard = FloodGuard(rate_per_s=0.1, burst=3, quiet=10 * S)
+    assert guard.resume("a", "d", T0) == [FloodStarted("a", "d", T0)]
+    assert guard.resume("a", "d", T0) == []  # once
+    assert guard.alarm("a", "d", T0 + S) == Verdict(show=False)  # still flooding
+    assert guard.tick(T0 + 11 * S) == [FloodEnded("a", "d", T0 + 11 * S, 1)]
