@@ -70,8 +70,12 @@ async def test_forms_without_a_valid_csrf_token_are_refused(broker, tmp_path) ->
             assert central.book.get(message.alarm_id).responders == ()  # type: ignore[union-attr]
             done = await responder.post(action, data={"csrf": good})
             assert done.status_code == 303
-            view = central.book.get(message.alarm_id)
-            assert view is not None and [r.user for r in view.responders] == ["user-responder"]
+
+            def coming() -> list[str]:  # on screens once stored (a change waits for its commit)
+                view = central.book.get(message.alarm_id)
+                return [r.user for r in view.responders] if view else []
+
+            await until(lambda: coming() == ["user-responder"])
         # The login form too: a cross-site login (no pre-login cookie) is refused.
         async with httpx.AsyncClient(base_url=c.url) as stranger:
             forged = await stranger.post(
