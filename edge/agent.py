@@ -393,7 +393,11 @@ class EdgeAgent:
         waiting = self._test_acks.pop(ack.alarm_id, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(ack.state.value)
+        sent = self._sender.message(ack.alarm_id)
         self._sender.acked(ack.alarm_id, ack.state, ack.presses, now, len(ack.responders), ack.at)
+        if (sent is not None and sent.test) or waiting is not None:
+            self._notify()  # a synthetic test press: settled, and no LED ever shows it
+            return
         self._apply(
             self._policy.ack(
                 ack.alarm_id, ack.state, ack.responders, now, ack.input, ack.presses, ack.at

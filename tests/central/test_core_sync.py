@@ -336,3 +336,13 @@ def test_an_alarm_with_a_write_to_retry_is_not_forgotten() -> None:
     book.committed(retry, at(2 * 3600))  # type: ignore[arg-type]
     book.alarm(alarm(), at(2 * 3600 + 1))
     assert book.get(message.alarm_id) is None
+
+
+def test_a_test_alarms_ack_names_no_input_so_no_device_takes_it_up() -> None:
+    book = AlarmBook()
+    message = alarm(test=True)
+    actions = book.alarm(message, at(0), frozenset({"testskjerm"}))
+    acks = only(commit_all(book, actions, at(0.01)), AckEdge)
+    assert acks == [
+        AckEdge(SITE, DEVICE, message.alarm_id, AckState.RECEIVED, (), at(0.01), 1, None)
+    ]
