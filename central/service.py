@@ -106,7 +106,13 @@ class Central:
         self.store = Store(settings.store.path)
         self.trail = Trail(self.store, clock)  # the audit trail (central.audit)
         self.link = MqttLink(
-            settings.mqtt, self.on_alarm, self.rejected, clock, on_device=self.on_device
+            settings.mqtt,
+            self.on_alarm,
+            self.rejected,
+            clock,
+            on_device=self.on_device,
+            # Central's own broker link: while it is down no device is blamed (one broker fault).
+            on_link=lambda up: self.watch.link_changed(up, self.clock()),
         )
         self.registry = Registry(settings.devices, trust_all=settings.registry.open)
         # Alarms from unregistered devices: one fault per (site, device), kept up to date.

@@ -3,6 +3,8 @@
 A fault raised or cleared is logged, written to the store's ``faults`` table, and pushed at
 once as a ``fault`` frame to every connected screen of a facility manager of that site. A
 facility manager who connects gets every open fault of their sites after the snapshot.
+Central's own MQTT link going down and up is told here too (:meth:`Watch.link_changed`):
+supervision then blames the broker link, once per site, and no device.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ class Watch:
                 paused.total_seconds(),
             )
         self.carry_out(actions)
+
+    def link_changed(self, up: bool, now: datetime) -> None:
+        """Central's MQTT link is up (subscribed) or down (dropped, or a connect failed)."""
+        was_down = self.supervisor.link_down_since
+        self.carry_out(self.supervisor.link(up, now))
+        if up and was_down is not None:
+            log.warning(
+                "mqtt link back after %.1f s: no device is blamed for it; each gets a fresh "
+                "grace from now",
+                (now - was_down).total_seconds(),
+            )
 
     def greet(self, screen: Screen) -> None:
         """A facility manager's screen connected: every open fault of their sites."""

@@ -34,6 +34,7 @@ from edge.core import (
     Republish,
     SetLed,
     StuckAtStart,
+    Word,
 )
 from edge.core.selftest import Limits, StuckInputs, stuck_fault
 from edge.hw import ButtonInputs, Indicators
@@ -44,6 +45,7 @@ from edge.selftest import Probes, SelfTester
 from edge.sensing import RoomSensors
 from protocol import (
     AckMessage,
+    AlarmLevel,
     AlarmMessage,
     AlarmSource,
     Health,
@@ -398,15 +400,10 @@ class EdgeAgent:
         if (sent is not None and sent.test) or waiting is not None:
             self._notify()  # a synthetic test press: settled, and no LED ever shows it
             return
-        self._apply(
-            self._policy.ack(
-                ack.alarm_id, ack.state, ack.responders, now, ack.input, ack.presses, ack.at
-            )
-        )
+        word = Word.of(ack)
+        self._apply(self._policy.ack(word, now))
         if self._sensors is not None:
-            self._sensors.ack(
-                ack.alarm_id, ack.state, ack.responders, ack.input, ack.presses, ack.at
-            )
+            self._sensors.ack(word)
         self._notify()
 
     def rejected(self, reason: str, detail: str) -> None:
@@ -447,16 +444,9 @@ class EdgeAgent:
         if not self.settings.buttons:
             return None
         now = self._clock()
-        message = AlarmMessage(
-            site=self.settings.site,
-            device=self.settings.device,
-            alarm_id=alarm_id,
-            level=self.settings.buttons[0].level,
-            room=self.settings.room,
-            source=AlarmSource.BUTTON,
-            input=self.settings.buttons[0].input,
-            raised_at=now,
-            test=True,
+        button = self.settings.buttons[0]
+        message = self._message(
+            alarm_id, button.input, button.level, AlarmSource.BUTTON, now, test=True
         )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._test_acks[alarm_id] = future
@@ -508,15 +498,12 @@ class EdgeAgent:
             self._notify()
 
     def _raise(self, action: RaiseAlarm) -> None:
-        message = AlarmMessage(
-            site=self.settings.site,
-            device=self.settings.device,
-            alarm_id=action.alarm_id,
-            level=action.level,
-            room=self.settings.room,
-            source=action.source,
-            input=action.input,
-            raised_at=action.raised_at,
+        message = self._message(
+            action.alarm_id,
+            action.input,
+            action.level,
+            action.source,
+            action.raised_at,
             held_at_start=action.held_at_start,
         )
         reason = "held_at_start" if action.held_at_start else "new"
@@ -531,18 +518,42 @@ class EdgeAgent:
             action.presses,
             action.state.value,
         )
-        message = AlarmMessage(
-            site=self.settings.site,
-            device=self.settings.device,
-            alarm_id=action.alarm_id,
-            level=action.level,
-            room=self.settings.room,
-            source=action.source,
-            input=action.input,
-            raised_at=action.at,
+        message = self._message(
+            action.alarm_id,
+            action.input,
+            action.level,
+            action.source,
+            action.at,
             presses=action.presses,
         )
         self._sender.adopt(message, action.state, action.at, action.said_at)
+
+    def _message(
+        self,
+        alarm_id: UUID,
+        input_name: str,
+        level: AlarmLevel,
+        source: AlarmSource,
+        raised_at: datetime,
+        *,
+        presses: int = 1,
+        held_at_start: bool = False,
+        test: bool = False,
+    ) -> AlarmMessage:
+        """An alarm of this device's room (site, device and room from its settings)."""
+        return AlarmMessage(
+            site=self.settings.site,
+            device=self.settings.device,
+            alarm_id=alarm_id,
+            level=level,
+            room=self.settings.room,
+            source=source,
+            input=input_name,
+            raised_at=raised_at,
+            presses=presses,
+            held_at_start=held_at_start,
+            test=test,
+        )
 
     def _republish(self, action: Republish) -> None:
         previous = self._sender.message(action.alarm_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,13 +22,13 @@ from uuid import UUID
 import serial
 
 from edge.config import SensorBoardSettings
-from edge.core import Action, AdoptAlarm, RaiseAlarm, Republish
+from edge.core import Action, AdoptAlarm, RaiseAlarm, Republish, Word
 from edge.core.sensors import FaultsChanged, PublishEvent, SensorAction, SensorPolicy
 from edge.core.sensors import SensorSettings as PolicySettings
 from edge.core.serial_frames import Frame
 from edge.hw import SensorBoard
 from edge.link import MqttLink
-from protocol import AckState, EventMessage, HeldState, Topic, TopicKind, encode
+from protocol import EventMessage, HeldState, Topic, TopicKind, encode
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +108,8 @@ class RoomSensors:
     def tick(self, now: datetime) -> None:
         self._carry_out(self.policy.tick(now))
 
-    def ack(
-        self,
-        alarm_id: UUID,
-        state: AckState,
-        responders: Sequence[object],
-        input_name: str | None = None,
-        presses: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        now = self._clock()
-        actions = self.policy.ack(alarm_id, state, responders, now, input_name, presses, at)
-        self._carry_out(list(actions))
+    def ack(self, word: Word) -> None:
+        self._carry_out(list(self.policy.ack(word, self._clock())))
 
     def restore(
         self,

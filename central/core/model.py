@@ -116,7 +116,8 @@ class AckEdge:
     """Publish the application ack to the device. Only ever produced for committed state.
 
     ``presses`` is the committed row's count: the device keeps re-sending a higher one.
-    ``input`` is the alarm's input: a device that does not hold the alarm takes it up there.
+    ``input`` is the alarm's input: a device that does not hold the alarm takes it up there
+    (None for a test alarm, which no device takes up).
     """
 
     site: str
@@ -126,7 +127,7 @@ class AckEdge:
     responders: tuple[Responder, ...]
     at: datetime
     presses: int
-    input: str
+    input: str | None
 
 
 @dataclass(frozen=True, slots=True)

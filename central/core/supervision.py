@@ -13,7 +13,15 @@ it answers with faults raised and cleared. The rules:
 * central does not blame devices for its own pause: when two ticks are more than ``pause``
   apart (central was stopped, or its loop blocked), no heartbeat could have been heard in
   between, so every device gets a fresh grace from the resumption: ``missed_heartbeats``
-  intervals, and at least ``resume_grace`` (time for the MQTT link to come back and deliver).
+  intervals, and at least ``resume_grace`` (time for the MQTT link to come back and deliver);
+* nor for the broker being out of its reach: while central's own MQTT link is down it hears no
+  device, so none is judged (no ``offline``); instead, after ``link_grace``, each site gets one
+  ``broker_unreachable`` fault (no alarm from any device reaches central while it lasts, and
+  its facility managers must know), cleared when the link is back; from then every device has
+  the same fresh grace as after central's own pause. A retained ``status`` offline heard after
+  the link is back is still the device's own word (a will published while central was away, or
+  before the broker's last save) and is judged as always: Mosquitto publishes no wills of its
+  own when it restarts, and a device that is alive says "online" again when it reconnects.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ MISSED_HEARTBEATS = 3
 COVERAGE_GRACE = timedelta(seconds=10)
 PAUSE = timedelta(seconds=3)  # ticks come every 0.5 s: a longer gap is central's own pause
 RESUME_GRACE = timedelta(seconds=10)
+LINK_GRACE = timedelta(seconds=3)  # central's MQTT link down this long: a broker fault
 
 
 class FaultKind(StrEnum):
@@ -39,10 +48,19 @@ class FaultKind(StrEnum):
     # Found by central itself, not reported by the device (its health never clears them):
     UNKNOWN_DEVICE = "unknown_device"  # an alarm from a (site, device) not in the registry
     FLOOD = "flood"  # a device raises alarms faster than people press buttons
+    BROKER_UNREACHABLE = "broker_unreachable"  # central's MQTT link is down: it hears no device
 
 
 #: Faults central raises on what it sees, not on what a device says of itself.
-CENTRAL_KINDS = frozenset({FaultKind.OFFLINE, FaultKind.UNKNOWN_DEVICE, FaultKind.FLOOD})
+CENTRAL_KINDS = frozenset(
+    {
+        FaultKind.OFFLINE,
+        FaultKind.UNKNOWN_DEVICE,
+        FaultKind.FLOOD,
+        FaultKind.BROKER_UNREACHABLE,
+    }
+)
+BROKER_REASON = "central cannot reach the MQTT broker: no alarm from any device reaches central"
 
 
 def fault_kind(text: str) -> FaultKind:
@@ -146,6 +164,7 @@ class Supervisor:
         grace: timedelta = COVERAGE_GRACE,
         pause: timedelta = PAUSE,
         resume_grace: timedelta = RESUME_GRACE,
+        link_grace: timedelta = LINK_GRACE,
     ) -> None:
         self.hours = dict(hours)
         self.started = started
@@ -153,8 +172,13 @@ class Supervisor:
         self.grace = grace
         self.pause = pause
         self.resume_grace = resume_grace
+        self.link_grace = link_grace
         self.resumed: datetime | None = None  # the end of central's last own pause
         self.paused_for: timedelta | None = None  # how long that pause was
+        self.link_down_since: datetime | None = None  # central's MQTT link is down since then
+        # Devices not heard since this moment (a pause's end, the link's return) get a fresh
+        # grace from it.
+        self._fresh_from: datetime | None = None
         self._last_tick: datetime | None = None
         self._devices: dict[tuple[str, str], DeviceRecord] = {}
         self._faults: dict[tuple[str, str, FaultKind, str], Fault] = {}
@@ -221,19 +245,39 @@ class Supervisor:
         coverage.screens = 0
         return self._check_coverage(site, now)
 
+    def link(self, up: bool, now: datetime) -> list[SupervisionAction]:
+        """Central's own MQTT link came up or went down (or another attempt failed)."""
+        if not up:
+            if self.link_down_since is None:
+                self.link_down_since = now
+            return []
+        if self.link_down_since is None:
+            return []
+        self.link_down_since = None
+        self._fresh(now)
+        return self._clear(lambda f: f.kind is FaultKind.BROKER_UNREACHABLE, now)
+
     def tick(self, now: datetime) -> list[SupervisionAction]:
         """Time passing: missed heartbeats, and opening hours beginning or ending."""
         if self._last_tick is not None and now - self._last_tick > self.pause:
             self.resumed, self.paused_for = now, now - self._last_tick
+            self._fresh(now)
         self._last_tick = max(now, self._last_tick or now)
         actions: list[SupervisionAction] = []
+        down = self.link_down_since
+        if down is not None and now - down >= self.link_grace:
+            for site in sorted(self.hours) or [""]:
+                actions += self._raise(
+                    Fault(site, "", FaultKind.BROKER_UNREACHABLE, BROKER_REASON, down)
+                )
         for record in self._devices.values():
-            if not record.online or record.interval_s is None:
-                continue
+            if down is not None or not record.online or record.interval_s is None:
+                continue  # deaf to every device while the link is down: nobody is judged
             allowed = timedelta(seconds=record.interval_s * self.missed_heartbeats)
-            if self.resumed is not None and record.last_seen < self.resumed:
-                # Not heard since central woke up: counted from the resumption, not before.
-                if now - self.resumed <= max(allowed, self.resume_grace):
+            fresh = self._fresh_from
+            if fresh is not None and record.last_seen < fresh:
+                # Not heard since central woke up or got its link back: counted from then.
+                if now - fresh <= max(allowed, self.resume_grace):
                     continue
             elif now - record.last_seen <= allowed:
                 continue
@@ -244,6 +288,9 @@ class Supervisor:
         return actions
 
     # --- internals -------------------------------------------------------------------------
+
+    def _fresh(self, now: datetime) -> None:
+        self._fresh_from = max(now, self._fresh_from or now)
 
     def _record(self, site: str, device: str, now: datetime) -> DeviceRecord:
         record = self._devices.get((site, device))

@@ -71,10 +71,14 @@ class MqttLink:
         rejected: Counter[str],
         clock: Callable[[], datetime] = _utcnow,
         on_device: Callable[[Message], None] | None = None,
+        on_link: Callable[[bool], None] | None = None,
     ) -> None:
         self._settings = settings
         self._on_alarm = on_alarm
         self._on_device = on_device
+        # Told True once subscribed, False when the link drops or a connect fails (may repeat):
+        # supervision blames the broker link then, not the devices it cannot hear.
+        self._on_link = on_link
         self.rejected = rejected
         self._clock = clock
         self.devices = Devices()
@@ -193,6 +197,7 @@ class MqttLink:
                 async with self._client() as client:
                     await client.subscribe([(subscription(kind), 1) for kind in INGEST_KINDS])
                     self.connected = True
+                    self._link_changed(True)
                     backoff = BACKOFF_FIRST_S
                     log.info("mqtt: connected to %s as %s", where, self._settings.client_id)
                     publisher = asyncio.create_task(self._publish_acks(client))
@@ -204,11 +209,20 @@ class MqttLink:
                 log.warning("mqtt: link to %s down: %s; retrying in %.1f s", where, exc, backoff)
             finally:
                 self.connected = False
+                self._link_changed(False)
                 if publisher is not None:
                     publisher.cancel()
                 self._requeue_unconfirmed()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _link_changed(self, up: bool) -> None:
+        if self._on_link is None:
+            return
+        try:
+            self._on_link(up)
+        except Exception:  # supervision's bug must not take the alarm link down with it
+            log.exception("mqtt: link state not told to supervision")
 
     # --- ingest --------------------------------------------------------------------------
 

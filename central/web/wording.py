@@ -114,9 +114,21 @@ def _word(context: Context, table: dict[str, str], value: object) -> str:
     return _gettext(context)(table[text]) if text in table else text
 
 
-@pass_context
-def role_name(context: Context, value: object) -> str:
-    return _word(context, ROLES, value)
+def _table(table: dict[str, str]) -> Callable[[Context, object], str]:
+    """A filter that says one table's ids in words."""
+
+    @pass_context
+    def word(context: Context, value: object) -> str:
+        return _word(context, table, value)
+
+    return word
+
+
+role_name = _table(ROLES)
+audit_action = _table(AUDIT_ACTIONS)
+chain_break = _table(CHAIN_BREAKS)
+test_kind = _table(TEST_KINDS)
+test_result = _table(TEST_RESULTS)
 
 
 @pass_context
@@ -124,26 +136,6 @@ def role_names(context: Context, values: object) -> str:
     """A comma-separated or iterable set of roles, in words, sorted as stored."""
     items = values.split(",") if isinstance(values, str) else sorted(map(str, values))  # type: ignore[call-overload]
     return ", ".join(_word(context, ROLES, v) for v in items if v)
-
-
-@pass_context
-def audit_action(context: Context, value: object) -> str:
-    return _word(context, AUDIT_ACTIONS, value)
-
-
-@pass_context
-def chain_break(context: Context, value: object) -> str:
-    return _word(context, CHAIN_BREAKS, value)
-
-
-@pass_context
-def test_kind(context: Context, value: object) -> str:
-    return _word(context, TEST_KINDS, value)
-
-
-@pass_context
-def test_result(context: Context, value: object) -> str:
-    return _word(context, TEST_RESULTS, value)
 
 
 @pass_context

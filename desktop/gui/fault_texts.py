@@ -22,6 +22,7 @@ def describe_kind(kind: str, translations: gettext.NullTranslations) -> str:
         "stuck_input": _("Alarm button stuck"),
         "device_fault": _("Device fault"),
         "no_screen": _("No screen connected – alarms reach nobody"),
+        "broker_unreachable": _("Central cannot reach the message broker – no device alarms"),
     }
     # A kind newer than this desk still reads as something: the kind's own name.
     return texts.get(kind, kind.replace("_", " "))

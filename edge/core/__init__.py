@@ -14,7 +14,7 @@ from edge.core.actions import (
     SetLed,
     StuckAtStart,
 )
-from edge.core.led import LedState, led_for_ack
+from edge.core.led import LedState, Word, led_for_ack
 from edge.core.outbox_policy import OutboxPolicy, ack_settles
 from edge.core.press import ButtonSpec, PressPolicy
 
@@ -30,6 +30,7 @@ __all__ = [
     "Republish",
     "SetLed",
     "StuckAtStart",
+    "Word",
     "ack_settles",
     "led_for_ack",
 ]

@@ -11,10 +11,12 @@ central has stored, and the alarms the device lists in its heartbeat agree with 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
-from protocol import AckState, HeldState
+from protocol import AckMessage, AckState, HeldState
 
 
 class LedState(StrEnum):
@@ -23,6 +25,29 @@ class LedState(StrEnum):
     RECEIVED = "received"  # slow blink: central has stored it
     HELP_COMING = "help_coming"  # solid: a colleague said "I'm coming"
     RESOLVED = "resolved"  # a few quick blinks, then off
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """Central's word on one alarm (an ack), as the policies take it up: sent at ``at``
+    (central's clock; None: unordered); ``input`` and ``presses`` name the input and the
+    count central stored, so that a device that does not know the alarm may adopt it."""
+
+    alarm_id: UUID
+    state: AckState
+    responders: tuple[object, ...] = ()
+    input: str | None = None
+    presses: int | None = None
+    at: datetime | None = None
+
+    @classmethod
+    def of(cls, ack: AckMessage) -> Word:
+        return cls(ack.alarm_id, ack.state, ack.responders, ack.input, ack.presses, ack.at)
+
+    @property
+    def led(self) -> LedState:
+        """The LED state the word asks for (:func:`led_for_ack`)."""
+        return led_for_ack(self.state, len(self.responders))
 
 
 def led_for_ack(state: AckState, responders: int) -> LedState:

@@ -30,7 +30,7 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -44,7 +44,7 @@ from edge.core.actions import (
     SetLed,
     StuckAtStart,
 )
-from edge.core.led import LedState, held_state, is_stale, led_for_ack, led_for_held, may_show
+from edge.core.led import LedState, Word, held_state, is_stale, led_for_held, may_show
 from edge.errors import UnknownInput
 from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
@@ -191,35 +191,27 @@ class PressPolicy:
             state.last_opened = now
         return []
 
-    def ack(
-        self,
-        alarm_id: UUID,
-        state: AckState,
-        responders: Sequence[object],
-        now: datetime,
-        input_name: str | None = None,
-        presses: int | None = None,
-        at: datetime | None = None,
-    ) -> list[Action]:
-        """Central's word on ``alarm_id``, sent at ``at`` (central's clock; None: unordered).
-        An ack for an alarm not tracked is taken up when it names (``input_name``) a known
-        input without an alarm and is not "resolved" (nor about an alarm resolved here); any
-        other is a no-op. ``presses``: the count central has stored (for an adopted alarm).
+    def ack(self, word: Word, now: datetime) -> list[Action]:
+        """Central's word on an alarm. A word on an alarm not tracked is taken up when it
+        names a known input without an alarm and is not "resolved" (nor about an alarm
+        resolved here); any other is a no-op. ``word.presses``: the count central has stored
+        (for an adopted alarm).
         """
+        alarm_id, at = word.alarm_id, word.at
         known = self._by_alarm.get(alarm_id)
         if known is None:
             if alarm_id in self._resolved:
                 return []  # resolved is final: a late ack does not bring it back
-            return self._adopt(alarm_id, state, responders, now, input_name, presses, at)
+            return self._adopt(word, now)
         input_name = known
         entry = self._inputs[input_name]
         alarm = entry.alarm
         assert alarm is not None and alarm.alarm_id == alarm_id  # kept in step with _by_alarm
-        if is_stale(alarm.said_at, at, resolved=state is AckState.RESOLVED):
+        if is_stale(alarm.said_at, at, resolved=word.state is AckState.RESOLVED):
             return []  # sent before the word already shown: central has said newer since
         if at is not None and (alarm.said_at is None or at > alarm.said_at):
             alarm.said_at = at
-        proposed = led_for_ack(state, len(responders))
+        proposed = word.led
         if not may_show(alarm.led, proposed):
             return []
         alarm.led = proposed
@@ -294,22 +286,13 @@ class PressPolicy:
         alarm_id = self._next[input_name] = self._new_id()
         return [NextId(input_name, alarm_id)]
 
-    def _adopt(
-        self,
-        alarm_id: UUID,
-        state: AckState,
-        responders: Sequence[object],
-        now: datetime,
-        input_name: str | None,
-        presses: int | None,
-        at: datetime | None,
-    ) -> list[Action]:
-        entry = self._inputs.get(input_name) if input_name is not None else None
-        led = led_for_ack(state, len(responders))
+    def _adopt(self, word: Word, now: datetime) -> list[Action]:
+        entry = self._inputs.get(word.input) if word.input is not None else None
+        led = word.led
         shows = held_state(led)
         if entry is None or entry.alarm is not None or shows is None:
             return []  # unknown input, one alarm already held there, or "resolved"
-        count = presses or 1
+        alarm_id, at, count = word.alarm_id, word.at, word.presses or 1
         self._track(entry, alarm_id, count, led, at)
         name = entry.spec.input
         spec = entry.spec

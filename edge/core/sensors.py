@@ -20,12 +20,13 @@ Rules (each one is a test in tests/edge/test_sensors.py):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from edge.core.actions import Action
+from edge.core.led import Word
 from edge.core.press import ButtonSpec, PressPolicy
 from edge.core.serial_frames import (
     Door,
@@ -36,7 +37,7 @@ from edge.core.serial_frames import (
     Sound,
     Tamper,
 )
-from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
+from protocol import AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
 FAULT_UNPLUGGED = "sensor-board-unplugged"
 FAULT_SILENT = "sensor-board-silent"
@@ -194,19 +195,10 @@ class SensorPolicy:
         """The sensor alarms held as active (for health, like the buttons')."""
         return self._presses.held()
 
-    def ack(
-        self,
-        alarm_id: UUID,
-        state: AckState,
-        responders: Sequence[object],
-        now: datetime,
-        input_name: str | None = None,
-        presses: int | None = None,
-        at: datetime | None = None,
-    ) -> list[Action]:
-        """Central's ack, sent at ``at``; one naming a sensor input seen here may be taken up
-        (adopted). The LED follows it as a button's does (edge.core.led)."""
-        return self._presses.ack(alarm_id, state, responders, now, input_name, presses, at)
+    def ack(self, word: Word, now: datetime) -> list[Action]:
+        """Central's word; one naming a sensor input seen here may be taken up (adopted).
+        The LED follows it as a button's does (edge.core.led)."""
+        return self._presses.ack(word, now)
 
     def restore(
         self,

@@ -158,15 +158,7 @@ class AlarmSender:
                 reason,
             )
         if self._outbox is not None:  # ... the disk in parallel, on its own thread
-            record = OutboxRecord(
-                alarm_id=message.alarm_id,
-                input=message.input,
-                topic=topic,
-                payload=payload,
-                presses=message.presses,
-                created_at=message.raised_at,
-            )
-            self._write(self._outbox.put(record, now, next_id))
+            self._write(self._outbox.put(_record(message, topic, payload), now, next_id))
 
     def adopt(
         self,
@@ -181,18 +173,7 @@ class AlarmSender:
         self._alarms[message.alarm_id] = message
         self._said[message.alarm_id] = _Said(shows.value, said_at)
         if self._outbox is not None:
-            topic, payload = encode(message)
-            record = OutboxRecord(
-                alarm_id=message.alarm_id,
-                input=message.input,
-                topic=topic,
-                payload=payload,
-                presses=message.presses,
-                created_at=message.raised_at,
-                acked_state=shows.value,
-                state=shows.value,
-                state_at=said_at,
-            )
+            record = _record(message, *encode(message), shows, said_at)
             self._write(self._outbox.put(record, now))
 
     def opened(self, input_name: str, now: datetime) -> None:
@@ -277,3 +258,26 @@ def _supersedes(last: _Said | None, said: str, at: datetime | None) -> bool:
         return False
     newer = at is not None and (last.at is None or at > last.at)
     return said != last.state or newer
+
+
+def _record(
+    message: AlarmMessage,
+    topic: str,
+    payload: bytes,
+    shows: HeldState | None = None,
+    said_at: datetime | None = None,
+) -> OutboxRecord:
+    """The outbox row of an alarm: sent by this device (``shows`` None: not yet acked), or
+    taken up as central said it (``shows`` at ``said_at``)."""
+    state = None if shows is None else shows.value
+    return OutboxRecord(
+        alarm_id=message.alarm_id,
+        input=message.input,
+        topic=topic,
+        payload=payload,
+        presses=message.presses,
+        created_at=message.raised_at,
+        acked_state=state,
+        state=state,
+        state_at=said_at,
+    )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from central.core.supervision import (
+    BROKER_REASON,
     Fault,
     FaultCleared,
     FaultKind,
@@ -184,3 +185,102 @@ def test_ticks_up_to_the_pause_limit_apart_are_no_pause() -> None:
     assert s.tick(at(3)) == []  # 3 s apart: a busy loop, not a pause; exactly 3 intervals
     assert s.resumed is None
     assert kinds(s.tick(at(3.5))) == [("FaultRaised", FaultKind.OFFLINE)]
+
+
+def broker_fault(site: str, since: float) -> Fault:
+    return Fault(site, "", FaultKind.BROKER_UNREACHABLE, BROKER_REASON, at(since))
+
+
+def ticking(s: Supervisor, start: float, end: float) -> list[FaultRaised | FaultCleared]:
+    """Ticks every 0.5 s from just after ``start`` up to ``end``: what they changed."""
+    actions: list[FaultRaised | FaultCleared] = []
+    t = start
+    while t < end:
+        t += 0.5
+        actions += s.tick(at(t))
+    return actions
+
+
+def test_while_central_cannot_reach_the_broker_one_fault_per_site_and_no_device_blamed() -> None:
+    s = Supervisor({"oslo": None, "bergen": None}, started=MONDAY_9)
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.heartbeat("bergen", "rom-9", 1.0, at(0))
+    assert s.tick(at(0.5)) == []
+    assert s.link(False, at(1)) == []
+    assert s.link(False, at(1.5)) == []  # another failed connect: still down since 1 s
+    assert ticking(s, 0.5, 3.5) == []  # not yet the grace
+    assert s.tick(at(4)) == [
+        FaultRaised(broker_fault("bergen", 1)),
+        FaultRaised(broker_fault("oslo", 1)),
+    ]
+    # Down for a minute: silent devices, but nobody is offline and no second broker fault.
+    assert ticking(s, 4, 60) == []
+    assert s.faults() == [broker_fault("bergen", 1), broker_fault("oslo", 1)]
+    assert all(d.online for d in s.devices())
+    assert s.link(True, at(60.2)) == [
+        FaultCleared(broker_fault("bergen", 1), at(60.2)),
+        FaultCleared(broker_fault("oslo", 1), at(60.2)),
+    ]
+    assert s.link(True, at(60.3)) == []  # already up: nothing
+    assert s.faults() == []
+
+
+def test_after_the_link_is_back_every_device_gets_a_fresh_grace() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.heartbeat("oslo", "rom-2", 1.0, at(0))
+    s.link(False, at(0.2))
+    assert kinds(ticking(s, 0, 8)) == [("FaultRaised", FaultKind.BROKER_UNREACHABLE)]
+    assert kinds(s.link(True, at(8.5))) == [("FaultCleared", FaultKind.BROKER_UNREACHABLE)]
+    assert s.resumed is None  # central itself was never paused
+    t = 8.0
+    while t < 18:  # rom-1 heartbeats again; rom-2 stays silent, within its fresh grace
+        t += 0.5
+        if t == int(t):
+            assert s.heartbeat("oslo", "rom-1", 1.0, at(t)) == []
+        assert s.tick(at(t)) == [], t
+    assert s.tick(at(18.5)) == []  # exactly resume_grace (10 s) after the link came back
+    assert s.heartbeat("oslo", "rom-1", 1.0, at(19)) == []
+    assert s.tick(at(19)) == [
+        FaultRaised(
+            Fault("oslo", "rom-2", FaultKind.OFFLINE, "no heartbeat for 3 intervals", at(19))
+        )
+    ]
+
+
+def test_a_short_drop_raises_no_broker_fault() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.link(False, at(1))
+    assert ticking(s, 0.5, 3.5) == []
+    assert s.link(True, at(3.9)) == []  # back within the 3 s grace: nothing to clear
+    assert s.heartbeat("oslo", "rom-1", 1.0, at(4)) == []
+    assert s.tick(at(4)) == [] and s.faults() == []
+
+
+def test_a_will_heard_after_the_link_is_back_is_still_a_device_death() -> None:
+    s = watching()
+    s.heartbeat("oslo", "rom-1", 1.0, at(0))
+    s.link(False, at(1))
+    ticking(s, 0, 9)
+    s.link(True, at(9.1))
+    # The device died while central was away: its retained "offline" comes on subscribing.
+    [raised] = s.status("oslo", "rom-1", False, at(9.2))
+    assert raised == FaultRaised(
+        Fault("oslo", "rom-1", FaultKind.OFFLINE, raised.fault.reason, at(9.2))
+    )
+    assert "last will" in raised.fault.reason
+    assert s.faults() == [raised.fault]
+
+
+def test_the_link_failing_from_the_start_is_a_broker_fault() -> None:
+    s = watching()
+    s.link(False, at(0))  # the first connect failed
+    assert s.tick(at(2.5)) == []
+    assert s.tick(at(3)) == [FaultRaised(broker_fault("oslo", 0))]
+
+
+def test_without_sites_the_broker_fault_is_central_wide() -> None:
+    s = Supervisor({}, started=MONDAY_9)
+    s.link(False, at(0))
+    assert s.tick(at(3)) == [FaultRaised(broker_fault("", 0))]

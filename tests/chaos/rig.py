@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from firmware_sim.actions import outputs, pin_action
-from firmware_sim.errors import SimError
 from tests.support.broker import Broker
-from tests.support.stack import SITE, Central, script
+from tests.support.sim_edge import launch
+from tests.support.stack import SITE, Central, kill_process, script
 
 log = logging.getLogger("chaos")
 
@@ -207,41 +207,14 @@ class Edge:
 
     def start(self, held: Sequence[str] = (), wait_connected: bool = True) -> None:
         """Start (again); ``held`` inputs have their contact closed from the first moment."""
-        pins = [str(pin) for name, pin, _ in INPUTS if name in held]
-        env = {**os.environ, "GPIOZERO_PIN_FACTORY": "trygg-sim",
-               "TRYGG_SIM_CONTROL": str(self.dir / f"{self.device}.sock"),
-               "TRYGG_SIM_HELD": ",".join(pins)}
-        argv = [script("trygg-edge"), "--config", str(self.config)]
-        connected_before = self._connects()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.netns.wrap(argv) if self.netns else argv,
-                                         stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                         env=env, start_new_session=True)
+        pins = [pin for name, pin, _ in INPUTS if name in held]
+        self.proc = launch(self.config, self.log, self.dir / f"{self.device}.sock", pins,
+                           connected=wait_connected, wrap=self.netns.wrap if self.netns else list,
+                           new_session=True)
         self.starts += 1
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.device} exited: {self.log.read_text()[-2000:]}")
-            try:
-                self.outputs()
-                if not wait_connected or self._connects() > connected_before:
-                    return
-            except SimError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.device} not up in 30 s: {self.log.read_text()[-2000:]}")
-            time.sleep(0.02)
-
-    def _connects(self) -> int:
-        try:
-            return self.log.read_text(errors="replace").count("mqtt connected")
-        except OSError:
-            return 0
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
         stop_process(self.proc)

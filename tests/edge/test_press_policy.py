@@ -18,6 +18,7 @@ from edge.core import (
     Republish,
     SetLed,
     StuckAtStart,
+    Word,
 )
 from edge.errors import EdgeError, UnknownInput
 from protocol import AckState, AlarmLevel, HeldAlarm, HeldState
@@ -129,8 +130,10 @@ def test_inputs_are_independent(policy: PressPolicy) -> None:
 
 def test_acks_move_led_forward(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(50)) == [SetLed("desk", LedState.RECEIVED, A1)]
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(90)) == [
+    assert policy.ack(Word(A1, AckState.RECEIVED), ms(50)) == [
+        SetLed("desk", LedState.RECEIVED, A1)
+    ]
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",)), ms(90)) == [
         SetLed("desk", LedState.HELP_COMING, A1)
     ]
     assert policy.led_state("desk") is LedState.HELP_COMING
@@ -150,12 +153,12 @@ def test_withdrawal_of_the_only_responder_moves_the_led_back_to_received(
     policy: PressPolicy,
 ) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.RECEIVED, (), ms(50), at=sent(1))
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(90), at=sent(2)) == [
+    policy.ack(Word(A1, AckState.RECEIVED, at=sent(1)), ms(50))
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(2)), ms(90)) == [
         SetLed("desk", LedState.HELP_COMING, A1)
     ]
     # Kari pressed "Can't come": central's record is back to received, nobody named.
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(120), "desk", 1, at=sent(3)) == [
+    assert policy.ack(Word(A1, AckState.RECEIVED, (), "desk", 1, at=sent(3)), ms(120)) == [
         SetLed("desk", LedState.RECEIVED, A1)
     ]
     assert policy.led_state("desk") is LedState.RECEIVED
@@ -163,7 +166,7 @@ def test_withdrawal_of_the_only_responder_moves_the_led_back_to_received(
         HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.RECEIVED),
     )
     # Somebody else says "I'm coming" later: help is coming again.
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("ola",), ms(300), at=sent(4)) == [
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("ola",), at=sent(4)), ms(300)) == [
         SetLed("desk", LedState.HELP_COMING, A1)
     ]
 
@@ -172,8 +175,8 @@ def test_an_ack_older_than_the_last_applied_is_stale_and_changes_nothing(
     policy: PressPolicy,
 ) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(60), at=sent(1)) == []  # sent before
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(2)), ms(50))
+    assert policy.ack(Word(A1, AckState.RECEIVED, at=sent(1)), ms(60)) == []  # sent before
     assert policy.led_state("desk") is LedState.HELP_COMING
     assert policy.held() == (
         HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.ACKNOWLEDGED),
@@ -184,16 +187,16 @@ def test_a_repeat_of_the_same_word_at_a_later_time_orders_what_follows(
     policy: PressPolicy,
 ) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.RECEIVED, (), ms(50), at=sent(1))
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(60), at=sent(5)) == []  # nothing to show
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(70), at=sent(3)) == []  # stale
+    policy.ack(Word(A1, AckState.RECEIVED, at=sent(1)), ms(50))
+    assert policy.ack(Word(A1, AckState.RECEIVED, at=sent(5)), ms(60)) == []  # nothing to show
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(3)), ms(70)) == []  # stale
     assert policy.led_state("desk") is LedState.RECEIVED
 
 
 def test_a_duplicate_at_the_same_time_is_a_no_op(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(60), at=sent(2)) == []
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(2)), ms(50))
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(2)), ms(60)) == []
     assert policy.led_state("desk") is LedState.HELP_COMING
 
 
@@ -201,13 +204,15 @@ def test_resolved_is_final_even_against_newer_acks_naming_the_input(
     policy: PressPolicy,
 ) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(2))
-    assert policy.ack(A1, AckState.RESOLVED, (), ms(60), "desk", 1, at=sent(3)) == [
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(2)), ms(50))
+    assert policy.ack(Word(A1, AckState.RESOLVED, (), "desk", 1, at=sent(3)), ms(60)) == [
         SetLed("desk", LedState.RESOLVED, A1)
     ]
     # A late or out-of-order ack for A1 neither brings it back nor is taken up again.
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(70), "desk", 1, at=sent(9)) == []
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(80), "desk", 1, at=sent(1)) == []
+    assert (
+        policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), "desk", 1, at=sent(9)), ms(70)) == []
+    )
+    assert policy.ack(Word(A1, AckState.RECEIVED, (), "desk", 1, at=sent(1)), ms(80)) == []
     assert policy.active_alarm("desk") is None
     assert policy.led_state("desk") is LedState.RESOLVED
     assert policy.held() == ()
@@ -216,8 +221,8 @@ def test_resolved_is_final_even_against_newer_acks_naming_the_input(
 def test_resolved_applies_whatever_its_time(policy: PressPolicy) -> None:
     """Central never takes a resolution back: a clock that stepped back does not hide it."""
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, ("kari",), ms(50), at=sent(10))
-    assert policy.ack(A1, AckState.RESOLVED, (), ms(60), at=sent(-3600)) == [
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED, ("kari",), at=sent(10)), ms(50))
+    assert policy.ack(Word(A1, AckState.RESOLVED, at=sent(-3600)), ms(60)) == [
         SetLed("desk", LedState.RESOLVED, A1)
     ]
 
@@ -226,19 +231,19 @@ def test_no_ack_takes_an_alarm_back_to_sending_and_untimed_acks_apply(
     policy: PressPolicy,
 ) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(50), at=sent(2))
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED, at=sent(2)), ms(50))
     policy.contact_opened("desk", ms(100))
     assert policy.contact_closed("desk", ms(200)) == [Republish(A1, "desk", 2)]
     assert policy.led_state("desk") is LedState.HELP_COMING  # a re-press is not "sending"
-    assert policy.ack(A1, AckState.RECEIVED, (), ms(300)) == [  # no ``at``: no order known
+    assert policy.ack(Word(A1, AckState.RECEIVED), ms(300)) == [  # no ``at``: no order known
         SetLed("desk", LedState.RECEIVED, A1)
     ]
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(310), at=sent(1)) == []  # still stale
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED, at=sent(1)), ms(310)) == []  # still stale
 
 
 def test_received_with_responder_means_help_is_coming(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
-    assert policy.ack(A1, AckState.RECEIVED, ("ola",), ms(50)) == [
+    assert policy.ack(Word(A1, AckState.RECEIVED, ("ola",)), ms(50)) == [
         SetLed("desk", LedState.HELP_COMING, A1)
     ]
 
@@ -246,8 +251,8 @@ def test_received_with_responder_means_help_is_coming(policy: PressPolicy) -> No
 def test_resolved_shows_then_turns_off_and_frees_the_input(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
     policy.contact_opened("desk", ms(100))
-    policy.ack(A1, AckState.RECEIVED, (), ms(200))
-    assert policy.ack(A1, AckState.RESOLVED, (), ms(1000)) == [
+    policy.ack(Word(A1, AckState.RECEIVED), ms(200))
+    assert policy.ack(Word(A1, AckState.RESOLVED), ms(1000)) == [
         SetLed("desk", LedState.RESOLVED, A1)
     ]
     assert policy.active_alarm("desk") is None
@@ -258,13 +263,13 @@ def test_resolved_shows_then_turns_off_and_frees_the_input(policy: PressPolicy) 
     assert policy.led_state("desk") is LedState.OFF
     assert policy.tick(ms(3000)) == []
     # Acks for the forgotten alarm change nothing.
-    assert policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(3100)) == []
+    assert policy.ack(Word(A1, AckState.ACKNOWLEDGED), ms(3100)) == []
 
 
 def test_press_after_resolved_is_a_new_alarm(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
     policy.contact_opened("desk", ms(100))
-    policy.ack(A1, AckState.RESOLVED, (), ms(1000))
+    policy.ack(Word(A1, AckState.RESOLVED), ms(1000))
     actions = policy.contact_closed("desk", ms(1200))  # during the "resolved" blinks
     assert actions == [
         RaiseAlarm(A3, "desk", AlarmLevel.ACUTE, ms(1200), next_id=A4),
@@ -275,12 +280,12 @@ def test_press_after_resolved_is_a_new_alarm(policy: PressPolicy) -> None:
 
 def test_resolved_turns_off_when_clock_steps_back(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.RESOLVED, (), ms(1000))
+    policy.ack(Word(A1, AckState.RESOLVED), ms(1000))
     assert policy.tick(ms(-60_000)) == [SetLed("desk", LedState.OFF)]
 
 
 def test_ack_for_unknown_alarm_is_a_no_op(policy: PressPolicy) -> None:
-    assert policy.ack(UUID(int=99), AckState.RECEIVED, (), T0) == []
+    assert policy.ack(Word(UUID(int=99), AckState.RECEIVED, ()), T0) == []
     assert policy.presses(UUID(int=99)) is None
 
 
@@ -300,7 +305,7 @@ def test_restore_tracks_an_unacked_alarm_as_sending(policy: PressPolicy) -> None
     assert policy.active_alarm("desk") == old
     # A press now counts on the restored alarm.
     assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
-    assert policy.ack(old, AckState.RECEIVED, (), ms(10)) == [
+    assert policy.ack(Word(old, AckState.RECEIVED), ms(10)) == [
         SetLed("desk", LedState.RECEIVED, old)
     ]
 
@@ -322,13 +327,13 @@ def test_held_lists_active_alarms_with_what_each_shows(policy: PressPolicy) -> N
     policy.contact_opened("desk", ms(100))
     policy.contact_closed("desk", ms(200))
     policy.contact_closed("door", ms(300))
-    policy.ack(A2, AckState.RECEIVED, ("kari",), ms(400))
+    policy.ack(Word(A2, AckState.RECEIVED, ("kari",)), ms(400))
     assert policy.held() == (
         HeldAlarm(alarm_id=A1, input="desk", presses=2, state=HeldState.SENDING),
         HeldAlarm(alarm_id=A2, input="door", presses=1, state=HeldState.ACKNOWLEDGED),
     )
-    policy.ack(A1, AckState.RECEIVED, (), ms(500))
-    policy.ack(A2, AckState.RESOLVED, (), ms(600))
+    policy.ack(Word(A1, AckState.RECEIVED), ms(500))
+    policy.ack(Word(A2, AckState.RESOLVED), ms(600))
     assert policy.held() == (
         HeldAlarm(alarm_id=A1, input="desk", presses=2, state=HeldState.RECEIVED),
     )
@@ -345,7 +350,7 @@ def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
         SetLed("door", LedState.RECEIVED, UUID(int=501))
     ]
     assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
-    assert policy.ack(old, AckState.RESOLVED, (), ms(20)) == [
+    assert policy.ack(Word(old, AckState.RESOLVED), ms(20)) == [
         SetLed("desk", LedState.RESOLVED, old)
     ]
 
@@ -353,9 +358,9 @@ def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
 def test_a_restored_alarm_keeps_the_order_of_central_s_word(policy: PressPolicy) -> None:
     old = UUID(int=500)
     policy.restore(old, "desk", 1, HeldState.ACKNOWLEDGED, said_at=sent(5))
-    assert policy.ack(old, AckState.RECEIVED, (), ms(10), at=sent(4)) == []  # from before
+    assert policy.ack(Word(old, AckState.RECEIVED, at=sent(4)), ms(10)) == []  # from before
     assert policy.led_state("desk") is LedState.HELP_COMING
-    assert policy.ack(old, AckState.RECEIVED, (), ms(20), at=sent(6)) == [
+    assert policy.ack(Word(old, AckState.RECEIVED, at=sent(6)), ms(20)) == [
         SetLed("desk", LedState.RECEIVED, old)  # withdrawn while the edge was down
     ]
 
@@ -366,14 +371,14 @@ S = UUID(int=900)
 
 
 def test_an_unknown_active_alarm_naming_a_free_input_is_taken_up(policy: PressPolicy) -> None:
-    assert policy.ack(S, AckState.RECEIVED, (), T0, "desk", 2) == [
+    assert policy.ack(Word(S, AckState.RECEIVED, (), "desk", 2), T0) == [
         AdoptAlarm(S, "desk", 2, HeldState.RECEIVED, T0, AlarmLevel.ACUTE),
         SetLed("desk", LedState.RECEIVED, S),
     ]
     assert policy.active_alarm("desk") == S
     # A press counts on it, and later acks move its LED like any alarm's.
     assert policy.contact_closed("desk", ms(10)) == [Republish(S, "desk", 3)]
-    assert policy.ack(S, AckState.ACKNOWLEDGED, (), ms(20), "desk", 3) == [
+    assert policy.ack(Word(S, AckState.ACKNOWLEDGED, (), "desk", 3), ms(20)) == [
         SetLed("desk", LedState.HELP_COMING, S)
     ]
     assert policy.held() == (
@@ -384,28 +389,28 @@ def test_an_unknown_active_alarm_naming_a_free_input_is_taken_up(policy: PressPo
 def test_an_adopted_alarm_carries_central_s_time_and_orders_later_acks(
     policy: PressPolicy,
 ) -> None:
-    assert policy.ack(S, AckState.ACKNOWLEDGED, ("ola",), T0, "desk", 1, at=sent(7)) == [
+    assert policy.ack(Word(S, AckState.ACKNOWLEDGED, ("ola",), "desk", 1, at=sent(7)), T0) == [
         AdoptAlarm(S, "desk", 1, HeldState.ACKNOWLEDGED, T0, AlarmLevel.ACUTE, said_at=sent(7)),
         SetLed("desk", LedState.HELP_COMING, S),
     ]
-    assert policy.ack(S, AckState.RECEIVED, (), ms(10), "desk", 1, at=sent(6)) == []
+    assert policy.ack(Word(S, AckState.RECEIVED, (), "desk", 1, at=sent(6)), ms(10)) == []
 
 
 def test_adopted_with_a_responder_shows_help_coming_and_counts_one_without_presses(
     policy: PressPolicy,
 ) -> None:
-    assert policy.ack(S, AckState.RECEIVED, ("ola",), T0, "door") == [
+    assert policy.ack(Word(S, AckState.RECEIVED, ("ola",), "door"), T0) == [
         AdoptAlarm(S, "door", 1, HeldState.ACKNOWLEDGED, T0, AlarmLevel.ASSIST),
         SetLed("door", LedState.HELP_COMING, S),
     ]
 
 
 def test_acks_that_are_not_taken_up(policy: PressPolicy) -> None:
-    assert policy.ack(S, AckState.RECEIVED, (), T0) == []  # no input named
-    assert policy.ack(S, AckState.RECEIVED, (), T0, "window") == []  # not an input here
-    assert policy.ack(S, AckState.RESOLVED, (), T0, "desk") == []  # over: nothing to show
+    assert policy.ack(Word(S, AckState.RECEIVED), T0) == []  # no input named
+    assert policy.ack(Word(S, AckState.RECEIVED, (), "window"), T0) == []  # not an input here
+    assert policy.ack(Word(S, AckState.RESOLVED, (), "desk"), T0) == []  # over: nothing to show
     policy.contact_closed("desk", T0)  # desk holds its own newer, unacked alarm A1
-    assert policy.ack(S, AckState.ACKNOWLEDGED, (), ms(10), "desk") == []
+    assert policy.ack(Word(S, AckState.ACKNOWLEDGED, (), "desk"), ms(10)) == []
     assert policy.active_alarm("desk") == A1
     assert policy.led_state("desk") is LedState.SENDING
     assert policy.active_alarm("door") is None
@@ -416,13 +421,13 @@ def test_resolved_then_central_names_the_new_alarm_of_the_same_press(
 ) -> None:
     """The press after a lost "resolved": the device re-pressed A1, central made it S."""
     policy.contact_closed("desk", T0)
-    policy.ack(A1, AckState.ACKNOWLEDGED, (), ms(10))
+    policy.ack(Word(A1, AckState.ACKNOWLEDGED), ms(10))
     policy.contact_opened("desk", ms(100))
     assert policy.contact_closed("desk", ms(200)) == [Republish(A1, "desk", 2)]
-    assert policy.ack(A1, AckState.RESOLVED, (), ms(300), "desk", 1) == [
+    assert policy.ack(Word(A1, AckState.RESOLVED, (), "desk", 1), ms(300)) == [
         SetLed("desk", LedState.RESOLVED, A1)
     ]
-    assert policy.ack(S, AckState.RECEIVED, (), ms(310), "desk", 1) == [
+    assert policy.ack(Word(S, AckState.RECEIVED, (), "desk", 1), ms(310)) == [
         AdoptAlarm(S, "desk", 1, HeldState.RECEIVED, ms(310), AlarmLevel.ACUTE),
         SetLed("desk", LedState.RECEIVED, S),
     ]

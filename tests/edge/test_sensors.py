@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from edge.core import LedState, RaiseAlarm, Republish, SetLed
+from edge.core import LedState, RaiseAlarm, Republish, SetLed, Word
 from edge.core.sensors import (
     FAULT_SILENT,
     FAULT_TAMPER,
@@ -164,7 +164,7 @@ def test_pendant_press_raises_an_alarm_like_a_button() -> None:
     other = alarms(policy.frame(press("p-9"), at(3)))
     assert other == [RaiseAlarm(A2, "p-9", AlarmLevel.ACUTE, at(3), AlarmSource.SENSOR)]
     # Central resolves: the next press is a new alarm.
-    assert policy.ack(A1, AckState.RESOLVED, (), at(4)) == [SetLed("p-17", LedState.RESOLVED, A1)]
+    assert policy.ack(Word(A1, AckState.RESOLVED), at(4)) == [SetLed("p-17", LedState.RESOLVED, A1)]
     assert policy.active_alarm("p-17") is None
     # the "resolved" display runs off on tick, as for buttons
     assert policy.tick(at(6)) == [SetLed("p-17", LedState.OFF)]
@@ -279,12 +279,12 @@ def test_restored_sensor_alarms_count_further_presses() -> None:
     assert alarms(sound(policy, 90, 2)) == [Republish(UUID(int=51), "sound", 2)]
     assert policy.active_alarm("unknown") is None
     # acks for ids the policy does not know are no-ops (button alarms share the ack topic)
-    assert policy.ack(UUID(int=999), AckState.RECEIVED, (), at(3)) == []
+    assert policy.ack(Word(UUID(int=999), AckState.RECEIVED), at(3)) == []
 
 
 def test_restored_pendant_alarm_keeps_the_configured_level_for_new_ones() -> None:
     policy = make(pendant_level=AlarmLevel.ASSIST)
     policy.restore(UUID(int=50), "p-1", 1)
-    policy.ack(UUID(int=50), AckState.RESOLVED, (), at(1))
+    policy.ack(Word(UUID(int=50), AckState.RESOLVED), at(1))
     raised = alarms(policy.frame(press("p-1"), at(2)))
     assert raised == [RaiseAlarm(A1, "p-1", AlarmLevel.ASSIST, at(2), AlarmSource.SENSOR)]

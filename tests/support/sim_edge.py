@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from firmware_sim.control import request
 from firmware_sim.errors import SimError
 from tests.support.broker import Broker
-from tests.support.stack import SITE, edge_config, script
+from tests.support.stack import SITE, edge_config, kill_process, script, stop_process
 
 #: As tests.support.stack.edge_config: input -> (button pin, LED pin).
 PINS = {"desk": (17, 27), "wall": (22, 23)}
@@ -48,34 +48,8 @@ class SimEdge:
     def start(self, held: tuple[str, ...] = (), timeout: float = 30) -> None:
         """Start and wait until it is connected to the broker; ``held`` inputs are closed
         from the first moment."""
-        env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
-        env |= {"GPIOZERO_PIN_FACTORY": "trygg-sim", "TRYGG_SIM_CONTROL": str(self.control),
-                "TRYGG_SIM_HELD": ",".join(str(PINS[name][0]) for name in held)}
-        before = self._connects()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [script("trygg-edge"), "--config", str(self.config)],
-                stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.device} exited:\n{self.logs()}")
-            if self._connects() > before and self.control.exists():
-                try:
-                    self.outputs()
-                    return
-                except SimError:
-                    pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.device} not connected in {timeout} s:\n{self.logs()}")
-            time.sleep(0.02)
-
-    def _connects(self) -> int:
-        try:
-            return self.log.read_text(errors="replace").count("mqtt connected")
-        except OSError:
-            return 0
+        pins = [PINS[name][0] for name in held]
+        self.proc = launch(self.config, self.log, self.control, pins, timeout=timeout)
 
     def act(self, input_name: str, cmd: str) -> dict[str, Any]:
         """``press`` (0.3 s), ``tap``, ``hold``, ``release`` on one button (blocking)."""
@@ -104,19 +78,65 @@ class SimEdge:
 
     def kill(self) -> None:
         """SIGKILL: a power cut; nothing of the agent's shutdown runs."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         shutil.rmtree(self._sockdir, ignore_errors=True)
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+def launch(
+    config: Path,
+    log: Path,
+    control: Path,
+    held_pins: Iterable[int] = (),
+    *,
+    connected: bool = True,
+    timeout: float = 30,
+    wrap: Callable[[list[str]], list[str]] = list,
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start ``trygg-edge --config config`` on ``trygg-sim`` pins (control socket ``control``,
+    ``held_pins`` closed from the first moment), its output appended to ``log``; return once its
+    pins answer and (``connected``) it has connected to the broker once more than before.
+    ``wrap`` turns the argv into the one to run (a network namespace's)."""
+    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "trygg-sim", "TRYGG_SIM_CONTROL": str(control),
+           "TRYGG_SIM_HELD": ",".join(str(pin) for pin in held_pins)}
+    before = _connects(log)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            wrap([script("trygg-edge"), "--config", str(config)]),
+            stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=new_session,
+        )
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{config.stem} exited:\n{_tail(log)}")
+            if (not connected or _connects(log) > before) and control.exists():
+                try:
+                    request(control, cmd="outputs")
+                    return proc
+                except SimError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{config.stem} not up in {timeout} s:\n{_tail(log)}")
+            time.sleep(0.02)
+    except BaseException:
+        kill_process(proc)  # not left running behind the caller's back
+        raise
+
+
+def _connects(log: Path) -> int:
+    try:
+        return log.read_text(errors="replace").count("mqtt connected")
+    except OSError:
+        return 0
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""

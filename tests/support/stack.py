@@ -27,6 +27,24 @@ BIN = Path(sys.executable).parent
 SITE = "oslo-sentrum"
 
 
+def kill_process(proc: subprocess.Popen[Any] | None) -> None:
+    """SIGKILL, if it still runs: nothing of its shutdown runs (a power cut)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 10) -> None:
+    """SIGTERM, if it still runs, then SIGKILL after ``grace`` seconds."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def script(name: str) -> str:
     path = BIN / name
     if not path.exists():
@@ -107,18 +125,10 @@ class Central:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a power cut of the server."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def logs(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
