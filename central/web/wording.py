@@ -63,6 +63,19 @@ TEST_RESULTS = {
     "open": N_("Open"),
 }
 
+# Fault kinds (central/core/supervision.py FaultKind), as the desk says them too.
+FAULT_KINDS = {
+    "offline": N_("Device offline"),
+    "sensor_board": N_("Sensor board fault"),
+    "tamper": N_("Tampering detected"),
+    "stuck_input": N_("Alarm button stuck"),
+    "device_fault": N_("Device fault"),
+    "no_screen": N_("No screen connected – alarms reach nobody"),
+    "unknown_device": N_("Alarm from a device not in the registry"),
+    "flood": N_("Flood of alarms"),
+    "broker_unreachable": N_("Central cannot reach the message broker – no device alarms"),
+}
+
 # Commands a screen may send (an audit row's detail when one is refused).
 SOCKET_COMMANDS = {
     "delivered": N_("Delivered to a screen"),
@@ -129,6 +142,7 @@ audit_action = _table(AUDIT_ACTIONS)
 chain_break = _table(CHAIN_BREAKS)
 test_kind = _table(TEST_KINDS)
 test_result = _table(TEST_RESULTS)
+fault_kind = _table(FAULT_KINDS)
 
 
 @pass_context
@@ -179,6 +193,7 @@ FILTERS = {
     "chain_break": chain_break,
     "test_kind": test_kind,
     "test_result": test_result,
+    "fault_kind": fault_kind,
     "reason": reason,
 }
 GLOBALS = {"audit_detail": audit_detail}

@@ -22,6 +22,8 @@ def describe_kind(kind: str, translations: gettext.NullTranslations) -> str:
         "stuck_input": _("Alarm button stuck"),
         "device_fault": _("Device fault"),
         "no_screen": _("No screen connected – alarms reach nobody"),
+        "unknown_device": _("Alarm from a device not in the registry"),
+        "flood": _("Flood of alarms"),
         "broker_unreachable": _("Central cannot reach the message broker – no device alarms"),
     }
     # A kind newer than this desk still reads as something: the kind's own name.
