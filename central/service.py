@@ -148,6 +148,7 @@ class Central:
         self._ticker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.hub.check_fanout()  # warns at start-up if screens would not get the direct path
         await self.store.open()
         stored = await self.store.restorable(self.clock() - DEFAULT_RETENTION)
         self.book = AlarmBook.restore(stored, site_names=self.site_names)

@@ -22,7 +22,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, Backoff, DeskCore, FaultEvent, Liveness, Outgoing, Reaction
+from desktop.core import (
+    AlarmEvent,
+    Backoff,
+    DeskCore,
+    FaultEvent,
+    Liveness,
+    Outgoing,
+    RaiseFailed,
+    RaiseWatch,
+    Reaction,
+)
 from protocol.screen import CommandKind, Hello, RaiseRequest, encode_frame
 
 log = logging.getLogger(__name__)
@@ -76,8 +86,16 @@ class HelpComing:
     responders: int
 
 
+# RaiseFailed: a silent alarm raised here did not go (refused, unconfirmed, or no connection).
 ClientEvent = (
-    Connected | AlarmEvent | NoLongerActive | Disconnected | Refused | HelpComing | FaultEvent
+    Connected
+    | AlarmEvent
+    | NoLongerActive
+    | Disconnected
+    | Refused
+    | HelpComing
+    | FaultEvent
+    | RaiseFailed
 )
 
 
@@ -107,6 +125,7 @@ class DeskClient:
         ack_all: bool = False,
         backoff: Backoff | None = None,
         jitter: Callable[[], float] = random.random,
+        raise_watch: RaiseWatch | None = None,
     ) -> None:
         self.settings = settings
         self.core = DeskCore(ack_all=ack_all)
@@ -120,6 +139,8 @@ class DeskClient:
         self._connection: ClientConnection | None = None
         self.liveness = Liveness()
         self._silent: str | None = None  # why this connection was given up as silent
+        self.raises = raise_watch or RaiseWatch()
+        self._raise_check: asyncio.TimerHandle | None = None
 
     @property
     def connected(self) -> bool:
@@ -139,9 +160,30 @@ class DeskClient:
         self._outbox_ready.set()
 
     def raise_alarm(self, request: RaiseRequest) -> None:
-        """Send a silent alarm; re-sent after each reconnect until central shows it stored."""
+        """Send a silent alarm; re-sent after each reconnect until central shows it stored.
+        Call on the client's loop. If it does not go, a :class:`RaiseFailed` says so."""
         self._outbox.extend(self.core.raise_alarm(request))
         self._outbox_ready.set()
+        loop = asyncio.get_running_loop()
+        failed = self.raises.sent(request.alarm_id, loop.time(), self.connected)
+        if failed is not None:
+            log.warning("silent alarm %s NOT sent: no connection to central", request.alarm_id)
+            self._emit(failed)
+        self._schedule_raise_check()
+
+    def _schedule_raise_check(self) -> None:
+        if self._raise_check is not None:
+            self._raise_check.cancel()
+        deadline = self.raises.next_deadline()
+        if deadline is not None:
+            self._raise_check = asyncio.get_running_loop().call_at(deadline, self._check_raises)
+
+    def _check_raises(self) -> None:
+        self._raise_check = None
+        for failed in self.raises.due(asyncio.get_running_loop().time()):
+            log.warning("silent alarm %s NOT confirmed by central in time", failed.alarm_id)
+            self._emit(failed)
+        self._schedule_raise_check()
 
     async def run(self) -> None:
         """Stay connected until :meth:`close`. Never raises for network trouble."""
@@ -243,6 +285,10 @@ class DeskClient:
             self._emit(Connected(reaction.hello))
         if reaction.problem is not None:
             log.warning("%s", reaction.problem)
+        for alarm_id, why in reaction.raise_refused:
+            self._emit(self.raises.refused(alarm_id, why))
+        for alarm_id in self.raises.waiting - set(self.core.unconfirmed_raises):
+            self.raises.confirmed(alarm_id)  # central has stored it
         for event in reaction.events:
             self._emit(event)
         for alarm_id in reaction.gone:

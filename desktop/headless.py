@@ -36,7 +36,7 @@ from desktop.client import (
     Refused,
 )
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, FaultEvent
+from desktop.core import AlarmEvent, FaultEvent, RaiseFailed, RaiseFailure
 from desktop.errors import BadCommandLine
 from protocol.screen import CommandKind, FaultFrame
 
@@ -78,6 +78,20 @@ def fault_line(frame: FaultFrame) -> bytes:
     return json.dumps({"event": "fault", **fields}, ensure_ascii=False).encode() + b"\n"
 
 
+def raise_failed_line(event: RaiseFailed) -> str:
+    """The stderr line for a silent alarm that did not go: what happened, what to do."""
+    if event.failure is RaiseFailure.REFUSED:
+        what = f"did NOT go: central refused it ({event.reason})"
+    elif event.failure is RaiseFailure.NO_ANSWER:
+        what = "is NOT confirmed: central has not answered; it may not have gone"
+    else:
+        what = "has NOT gone: no connection to central (it is sent when the connection is back)"
+    return (
+        f"silent alarm {event.alarm_id} {what}. Get help another way: call 112, "
+        "press the alarm button, or call a colleague."
+    )
+
+
 def describe(event: ClientEvent, server: str) -> str | None:
     """The stderr line for an event that is not an alarm (alarms go to stdout)."""
     if isinstance(event, Connected):
@@ -98,6 +112,8 @@ def describe(event: ClientEvent, server: str) -> str | None:
         return f"alarm {event.alarm_id} is no longer active (resolved while disconnected?)"
     if isinstance(event, HelpComing):
         return f"{event.responders} colleague(s) coming to the alarm raised here"
+    if isinstance(event, RaiseFailed):
+        return raise_failed_line(event)
     if isinstance(event, FaultEvent) and event.frame is None:
         return "new connection: the open faults are sent again; those not sent are cleared"
     return None
@@ -116,7 +132,11 @@ async def print_events(
             out.flush()
             continue
         message = describe(event, client.settings.server)
-        level = logging.WARNING if isinstance(event, Disconnected | Refused) else logging.INFO
+        level = logging.INFO
+        if isinstance(event, Disconnected | Refused):
+            level = logging.WARNING
+        elif isinstance(event, RaiseFailed):
+            level = logging.ERROR
         log.log(level, "%s", message)
 
 

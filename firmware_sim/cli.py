@@ -10,6 +10,13 @@ Input actions (on a running demo's edge, through its pins' control socket):
   cut      fault: wire cut, the input reads open; every action but `fix` is ignored
   fix      clear stuck/cut: the input reads open and obeys again
 
+Power (on a running demo's device, through the demo's control socket):
+  power-off  cut the device's power: kill -9 of its edge agent. The demo goes on; the device
+             shows offline on the console's board and the desks. A press on it while it is
+             off is lost at the button (nothing runs to notice it).
+  power-on   power it back: its edge starts again on the same config and outbox, and sends
+             what the outbox still holds (a press made just before the power cut arrives now).
+
 Exit status: 0 done, 1 a run failed, 2 bad usage, unknown device/input or bad config.
 """
 
@@ -26,6 +33,7 @@ from configfile import ConfigError, load_settings, report, validate_file
 from firmware_sim.actions import PIN_ACTIONS, board_action, outputs, pin_action
 from firmware_sim.config import DEFAULT_DEMO, DemoSettings
 from firmware_sim.errors import SimError
+from firmware_sim.power import refuse_if_off
 
 DEFAULT_WORKDIR = Path(os.environ.get("TRYGG_SIM_WORKDIR", f"/tmp/trygg-sim-{os.getuid()}"))
 _HELP = {
@@ -91,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-boards", action="store_true", help="rooms without sensor boards (no [sensor_board])"
     )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with an empty office; by default a demo run before in the same workdir "
+        "is reused (its alarm history kept, the console password reset)",
+    )
     check = sub.add_parser("validate-config", help="check a demo config file")
     check.add_argument("file", type=Path)
     check_scenario = sub.add_parser("validate-scenario", help="check a scenario file")
@@ -104,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("input")
         if action in ("press", "tap"):
             p.add_argument("--hold-s", type=float, help="how long the contact stays closed")
+    for word, text in (
+        ("power-off", "cut a device's power (kill -9 of its edge); the demo goes on"),
+        ("power-on", "power a device back on (its edge restarts on the same outbox)"),
+    ):
+        sub.add_parser(word, help=text).add_argument("device")
     out = sub.add_parser("outputs", help="read back a simulated device's LEDs, buzzers, inputs")
     out.add_argument("device")
     _board_parser(sub)
@@ -153,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
             scenario = load_scenario(args.scenario)
             if problems := check_against(scenario, args.scenario, settings):
                 raise ConfigError(problems)
-        return run_demo(settings, workdir, scenario)
+        return run_demo(settings, workdir, scenario, fresh=args.fresh)
     if args.command == "play":
         from firmware_sim.scenario import load_scenario, play
 
@@ -162,6 +181,11 @@ def _run(args: argparse.Namespace) -> int:
         from firmware_sim.fleet import run_fleet
 
         return run_fleet(args)
+    if args.command in ("power-off", "power-on"):
+        from firmware_sim.power import power
+
+        print(power(workdir, args.device, on=args.command == "power-on"))
+        return 0
     if args.command == "outputs":
         print(json.dumps(outputs(workdir, args.device), indent=2))
         return 0
@@ -172,8 +196,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(reply, indent=2))
         return 0
     hold_s = getattr(args, "hold_s", None)
+    refuse_if_off(workdir, args.device)
     reply = pin_action(workdir, args.device, args.input, args.command, hold_s)
     note = f" (ignored: the input is {reply['ignored']})" if reply.get("ignored") else ""
     print(f"{args.command}: {args.device} {args.input}{note}")
     return 0
-

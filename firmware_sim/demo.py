@@ -5,6 +5,16 @@ A private Mosquitto, central with SQLite, one edge agent per room on simulated p
 user. Each part is a separate process started by its own console script, exactly as installed
 on real machines. Ctrl-C (or SIGTERM) stops them all and leaves no process behind.
 
+One demo runs per workdir at a time, and a second run reuses the first one's office
+(:mod:`firmware_sim.workdir`). The configuration files are written by
+:mod:`firmware_sim.demo_files`.
+
+An edge is a device in a room, and devices lose power: an edge process that ends (killed by an
+evaluator, or by ``trygg-sim power-off``, :mod:`firmware_sim.power`) does not stop the demo; it
+is reported, the device shows offline wherever supervision shows it, and ``trygg-sim power-on``
+starts it again on the same outbox. The broker, central or a desk ending does stop the demo:
+without them it would show nothing true.
+
 The rooms' sensor boards run inside this process (a thread each, see :mod:`firmware_sim.board`)
 and serve their ptys at ``<workdir>/<device>.tty``, which the edge configs name as their port;
 each has a control socket ``<workdir>/<device>.board.sock``. On the way out they are unplugged,
@@ -23,24 +33,23 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from firmware_sim import demo_files
 from firmware_sim.board import Board
 from firmware_sim.board_commands import serve
 from firmware_sim.broker import PrivateBroker, free_port, wait_for_port
-from firmware_sim.config import DemoSettings, PlanArea, SimRoom, SimSite, floor_plan
+from firmware_sim.config import DemoSettings, SimRoom
 from firmware_sim.control import ControlServer
+from firmware_sim.demo_files import CENTRAL_USER, Endpoints
 from firmware_sim.errors import SimError
+from firmware_sim.power import control_path, off_marker, refuse_if_off
 from firmware_sim.scenario import Scenario, play
+from firmware_sim.workdir import Office, WorkdirLock, prepare_office
 
-CENTRAL_USER = "central"
 # The console's login the demo makes (a fresh random password each run, shown in the banner).
 CONSOLE_USER = "admin"
 CONSOLE_ROLES = "admin,facility_manager"
-
-
-def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
 def _script(name: str) -> str:
@@ -50,127 +59,62 @@ def _script(name: str) -> str:
 
 
 class Demo:
-    def __init__(self, settings: DemoSettings, workdir: Path, out: IO[str] = sys.stdout) -> None:
+    def __init__(
+        self,
+        settings: DemoSettings,
+        workdir: Path,
+        out: IO[str] = sys.stdout,
+        office: Office | None = None,
+    ) -> None:
         self.settings = settings
         self.dir = workdir
         self.out = out
-        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.office = office or Office(workdir, reused=False)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.edges: dict[str, tuple[list[str], dict[str, str]]] = {}  # device -> argv, env
+        self._reported_off: set[str] = set()
+        self._power_lock = threading.Lock()
+        self.control: ControlServer | None = None
         self.boards: list[tuple[Board, ControlServer]] = []
         self.broker = PrivateBroker(workdir / "broker")
         self.http_port = free_port()
         self.tokens = {desk: secrets.token_urlsafe(24) for s in settings.sites for desk in s.desks}
         self.console_password = _password()
 
-    # -- configuration files, written the way an operator would -------------------------
-    def _central_config(self, password: str) -> Path:
-        lines = [
-            "[mqtt]",
-            f'host = "{self.broker.host}"',
-            f"port = {self.broker.port}",
-            f'username = "{CENTRAL_USER}"',
-            f"password = {_toml_str(password)}",
-            "[http]",
-            'host = "127.0.0.1"',
-            f"port = {self.http_port}",
-            "[store]",
-            f"path = {_toml_str(str(self.dir / 'central.db'))}",
-        ]
-        for site in self.settings.sites:
-            lines += ["[[sites]]", f'id = "{site.id}"', f"name = {_toml_str(site.name)}"]
-            lines += _plan_lines(site)
-        for site in self.settings.sites:  # the device registry: rooms come from here
-            for room in site.rooms:
-                lines += [
-                    "[[devices]]",
-                    f'site = "{site.id}"',
-                    f'id = "{room.device}"',
-                    f"room = {_toml_str(room.name)}",
-                ]
-        for site in self.settings.sites:
-            for desk in site.desks:
-                lines += [
-                    "[[users]]",
-                    f'id = "{desk}"',
-                    f"name = {_toml_str(desk.title())}",
-                    f'token = "{self.tokens[desk]}"',
-                    f'sites = ["{site.id}"]',
-                ]
-        path = self.dir / "central.toml"
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def _add_console_account(self, config: Path) -> None:
-        """The console's login, made the way an admin would: central's own CLI (it writes to
-        the running central's database; WAL lets both write)."""
-        added = subprocess.run(
-            [
-                _script("trygg-central"),
-                "user",
-                "add",
-                CONSOLE_USER,
-                "--name",
-                "Demo-administrator",
-                "--roles",
-                CONSOLE_ROLES,
-                "--sites",
-                "*",
-                "--config",
-                str(config),
-                "--password-stdin",
-            ],
-            input=self.console_password + "\n",
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if added.returncode != 0:
-            raise SimError(f"could not add the console account: {added.stderr.strip()}")
-
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def _edge_config(self, site_id: str, room: SimRoom, password: str) -> Path:
-        lines = [
-            f'site = "{site_id}"',
-            f'device = "{room.device}"',
-            f"room = {_toml_str(room.name)}",
-            "heartbeat_interval_s = 5.0",
-            "[mqtt]",
-            f'host = "{self.broker.host}"',
-            f"port = {self.broker.port}",
-            f"password = {_toml_str(password)}",
-            "[outbox]",
-            f"path = {_toml_str(str(self.dir / f'{room.device}-outbox.db'))}",
-        ]
-        for button in room.buttons:
-            lines += [
-                "[[buttons]]",
-                f'input = "{button.input}"',
-                f"pin = {button.pin}",
-                f'level = "{button.level}"',
-            ]
-            if button.led_pin is not None:
-                lines.append(f"led_pin = {button.led_pin}")
-            if button.buzzer_pin is not None:
-                lines.append(f"buzzer_pin = {button.buzzer_pin}")
-        if room.board is not None:
-            lines += ["[sensor_board]", f"port = {_toml_str(str(self.board_port(room)))}"]
-            if room.board.sound_alarm_db is not None:
-                lines.append(f"sound_alarm_db = {room.board.sound_alarm_db}")
-        path = self.dir / f"{room.device}.toml"
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def _desk_config(self, desk: str) -> Path:
-        path = self.dir / f"desk-{desk}.toml"
-        path.write_text(
-            f'server = "ws://127.0.0.1:{self.http_port}/ws"\ntoken = "{self.tokens[desk]}"\n'
-        )
-        return path
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(self.broker.host, self.broker.port, self.http_port)
 
     def board_port(self, room: SimRoom) -> Path:
-        return self.dir / f"{room.device}.tty"
+        return demo_files.board_port(self.dir, room)
+
+    def _console_account(self, config: Path) -> None:
+        """The console's login, made the way an admin would: central's own CLI (it writes to
+        the running central's database; WAL lets both write). A reused office has the account
+        already: its password is reset instead (and if the last run ended before making it,
+        it is made after all)."""
+        common = ["--config", str(config), "--password-stdin"]
+        add = ["user", "add", CONSOLE_USER, "--name", "Demo-administrator", "--roles"]
+        add += [CONSOLE_ROLES, "--sites", "*", *common]
+        passwd = ["user", "passwd", CONSOLE_USER, *common]
+        attempts = [passwd, add] if self.office.reused else [add, passwd]
+        errors = []
+        for argv in attempts:
+            done = subprocess.run(
+                [_script("trygg-central"), *argv],
+                input=self.console_password + "\n",
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if done.returncode == 0:
+                return
+            errors.append(f"`{' '.join(argv[:2])}`: {done.stderr.strip()}")
+        raise SimError(f"could not set up the console account: {'; '.join(errors)}")
 
     # -- processes -----------------------------------------------------------------------
     def _spawn(
@@ -180,28 +124,30 @@ class Demo:
         env: dict[str, str] | None = None,
         stdout: int | IO[bytes] | None = None,
     ) -> subprocess.Popen[bytes]:
-        log = (self.dir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(
-            argv,
-            stdout=stdout if stdout is not None else log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            # Own session: the terminal's Ctrl-C reaches only us, and we stop parts in order.
-            start_new_session=True,
-        )
-        self.procs.append((name, proc))
+        with (self.dir / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                stdout=stdout if stdout is not None else log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
+                # Own session: the terminal's Ctrl-C reaches only us, and we stop parts in order.
+                start_new_session=True,
+            )
+        self.procs[name] = proc
         return proc
 
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.broker.add_user(CENTRAL_USER, central_pw := secrets.token_urlsafe(18))
         self.broker.start()
-        self.procs.append(("mosquitto", self.broker.proc))  # type: ignore[arg-type]
-        central_config = self._central_config(central_pw)
+        self.procs["mosquitto"] = self.broker.proc  # type: ignore[assignment]
+        central_config = demo_files.central_config(
+            self.dir, self.settings, self.endpoints, central_pw, self.tokens
+        )
         self._spawn("central", [_script("trygg-central"), "--config", str(central_config)])
         wait_for_port(self.http_port, timeout=30)
-        self._add_console_account(central_config)
+        self._console_account(central_config)
         for site in self.settings.sites:
             for room in site.rooms:
                 if room.board is not None:  # plugged in before the edge looks for it
@@ -209,28 +155,80 @@ class Demo:
                     self.boards.append((board, serve(board, self.dir)))
                     assert self.board_port(room) == board.link
                 self.broker.add_user(room.device, edge_pw := secrets.token_urlsafe(18))
-                config = self._edge_config(site.id, room, edge_pw)
-                self._spawn(
-                    room.device,
+                config = demo_files.edge_config(self.dir, site.id, room, self.endpoints, edge_pw)
+                off_marker(self.dir, room.device).unlink(missing_ok=True)
+                self.edges[room.device] = (
                     [_script("trygg-edge"), "--config", str(config)],
-                    env={
+                    {
                         "GPIOZERO_PIN_FACTORY": "trygg-sim",
                         "TRYGG_SIM_CONTROL": str(self.dir / f"{room.device}.sock"),
                     },
                 )
+                self._spawn(room.device, *self.edges[room.device])
             for desk in site.desks:
+                config = demo_files.desk_config(self.dir, desk, self.http_port, self.tokens[desk])
                 proc = self._spawn(
                     f"desk-{desk}",
-                    [
-                        _script("trygg-desk"),
-                        "--config",
-                        str(self._desk_config(desk)),
-                        "--headless",
-                        "--ack-all",
-                    ],
+                    [_script("trygg-desk"), "--config", str(config), "--headless", "--ack-all"],
                     stdout=subprocess.PIPE,
                 )
                 threading.Thread(target=self._echo_desk, args=(desk, proc), daemon=True).start()
+        self.control = ControlServer(control_path(self.dir), self._control, name="demo-control")
+        self.control.start()
+
+    # -- power: an edge is a device, and devices lose power ----------------------------------
+    def _control(self, message: dict[str, Any]) -> dict[str, Any]:
+        device = str(message.get("device"))
+        if device not in self.edges:
+            known = ", ".join(sorted(self.edges))
+            raise SimError(f"no simulated device {device!r} in this demo (devices: {known})")
+        if message.get("cmd") == "power-off":
+            return {"ok": True, "said": self.power_off(device)}
+        if message.get("cmd") == "power-on":
+            return {"ok": True, "said": self.power_on(device)}
+        raise SimError(f"unknown demo command {message.get('cmd')!r}")
+
+    def power_off(self, device: str) -> str:
+        """kill -9 of the device's edge: what a power cut is to its software."""
+        with self._power_lock:
+            proc = self.procs[device]
+            if proc.poll() is not None:
+                return f"{device} was already off"
+            off_marker(self.dir, device).touch()
+            self._reported_off.add(device)  # asked for: no "ended unexpectedly" line
+            proc.kill()
+            proc.wait()
+        print(f"[power] {device} off (kill -9 of its edge)", file=self.out, flush=True)
+        return f"{device} is off; central will show it offline"
+
+    def power_on(self, device: str) -> str:
+        """The same edge program on the same config and outbox, as after a power cut."""
+        with self._power_lock:
+            if self.procs[device].poll() is None:
+                return f"{device} is already on"
+            self._spawn(device, *self.edges[device])
+            off_marker(self.dir, device).unlink(missing_ok=True)
+            self._reported_off.discard(device)
+        print(f"[power] {device} on (its edge started again)", file=self.out, flush=True)
+        return f"{device} is on; it sends what its outbox still holds"
+
+    def _notice_edges_off(self) -> None:
+        """An edge that ended by itself (or was killed from outside) is a device off: said
+        once, marked off, and left for ``power-on``."""
+        with self._power_lock:
+            for device in self.edges:
+                proc = self.procs[device]
+                if proc.poll() is None or device in self._reported_off:
+                    continue
+                self._reported_off.add(device)
+                off_marker(self.dir, device).touch()
+                print(
+                    f"[power] {device} is off: its edge ended (exit {proc.returncode}); the demo"
+                    f" goes on. `trygg-sim --workdir {self.dir} power-on {device}` starts it"
+                    f" again (log: {self.dir / (device + '.log')})",
+                    file=self.out,
+                    flush=True,
+                )
 
     def _echo_desk(self, desk: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
@@ -240,6 +238,9 @@ class Demo:
                 record.flush()
                 try:
                     item = json.loads(raw)
+                    if item.get("event") == "fault":
+                        print(_fault_line(desk, item), file=self.out, flush=True)
+                        continue
                     who = ", ".join(r["name"] for r in item.get("responders", [])) or "-"
                     line = (
                         f"[desk {desk}] {item['event']:<6} {item['level'].upper():<6} "
@@ -264,15 +265,16 @@ class Demo:
         return "\n".join(
             [
                 "Trygg demo is running.",
+                self.office.banner_line(),
                 f"  console:  {self.url}/login",
                 f"  login:    user {CONSOLE_USER}, password {self.console_password}",
                 f"  central:  {self.url}/healthz",
                 f"  alarms:   curl -H 'Authorization: Bearer {token}' {self.url}/api/alarms",
                 f"  broker:   mqtt://{self.broker.address} (logs and configs in {self.dir})",
-                f"  press:    Enter here, or: trygg-sim --workdir {self.dir} tap "
-                f"{room.device} {room.buttons[0].input}",
+                f"  press:    Enter here, or: {cli} tap {room.device} {room.buttons[0].input}",
                 f"  outputs:  {cli} outputs {room.device}",
                 *board_lines,
+                f"  power:    {cli} power-off|power-on {room.device} (watch supervision)",
                 "  stop:     Ctrl-C",
             ]
         )
@@ -298,7 +300,7 @@ class Demo:
         desks = sum(len(site.desks) for site in self.settings.sites)
         deadline = time.monotonic() + timeout
         while self._screens() < desks:
-            if dead := self.dead():
+            if dead := self.dead(include_edges=True):
                 raise SimError(f"stopped while starting: {', '.join(dead)}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the desks did not connect to central within {timeout:.0f} s")
@@ -312,24 +314,48 @@ class Demo:
             return False
 
     def stop(self) -> None:
-        # Reverse order: desks and edges first, so nothing reports a false outage on the way.
-        for _name, proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 8
-        for _name, proc in reversed(self.procs):
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if self.control is not None:  # no power-on racing the way out
+            self.control.stop()
+            self.control = None
+        with self._power_lock:
+            procs = list(self.procs.values())
+            # Reverse order: desks and edges first, so nothing reports a false outage.
+            for proc in reversed(procs):
+                if proc.poll() is None:
+                    proc.terminate()
+            deadline = time.monotonic() + 8
+            for proc in reversed(procs):
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for device in self.edges:
+            off_marker(self.dir, device).unlink(missing_ok=True)
         for board, server in self.boards:
             server.stop()
             board.stop()  # unplugs: the pty is closed and its symlink removed
         self.boards.clear()
 
-    def dead(self) -> list[str]:
-        return [name for name, proc in self.procs if proc.poll() is not None]
+    def dead(self, include_edges: bool = False) -> list[str]:
+        """Parts that have ended; edges only if asked (an edge off is a device without power)."""
+        return [
+            name
+            for name, proc in self.procs.items()
+            if proc.poll() is not None and (include_edges or name not in self.edges)
+        ]
+
+    def watch(self) -> list[str]:
+        """One look at the parts: edges that ended are reported; what else has ended."""
+        self._notice_edges_off()
+        return self.dead()
+
+
+def _fault_line(desk: str, item: dict[str, Any]) -> str:
+    where = f"{item['device'] or 'site'} ({item['site']})"
+    if item.get("cleared"):
+        return f"[desk {desk}] fault  cleared {item['kind']}: {where}"
+    return f"[desk {desk}] fault  {item['kind']}: {where}: {item['reason']}"
 
 
 def _password() -> str:
@@ -339,38 +365,29 @@ def _password() -> str:
     return password
 
 
-def _area_lines(table: str, area: PlanArea) -> list[str]:
-    lines = [
-        f"[[sites.{table}]]",
-        f'id = "{area.id}"',
-        f"name = {_toml_str(area.name)}",
-        f"x = {area.x}",
-        f"y = {area.y}",
-        f"w = {area.w}",
-        f"h = {area.h}",
-    ]
-    if area.zone is not None:
-        lines.append(f'zone = "{area.zone}"')
-    if area.devices:
-        lines.append(f"devices = [{', '.join(_toml_str(d) for d in area.devices)}]")
-    if area.measures:
-        lines.append(f"measures = [{', '.join(_toml_str(m) for m in area.measures)}]")
-    return lines
+def run_demo(
+    settings: DemoSettings,
+    workdir: Path,
+    scenario: Scenario | None = None,
+    *,
+    fresh: bool = False,
+) -> int:
+    lock = WorkdirLock(workdir)
+    try:
+        lock.acquire()
+    except SimError as exc:
+        print(f"demo not started: {exc}", file=sys.stderr, flush=True)
+        return 1
+    try:
+        return _run_locked(settings, workdir, scenario, prepare_office(workdir, fresh=fresh))
+    finally:
+        lock.release()
 
 
-def _plan_lines(site: SimSite) -> list[str]:
-    """The site's floor plan for the console's alarm board: the site's size, zones, rooms."""
-    plan = floor_plan(site)
-    lines = [f"width = {plan.width}", f"height = {plan.height}"]
-    for zone in plan.zones:
-        lines += _area_lines("zones", zone)
-    for room in plan.rooms:
-        lines += _area_lines("rooms", room)
-    return lines
-
-
-def run_demo(settings: DemoSettings, workdir: Path, scenario: Scenario | None = None) -> int:
-    demo = Demo(settings, workdir)
+def _run_locked(
+    settings: DemoSettings, workdir: Path, scenario: Scenario | None, office: Office
+) -> int:
+    demo = Demo(settings, workdir, office=office)
     stopping = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -390,7 +407,7 @@ def run_demo(settings: DemoSettings, workdir: Path, scenario: Scenario | None = 
                 target=play, args=(scenario, workdir, stopping), name="scenario", daemon=True
             ).start()
         while not stopping.wait(1.0):
-            if dead := demo.dead():
+            if dead := demo.watch():
                 print(
                     f"stopped unexpectedly: {', '.join(dead)} (see logs in {workdir})",
                     file=sys.stderr,
@@ -411,6 +428,7 @@ def _press_on_enter(demo: Demo) -> None:
     room = demo.settings.sites[0].rooms[0]
     for _line in sys.stdin:
         try:
+            refuse_if_off(demo.dir, room.device)
             pin_action(demo.dir, room.device, room.buttons[0].input, "tap")
             print(f"pressed {room.buttons[0].input} in {room.name}", flush=True)
         except SimError as exc:

@@ -26,6 +26,7 @@ async def healthz(central: CentralDep, person: MaybePersonDep) -> dict[str, Any]
     return {
         **public,
         "screens": len(central.hub),
+        "fanout": central.hub.fanout,  # "direct", or "queued" when the fast path fell back
         "rejected": dict(central.rejected),
         "faults": len(central.watch.supervisor.faults()),
         "open_tests": central.testing.runner.open_runs,

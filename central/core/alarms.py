@@ -346,7 +346,8 @@ class AlarmBook:
             detail = f"{detail}; {note}"
         event = AlarmEvent(view.alarm_id, EventKind.RAISED, now, actor, detail)
         # The write is handed to the store first so that the disk works while the screens are
-        # told: neither waits for the other (DESIGN: "disk does not wait for notification").
+        # told: neither waits for the other (docs/architecture.md: "disk does not wait for
+        # notification").
         persist = self._persist(entry, event)
         return [persist, self._broadcast(entry, AlarmNew(alarm=view))]
 

@@ -9,6 +9,10 @@ between, the loop runs what is ready (the store's commit callbacks, the MQTT ack
 fresh input), so the employee's "received" never waits for thousands of socket writes. Chunks
 wait in one FIFO per hub, so a screen gets its frames in the order they were sent, whatever
 their size: a later frame can never overtake an earlier one.
+
+Which path the frames take (``fanout``) is said, never guessed: ``check_fanout`` probes the
+direct path at start-up, and a screen that arrives without it turns the hub to "queued". Either
+way a warning is logged, once, and ``/healthz`` shows it to those who may read the details.
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Protocol
+from typing import Literal, Protocol
 
 from starlette.websockets import WebSocket
 
 from central.core import Audience, Person
-from central.push.wire import EXTENSION, FrameWriter, Prepared
+from central.push.wire import EXTENSION, FrameWriter, Prepared, probe
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,10 @@ MAX_QUEUED_FRAMES = 1000
 # Screens written per loop turn: ~5 ms of writes on a small machine, so a commit callback
 # or an ack waits at most that long behind a fan-out to any number of screens.
 CHUNK_SCREENS = 500
+
+#: How frames reach screens: written straight into each socket's transport, or through a queue
+#: and a sender task per socket (the fallback); "unchecked" until ``Hub.check_fanout``.
+Fanout = Literal["unchecked", "direct", "queued"]
 
 
 class Outlet(Protocol):
@@ -131,11 +139,39 @@ class Hub:
         self._chunk = chunk
         self._pending: deque[_Fanout] = deque()  # oldest first; sent strictly in this order
         self.dropped = 0  # screens dropped for being too slow or gone
+        self._fanout: Fanout = "unchecked"
+
+    @property
+    def fanout(self) -> Fanout:
+        return self._fanout
+
+    async def check_fanout(self) -> Fanout:
+        """At start-up: can the installed uvicorn carry the direct path? Warns if not."""
+        reason = await probe()
+        if reason is None:
+            if self._fanout == "unchecked":
+                self._fanout = "direct"
+        else:
+            self._fall_back(f"the installed uvicorn fails the direct path's probe ({reason})")
+        return self._fanout
+
+    def _fall_back(self, why: str) -> None:
+        if self._fanout == "queued":
+            return  # said once is enough
+        self._fanout = "queued"
+        log.warning(
+            "push: fan-out falls back to a queue and a task per screen: %s. Alarms still go "
+            "out, but slower under load; run central with trygg-central (uvicorn with "
+            "ws=central.push.wire.FramesProtocol) and a uvicorn within pyproject.toml's bounds",
+            why,
+        )
 
     def join(self, screen: Screen, *first: Prepared) -> None:
         """Send ``first`` (hello, snapshot) and register, in one step, so that nothing
         broadcast in between can overtake the snapshot. (A fan-out still pending chose its
         screens before this one joined; the snapshot already shows what it carries.)"""
+        if isinstance(screen.outlet, QueuedOutlet):
+            self._fall_back("a screen connected without the trygg.frames extension")
         for frame in first:
             screen.outlet.send(frame)
         self._audience.add(screen, screen.person)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Scope
 from central.auth.rules import may
 from central.auth.service import LANGUAGE_COOKIE, PRE_COOKIE, Auth
 from central.core import Person
-from central.web import wording
+from central.web import details, wording
 from central.web.hardening import PAGE_POLICY
 from trygg_i18n import LANGUAGES, translations
 
@@ -41,6 +41,8 @@ def environment() -> Environment:
     env.filters["when"] = _when
     env.filters.update(wording.FILTERS)
     env.globals.update(wording.GLOBALS)
+    env.filters.update(details.FILTERS)
+    env.globals.update(details.GLOBALS)
     return env
 
 

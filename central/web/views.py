@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -16,6 +19,7 @@ from central.web import queries
 from central.web.chart import on_time_chart
 from central.web.deps import PagesDep, back_to
 from central.web.export import test_log_pdf
+from central.web.render import language_of
 from trygg_i18n import translations
 
 router = APIRouter(include_in_schema=False)
@@ -39,12 +43,20 @@ async def devices(
     )
 
 
+_DAY_NB = re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})$")
+
+
+def _day(value: str) -> datetime | None:
+    """A filter's date as a person types it: 31.12.2025 (nb) or 2025-12-31 (en, ISO)."""
+    value = value.strip()
+    if not value:
+        return None
+    nb = _DAY_NB.match(value)
+    day = date(int(nb["y"]), int(nb["m"]), int(nb["d"])) if nb else date.fromisoformat(value)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _where(person: Person, params: dict[str, str]) -> testlog.RunFilter:
-    from datetime import datetime
-
-    def day(value: str) -> datetime | None:
-        return datetime.fromisoformat(value + "T00:00:00+00:00") if value else None
-
     site = params.get("site") or None
     if site is not None and not person.covers(site):
         raise HTTPException(403, f"not your site: {site}")
@@ -55,12 +67,32 @@ def _where(person: Person, params: dict[str, str]) -> testlog.RunFilter:
             device=params.get("device") or None,
             kind=params.get("kind") or None,
             result=params.get("result") or None,
-            since=day(params.get("from", "")),
-            until=day(params.get("to", "")),
+            since=_day(params.get("from", "")),
+            until=_day(params.get("to", "")),
             limit=500,
         )
     except ValueError:
-        raise HTTPException(400, "dates are YYYY-MM-DD") from None
+        raise HTTPException(400, "dates are DD.MM.YYYY or YYYY-MM-DD") from None
+
+
+def _export_query(params: dict[str, str], where: testlog.RunFilter) -> str:
+    """The page's filters for the CSV/PDF links, dates as the API takes them (ISO, UTC)."""
+    query = {k: v for k, v in params.items() if v and k not in ("from", "to")}
+    for key, at in (("from", where.since), ("to", where.until)):
+        if at is not None:
+            query[key] = at.isoformat()
+    return urlencode(query)
+
+
+def _shown_day(value: str, language: str) -> str:
+    """A filter's date again in the page's format (what the field's hint asks for)."""
+    try:
+        at = _day(value)
+    except ValueError:
+        return value
+    if at is None:
+        return ""
+    return at.strftime("%d.%m.%Y") if language == "nb" else at.date().isoformat()
 
 
 _FILTERS = ("site", "device", "kind", "result", "from", "to")
@@ -76,18 +108,21 @@ async def tests(
     overdue = (await api.tests_overdue(central, person))["overdue"]
     sites = frozenset(s.id for s in central.settings.sites if person.covers(s.id))
     chart_data = await central.store.read(lambda db: queries.on_time_by_month(db, sites))
-    query = "&".join(f"{k}={v}" for k, v in params.items() if v)
     open_rounds = [r for r in central.testing.rounds.all() if r.open and person.covers(r.site)]
-    language = request.cookies.get("trygg_lang", pages.default_language)
-    gettext = translations(language if language in ("nb", "en") else "nb").gettext
+    language = language_of(request.scope, pages.default_language)
+    gettext = translations(language).gettext
+    names = {s.id: s.name for s in central.settings.sites}
+    shown = {**params, **{k: _shown_day(params[k], language) for k in ("from", "to")}}
     return pages.render(
         request,
         "tests.html",
         runs=runs,
         overdue=overdue,
-        chosen=params,
-        export_query=query,
-        chart=on_time_chart(chart_data, gettext),
+        chosen=shown,
+        export_query=_export_query(params, where),
+        chart=on_time_chart(chart_data, gettext, names),
+        site_names=names,
+        schedule_titles={s.id: s.title.model_dump() for s in central.testing.self_tests.schedule},
         sites=[s for s in central.settings.sites if person.covers(s.id)],
         rounds=open_rounds,
         done=done,
@@ -148,5 +183,6 @@ async def routines(
         sites=sites,
         response=central.routines,
         schedules=central.testing.self_tests.schedule,
+        site_names={s.id: s.name for s in central.settings.sites},
         devices={s.id: sorted(d for (site, d) in known if site == s.id) for s in sites},
     )

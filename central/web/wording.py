@@ -102,6 +102,7 @@ REASONS = {
     N_("no such active alarm"),
     N_("no such alarm"),
     N_("dates are YYYY-MM-DD"),
+    N_("dates are DD.MM.YYYY or YYYY-MM-DD"),
     N_("that account belongs to a site you do not manage"),
     N_("that id is a user of the configuration file"),
     N_("an account with that id exists"),

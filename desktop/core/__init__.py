@@ -17,6 +17,7 @@ from desktop.core.faults import FaultEvent, FaultKey, OpenFaults, fault_key
 from desktop.core.keys import Hotkey, Modifier, parse_hotkey
 from desktop.core.liveness import Liveness
 from desktop.core.presence import Presence, PresenceTracker
+from desktop.core.raising import RaiseFailed, RaiseFailure, RaiseWatch, refused_raise
 from desktop.core.silent import Location, SilentAlarm, TriggerSource
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
     "Outgoing",
     "Presence",
     "PresenceTracker",
+    "RaiseFailed",
+    "RaiseFailure",
+    "RaiseWatch",
     "Reaction",
     "ServerFrame",
     "SilentAlarm",
@@ -42,5 +46,6 @@ __all__ = [
     "elapsed",
     "fault_key",
     "parse_hotkey",
+    "refused_raise",
     "should_ring",
 ]

@@ -6,7 +6,8 @@ has brought (so central knows the alarm reached a screen), and under ``--ack-all
 for each active alarm this user has not answered yet. It also keeps the silent alarms this desk
 raised: each is (re-)sent after every snapshot until central shows it back, and is marked as the
 user's own so that the window never pops up for it. A facility manager's desk also gets
-``fault`` frames; :class:`desktop.core.faults.OpenFaults` keeps those. :class:`Backoff` decides
+``fault`` frames; :class:`desktop.core.faults.OpenFaults` keeps those. A raise central refuses
+(an error frame naming it) is dropped and reported in ``raise_refused``. :class:`Backoff` decides
 how long to wait before the next connection attempt. The caller supplies randomness, so both
 are deterministic.
 """
@@ -19,6 +20,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
+from desktop.core.raising import refused_raise
 from protocol.errors import ProtocolError
 from protocol.screen import (
     AlarmNew,
@@ -71,6 +73,8 @@ class Reaction:
     help_coming: tuple[tuple[UUID, int], ...] = ()  # own alarm, responders count grew to n
     faults: FaultEvent | None = None  # the open faults changed (facility managers only)
     pong: Pong | None = None  # the frame was central's ping: answer at once
+    # A silent alarm raised here that central refused: (alarm_id, central's reason).
+    raise_refused: tuple[tuple[UUID, str], ...] = ()
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -164,6 +168,14 @@ class DeskCore:
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")
         self._count(f"server_error.{frame.reason}")
+        refused = refused_raise(frame.reason)
+        if refused is not None and refused[0] in self._own:
+            # Sending it again would only be refused again: the user must act instead.
+            self._unconfirmed.pop(refused[0], None)
+            return Reaction(
+                problem=f"central refused the silent alarm raised here: {frame.reason}",
+                raise_refused=(refused,),
+            )
         return Reaction(problem=f"central reported an error: {frame.reason}")
 
     def user_command(self, kind: CommandKind, alarm_id: UUID) -> Command:

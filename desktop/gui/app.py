@@ -6,6 +6,8 @@ per alarm, when its window is really visible; a resolved alarm (or one missing f
 after a reconnect) closes its window. The silent alarm's countdown lives in
 :class:`desktop.core.SilentAlarm`; this class only shows it and ticks it. A facility manager's
 open faults are listed with the connection state, and a new one is announced in the tray.
+A silent alarm that did not go (:class:`desktop.core.RaiseFailed`) is told to its user with
+what to do instead.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from desktop.core import (
     FaultEvent,
     Location,
     PresenceTracker,
+    RaiseFailed,
     SilentAlarm,
     TriggerSource,
     parse_hotkey,
@@ -34,7 +37,7 @@ from desktop.core import (
 )
 from desktop.gui.alarm_window import AlarmWindow
 from desktop.gui.bridge import ClientBridge
-from desktop.gui.discreet import CountdownBox, HelpComingToast
+from desktop.gui.discreet import CountdownBox, HelpComingToast, NotSentNotice, not_sent_text
 from desktop.gui.fault_texts import fault_line
 from desktop.gui.presence_view import PresenceView
 from desktop.gui.sound import Player, Ringer, choose_player
@@ -99,6 +102,7 @@ class DeskApp(QObject):
         self.countdown = CountdownBox(translations)
         self.countdown.cancelled.connect(self.cancel_silent)
         self.toast = HelpComingToast(translations)
+        self.not_sent = NotSentNotice(translations)
         self.ringer = Ringer(player or choose_player(settings.sound.file))
         self.triggers = TriggerServer(trigger_name)
         self.triggers.triggered.connect(self._triggered)
@@ -129,6 +133,7 @@ class DeskApp(QObject):
         self.windows.clear()
         self.countdown.close()
         self.toast.close()
+        self.not_sent.close()
         self.view.close()
 
     # -- events from central ---------------------------------------------------------------
@@ -151,7 +156,13 @@ class DeskApp(QObject):
         elif isinstance(event, NoLongerActive):
             self._close(event.alarm_id)
         elif isinstance(event, HelpComing):
+            self.not_sent.hide()  # it went after all: colleagues are coming
             self.toast.show_count(event.responders)
+        elif isinstance(event, RaiseFailed):
+            within = self.bridge.confirm_within_s
+            text = not_sent_text(event, self.translations, confirm_within_s=within)
+            log.warning("silent alarm %s NOT sent: %s", event.alarm_id, event.failure)
+            self.not_sent.show_text(text)
         elif isinstance(event, FaultEvent):
             self._faults(event)
         self._update_ringing()

@@ -12,17 +12,23 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.client import DeskClient
 from desktop.config import DeskSettings
-from desktop.core import Backoff
+from desktop.core import Backoff, RaiseWatch
 from protocol.screen import CommandKind, RaiseRequest
 
 
 class ClientBridge(QObject):
     received = Signal(object)  # a desktop.client.ClientEvent, delivered on Qt's thread
 
-    def __init__(self, settings: DeskSettings, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        settings: DeskSettings,
+        backoff: Backoff | None = None,
+        raise_watch: RaiseWatch | None = None,
+    ) -> None:
         super().__init__()
         self._settings = settings
         self._backoff = backoff
+        self._raise_watch = raise_watch or RaiseWatch()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: DeskClient | None = None
         self._ready = threading.Event()
@@ -38,7 +44,9 @@ class ClientBridge(QObject):
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._client = DeskClient(self._settings, backoff=self._backoff)
+        self._client = DeskClient(
+            self._settings, backoff=self._backoff, raise_watch=self._raise_watch
+        )
         self._client.on_event(self.received.emit)
         self._ready.set()
         await self._client.run()
@@ -46,6 +54,10 @@ class ClientBridge(QObject):
     def _call(self, function: object, *args: object) -> None:
         assert self._loop is not None and self._client is not None
         self._loop.call_soon_threadsafe(function, *args)  # type: ignore[arg-type]
+
+    @property
+    def confirm_within_s(self) -> float:
+        return self._raise_watch.confirm_within_s
 
     def command(self, kind: CommandKind, alarm_id: UUID) -> None:
         assert self._client is not None

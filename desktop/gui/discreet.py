@@ -4,6 +4,10 @@ The countdown is a small grey box in a screen corner with neutral words ("Sendin
 "Cancel") — nothing red, nothing that says "alarm" to the person across the desk or on the
 video call. After the raise, nothing at all, until colleagues are coming: then an equally quiet
 "help is on the way" for a few seconds.
+
+Except when it did NOT go (:mod:`desktop.core.raising`): then the user must know at once, and
+what to do instead, so :class:`NotSentNotice` says both, in the same quiet box (the visitor
+must not learn of it either), and stays until the user closes it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import gettext
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+from desktop.core import RaiseFailed, RaiseFailure
 
 _QUIET_STYLE = (
     "#quiet { background: #f2f2f2; border: 1px solid #b0b0b0; border-radius: 4px; }"
@@ -74,3 +80,47 @@ class HelpComingToast(_Quiet):
         self.label.setText(self._("✓ Help is on the way ({n})").format(n=responders))
         self.show_in_corner()
         self._timer.start(TOAST_MS)
+
+
+def not_sent_text(
+    failed: RaiseFailed, translations: gettext.NullTranslations, *, confirm_within_s: float
+) -> str:
+    """What went wrong with the user's silent alarm, then what to do instead."""
+    _ = translations.gettext
+    if failed.failure is RaiseFailure.REFUSED:
+        what = _("Your silent alarm did NOT go: central refused it ({reason}).").format(
+            reason=failed.reason
+        )
+    elif failed.failure is RaiseFailure.NO_ANSWER:
+        what = _(
+            "Your silent alarm is NOT confirmed: central has not answered in {n} s. "
+            "It may not have gone."
+        ).format(n=f"{confirm_within_s:g}")
+    else:
+        what = _(
+            "Your silent alarm has NOT gone: this PC has no connection to central. "
+            "It is sent when the connection is back."
+        )
+    return (
+        what
+        + "\n"
+        + _("Get help another way: call 112, press the alarm button, or call a colleague.")
+    )
+
+
+class NotSentNotice(_Quiet):
+    """Stays until closed: a user who looked away must still find it."""
+
+    def __init__(self, translations: gettext.NullTranslations) -> None:
+        super().__init__()
+        self._ = translations.gettext
+        self.label.setWordWrap(True)
+        self.label.setMinimumWidth(360)
+        self.close_button = QPushButton(self._("Close"))
+        self.close_button.setAutoDefault(False)
+        self.close_button.clicked.connect(self.hide)
+        self.row.addWidget(self.close_button)
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show_in_corner()

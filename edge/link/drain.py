@@ -3,7 +3,8 @@
 :class:`AlarmSender` applies the outbox policy (``edge.core.OutboxPolicy``) with the two real
 parts it decides for: the MQTT link and the durable outbox. The network always goes first;
 the disk write runs on the outbox's own thread at the same time, so neither waits for the
-other (DESIGN: "notification does not wait for disk; disk does not wait for notification").
+other (docs/architecture.md: "Notification does not wait for disk; disk does not wait for
+notification").
 
 An alarm central has acked stays known (and on disk, with what central said and the ack's
 ``at``) until it is resolved: what is kept follows the LED's rule (edge.core.led: an older ack

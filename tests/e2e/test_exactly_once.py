@@ -1,18 +1,36 @@
-"""Nothing lost, nothing doubled: duplicates, third-party publishers, broker and central outages."""
+"""Nothing lost, nothing doubled: duplicates, third-party publishers, broker and central outages.
+
+No test sleeps before it counts. A *marker* bounds the wait instead: one more alarm, sent after
+everything that could still cause a duplicate, over the same path. Central takes MQTT messages
+one at a time in the order the broker passes them on, so once the marker is stored any stray
+duplicate before it has been handled, and the count is final.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 
 from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk
 
+WALL_PIN = 22  # the edge's second button (tests.support.stack.edge_config): the marker's
+
+
+async def until(condition: Callable[[], object], what: str, within: float = 20) -> None:
+    """Bounded polling for state that has no change notification (the edge's outbox)."""
+    for _ in range(int(within / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
 
 async def wait_alarms(central: Central, count: int, timeout: float = 20) -> list[dict]:
-    """Poll /api/alarms until it lists ``count`` alarms (then check nothing more arrives)."""
+    """Poll /api/alarms until it lists at least ``count`` alarms (a marker makes it final)."""
     for _ in range(int(timeout / 0.1)):
         alarms = central.alarms("kari")
         if len(alarms) >= count:
@@ -28,6 +46,20 @@ async def settle(edge: RunningEdge) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("edge outbox never emptied")
+
+
+async def marker_press(edge: RunningEdge, central: Central) -> dict:
+    """A press on the wall button once the desk alarm is settled: the edge sends it over the
+    same connection after any resend of the desk alarm, so once central has stored it,
+    every resend has been handled. Returns the stored marker."""
+    edge.press(WALL_PIN)
+
+    def walls() -> list[dict]:
+        return [a for a in central.alarms("kari") if a["input"] == "wall"]
+
+    await until(walls, "the marker press stored by central")
+    [marker] = walls()
+    return marker
 
 
 def third_party_alarm(device: str) -> dict[str, object]:
@@ -65,15 +97,17 @@ async def test_duplicates_and_third_party_give_one_alarm_each(
     other = third_party_alarm("rom-102")
     for _ in range(2):
         broker.pub(f"trygg/v1/{SITE}/rom-102/alarm", json.dumps(other).encode(), user="rom-102")
-    await desks["ola"].wait_for(lambda ln: ln["alarm_id"] == other["alarm_id"])
-    alarms = await wait_alarms(central, 2)
-    await asyncio.sleep(1.0)  # give any stray duplicate time to land before counting
-    alarms = central.alarms("kari")
-    assert sorted(a["alarm_id"] for a in alarms) == sorted([pressed["alarm_id"], other["alarm_id"]])
+    # The marker: one more new alarm, published after every duplicate.
+    marker = third_party_alarm("rom-102")
+    broker.pub(f"trygg/v1/{SITE}/rom-102/alarm", json.dumps(marker).encode(), user="rom-102")
+    await desks["ola"].wait_for(lambda ln: ln.get("alarm_id") == marker["alarm_id"])
+    alarms = await wait_alarms(central, 3)
+    expected = sorted([pressed["alarm_id"], other["alarm_id"], marker["alarm_id"]])
+    assert sorted(a["alarm_id"] for a in alarms) == expected
     for alarm in alarms:
         assert [e["kind"] for e in alarm["events"]].count("raised") == 1
     new_lines = [ln for ln in desks["ola"].lines if ln["event"] == "alarm"]
-    assert len(new_lines) == 2
+    assert sorted(ln["alarm_id"] for ln in new_lines) == expected
 
 
 async def test_broker_down_during_press_delivers_once(
@@ -82,15 +116,17 @@ async def test_broker_down_during_press_delivers_once(
     await edge.agent.wait_connected(timeout=15)
     broker.kill()
     edge.press(17)
-    assert edge.agent.outbox_pending() >= 0
-    await asyncio.sleep(0.5)
+    # The press is kept while the broker is away: in the outbox, its LED "sending".
+    await until(lambda: edge.agent.outbox_pending() == 1, "the press in the edge's outbox")
+    assert edge.agent.led_state("desk") == "sending"
     broker.start()
     line = await desks["kari"].wait_for(lambda ln: ln["event"] in ("alarm", "active"), timeout=30)
     await edge.agent.wait_led("desk", "received", timeout=30)
     await settle(edge)
-    await asyncio.sleep(1.0)
-    [alarm] = central.alarms("kari")
+    marker = await marker_press(edge, central)
+    [alarm] = [a for a in central.alarms("kari") if a["alarm_id"] != marker["alarm_id"]]
     assert alarm["alarm_id"] == line["alarm_id"]
+    assert [e["kind"] for e in alarm["events"]].count("raised") == 1
 
 
 async def test_central_killed_during_press_delivers_once(
@@ -99,13 +135,14 @@ async def test_central_killed_during_press_delivers_once(
     await edge.agent.wait_connected(timeout=15)
     central.kill()
     edge.press(17)
-    await asyncio.sleep(0.5)
+    # Kept, and not shown as received: nobody is there to store it.
+    await until(lambda: edge.agent.outbox_pending() == 1, "the press in the edge's outbox")
     assert edge.agent.led_state("desk") == "sending"
     central.start()
     line = await desks["kari"].wait_for(lambda ln: ln["event"] in ("alarm", "active"), timeout=30)
     await edge.agent.wait_led("desk", "received", timeout=30)
     await settle(edge)
-    await asyncio.sleep(1.0)
-    [alarm] = central.alarms("kari")
+    marker = await marker_press(edge, central)
+    [alarm] = [a for a in central.alarms("kari") if a["alarm_id"] != marker["alarm_id"]]
     assert alarm["alarm_id"] == line["alarm_id"]
     assert [e["kind"] for e in alarm["events"]].count("raised") == 1

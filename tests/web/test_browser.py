@@ -127,3 +127,46 @@ async def test_main_pages_have_no_serious_accessibility_violations(
                         f"{[n['target'] for n in violation['nodes']][:3]}"
                     )
         assert not problems, "\n".join(problems)
+
+
+async def test_the_on_time_chart_is_readable(broker, tmp_path, browser) -> None:
+    """Six months of test runs: the chart is drawn at least 640×320 px, with axis ticks, a
+    legend, months, counts and the hatch that tells "on time" without colour."""
+    from central.store import testlog
+
+    async with console(broker, tmp_path) as c:
+        central = c.running.central
+        for month in range(1, 7):
+            for n in range(month + 2):
+                on_time = n < month
+                await central.store.submit(
+                    testlog.start_run(
+                        run_id=f"chart-{month}-{n}",
+                        kind="device_selftest",
+                        site="oslo-sentrum",
+                        device="rom-101",
+                        started_at=datetime(2025, month, 3, 6, 30, tzinfo=UTC),
+                        finished_at=datetime(2025, month, 3, 6, 31, tzinfo=UTC),
+                        result="passed" if on_time else "failed",
+                        late=False,
+                        reason="" if on_time else "no answer",
+                    )
+                )
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await _log_in(page, c.url, "user-facility_manager")
+        await page.goto(f"{c.url}/tests")
+        chart = page.locator("figure.chart svg")
+        await expect(chart).to_have_count(1)
+        box = await chart.bounding_box()
+        assert box is not None and box["width"] >= 640 and box["height"] >= 320, box
+        svg = await chart.evaluate("e => e.outerHTML")
+        assert svg.count('class="tick-label"') >= 3 and "pattern" in svg
+        assert 'fill="url(#on-time-oslo-sentrum)"' in svg
+        for text in ("I tide", "Skulle vært testet", "Tester", "Måned", "06.25", "6/8"):
+            assert f">{text}<" in svg, text
+        size = await page.locator("figure.chart text.month").first.evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        assert size >= 13, size
+        await chart.screenshot(path=str(tmp_path / "chart.png"))
+        await page.screenshot(path=str(tmp_path / "tests-page.png"), full_page=True)

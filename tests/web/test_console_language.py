@@ -15,10 +15,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from string import Formatter
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import polib
@@ -26,9 +27,12 @@ import pytest
 
 from central.audit import log as audit_log
 from central.core import Role
+from central.core.alarms import successor_id
 from central.store import accounts as rows
 from central.web import wording
-from tests.central.helpers import SITE
+from protocol import AlarmLevel, AlarmMessage, AlarmSource, CheckName, CheckResult
+from protocol.messages import Health, HeartbeatMessage, SelftestResultMessage
+from tests.central.helpers import SITE, until
 from tests.web.console import Console, console, log_in
 from trygg_i18n import LANGUAGES, catalogue_path
 
@@ -274,3 +278,110 @@ async def test_a_round_that_closes_by_itself_is_in_the_audit_trail(broker, tmp_p
         page = await _page(admin, "/audit")
         assert "Testrunde avsluttet av seg selv (utløpt)" in page
         assert not problems_in(page)
+
+
+def _button_alarm(alarm_id: UUID | None = None, presses: int = 1, **extra: object) -> AlarmMessage:
+    return AlarmMessage.model_validate(
+        {
+            "site": SITE,
+            "device": "rom-101",
+            "alarm_id": alarm_id or uuid4(),
+            "level": AlarmLevel.ACUTE,
+            "room": "Møterom 101",
+            "source": AlarmSource.BUTTON,
+            "input": "desk",
+            "raised_at": datetime.now(UTC),
+            "presses": presses,
+            **extra,
+        }
+    )
+
+
+async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(broker, tmp_path) -> None:
+    """A real alarm pressed again, answered, resolved and pressed after; one held at start; a
+    device self-test that failed, a test alarm with no device, a round, a due round."""
+    async with console(broker, tmp_path) as c, _nb(c, Role.ADMIN) as admin:
+        central = c.running.central
+
+        def state(alarm_id: UUID) -> str | None:
+            view = central.book.get(alarm_id)
+            return None if view is None else str(view.state)
+
+        first = _button_alarm()
+        central.on_alarm(first)
+        await until(lambda: state(first.alarm_id) == "received", what="first stored")
+        central.on_alarm(first.model_copy(update={"presses": 2}))
+        await until(lambda: central.book.get(first.alarm_id).presses == 2)  # type: ignore[union-attr]
+        for answer in ("coming", "resolve"):
+            done = await _post(admin, c, f"/alarms/{first.alarm_id}/{answer}")
+            assert done.status_code == 303, answer
+        await until(lambda: state(first.alarm_id) == "resolved", what="first resolved")
+        central.on_alarm(first.model_copy(update={"presses": 3}))
+        after = successor_id(first.alarm_id)
+        held = _button_alarm(held_at_start=True, input="door")
+        central.on_alarm(held)
+        for alarm_id in (after, held.alarm_id):
+            await until(lambda a=alarm_id: state(a) == "received", what=f"{alarm_id} stored")
+
+        beat = HeartbeatMessage(
+            site=SITE,
+            device="rom-101",
+            at=datetime.now(UTC),
+            interval_s=10,
+            health=Health(inputs=("desk", "door")),
+        )
+        central.on_device(beat)
+        await until(lambda: (SITE, "rom-101") in central.testing.known, what="device known")
+        [run_id] = await central.testing.run_now("daily-device-selftest", site=SITE)
+        answer = SelftestResultMessage(
+            site=SITE,
+            device="rom-101",
+            run_id=run_id,
+            at=datetime.now(UTC),
+            results=(
+                CheckResult(name=CheckName.CLOCK, ok=True),
+                CheckResult(name=CheckName.BROKER, ok=False, detail="no PUBACK from the broker"),
+            ),
+        )
+        central.on_device(answer)
+        await central.testing.run_now("monthly-button-round", site=SITE)
+        assert (await _post(admin, c, "/tests/rounds", site=SITE)).status_code == 303
+        [open_round] = central.testing.rounds.all()
+        closed = await _post(admin, c, f"/tests/rounds/{open_round.round_id}/close")
+        assert closed.status_code == 303
+
+        async def log() -> str:
+            return await _page(admin, "/tests")
+
+        for _ in range(200):  # bounded polling: the self-test's answer is written by the store
+            page = await log()
+            if "Meldingsformidler: meldingsformidleren bekreftet ikke" in page:
+                break
+            await asyncio.sleep(0.05)
+        pages = {
+            "timeline": await _page(admin, f"/alarms/{first.alarm_id}"),
+            "successor": await _page(admin, f"/alarms/{after}"),
+            "held": await _page(admin, f"/alarms/{held.alarm_id}"),
+            "/tests": page,
+            "/tests?from": await _page(admin, "/tests?from=01.01.2025&to=2030-12-31"),
+            "/routines": await _page(admin, "/routines"),
+        }
+        timeline = pages["timeline"]
+        assert "Akutt alarm fra knapp «desk» i «Møterom 101»" in timeline
+        assert "2 trykk i alt" in timeline
+        assert "Jeg kommer – User-Admin" in timeline and "Avsluttet – User-Admin" in timeline
+        assert f'trykket igjen etter at <a href="/alarms/{first.alarm_id}">' in pages["successor"]
+        assert "kontakten var allerede sluttet da enheten startet" in pages["held"]
+        log_page = pages["/tests"]
+        assert "Meldingsformidler: meldingsformidleren bekreftet ikke" in log_page
+        assert "0 testet, 2 ikke testet, 0 feilet" in log_page
+        assert "en testrunde av alle knapper skal gjøres nå" in log_page
+        assert "Månedlig test av alle alarmknapper – Oslo" in log_page  # overdue, in words
+        assert 'placeholder="DD.MM.ÅÅÅÅ"' in log_page and 'lang="nb"' in log_page
+        assert 'value="01.01.2025"' in pages["/tests?from"]
+        assert "from=2025-01-01T00%3A00%3A00%2B00%3A00" in pages["/tests?from"]
+        assert "hver onsdag kl. 07:15" in pages["/routines"]
+        found = {name: problems_in(html) for name, html in pages.items()}
+        assert not {name: p for name, p in found.items() if p}, found
+        csv = await admin.get("/api/tests.csv?from=2025-01-01T00%3A00%3A00%2B00%3A00")
+        assert csv.status_code == 200  # the page's export link is one the API takes
