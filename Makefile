@@ -8,7 +8,9 @@ export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 
 .PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean
 
-demo: system-deps venv
+# The demo needs only the runtime extras (its own stamp); `make test` adds the dev toolchain.
+# Either order works: each target checks its own stamp, and pip skips what is installed.
+demo: system-deps $(VENV)/.installed-demo
 	$(BIN)/trygg-sim demo
 
 test: system-deps venv check
@@ -58,6 +60,12 @@ system-deps:
 	fi
 
 venv: $(VENV)/.installed
+
+$(VENV)/.installed-demo: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[central,edge,desk,sim]'
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

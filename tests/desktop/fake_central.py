@@ -89,6 +89,8 @@ class FakeCentral:
         self.port = free_port()
         self.commands: list[tuple[str, Command]] = []
         self.raises: list[tuple[str, RaiseRequest]] = []
+        # Set to a reason to refuse every raise the way central does ("<reason>: raise <id>").
+        self.refuse_raises: str | None = None
         self.routines = load_routines()
         self.refused = 0
         self.refuse_with = HTTPStatus.FORBIDDEN  # the answer to a bad token
@@ -186,6 +188,11 @@ class FakeCentral:
             await connection.send(encode_frame(ErrorFrame(reason=exc.reason)))
             return
         if isinstance(command, RaiseRequest):
+            if self.refuse_raises is not None:
+                self.raises.append((user, command))
+                reason = f"{self.refuse_raises}: raise {command.alarm_id}"
+                await connection.send(encode_frame(ErrorFrame(reason=reason)))
+                return
             await self._raise(user, command)
             return
         self.commands.append((user, command))

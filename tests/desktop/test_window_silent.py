@@ -126,3 +126,22 @@ def test_losing_central_says_not_receiving_loudly_and_reconnecting_shows_active_
     desk.wait(lambda: ends.alarm_id not in desk.app.windows, "the resolved one to close")
     assert not shiboken6.isValid(ending) or not ending.isVisible()
     assert set(desk.app.windows) == {stays.alarm_id, new.alarm_id}
+
+
+def test_a_refused_silent_alarm_says_it_did_not_go_and_what_to_do(
+    desk: Desk, central: CentralThread
+) -> None:
+    central.central.refuse_raises = "not_your_site"
+    try:
+        desk.app.trigger_silent(TriggerSource.TRAY)
+        desk.clock.advance(3.0)
+        desk.wait(lambda: central.central.raises, "the raise")
+        desk.wait(lambda: desk.app.not_sent.isVisible(), "the notice that it did not go")
+    finally:
+        central.central.refuse_raises = None
+    assert desk.app.not_sent.label.text() == (
+        "Den stille alarmen din gikk IKKE: sentralen avviste den (not_your_site).\n"
+        "Skaff hjelp på annen måte: ring 112, trykk på alarmknappen eller ring en kollega."
+    )
+    desk.app.not_sent.close_button.click()
+    assert not desk.app.not_sent.isVisible()
