@@ -39,6 +39,7 @@ from protocol.screen import (
     decode_server_frame,
     encode_frame,
 )
+from tests.support.agent_waits import wait_connected, wait_for, wait_ready
 from tests.support.broker import (
     CENTRAL_PASSWORD,
     CENTRAL_USER,
@@ -268,8 +269,8 @@ class RealPath:
         logging.basicConfig(level=logging.WARNING)
         self.agent = EdgeAgent(load_settings(EdgeSettings, edge_config), pin_factory=self.factory)
         self.agent_task = asyncio.create_task(self.agent.run())
-        await self.agent.wait_ready(10)
-        await self.agent.wait_connected(10)
+        await wait_ready(self.agent, 10)
+        await wait_connected(self.agent, 10)
         await self.control.open()
 
     async def _wait_central_ready(self) -> None:
@@ -315,7 +316,7 @@ class RealPath:
         name = f"button-{self.turn % len(BUTTONS)}"
         self.turn += 1
         # Its last alarm must be over on the edge too, or this press would count on that one.
-        await agent.wait_for(lambda: agent.active_alarm(name) is None, 10, f"{name} idle")
+        await wait_for(agent, lambda: agent.active_alarm(name) is None, 10, f"{name} idle")
         pool.drain(self.group)
         button = self.factory.pin(pin)
         pressed = time.time_ns()

@@ -9,11 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from central.api.routes import router as api_router
 from central.api.testing import router as testing_router
 from central.auth.guard import Guard
+from central.auth.routes import PublicMount, needs
+from central.auth.rules import Action
 from central.auth.service import Auth
 from central.config import CentralSettings
 from central.push.routes import router as push_router
@@ -43,14 +45,22 @@ def create_app(settings: CentralSettings) -> FastAPI:
             await auth.stop()
             await central.stop()
 
-    app = FastAPI(title="Trygg central", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Trygg central", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+
+    # FastAPI's own /openapi.json declares no action; this one does (public, as before).
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[needs(Action.PUBLIC)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
     app.include_router(api_router)
     app.include_router(testing_router)
     app.include_router(push_router)
     app.include_router(pages_router)
     app.include_router(board_router)
     app.include_router(views_router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.router.routes.append(PublicMount("/static", StaticFiles(directory=STATIC), name="static"))
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).
     app.add_middleware(Guard)
     # Outermost: security headers on every answer (the guard's too), HSTS and __Host- cookies.

@@ -11,13 +11,16 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from sqlite_utils import Database
 
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
-from central.config import OPEN_REGISTRY_NOTICE, CentralSettings
+from central.config import OPEN_REGISTRY_NOTICE, CentralSettings, SiteSettings
 from central.core import (
     DEFAULT_RETENTION,
     AckEdge,
@@ -40,20 +43,21 @@ from central.core.flood import (
 from central.core.floodcards import FloodCards, Source
 from central.core.rounds import TestRound
 from central.core.strangers import FaultChange, UnknownDevices, describe
-from central.core.supervision import Supervisor
+from central.core.supervision import DeviceRecord, Fault, Supervisor
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
-from central.push.pulse import Pulse
+from central.push.liveness import Pulse
 from central.push.wire import Prepared
 from central.registry import Registry, flood_faults
 from central.routines import load_alarm_response, load_self_tests
-from central.selftest import SelfTesting
+from central.selftests import SelfTesting
 from central.store import Store
 from central.store import floods as stored_floods
-from central.supervise import Watch
+from central.supervision import Watch
 from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
 from protocol.screen import (
     AlarmUpdate,
+    AlarmView,
     Command,
     CommandKind,
     ErrorFrame,
@@ -66,6 +70,7 @@ from protocol.screen import (
 )
 
 log = logging.getLogger("central.alarms")
+T = TypeVar("T")
 
 _QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
 TICK_S = 0.5  # how often time is looked at: heartbeats missed, deadlines, schedules
@@ -332,6 +337,7 @@ class Central:
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
+        self.pulse.joined(screen)  # pinged from now on; one that stops answering is closed
 
     def _round_changed(self, changed: TestRound) -> None:
         self.hub.broadcast(changed.site, Prepared(encode_frame(round_frame(changed))))
@@ -341,12 +347,16 @@ class Central:
             listener(changed.site)
 
     def screen_left(self, screen: Screen) -> None:
+        self.pulse.left(screen)
         self.hub.leave(screen)
         log.info("screen of %s disconnected (%d screens)", screen.person.user_id, len(self.hub))
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
 
     def screen_said(self, screen: Screen, text: str | bytes) -> None:
-        """One frame from a screen: a command, or an error frame back saying why not."""
+        """One frame from a screen: a pong (liveness only), a command, or an error frame back
+        saying why not."""
+        if self.pulse.answered(screen, text):
+            return
         try:
             command = decode_command(text)
         except ProtocolError as exc:
@@ -374,7 +384,7 @@ class Central:
         else:
             now = self.clock()
             actions = self._command(screen.person, command, now)
-            if command.type is CommandKind.DELIVERED and self.testing.runner.delivered(
+            if command.type is CommandKind.DELIVERED and self.testing.delivered(
                 command.alarm_id, screen.person.user_id, now
             ):
                 actions += self.book.close_test(command.alarm_id, now, "test screen has it")
@@ -474,7 +484,84 @@ class Central:
         now = self.clock()
         self._carry_out(self.book.committed(persist, now))
         if persist.insert:
-            self.testing.runner.stored(persist.alarm_id, now)
+            self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)
             if detail is not None:
                 self._carry_out(self.book.close_test(persist.alarm_id, now, detail))
+
+    # --- what routes and pages ask and do: explicit, so they never reach into the parts ----
+
+    def sites_of(self, person: Person) -> list[SiteSettings]:
+        return [s for s in self.settings.sites if person.covers(s.id)]
+
+    @property
+    def open_registry(self) -> bool:
+        return self.registry.open
+
+    async def read(self, query: Callable[[Database], T]) -> T:
+        found: T = await self.store.read(query)
+        return found
+
+    async def write(self, change: Callable[[Database], None]) -> None:
+        await self.store.submit(change)
+
+    async def recent(
+        self, limit: int, sites: frozenset[str] | None, include_tests: bool
+    ) -> list[dict[str, Any]]:
+        return await self.store.recent(limit, sites, include_tests)
+
+    def record(self, actor: str, action: str, subject: str = "", detail: str = "") -> None:
+        """A row in the audit trail (central.audit)."""
+        self.trail.record(actor, action, subject, detail)
+
+    def status(self) -> Status:
+        return Status(
+            link_up=self.link.connected,
+            screens=len(self.hub),
+            fanout=self.hub.fanout,
+            rejected=dict(self.rejected),
+            faults=len(self.watch.supervisor.faults()),
+            open_tests=self.testing.open_runs,
+        )
+
+    def faults(self) -> list[Fault]:
+        return list(self.watch.supervisor.faults())
+
+    def device(self, site: str, device: str) -> DeviceRecord | None:
+        return self.watch.supervisor.device(site, device)
+
+    def screens_at(self, site: str) -> int:
+        return self.watch.supervisor.screens(site)
+
+    def known_devices(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(site, device) → its inputs: every device central has heard of."""
+        return dict(self.testing.known)
+
+    def alarm(self, alarm_id: UUID) -> AlarmView | None:
+        return self.book.get(alarm_id)
+
+    def board(self, person: Person) -> list[AlarmView]:
+        """The active alarms of ``person``'s sites as the board shows them (no test alarms; a
+        flood's alarms as its one card)."""
+        mine = [a for a in self.book.active() if person.covers(a.site) and not a.test]
+        return list(self.flood_cards.listed(mine))
+
+    def listen(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """``listener(site)`` on every change of an alarm of ``site``; returns the way out."""
+        self.alarm_listeners.add(listener)
+        return lambda: self.alarm_listeners.discard(listener)
+
+    def open_rounds(self, person: Person) -> list[TestRound]:
+        return [r for r in self.testing.rounds_at(person.covers) if r.open]
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What ``/healthz`` tells someone who may read the devices' state."""
+
+    link_up: bool
+    screens: int
+    fanout: str
+    rejected: dict[str, int]
+    faults: int
+    open_tests: int

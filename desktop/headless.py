@@ -10,6 +10,9 @@ manager's desk also prints ``{"event": "fault", "site", "device", "kind", "reaso
 fault again, so a fault not sent again then is no longer open. Connection news and problems go
 to stderr. stdin takes ``coming <alarm_id>``, ``cant_come <alarm_id>`` and
 ``resolve <alarm_id>``, one per line; a bad line is reported on stderr and ignored.
+``silent-alarm`` raises the silent alarm for the config's ``[location]`` at once (a typed line
+is no accidental key press, so there is no countdown); if it does not go, stderr says so and
+what to do instead.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import BinaryIO
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from desktop.client import (
     ClientEvent,
@@ -36,7 +40,15 @@ from desktop.client import (
     Refused,
 )
 from desktop.config import DeskSettings
-from desktop.core import AlarmEvent, FaultEvent, RaiseFailed, RaiseFailure
+from desktop.core import (
+    AlarmEvent,
+    FaultEvent,
+    Location,
+    RaiseFailed,
+    RaiseFailure,
+    SilentAlarm,
+    TriggerSource,
+)
 from desktop.errors import BadCommandLine
 from protocol.screen import CommandKind, FaultFrame
 
@@ -51,14 +63,20 @@ USER_COMMANDS = {
 }
 
 
-def parse_command_line(line: str) -> tuple[CommandKind, UUID] | None:
-    """``(kind, alarm_id)`` from one stdin line; ``None`` for a blank line."""
+SILENT = "silent-alarm"
+
+
+def parse_command_line(line: str) -> tuple[CommandKind, UUID] | str | None:
+    """``(kind, alarm_id)`` from one stdin line; ``"silent-alarm"``; ``None`` for a blank line."""
     words = line.split()
     if not words:
         return None
+    if words == [SILENT]:
+        return SILENT
     kind = USER_COMMANDS.get(words[0])
     if kind is None:
-        raise BadCommandLine(f"unknown command {words[0]!r}; use {', '.join(USER_COMMANDS)}")
+        known = ", ".join((*USER_COMMANDS, SILENT))
+        raise BadCommandLine(f"unknown command {words[0]!r}; use {known}")
     if len(words) != 2:
         raise BadCommandLine(f"expected `{words[0]} <alarm_id>` (one alarm id, nothing else)")
     try:
@@ -189,11 +207,32 @@ async def read_commands(client: DeskClient, lines: AsyncIterator[bytes]) -> None
             continue
         if parsed is None:
             continue
+        if isinstance(parsed, str):  # the one word command: silent-alarm
+            _raise_silent(client)
+            continue
         kind, alarm_id = parsed
         if alarm_id not in client.core.active:
             log.info("%s is not an active alarm this screen knows of; sending anyway", alarm_id)
         client.command(kind, alarm_id)
     log.info("stdin closed; still showing alarms (stop with Ctrl-C or SIGTERM)")
+
+
+def _raise_silent(client: DeskClient) -> None:
+    location = client.settings.location
+    if location is None:
+        log.error("silent-alarm: no [location] in the config file; NOT raised")
+        return
+    alarm = SilentAlarm(
+        Location(location.site, location.room, location.floor),
+        level=client.settings.hotkey.level,
+        countdown_s=0.0,
+    )
+    now = datetime.now(UTC)
+    alarm.trigger(TriggerSource.HOTKEY, now)
+    request = alarm.tick(now, uuid4())
+    assert request is not None  # no countdown: due at once
+    log.info("silent alarm %s raised from stdin", request.alarm_id)
+    client.raise_alarm(request)
 
 
 def _report_reader_failure(task: asyncio.Task[None]) -> None:

@@ -23,6 +23,7 @@ import serial
 
 from edge.config import SensorBoardSettings
 from edge.core import Action, AdoptAlarm, RaiseAlarm, Republish, Word
+from edge.core.faults import FaultKind
 from edge.core.sensors import FaultsChanged, PublishEvent, SensorAction, SensorPolicy
 from edge.core.sensors import SensorSettings as PolicySettings
 from edge.core.serial_frames import Frame
@@ -72,7 +73,7 @@ class RoomSensors:
     # -- views ---------------------------------------------------------------------------
 
     @property
-    def faults(self) -> tuple[str, ...]:
+    def faults(self) -> tuple[FaultKind, ...]:
         return self.policy.faults
 
     @property

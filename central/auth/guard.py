@@ -1,12 +1,13 @@
 """The guard: an ASGI middleware that decides every request before any route runs.
 
-It finds the route the request will reach, looks up that route's action in
-``central.auth.rules``, works out who is asking (bearer token in the Authorization header,
-else session cookie; never a token in the URL, which ends up in logs, histories and Referer
-headers) and lets the request through only if the rules allow it. An accepted socket is
-watched: when its token or session stops working (revoked, expired, user disabled), the
-guard closes it (code 4401). Unsafe methods from a browser (no bearer token)
-must carry the CSRF token of their session, as a form field or an ``X-CSRF-Token`` header.
+It finds the route the request will reach, reads the action that route declares
+(``central.auth.routes``; the roles of each action are in ``central.auth.rules``), works out
+who is asking (bearer token in the Authorization header, else session cookie; never a token
+in the URL, which ends up in logs, histories and Referer headers) and lets the request through
+only if the rules allow it. An accepted socket is watched: when its token or session stops
+working (revoked, expired, user disabled), the guard closes it (code 4401). Unsafe methods
+from a browser (no bearer token) must carry the CSRF token of their session, as a form field
+or an ``X-CSRF-Token`` header.
 Refusals: 401 (API, sockets: before accept, so HTTP 403), a redirect to the login page (pages),
 403 with a reason.
 """
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central.auth import csrf
 from central.auth.routes import endpoint_for
-from central.auth.rules import WS, allowed, rule_for
+from central.auth.rules import WS, allowed
 from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth, Credential
 from central.core import Person
 
@@ -83,10 +84,10 @@ class Guard:
         person, session_id = await _who(auth, scope)
         state["person"] = person
         state["session_id"] = session_id
-        action = rule_for(method, template)
+        action = endpoint.action
         api = template.startswith("/api/") or template == "/openapi.json" or method == WS
         if action is None:
-            log.error("no rule for %s %s: refused", method, template)
+            log.error("%s %s declares no action: refused", method, template)
             await self._refuse(scope, receive, send, 403, "no rule allows this endpoint", api)
             return
         if not allowed(person, action):

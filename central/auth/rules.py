@@ -1,12 +1,14 @@
-"""Who may do what: every page, API endpoint and socket of central, and the roles it takes.
+"""Who may do what: the actions, the roles each one takes, and the screen socket's messages.
 
-This is the one place where permissions live. The guard (``central.auth.guard``) looks up the
-route a request matched in :data:`ENDPOINTS` and lets it through only if the person's roles
-allow the action; a route with no entry here is refused to everyone (and the endpoint × role
-test fails), so a new endpoint cannot slip out unguarded. The screen socket's messages pass
-the same table through :data:`SOCKET_COMMANDS` (``central.service`` asks
-:func:`socket_refusal` for each one), so a desk can do no more than its owner's console.
-Site checks (which sites a person covers) stay with the data, in the routes.
+Each route declares the one action it needs, where it is written
+(``dependencies=[needs(Action.RUN_TESTS)]``, ``central.auth.routes``); the guard
+(``central.auth.guard``) reads it from the route a request matched and lets the request
+through only if the person's roles allow it (:data:`RULES`). A route that declares nothing is
+refused to everyone (and the endpoint × role test fails), so a new endpoint cannot slip out
+unguarded. The screen socket's messages pass the same rules through :data:`SOCKET_COMMANDS`
+(``central.service`` asks :func:`socket_refusal` for each one), so a desk can do no more than
+its owner's console. Site checks (which sites a person covers) stay with the data, in the
+routes.
 """
 
 from __future__ import annotations
@@ -70,61 +72,6 @@ SOCKET_COMMANDS: dict[str, Action] = {
 }
 FORBIDDEN = "forbidden"  # the error frame's reason: "forbidden: <type> <alarm id>"
 
-# (method, path template) → action. Paths are the routes' own templates, as FastAPI has them.
-ENDPOINTS: dict[tuple[str, str], Action] = {
-    # supervision and the JSON API
-    ("GET", "/healthz"): Action.PUBLIC,
-    ("GET", "/openapi.json"): Action.PUBLIC,
-    ("GET", "/api/alarms"): Action.READ_ALARMS,
-    ("GET", "/api/devices"): Action.READ_DEVICES,
-    ("GET", "/api/coverage"): Action.READ_DEVICES,
-    ("GET", "/api/schedules"): Action.READ_TESTS,
-    ("POST", "/api/schedules/{schedule_id}/run"): Action.RUN_TESTS,
-    ("GET", "/api/tests"): Action.READ_TESTS,
-    ("GET", "/api/tests.csv"): Action.READ_TESTS,
-    ("GET", "/api/tests.pdf"): Action.READ_TESTS,
-    ("GET", "/api/tests/overdue"): Action.READ_TESTS,
-    ("GET", "/api/tests/{run_id}"): Action.READ_TESTS,
-    ("POST", "/api/test-rounds"): Action.RUN_TESTS,
-    ("GET", "/api/test-rounds"): Action.READ_TESTS,
-    ("GET", "/api/test-rounds/{round_id}"): Action.READ_TESTS,
-    ("POST", "/api/test-rounds/{round_id}/fail"): Action.RUN_TESTS,
-    ("POST", "/api/test-rounds/{round_id}/close"): Action.RUN_TESTS,
-    (WS, "/ws"): Action.SCREEN,
-    # the console's pages
-    ("GET", "/static"): Action.PUBLIC,
-    ("GET", "/login"): Action.PUBLIC,
-    ("POST", "/login"): Action.PUBLIC,
-    ("POST", "/language"): Action.PUBLIC,
-    ("POST", "/logout"): Action.SIGNED_IN,
-    ("GET", "/"): Action.SIGNED_IN,
-    ("GET", "/board"): Action.VIEW_BOARD,
-    ("GET", "/board/live"): Action.VIEW_BOARD,
-    (WS, "/board/feed"): Action.VIEW_BOARD,
-    ("POST", "/alarms/{alarm_id}/coming"): Action.ANSWER_ALARMS,
-    ("POST", "/alarms/{alarm_id}/resolve"): Action.ANSWER_ALARMS,
-    ("GET", "/alarms"): Action.READ_ALARMS,
-    ("GET", "/alarms/{alarm_id}"): Action.READ_ALARMS,
-    ("GET", "/devices"): Action.READ_DEVICES,
-    ("GET", "/tests"): Action.READ_TESTS,
-    ("POST", "/tests/rounds"): Action.RUN_TESTS,
-    ("POST", "/tests/rounds/{round_id}/close"): Action.RUN_TESTS,
-    ("GET", "/routines"): Action.READ_ROUTINES,
-    ("GET", "/admin/users"): Action.MANAGE_ACCOUNTS,
-    ("POST", "/admin/users"): Action.MANAGE_ACCOUNTS,
-    ("POST", "/admin/users/{user_id}/roles"): Action.MANAGE_ACCOUNTS,
-    ("POST", "/admin/users/{user_id}/disable"): Action.MANAGE_ACCOUNTS,
-    ("GET", "/admin/users/{user_id}/tokens"): Action.MANAGE_ACCOUNTS,
-    ("POST", "/admin/tokens/{token_id}/revoke"): Action.MANAGE_ACCOUNTS,
-    ("GET", "/audit"): Action.READ_AUDIT,
-}
-
-
-def rule_for(method: str, path: str) -> Action | None:
-    """The action of a route (HEAD is read as GET); None: no rule, so nobody may use it."""
-    method = "GET" if method == "HEAD" else method
-    return ENDPOINTS.get((method, path))
-
 
 def allowed(person: Person | None, action: Action) -> bool:
     if action is Action.PUBLIC:
@@ -142,7 +89,7 @@ def may(person: Person | None, action: str) -> bool:
 def manages(admin: Person, sites: frozenset[str] | set[str] | list[str]) -> bool:
     """Whether ``admin`` may act on an account (or grant one) of ``sites``: an admin of every
     site may; an admin of some sites only when each of the account's sites is one of theirs
-    (an account of every site, "*", is not). The role check is the route's, in ENDPOINTS."""
+    (an account of every site, "*", is not). The role check is the route's (its action)."""
     if admin.everywhere:
         return True
     return bool(sites) and all(s != ALL_SITES and admin.covers(s) for s in sites)

@@ -7,6 +7,8 @@ import logging
 from fastapi import APIRouter, WebSocket
 
 from central.api.deps import CentralDep, MaybePersonDep
+from central.auth.routes import needs
+from central.auth.rules import Action
 from central.push.hub import Screen, outlet_for
 
 log = logging.getLogger(__name__)
@@ -14,7 +16,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.websocket("/ws")
+@router.websocket("/ws", dependencies=[needs(Action.SCREEN)])
 async def screen_socket(websocket: WebSocket, central: CentralDep, person: MaybePersonDep) -> None:
     if person is None:
         central.rejected["screen_unauthorized"] += 1
@@ -25,7 +27,6 @@ async def screen_socket(websocket: WebSocket, central: CentralDep, person: Maybe
     await websocket.accept()
     screen = Screen(person, outlet_for(websocket))
     central.screen_joined(screen)
-    central.pulse.joined(screen)
     try:
         while True:
             message = await websocket.receive()
@@ -33,8 +34,6 @@ async def screen_socket(websocket: WebSocket, central: CentralDep, person: Maybe
                 return
             text = message.get("text")
             said = text if text is not None else message.get("bytes") or b""
-            if not central.pulse.answered(screen, said):  # a pong is for the heartbeat only
-                central.screen_said(screen, said)
+            central.screen_said(screen, said)  # a pong is for the screen's liveness only
     finally:
-        central.pulse.left(screen)
         central.screen_left(screen)

@@ -17,6 +17,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, status
 from starlette.responses import Response
 
 from central.api.deps import CentralDep, PersonDep
+from central.auth.routes import needs
+from central.auth.rules import Action
 from central.core import Person
 from central.service import Central
 from central.web import queries
@@ -28,24 +30,21 @@ router = APIRouter(include_in_schema=False)
 
 
 async def _board(central: Central, person: Person) -> dict[str, Any]:
-    mine = [a for a in central.book.active() if person.covers(a.site) and not a.test]
     # A flooding source's alarms are one card ("Flood from rom-101: N alarms", its room, the
     # highest level), not N; "resolve" on it resolves them all. The history lists each.
-    active = central.flood_cards.listed(mine)
+    active = central.board(person)
     active.sort(key=lambda a: (a.level != "acute", a.raised_at))
     ids = [str(a.alarm_id) for a in active]
-    timelines = await central.store.read(lambda db: queries.timelines(db, ids))
-    sites = [s for s in central.settings.sites if person.covers(s.id)]
+    timelines = await central.read(lambda db: queries.timelines(db, ids))
+    sites = central.sites_of(person)
     return {
         # While a test round is open, a button's first press reaches only the tester: say so.
-        "test_rounds": [
-            r for r in central.testing.rounds.all() if r.open and person.covers(r.site)
-        ],
+        "test_rounds": central.open_rounds(person),
         "plans": [plan_of(s, active) for s in sites],
         "alarms": active,
         "site_names": {s.id: s.name for s in sites},
         # [registry] open = true (trials only): every device the broker admits is trusted.
-        "open_registry": central.registry.open,
+        "open_registry": central.open_registry,
         "timelines": timelines,
         "rooms": {
             a.alarm_id: (
@@ -56,21 +55,21 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
     }
 
 
-@router.get("/board")
+@router.get("/board", dependencies=[needs(Action.VIEW_BOARD)])
 async def board(
     request: Request, central: CentralDep, person: PersonDep, pages: PagesDep, done: str = ""
 ) -> Response:
     return pages.render(request, "board.html", done=done, **await _board(central, person))
 
 
-@router.get("/board/live")
+@router.get("/board/live", dependencies=[needs(Action.VIEW_BOARD)])
 async def board_live(
     request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
 ) -> Response:
     return pages.render(request, "board_live.html", **await _board(central, person))
 
 
-@router.websocket("/board/feed")
+@router.websocket("/board/feed", dependencies=[needs(Action.VIEW_BOARD)])
 async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDep) -> None:
     """Says which site changed; nothing else (the page fetches what it may see)."""
     changed: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
@@ -80,7 +79,7 @@ async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDe
             changed.put_nowait(site)
 
     await websocket.accept()
-    central.alarm_listeners.add(listener)
+    unlisten = central.listen(listener)
     reader = asyncio.create_task(_until_closed(websocket))
     try:
         while not reader.done():
@@ -93,7 +92,7 @@ async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDe
     except Exception:  # the browser went away mid-send
         pass
     finally:
-        central.alarm_listeners.discard(listener)
+        unlisten()
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
@@ -107,19 +106,19 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 async def _answer(central: Central, person: Person, alarm_id: UUID, kind: CommandKind) -> Response:
-    found = central.book.get(alarm_id)
+    found = central.alarm(alarm_id)
     if found is None or not person.covers(found.site) or found.test:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such active alarm")
     refused = central.answer(person, kind, alarm_id)
     return back_to("/board", done="refused" if refused else str(kind))
 
 
-@router.post("/alarms/{alarm_id}/coming")
+@router.post("/alarms/{alarm_id}/coming", dependencies=[needs(Action.ANSWER_ALARMS)])
 async def coming(alarm_id: UUID, central: CentralDep, person: PersonDep) -> Response:
     return await _answer(central, person, alarm_id, CommandKind.COMING)
 
 
-@router.post("/alarms/{alarm_id}/resolve")
+@router.post("/alarms/{alarm_id}/resolve", dependencies=[needs(Action.ANSWER_ALARMS)])
 async def resolve(alarm_id: UUID, central: CentralDep, person: PersonDep) -> Response:
     return await _answer(central, person, alarm_id, CommandKind.RESOLVE)
 
@@ -127,7 +126,7 @@ async def resolve(alarm_id: UUID, central: CentralDep, person: PersonDep) -> Res
 # --- history -------------------------------------------------------------------------------
 
 
-@router.get("/alarms")
+@router.get("/alarms", dependencies=[needs(Action.READ_ALARMS)])
 async def history(
     request: Request,
     central: CentralDep,
@@ -143,7 +142,7 @@ async def history(
     if site and not person.covers(site):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
     sites = frozenset({site}) if site else (None if person.everywhere else person.sites)
-    found = await central.store.recent(1000, sites, tests)
+    found = await central.recent(1000, sites, tests)
     found = [
         a
         for a in found
@@ -157,7 +156,7 @@ async def history(
         "history.html",
         alarms=found[:200],
         more=len(found) > 200,
-        sites=[s for s in central.settings.sites if person.covers(s.id)],
+        sites=central.sites_of(person),
         chosen={"site": site, "level": level, "state": state, "from": since, "to": until},
         tests=tests,
         states=list(AlarmState),
@@ -168,11 +167,11 @@ def _day(at: str) -> str:
     return datetime.fromisoformat(at).date().isoformat()
 
 
-@router.get("/alarms/{alarm_id}")
+@router.get("/alarms/{alarm_id}", dependencies=[needs(Action.READ_ALARMS)])
 async def alarm_page(
     alarm_id: UUID, request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
 ) -> Response:
-    found = await central.store.read(lambda db: queries.alarm(db, str(alarm_id)))
+    found = await central.read(lambda db: queries.alarm(db, str(alarm_id)))
     if found is None or not person.covers(found["site"]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alarm")
     view = AlarmView.model_validate({k: v for k, v in found.items() if k != "events"})

@@ -1,7 +1,7 @@
 """Central's details in words: an alarm event's detail and a test run's reason.
 
 Central's cores write these as English text for the log (``central/core/alarms.py`` ``_open``,
-a press's ``presses=2``, ``central/selftest/rounds.py``'s "3 tested, 0 not tested, 0 failed",
+a press's ``presses=2``, ``central/selftests/rounds.py``'s "3 tested, 0 not tested, 0 failed",
 ``central/core/selftests.py``'s "clock: ..."). A page must say them in the reader's language, so
 each known format is recognised here and said again from the catalogue; the values in it (a
 room's name, a time, a count, a person's name) are data and stay as they are.
@@ -40,7 +40,7 @@ ALARM_SOURCES = {
 ALARM_FLAGS = {"test": N_("test – not a real alarm"), "drill": N_("drill – not a real alarm")}
 HELD_AT_START = "contact already closed when the device started"
 SUCCESSOR = re.compile(r"^pressed after the resolution of (?P<alarm>[0-9a-f-]{36})$")
-# What central writes when it ends a test alarm itself (central/service.py, selftest/runner.py).
+# What central writes when it ends a test alarm itself (central/service.py, selftests/runner.py).
 CLOSED_BY_CENTRAL = {
     "test screen has it": N_("the test screen received it"),
     "button tested in a test round": N_("button tested in a test round"),
@@ -124,7 +124,7 @@ def event_words(kind: str, actor: str, detail: str, _: Gettext) -> tuple[str, st
 
 # --- test runs ---------------------------------------------------------------------------
 
-# central/core/selftests.py, central/selftest/service.py: whole reasons.
+# central/core/selftests.py, central/selftests/service.py: whole reasons.
 RUN_REASONS = {
     "no answer": N_("no answer"),
     "an answer without checks": N_("an answer without checks"),

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from central.api.deps import CentralDep, PersonDep
 from central.audit import log as audit_log
 from central.auth.passwords import WeakPassword, hash_password
+from central.auth.routes import needs
 from central.auth.rules import Action, allowed, manages
 from central.auth.service import LANGUAGE_COOKIE, SESSION_COOKIE
 from central.core import ALL_SITES, Person, Role
@@ -21,12 +22,12 @@ from trygg_i18n import LANGUAGES
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[needs(Action.PUBLIC)])
 async def login_page(request: Request, pages: PagesDep, next: str = "/") -> Response:
     return pages.render(request, "login.html", next=safe_next(next), failed=False)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[needs(Action.PUBLIC)])
 async def login(
     request: Request,
     pages: PagesDep,
@@ -68,7 +69,7 @@ async def login(
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[needs(Action.SIGNED_IN)])
 async def logout(request: Request, auth: AuthDep) -> Response:
     state = request.scope.get("state", {})
     session_id = state.get("session_id")
@@ -80,7 +81,7 @@ async def logout(request: Request, auth: AuthDep) -> Response:
     return response
 
 
-@router.post("/language")
+@router.post("/language", dependencies=[needs(Action.PUBLIC)])
 async def language(
     lang: Annotated[str, Form(max_length=5)], next: Annotated[str, Form(max_length=500)] = "/"
 ) -> Response:
@@ -90,7 +91,7 @@ async def language(
     return response
 
 
-@router.get("/")
+@router.get("/", dependencies=[needs(Action.SIGNED_IN)])
 async def home(person: PersonDep) -> Response:
     """The board for those who may see it; every employee lands on the routines."""
     return back_to("/board" if allowed(person, Action.VIEW_BOARD) else "/routines")
@@ -99,7 +100,7 @@ async def home(person: PersonDep) -> Response:
 # --- accounts (admin) ----------------------------------------------------------------------
 
 
-@router.get("/admin/users")
+@router.get("/admin/users", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def users_page(
     request: Request, central: CentralDep, pages: PagesDep, done: str = ""
 ) -> Response:
@@ -111,7 +112,7 @@ async def _users(
 ) -> Response:
     """The accounts page, showing only the accounts (and sites) this admin manages."""
     admin = _admin(request)
-    found = [a for a in await central.store.read(rows.accounts) if manages(admin, a.sites)]
+    found = [a for a in await central.read(rows.accounts) if manages(admin, a.sites)]
     return pages.render(
         request,
         "users.html",
@@ -119,7 +120,7 @@ async def _users(
         accounts=found,
         config_users=[u for u in central.settings.users if manages(admin, frozenset(u.sites))],
         roles=list(Role),
-        sites=[s for s in central.settings.sites if admin.covers(s.id)],
+        sites=central.sites_of(admin),
         everywhere=admin.everywhere,
         **context,
     )
@@ -129,7 +130,7 @@ def _roles(values: list[str]) -> frozenset[Role]:
     return frozenset(Role(v) for v in values if v in set(Role))
 
 
-@router.post("/admin/users")
+@router.post("/admin/users", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def add_user(
     request: Request,
     central: CentralDep,
@@ -144,7 +145,7 @@ async def add_user(
     problem = ""
     if any(u.id == user_id for u in central.settings.users):
         problem = "that id is a user of the configuration file"
-    elif await central.store.read(lambda db: rows.account(db, user_id)) is not None:
+    elif await central.read(lambda db: rows.account(db, user_id)) is not None:
         problem = "an account with that id exists"
     elif not _roles(roles) or not [s for s in sites if s in known]:
         problem = "choose at least one role and one site"
@@ -161,8 +162,8 @@ async def add_user(
         user_id, name.strip(), hashed, _roles(roles), frozenset(s for s in sites if s in known)
     )
     now = central.clock()
-    await central.store.submit(lambda db: rows.save_account(db, account, now))
-    central.trail.record(
+    await central.write(lambda db: rows.save_account(db, account, now))
+    central.record(
         _actor(request), "account_added", user_id, f"roles={','.join(sorted(account.roles))}"
     )
     return back_to("/admin/users", done="added")
@@ -180,7 +181,7 @@ def _admin(request: Request) -> Person:
 
 async def _managed(request: Request, central: CentralDep, user_id: str) -> rows.Account | None:
     """The database account ``user_id`` if it exists; refused (403) if it is another site's."""
-    found: rows.Account | None = await central.store.read(lambda db: rows.account(db, user_id))
+    found: rows.Account | None = await central.read(lambda db: rows.account(db, user_id))
     if found is not None and not manages(_admin(request), found.sites):
         raise HTTPException(403, NOT_YOURS)
     return found
@@ -191,7 +192,7 @@ def _actor(request: Request) -> str:
     return str(person.user_id) if person is not None else "?"
 
 
-@router.post("/admin/users/{user_id}/roles")
+@router.post("/admin/users/{user_id}/roles", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def set_roles(
     request: Request,
     user_id: str,
@@ -211,12 +212,12 @@ async def set_roles(
         rows.save_account(db, changed, now)  # type: ignore[arg-type]
         rows.end_sessions_of(db, user_id)  # type: ignore[arg-type]
 
-    await central.store.submit(write)
-    central.trail.record(_actor(request), "roles_changed", user_id, ",".join(sorted(chosen)))
+    await central.write(write)
+    central.record(_actor(request), "roles_changed", user_id, ",".join(sorted(chosen)))
     return back_to("/admin/users", done="roles")
 
 
-@router.post("/admin/users/{user_id}/disable")
+@router.post("/admin/users/{user_id}/disable", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def disable_user(
     request: Request, user_id: str, central: CentralDep, auth: AuthDep
 ) -> Response:
@@ -225,22 +226,22 @@ async def disable_user(
     if found is None:
         return back_to("/admin/users", done="unchanged")
     now = central.clock()
-    await central.store.submit(lambda db: rows.disable(db, found, now))
-    central.trail.record(_actor(request), "user_disabled", user_id)
+    await central.write(lambda db: rows.disable(db, found, now))
+    central.record(_actor(request), "user_disabled", user_id)
     await auth.sweep()
     return back_to("/admin/users", done="disabled")
 
 
-@router.get("/admin/users/{user_id}/tokens")
+@router.get("/admin/users/{user_id}/tokens", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def tokens_page(
     request: Request, user_id: str, central: CentralDep, pages: PagesDep, done: str = ""
 ) -> Response:
     await _managed(request, central, user_id)
-    found = await central.store.read(lambda db: rows.tokens(db, user_id))
+    found = await central.read(lambda db: rows.tokens(db, user_id))
     return pages.render(request, "tokens.html", user_id=user_id, tokens=found, done=done)
 
 
-@router.post("/admin/tokens/{token_id}/revoke")
+@router.post("/admin/tokens/{token_id}/revoke", dependencies=[needs(Action.MANAGE_ACCOUNTS)])
 async def revoke_token(
     request: Request, token_id: str, central: CentralDep, auth: AuthDep
 ) -> Response:
@@ -258,19 +259,19 @@ async def revoke_token(
         if not refused:
             users.extend(rows.revoke_token(db, token_id))
 
-    await central.store.submit(write)
+    await central.write(write)
     if refused:
         raise HTTPException(403, NOT_YOURS)
     if not users:
         return back_to("/admin/users", done="unchanged")
-    central.trail.record(_actor(request), "token_revoked", token_id, f"of {users[0]}")
+    central.record(_actor(request), "token_revoked", token_id, f"of {users[0]}")
     await auth.sweep()
     return back_to(f"/admin/users/{users[0]}/tokens", done="revoked")
 
 
-@router.get("/audit")
+@router.get("/audit", dependencies=[needs(Action.READ_AUDIT)])
 async def audit_page(request: Request, central: CentralDep, pages: PagesDep) -> Response:
     """The newest rows of the audit trail, and whether the chain holds."""
-    found = await central.store.read(audit_log.latest)
-    broken = await central.store.read(audit_log.check)
+    found = await central.read(audit_log.latest)
+    broken = await central.read(audit_log.check)
     return pages.render(request, "audit.html", rows=found, broken=broken)

@@ -13,6 +13,8 @@ from starlette.responses import Response
 
 from central.api import testing as api
 from central.api.deps import CentralDep, PersonDep
+from central.auth.routes import needs
+from central.auth.rules import Action
 from central.core import Person
 from central.store import testlog
 from central.web import queries
@@ -25,13 +27,13 @@ from trygg_i18n import translations
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/devices")
+@router.get("/devices", dependencies=[needs(Action.READ_DEVICES)])
 async def devices(
     request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
 ) -> Response:
-    found = await api.devices(central, person)
-    coverage = await api.coverage(central, person)
-    selftests = await central.store.read(queries.last_selftests)
+    found = (await api.devices(central, person)).model_dump()
+    coverage = (await api.coverage(central, person)).model_dump()
+    selftests = await central.read(queries.last_selftests)
     for device in found["devices"]:
         device["selftest"] = selftests.get((device["site"], device["device"]))
     return pages.render(
@@ -98,17 +100,17 @@ def _shown_day(value: str, language: str) -> str:
 _FILTERS = ("site", "device", "kind", "result", "from", "to")
 
 
-@router.get("/tests")
+@router.get("/tests", dependencies=[needs(Action.READ_TESTS)])
 async def tests(
     request: Request, central: CentralDep, person: PersonDep, pages: PagesDep, done: str = ""
 ) -> Response:
     params = {k: request.query_params.get(k, "")[:63] for k in _FILTERS}
     where = _where(person, params)
-    runs = await central.store.read(lambda db: testlog.runs(db, where))
-    overdue = (await api.tests_overdue(central, person))["overdue"]
-    sites = frozenset(s.id for s in central.settings.sites if person.covers(s.id))
-    chart_data = await central.store.read(lambda db: queries.on_time_by_month(db, sites))
-    open_rounds = [r for r in central.testing.rounds.all() if r.open and person.covers(r.site)]
+    runs = await central.read(lambda db: testlog.runs(db, where))
+    overdue = (await api.tests_overdue(central, person)).model_dump()["overdue"]
+    sites = frozenset(s.id for s in central.sites_of(person))
+    chart_data = await central.read(lambda db: queries.on_time_by_month(db, sites))
+    open_rounds = central.open_rounds(person)
     language = language_of(request.scope, pages.default_language)
     gettext = translations(language).gettext
     names = {s.id: s.name for s in central.settings.sites}
@@ -122,20 +124,20 @@ async def tests(
         export_query=_export_query(params, where),
         chart=on_time_chart(chart_data, gettext, names),
         site_names=names,
-        schedule_titles={s.id: s.title.model_dump() for s in central.testing.self_tests.schedule},
-        sites=[s for s in central.settings.sites if person.covers(s.id)],
+        schedule_titles={s.id: s.title.model_dump() for s in central.testing.schedule},
+        sites=central.sites_of(person),
         rounds=open_rounds,
         done=done,
     )
 
 
-@router.get("/api/tests.pdf")
+@router.get("/api/tests.pdf", dependencies=[needs(Action.READ_TESTS)])
 async def tests_pdf(request: Request, central: CentralDep, person: PersonDep) -> Response:
     """The test log for an auditor: the filtered runs, and what is overdue."""
     params = {k: request.query_params.get(k, "")[:63] for k in _FILTERS}
     where = _where(person, params)
-    runs = await central.store.read(lambda db: testlog.runs(db, where))
-    overdue = (await api.tests_overdue(central, person))["overdue"]
+    runs = await central.read(lambda db: testlog.runs(db, where))
+    overdue = (await api.tests_overdue(central, person)).model_dump()["overdue"]
     pdf = test_log_pdf(runs, overdue, params, central.clock())
     return Response(
         pdf,
@@ -151,7 +153,7 @@ _ROUND_REFUSALS = {
 }
 
 
-@router.post("/tests/rounds")
+@router.post("/tests/rounds", dependencies=[needs(Action.RUN_TESTS)])
 async def start_round(
     central: CentralDep, person: PersonDep, site: Annotated[str, Form(max_length=63)]
 ) -> Response:
@@ -163,26 +165,26 @@ async def start_round(
     return back_to("/tests", done="round_started")
 
 
-@router.post("/tests/rounds/{round_id}/close")
+@router.post("/tests/rounds/{round_id}/close", dependencies=[needs(Action.RUN_TESTS)])
 async def close_round(round_id: UUID, central: CentralDep, person: PersonDep) -> Response:
     found: dict[str, Any] = await api.close_round(round_id, central, person)
     summary = f"{len(found['tested'])}/{len(found['not_tested'])}/{len(found['failed'])}"
     return back_to("/tests", done=f"round_closed:{summary}")
 
 
-@router.get("/routines")
+@router.get("/routines", dependencies=[needs(Action.READ_ROUTINES)])
 async def routines(
     request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
 ) -> Response:
     """Every employee reads the routines and the measures of every room (STANDARD 3.6)."""
-    sites = [s for s in central.settings.sites if person.covers(s.id)]
-    known = central.testing.known
+    sites = central.sites_of(person)
+    known = central.known_devices()
     return pages.render(
         request,
         "routines.html",
         sites=sites,
         response=central.routines,
-        schedules=central.testing.self_tests.schedule,
+        schedules=central.testing.schedule,
         site_names={s.id: s.name for s in central.settings.sites},
         devices={s.id: sorted(d for (site, d) in known if site == s.id) for s in sites},
     )

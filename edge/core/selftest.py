@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from edge.core.faults import Fault, FaultKind
 from protocol import CheckName, CheckResult
 
 MB = 1024 * 1024
@@ -23,10 +24,6 @@ class Limits:
     max_clock_offset: timedelta = timedelta(seconds=2)
     min_free_bytes: int = 50 * MB
     ping_timeout: timedelta = timedelta(seconds=1)
-
-
-def stuck_fault(input_name: str) -> str:
-    return f"input {input_name} stuck closed"
 
 
 @dataclass(slots=True)
@@ -50,8 +47,8 @@ class StuckInputs:
             if now - since > self.stuck_after
         }
 
-    def faults(self, now: datetime) -> tuple[str, ...]:
-        return tuple(stuck_fault(name) for name in sorted(self.stuck(now)))
+    def faults(self, now: datetime) -> tuple[Fault, ...]:
+        return tuple(Fault(FaultKind.INPUT_STUCK, name) for name in sorted(self.stuck(now)))
 
 
 def _ms(seconds: float) -> float:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from edge.core.actions import Action
+from edge.core.faults import FaultKind
 from edge.core.led import Word
 from edge.core.press import ButtonSpec, PressPolicy
 from edge.core.serial_frames import (
@@ -39,9 +40,10 @@ from edge.core.serial_frames import (
 )
 from protocol import AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
-FAULT_UNPLUGGED = "sensor-board-unplugged"
-FAULT_SILENT = "sensor-board-silent"
-FAULT_TAMPER = "sensor-board-tamper"
+# The board's faults, keyed by kind (edge.core.faults); on the wire the text is the kind's value.
+FAULT_UNPLUGGED: FaultKind = FaultKind.BOARD_UNPLUGGED
+FAULT_SILENT: FaultKind = FaultKind.BOARD_SILENT
+FAULT_TAMPER: FaultKind = FaultKind.BOARD_TAMPER
 SOUND_INPUT = "sound"
 
 _INPUT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
@@ -71,7 +73,7 @@ class PublishEvent:
 class FaultsChanged:
     """The board's faults are now ``faults`` (the status should say so)."""
 
-    faults: tuple[str, ...]
+    faults: tuple[FaultKind, ...]
 
 
 SensorAction = Action | PublishEvent | FaultsChanged
@@ -109,7 +111,7 @@ class SensorPolicy:
     # -- queries -------------------------------------------------------------------------
 
     @property
-    def faults(self) -> tuple[str, ...]:
+    def faults(self) -> tuple[FaultKind, ...]:
         flags = (
             (self._unplugged, FAULT_UNPLUGGED),
             (self._silent, FAULT_SILENT),
@@ -275,7 +277,7 @@ class SensorPolicy:
         actions += self._presses.contact_opened(input_name, now)
         return actions
 
-    def _faults_changed(self, before: tuple[str, ...]) -> list[SensorAction]:
+    def _faults_changed(self, before: tuple[FaultKind, ...]) -> list[SensorAction]:
         after = self.faults
         return [FaultsChanged(after)] if after != before else []
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from central.config import CentralSettings
 from central.core.supervision import Supervisor
 from central.routines import load_self_tests
-from central.selftest import SelfTesting
+from central.selftests import SelfTesting
 from central.store import Store, testlog
 from protocol import Health, SelftestRunMessage, StatusMessage
 

@@ -20,7 +20,7 @@ from desktop.core import RaiseFailed, RaiseFailure, RaiseWatch
 from desktop.headless import describe
 from protocol.screen import RaiseRequest
 from tests.support.broker import Broker
-from tests.support.stack import Central, free_port
+from tests.support.stack import Central, free_port, script
 
 HOME, OTHER = "oslo-sentrum", "bergen"
 
@@ -153,3 +153,46 @@ async def test_no_connection_when_the_countdown_ends() -> None:
     finally:
         await running.client.close()
         await asyncio.wait_for(running.task, 10)
+
+
+async def test_the_headless_desk_prints_a_line_when_its_silent_alarm_is_refused(
+    central: Central, tmp_path: Path
+) -> None:
+    """A real ``trygg-desk --headless`` whose [location] is at a site not its user's."""
+    config = tmp_path / "desk-kari.toml"
+    config.write_text(
+        f'server = "{central.ws_url}"\ntoken = "{central.tokens["kari"]}"\n'
+        f'[location]\nsite = "{OTHER}"\nroom = "Kontor 3.12"\n'
+    )
+    desk = await asyncio.create_subprocess_exec(
+        script("trygg-desk"),
+        "--config",
+        str(config),
+        "--headless",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert desk.stdin is not None and desk.stderr is not None
+    seen: list[str] = []
+
+    async def line_with(text: str) -> str:
+        assert desk.stderr is not None
+        while raw := await desk.stderr.readline():
+            seen.append(raw.decode())
+            if text in seen[-1]:
+                return seen[-1]
+        raise AssertionError(f"the desk never said {text!r}; it said:\n{''.join(seen)}")
+
+    try:
+        await asyncio.wait_for(line_with("connected to"), 30)
+        desk.stdin.write(b"silent-alarm\n")
+        await desk.stdin.drain()
+        said = await asyncio.wait_for(line_with("did NOT go"), 30)
+        assert said.rstrip().endswith(
+            "did NOT go: central refused it (not_your_site). Get help another way: "
+            "call 112, press the alarm button, or call a colleague."
+        ), said
+    finally:
+        desk.terminate()
+        await desk.wait()

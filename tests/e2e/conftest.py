@@ -10,6 +10,7 @@ from gpiozero.pins.mock import MockFactory
 from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
+from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker
 from tests.support.stack import Central, Desk, edge_config
 
@@ -56,8 +57,8 @@ async def edge(broker: Broker, tmp_path: Path) -> AsyncIterator[RunningEdge]:
     pins = MockFactory()
     agent = EdgeAgent(settings, pin_factory=pins)
     task = asyncio.create_task(agent.run())
-    await agent.wait_ready(timeout=10)
-    await agent.wait_connected(timeout=10)
+    await wait_ready(agent, timeout=10)
+    await wait_connected(agent, timeout=10)
     try:
         yield RunningEdge(agent, pins)
     finally:

@@ -33,6 +33,7 @@ from desktop.i18n import load_translations
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from tests.desktop.qt_support import RecordingPlayer
+from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk, edge_config
 
@@ -84,8 +85,8 @@ class ThreadedEdge:
         async def start() -> None:
             self.agent = EdgeAgent(self._settings, pin_factory=self.pins)
             self._task = asyncio.create_task(self.agent.run())
-            await self.agent.wait_ready(timeout=10)
-            await self.agent.wait_connected(timeout=10)
+            await wait_ready(self.agent, timeout=10)
+            await wait_connected(self.agent, timeout=10)
 
         self._loop.run(start())
 

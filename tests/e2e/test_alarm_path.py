@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.e2e.conftest import RunningEdge
+from tests.support.agent_waits import wait_led
 from tests.support.stack import SITE, Central, Desk
 
 
@@ -27,7 +28,7 @@ async def test_press_reaches_every_desk_and_led_shows_received(
     assert first["room"] == "Møterom 101"
     assert first["level"] == "acute"
     assert datetime.fromisoformat(str(first["raised_at"])).tzinfo is not None
-    await edge.agent.wait_led("desk", "received", timeout=15)
+    await wait_led(edge.agent, "desk", "received", timeout=15)
     # Screens learn that the alarm is stored, too.
     for desk in desks.values():
         await desk.wait_for(
@@ -54,7 +55,7 @@ async def test_coming_is_seen_everywhere_and_resolve_clears(
         )
         assert seen["state"] == "acknowledged"
         assert seen["responders"][0]["name"] == "Kari Nordmann"
-    await edge.agent.wait_led("wall", "help_coming", timeout=15)
+    await wait_led(edge.agent, "wall", "help_coming", timeout=15)
 
     await ola.send(f"resolve {alarm_id}")
     for desk in (kari, ola):
@@ -62,7 +63,7 @@ async def test_coming_is_seen_everywhere_and_resolve_clears(
             lambda ln: ln["alarm_id"] == alarm_id and ln["state"] == "resolved"
         )
         assert done["resolved_by"] == "ola"
-    await edge.agent.wait_led("wall", "off", timeout=15)
+    await wait_led(edge.agent, "wall", "off", timeout=15)
 
     [stored] = central.alarms("kari")
     kinds = [event["kind"] for event in stored["events"]]

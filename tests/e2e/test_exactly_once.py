@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 
 from tests.e2e.conftest import RunningEdge
+from tests.support.agent_waits import wait_connected, wait_led
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk
 
@@ -113,7 +114,7 @@ async def test_duplicates_and_third_party_give_one_alarm_each(
 async def test_broker_down_during_press_delivers_once(
     broker: Broker, central: Central, desks: dict[str, Desk], edge: RunningEdge
 ) -> None:
-    await edge.agent.wait_connected(timeout=15)
+    await wait_connected(edge.agent, timeout=15)
     broker.kill()
     edge.press(17)
     # The press is kept while the broker is away: in the outbox, its LED "sending".
@@ -121,7 +122,7 @@ async def test_broker_down_during_press_delivers_once(
     assert edge.agent.led_state("desk") == "sending"
     broker.start()
     line = await desks["kari"].wait_for(lambda ln: ln["event"] in ("alarm", "active"), timeout=30)
-    await edge.agent.wait_led("desk", "received", timeout=30)
+    await wait_led(edge.agent, "desk", "received", timeout=30)
     await settle(edge)
     marker = await marker_press(edge, central)
     [alarm] = [a for a in central.alarms("kari") if a["alarm_id"] != marker["alarm_id"]]
@@ -132,7 +133,7 @@ async def test_broker_down_during_press_delivers_once(
 async def test_central_killed_during_press_delivers_once(
     central: Central, desks: dict[str, Desk], edge: RunningEdge
 ) -> None:
-    await edge.agent.wait_connected(timeout=15)
+    await wait_connected(edge.agent, timeout=15)
     central.kill()
     edge.press(17)
     # Kept, and not shown as received: nobody is there to store it.
@@ -140,7 +141,7 @@ async def test_central_killed_during_press_delivers_once(
     assert edge.agent.led_state("desk") == "sending"
     central.start()
     line = await desks["kari"].wait_for(lambda ln: ln["event"] in ("alarm", "active"), timeout=30)
-    await edge.agent.wait_led("desk", "received", timeout=30)
+    await wait_led(edge.agent, "desk", "received", timeout=30)
     await settle(edge)
     marker = await marker_press(edge, central)
     [alarm] = [a for a in central.alarms("kari") if a["alarm_id"] != marker["alarm_id"]]

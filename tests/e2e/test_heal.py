@@ -36,6 +36,7 @@ from tests.e2e.heal_support import (
     wait_state,
 )
 from tests.edge.helpers import Observer
+from tests.support.agent_waits import wait_connected, wait_for, wait_led, wait_pending, wait_ready
 from tests.support.broker import Broker
 from tests.support.stack import Central, Desk, edge_config
 
@@ -46,7 +47,7 @@ async def raised_and_coming(edge: RunningEdge, desks: dict[str, Desk]) -> str:
     alarm_id = str((await desks["kari"].wait_for(new_alarm))["alarm_id"])
     await desks["ola"].wait_for(lambda ln: new_alarm(ln) and ln["alarm_id"] == alarm_id)
     await desks["kari"].send(f"coming {alarm_id}")
-    await edge.agent.wait_led("desk", "help_coming", timeout=20)
+    await wait_led(edge.agent, "desk", "help_coming", timeout=20)
     return alarm_id
 
 
@@ -115,12 +116,12 @@ async def test_a_press_after_a_lost_resolved_is_a_new_alarm_on_every_screen(
     assert lines["kari"]["input"] == "desk" and lines["kari"]["device"] == "rom-101"
 
     # The LED converges to the new alarm's state (stored, nobody coming yet: received).
-    await edge.agent.wait_for(
+    await wait_for(edge.agent,
         lambda: edge.agent.active_alarm("desk") == UUID(new)
         and edge.agent.led_state("desk") == "received",
         20, "LED on the new alarm, received",
     )
-    await edge.agent.wait_pending(0, timeout=20)
+    await wait_pending(edge.agent, 0, timeout=20)
     stored = await until_recorded(
         central, lambda r: state_of(r, new) == "received", what="the new alarm stored"
     )
@@ -143,7 +144,7 @@ async def test_a_lost_resolved_ack_reaches_the_led_without_a_press(
     old = await raised_and_coming(edge, desks)
     await resolve_while_broker_down(broker, central, desks, edge, old)
     await restart_broker_edge_last(broker, central)
-    await edge.agent.wait_for(
+    await wait_for(edge.agent,
         lambda: edge.agent.active_alarm("desk") is None
         and edge.agent.led_state("desk") in ("resolved", "off"),
         20, "LED resolved/off",
@@ -167,8 +168,8 @@ async def two_edges(broker: Broker, tmp_path: Path) -> AsyncIterator[list[Runnin
             pins = MockFactory()
             agent = EdgeAgent(settings, pin_factory=pins)
             running.append((RunningEdge(agent, pins), asyncio.create_task(agent.run())))
-            await agent.wait_ready(timeout=10)
-            await agent.wait_connected(timeout=10)
+            await wait_ready(agent, timeout=10)
+            await wait_connected(agent, timeout=10)
         yield [edge for edge, _ in running]
     finally:
         for edge, task in running:

@@ -33,6 +33,7 @@ from tests.e2e.heal_support import (
     wait_state,
 )
 from tests.edge.helpers import Observer
+from tests.support.agent_waits import wait_for, wait_led
 from tests.support.broker import Broker
 from tests.support.stack import Central, Desk
 
@@ -114,7 +115,7 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
     edge.press(17)
     old = str((await kari.wait_for(new_alarm))["alarm_id"])
     await kari.send(f"coming {old}")
-    await edge.agent.wait_led("desk", "help_coming", timeout=20)
+    await wait_led(edge.agent, "desk", "help_coming", timeout=20)
     await until_recorded(central, lambda r: state_of(r, old) == "acknowledged", what="ack")
 
     disk.fill()
@@ -143,7 +144,7 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
             30, "the resolution and the new alarm",
         )
         # The outbox settles: the LED follows the new alarm, nothing is left to re-send.
-        await edge.agent.wait_for(
+        await wait_for(edge.agent,
             lambda: edge.agent.outbox_pending() == 0
             and edge.agent.active_alarm("desk") == UUID(new)
             and edge.agent.led_state("desk") == "received",

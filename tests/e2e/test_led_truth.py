@@ -16,6 +16,7 @@ from typing import Any
 from protocol import AckMessage, HeartbeatMessage
 from tests.e2e.conftest import RunningEdge
 from tests.edge.helpers import Observer
+from tests.support.agent_waits import wait_led
 from tests.support.broker import Broker
 from tests.support.stack import Central, Desk
 
@@ -60,10 +61,10 @@ async def test_the_only_responder_withdrawing_moves_the_led_back_and_the_sync_go
         edge.press(17)
         alarm = await kari.wait_for(is_new)
         alarm_id = str(alarm["alarm_id"])
-        await edge.agent.wait_led("desk", "received", timeout=15)
+        await wait_led(edge.agent, "desk", "received", timeout=15)
 
         await kari.send(f"coming {alarm_id}")
-        await edge.agent.wait_led("desk", "help_coming", timeout=15)
+        await wait_led(edge.agent, "desk", "help_coming", timeout=15)
 
         # The only colleague coming changes her mind: nobody is coming any more.
         await kari.send(f"cant_come {alarm_id}")
@@ -72,7 +73,7 @@ async def test_the_only_responder_withdrawing_moves_the_led_back_and_the_sync_go
                 ln["alarm_id"] == alarm_id and ln["state"] == "received" and not ln["responders"]
             )
         )
-        await edge.agent.wait_led("desk", "received", timeout=15)
+        await wait_led(edge.agent, "desk", "received", timeout=15)
         back = len(wire.seen)  # everything from here on was sent after the LED went back
         withdrawn = [a for a in acks_for(wire, alarm_id) if a.state.value == "received"]
         assert withdrawn and withdrawn[-1].responders == ()

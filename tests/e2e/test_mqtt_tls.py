@@ -24,6 +24,7 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from firmware_sim.broker import wait_for_port
 from tests.security.helpers import alarm_payload, wait_for_alarm
+from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker, TlsListener
 from tests.support.stack import SITE, Central, edge_config
 
@@ -122,8 +123,8 @@ async def test_edge_with_its_certificate_delivers_an_alarm_over_tls(
     agent = EdgeAgent(load_settings(EdgeSettings, config), pin_factory=pins)
     task = asyncio.create_task(agent.run())
     try:
-        await agent.wait_ready(timeout=10)
-        await agent.wait_connected(timeout=15)
+        await wait_ready(agent, timeout=10)
+        await wait_connected(agent, timeout=15)
         pins.pin(17).drive_low()
         pins.pin(17).drive_high()
         for _ in range(200):

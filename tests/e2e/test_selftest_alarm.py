@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningEdge
+from tests.support.agent_waits import wait_led
 from tests.support.broker import Broker
 from tests.support.selftest_stack import MANAGER, TEST_SCREEN, SelftestCentral
 from tests.support.stack import SITE, Desk, script
@@ -107,7 +108,7 @@ async def test_a_round_ticks_pressed_buttons_and_lists_the_rest(
         edge.press(17)  # the desk button: its test
         test = await tester.wait_for(is_alarm)
         assert test["test"] is True and test["input"] == "desk"
-        await edge.agent.wait_led("desk", "off", timeout=15)  # received, resolved, off
+        await wait_led(edge.agent, "desk", "off", timeout=15)  # received, resolved, off
 
         edge.press(17)  # again in the same round: a real alarm, to everyone
         real = await desks["kari"].wait_for(is_alarm)

@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
+from tests.support.agent_waits import wait_connected, wait_for, wait_ready
 from tests.support.broker import Broker
 from tests.support.selftest_stack import MANAGER, SelftestCentral
 from tests.support.stack import SITE, edge_config, script
@@ -52,8 +53,8 @@ async def running_edge(config: Path) -> AsyncIterator[tuple[EdgeAgent, MockFacto
     agent = EdgeAgent(load_settings(EdgeSettings, config), pin_factory=pins)
     task = asyncio.create_task(agent.run())
     try:
-        await agent.wait_ready(timeout=10)
-        await agent.wait_connected(timeout=10)
+        await wait_ready(agent, timeout=10)
+        await wait_connected(agent, timeout=10)
         yield agent, pins
     finally:
         agent.stop()
@@ -107,7 +108,7 @@ async def test_a_stuck_button_fails_with_its_name(
     async with running_edge(config) as (agent, pins):
         await central.device_online("rom-101")
         pins.pin(17).drive_low()  # the desk button is held closed and stays closed
-        await agent.wait_for(lambda: "input desk stuck closed" in agent.faults, 10, "stuck")
+        await wait_for(agent, lambda: "input desk stuck closed" in agent.faults, 10, "stuck")
         [run_id] = central.run_schedule(DAILY)
         run = await central.finished_run(run_id)
         # Supervision shows it as a fault of the device, too.
@@ -171,7 +172,7 @@ async def test_an_unplugged_sensor_board_fails_its_ping(
         await central.device_online("rom-101")
         sensors = agent.sensors
         assert sensors is not None
-        await agent.wait_for(lambda: sensors.connected, 10, "board port open")
+        await wait_for(agent, lambda: sensors.connected, 10, "board port open")
         # Plugged in, the board answers its PING.
         [plugged_id] = central.run_schedule(DAILY)
         plugged = await central.finished_run(plugged_id)
@@ -179,7 +180,7 @@ async def test_an_unplugged_sensor_board_fails_its_ping(
         assert plugged["result"] == "passed", plugged
         assert board_check["ok"] and board_check["value"] is not None and board.pings == 1
         board.unplug()
-        await agent.wait_for(lambda: not sensors.connected, 10, "board lost")
+        await wait_for(agent, lambda: not sensors.connected, 10, "board lost")
         [run_id] = central.run_schedule(DAILY)
         run = await central.finished_run(run_id)
     assert run["result"] == "failed"

@@ -28,6 +28,7 @@ from protocol import (
     encode,
 )
 from protocol.messages import Responder
+from tests.support.agent_waits import wait_ready
 from tests.support.broker import CENTRAL_USER, TESTER_PASSWORD, TESTER_USER, Broker
 
 SITE = "oslo-sentrum"
@@ -95,7 +96,7 @@ class ManualClock:
 async def running(agent: EdgeAgent) -> AsyncIterator[EdgeAgent]:
     """Run ``agent`` as a task; stop it cleanly at the end and surface its errors."""
     task = asyncio.create_task(agent.run())
-    ready = asyncio.create_task(agent.wait_ready(10))
+    ready = asyncio.create_task(wait_ready(agent, 10))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         ready.cancel()

@@ -35,6 +35,7 @@ from tests.edge.helpers import (
     raw_to_ack_topic,
     running,
 )
+from tests.support.agent_waits import wait_connected, wait_for, wait_led, wait_pending
 from tests.support.broker import Broker
 
 A1, A2, A3 = UUID(int=1), UUID(int=2), UUID(int=3)
@@ -61,7 +62,7 @@ async def test_press_publishes_alarm_and_acks_drive_led_and_buzzer(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         assert agent.led_state("desk") == "off"
 
         press(pins, DESK_PIN)
@@ -78,7 +79,7 @@ async def test_press_publishes_alarm_and_acks_drive_led_and_buzzer(
         release(pins, DESK_PIN)
 
         await central_ack(broker, A1, AckState.RECEIVED)
-        await agent.wait_led("desk", "received")
+        await wait_led(agent, "desk", "received")
         assert agent.outbox_pending() == 0
         # The person in the room hears one short chirp when central has the alarm.
         buzzer = pins.pin(DESK_BUZZER)
@@ -86,7 +87,7 @@ async def test_press_publishes_alarm_and_acks_drive_led_and_buzzer(
 
         coming_at = datetime.now(UTC)
         await central_ack(broker, A1, AckState.ACKNOWLEDGED, ("kari",), at=coming_at)
-        await agent.wait_led("desk", "help_coming")
+        await wait_led(agent, "desk", "help_coming")
         await poll(lambda: pins.pin(DESK_LED).state == 1, what="LED solid on")
 
         # A late "received" (sent before "acknowledged") must not move the LED back; the bad
@@ -95,15 +96,15 @@ async def test_press_publishes_alarm_and_acks_drive_led_and_buzzer(
         late = coming_at - timedelta(seconds=1)
         await central_ack(broker, A1, AckState.RECEIVED, at=late)
         await raw_to_ack_topic(broker, b"marker, not json")
-        await agent.wait_for(lambda: agent.counters.get("bad_json") == 1)
+        await wait_for(agent, lambda: agent.counters.get("bad_json") == 1)
         assert agent.led_state("desk") == "help_coming"
         # Kari withdrew ("Can't come"): central's newer "received" moves it back.
         await central_ack(broker, A1, AckState.RECEIVED, at=coming_at + timedelta(seconds=1))
-        await agent.wait_led("desk", "received")
+        await wait_led(agent, "desk", "received")
 
         await central_ack(broker, A1, AckState.RESOLVED)
-        await agent.wait_led("desk", "resolved")
-        await agent.wait_led("desk", "off")
+        await wait_led(agent, "desk", "resolved")
+        await wait_led(agent, "desk", "off")
         await poll(lambda: pins.pin(DESK_LED).state == 0, what="LED off")
         assert agent.active_alarm("desk") is None
 
@@ -121,7 +122,7 @@ async def test_held_and_bouncing_contact_is_one_alarm(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(), clock=clock)
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         press(pins, DESK_PIN)
         for _ in range(5):  # contact bounce
             release(pins, DESK_PIN)
@@ -146,7 +147,7 @@ async def test_repress_while_active_counts_on_the_same_alarm(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(), clock=clock)
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         press(pins, DESK_PIN)
         release(pins, DESK_PIN)
         clock.advance(1)
@@ -155,7 +156,7 @@ async def test_repress_while_active_counts_on_the_same_alarm(
         assert again.alarm_id == A1
 
         await central_ack(broker, A1, AckState.RECEIVED)
-        await agent.wait_led("desk", "received")
+        await wait_led(agent, "desk", "received")
         assert agent.outbox_pending() == 0
 
         # Pressed again after central confirmed: the higher count must reach central too.
@@ -168,7 +169,7 @@ async def test_repress_while_active_counts_on_the_same_alarm(
         assert agent.led_state("desk") == "received"  # a re-press does not move the LED back
 
         await central_ack(broker, A1, AckState.RESOLVED)
-        await agent.wait_led("desk", "resolved")
+        await wait_led(agent, "desk", "resolved")
         assert agent.outbox_pending() == 0
         release(pins, DESK_PIN)
         clock.advance(1)
@@ -193,7 +194,7 @@ async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
         return sum(1 for a in wire.alarms() if (a.alarm_id, a.presses) == (A1, 2))
 
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         press(pins, DESK_PIN)
         await wire.wait_alarm(lambda a: (a.alarm_id, a.presses) == (A1, 1))
         release(pins, DESK_PIN)
@@ -203,7 +204,7 @@ async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
 
         # Central stored presses=1 and acked it; the ack arrives after the second press.
         await central_ack(broker, A1, AckState.RECEIVED, presses=1)
-        await agent.wait_led("desk", "received")  # the LED follows the ack as always ...
+        await wait_led(agent, "desk", "received")  # the LED follows the ack as always ...
         assert agent.outbox_pending() == 1  # ... but presses=2 is still unconfirmed
         for _ in range(2):  # so it goes out again on every resend interval
             sent = republished()
@@ -211,7 +212,7 @@ async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
             await wire.wait_for(lambda sent=sent: republished() > sent, what="presses=2 resend")
 
         await central_ack(broker, A1, AckState.RECEIVED, presses=2)
-        await agent.wait_for(lambda: agent.outbox_pending() == 0)
+        await wait_for(agent, lambda: agent.outbox_pending() == 0)
         assert agent.led_state("desk") == "received"
 
     # The durable copy is settled with the count central confirmed.
@@ -230,13 +231,13 @@ async def test_malformed_acks_are_counted_and_never_fatal(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         await raw_to_ack_topic(broker, b"\xff\xfe not utf-8")
         await raw_to_ack_topic(broker, b'{"v": 1, "site": "oslo-sentrum"}')
         await raw_to_ack_topic(broker, b'{"v": 7}')
         await raw_to_ack_topic(broker, b'{"v": 1, "site": "bergen", "device": "rom-101"}')
         await raw_to_ack_topic(broker, b"x" * 5000)
-        await agent.wait_for(lambda: sum(agent.counters.values()) == 5)
+        await wait_for(agent, lambda: sum(agent.counters.values()) == 5)
         assert agent.counters == {
             "bad_json": 1,
             "invalid_message": 1,
@@ -250,7 +251,7 @@ async def test_malformed_acks_are_counted_and_never_fatal(
         press(pins, DESK_PIN)
         await wire.wait_alarm(lambda a: a.alarm_id == A1)
         await central_ack(broker, A1, AckState.RECEIVED)
-        await agent.wait_led("desk", "received")
+        await wait_led(agent, "desk", "received")
         # Heartbeats carry the counters, so central sees the rejected input too.
         await wire.wait_for(
             lambda: any(h.health.counters.get("too_large") == 1 for h in wire.heartbeats())
@@ -263,22 +264,22 @@ async def test_alarm_raised_while_broker_is_down_arrives_after_restart(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         broker.kill()
-        await agent.wait_for(lambda: not agent.connected, what="disconnected")
+        await wait_for(agent, lambda: not agent.connected, what="disconnected")
 
         press(pins, DESK_PIN)
-        await agent.wait_led("desk", "sending")
+        await wait_led(agent, "desk", "sending")
         assert agent.outbox_pending() == 1
 
         broker.start()
-        await agent.wait_connected()
+        await wait_connected(agent)
         # The observer may resubscribe after the agent's first resend: resends repeat until acked.
         alarm = await wire.wait_alarm(lambda a: a.alarm_id == A1)
         assert alarm.presses == 1
         await central_ack(broker, A1, AckState.RECEIVED)
-        await agent.wait_pending(0)
-        await agent.wait_led("desk", "received")
+        await wait_pending(agent, 0)
+        await wait_led(agent, "desk", "received")
         assert {a.alarm_id for a in wire.alarms()} == {A1}  # copies, never a second alarm
 
 
@@ -291,7 +292,7 @@ async def test_unsent_alarm_in_outbox_is_sent_by_the_next_agent(
     first = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with running(first):
         press(pins, DESK_PIN)
-        await first.wait_led("desk", "sending")
+        await wait_led(first, "desk", "sending")
         release(pins, DESK_PIN)
     assert not first.ready
 
@@ -303,8 +304,8 @@ async def test_unsent_alarm_in_outbox_is_sent_by_the_next_agent(
         alarm = await wire.wait_alarm(lambda a: a.alarm_id == A1)
         assert alarm.input == "desk"
         await central_ack(broker, A1, AckState.ACKNOWLEDGED, responders=("ola",))
-        await second.wait_led("desk", "help_coming")
-        await second.wait_pending(0)
+        await wait_led(second, "desk", "help_coming")
+        await wait_pending(second, 0)
 
     third = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(200))
     async with running(third):
@@ -317,10 +318,10 @@ async def test_first_publish_does_not_wait_for_the_disk(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         disk = threading.Event()
         # Hold the outbox's disk thread, as a slow SD card would.
-        outbox = agent._sender._outbox
+        outbox = agent._alarms.sender._outbox
         assert outbox is not None
         blocked = outbox._executor.submit(disk.wait, 10)
         try:
@@ -365,4 +366,4 @@ async def test_unusable_outbox_rows_are_counted_not_sent(
         assert agent.health().counters == agent.counters
         assert agent.faults == ()
         with pytest.raises(TimeoutError, match=r"LED desk=received \(now off\)"):
-            await agent.wait_led("desk", "received", timeout=0.05)
+            await wait_led(agent, "desk", "received", timeout=0.05)

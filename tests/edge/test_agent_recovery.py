@@ -30,6 +30,7 @@ from tests.edge.helpers import (
     poll,
     running,
 )
+from tests.support.agent_waits import wait_connected, wait_for, wait_led, wait_pending
 from tests.support.broker import Broker
 
 A1, A2, A3 = UUID(int=1), UUID(int=2), UUID(int=3)
@@ -68,7 +69,7 @@ async def test_held_alarms_are_in_every_heartbeat_and_status(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         await wire.wait_for(lambda: bool(wire.statuses()), what="status")
         birth = wire.statuses()[0][1].health
         assert birth is not None and birth.alarms == ()
@@ -86,7 +87,7 @@ async def test_held_alarms_are_in_every_heartbeat_and_status(
         # A reconnect's birth status carries them too: central syncs on every "online".
         before = len(wire.statuses())
         broker.kill()
-        await agent.wait_for(lambda: not agent.connected, what="disconnected")
+        await wait_for(agent, lambda: not agent.connected, what="disconnected")
         broker.start()
         await wire.wait_for(
             lambda: any(
@@ -97,7 +98,7 @@ async def test_held_alarms_are_in_every_heartbeat_and_status(
         )
 
         await central_ack(broker, A1, AckState.RESOLVED, presses=1)
-        await agent.wait_led("desk", "off")
+        await wait_led(agent, "desk", "off")
         assert agent.health().alarms == ()
 
 
@@ -109,9 +110,9 @@ async def test_an_active_alarm_named_by_central_is_taken_up_and_counts_presses(
     settings = edge_settings(broker, outbox)
     agent = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(), clock=clock)
     async with Observer(broker) as wire, running(agent):
-        await agent.wait_connected()
+        await wait_connected(agent)
         await central_ack(broker, S, AckState.ACKNOWLEDGED, ("ola",), presses=2, input_name="desk")
-        await agent.wait_led("desk", "help_coming")
+        await wait_led(agent, "desk", "help_coming")
         await poll(lambda: pins.pin(DESK_LED).state == 1, what="LED solid on")
         assert agent.active_alarm("desk") == S
         assert agent.outbox_pending() == 0  # central has it: nothing to send
@@ -126,7 +127,7 @@ async def test_an_active_alarm_named_by_central_is_taken_up_and_counts_presses(
         # The door's own ack after them marks the point by which they have been handled
         # (same publisher, same topic: in order).
         await central_ack(broker, door.alarm_id, AckState.RECEIVED, presses=1)
-        await agent.wait_led("door", "received")
+        await wait_led(agent, "door", "received")
         assert agent.active_alarm("door") == door.alarm_id
         assert agent.active_alarm("desk") == S
 
@@ -143,7 +144,7 @@ async def test_an_active_alarm_named_by_central_is_taken_up_and_counts_presses(
         )
         assert agent.led_state("desk") == "help_coming"  # a re-press does not move it back
         await central_ack(broker, S, AckState.ACKNOWLEDGED, presses=3, input_name="desk")
-        await agent.wait_pending(0)
+        await wait_pending(agent, 0)
 
     # Adopted alarms are kept on disk like the device's own.
     stored = Outbox(outbox)
@@ -164,13 +165,13 @@ async def test_a_restarted_edge_keeps_its_answered_alarm(
     settings = edge_settings(broker, tmp_path / "outbox.db")
     first = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
     async with Observer(broker) as wire, running(first):
-        await first.wait_connected()
+        await wait_connected(first)
         press(pins, DESK_PIN)
         await wire.wait_alarm(lambda a: a.alarm_id == A1)
         release(pins, DESK_PIN)
         await central_ack(broker, A1, AckState.ACKNOWLEDGED, ("kari",), presses=1)
-        await first.wait_led("desk", "help_coming")
-        await first.wait_pending(0)
+        await wait_led(first, "desk", "help_coming")
+        await wait_pending(first, 0)
 
     second = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(100))
     async with Observer(broker) as wire, running(second):
@@ -178,7 +179,7 @@ async def test_a_restarted_edge_keeps_its_answered_alarm(
         assert second.led_state("desk") == "help_coming"
         await poll(lambda: pins.pin(DESK_LED).state == 1, what="LED solid on after restart")
         assert second.outbox_pending() == 0  # nothing to send again
-        await second.wait_connected()
+        await wait_connected(second)
         await wire.wait_for(
             lambda: any(
                 s.health is not None and s.health.alarms == (held(A1, 1, HeldState.ACKNOWLEDGED),)
@@ -192,7 +193,7 @@ async def test_a_restarted_edge_keeps_its_answered_alarm(
         assert again.alarm_id == A1
         release(pins, DESK_PIN)
         await central_ack(broker, A1, AckState.RESOLVED, presses=2)
-        await second.wait_led("desk", "off")
+        await wait_led(second, "desk", "off")
         assert {a.alarm_id for a in wire.alarms()} == {A1}
 
     third = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(200))
@@ -223,12 +224,12 @@ async def test_a_contact_held_at_start_is_an_alarm_and_stuck_only_at_the_next_st
         assert second.led_state("desk") == "sending"
         assert second.faults == ()  # an alarm, not a fault
         await central_ack(broker, A1, AckState.RECEIVED, presses=1)
-        await second.wait_led("desk", "received")
+        await wait_led(second, "desk", "received")
 
     # Still closed at the next start, never opened in between: stuck, and no second alarm.
     third = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(200))
     async with Observer(broker) as wire, running(third):
-        await third.wait_connected()
+        await wait_connected(third)
         assert third.faults == ("input desk stuck closed (closed at the last start too)",)
         assert third.active_alarm("desk") == A1  # the alarm it raised is still shown
         assert third.led_state("desk") == "received"
@@ -241,7 +242,7 @@ async def test_a_contact_held_at_start_is_an_alarm_and_stuck_only_at_the_next_st
         assert wire.alarms() == []
         # Opened at last: the fault clears, and it is no longer "closed at the last start".
         release(pins, DESK_PIN)
-        await third.wait_for(lambda: third.faults == (), what="fault cleared")
+        await wait_for(third, lambda: third.faults == (), what="fault cleared")
     pins.pin(DESK_PIN).held = False
 
     stored = Outbox(outbox)

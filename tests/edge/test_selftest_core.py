@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from edge.core.faults import Fault, FaultKind
 from edge.core.selftest import (
     MB,
     Limits,
@@ -28,7 +29,8 @@ def test_a_contact_held_past_the_limit_is_stuck_until_released() -> None:
     stuck.closed("desk", T0)
     stuck.closed("desk", T0 + timedelta(seconds=30))  # still the first closing that counts
     assert stuck.stuck(T0 + timedelta(seconds=60)) == {}
-    assert stuck.faults(T0 + timedelta(seconds=61)) == ("input desk stuck closed",)
+    assert stuck.faults(T0 + timedelta(seconds=61)) == (Fault(FaultKind.INPUT_STUCK, "desk"),)
+    assert [f.text for f in stuck.faults(T0 + timedelta(seconds=61))] == ["input desk stuck closed"]
     stuck.opened("desk")
     stuck.opened("wall")  # never closed: nothing happens
     assert stuck.faults(T0 + timedelta(seconds=120)) == ()

@@ -25,6 +25,7 @@ from edge.agent import EdgeAgent
 from edge.sensing import RoomSensors
 from protocol import AckState, AlarmLevel, AlarmSource, EventMessage
 from tests.edge.helpers import ROOM, Observer, alarm_ids, central_ack, edge_settings, running
+from tests.support.agent_waits import wait_connected, wait_for, wait_pending
 from tests.support.broker import Broker
 
 VECTORS = json.loads(
@@ -109,8 +110,8 @@ async def edge_with_board(
         async with Observer(broker) as wire, running(agent):
             sensors = agent.sensors
             assert sensors is not None
-            await agent.wait_connected()
-            await agent.wait_for(lambda: sensors.connected, what="board port open")
+            await wait_connected(agent)
+            await wait_for(agent, lambda: sensors.connected, what="board port open")
             yield agent, sensors, the_board, wire
     finally:
         if the_board.plugged:
@@ -160,7 +161,7 @@ async def test_pendant_press_door_and_tamper(
         again = await wire.wait_alarm(lambda a: a.presses == 2)
         assert again.alarm_id == alarm.alarm_id
         await central_ack(broker, alarm.alarm_id, AckState.RECEIVED)
-        await agent.wait_pending(0)
+        await wait_pending(agent, 0)
 
         # Loud above the threshold (80 dB, no hold time here): an assist alarm, input "sound".
         board.write(line(6, "SND", "95"))
@@ -241,21 +242,21 @@ async def test_unplug_and_replug_recover_without_a_restart(
             sensors = agent.sensors
             assert sensors is not None
             # No board at start (the link does not exist yet): unplugged, and it keeps trying.
-            await agent.wait_connected()
-            await agent.wait_for(lambda: UNPLUGGED in agent.faults, what="unplugged at start")
+            await wait_connected(agent)
+            await wait_for(agent, lambda: UNPLUGGED in agent.faults, what="unplugged at start")
             boards.append(Board(link))
-            await agent.wait_for(lambda: sensors.connected, what="opened once plugged")
+            await wait_for(agent, lambda: sensors.connected, what="opened once plugged")
             await wait_status(wire, lambda faults: UNPLUGGED not in faults)
 
             boards[0].write(CASE["door open"])  # seq 2
             await wire.wait_for(lambda: ("door", "open", None) in events(wire), what="door")
             boards[0].unplug()
-            await agent.wait_for(lambda: UNPLUGGED in agent.faults, what="unplugged")
+            await wait_for(agent, lambda: UNPLUGGED in agent.faults, what="unplugged")
             await wait_status(wire, lambda faults: UNPLUGGED in faults)
             assert ("board", "unplugged", None) in events(wire)
 
             boards.append(Board(link))  # a new pty: another /dev/pts/N behind the same link
-            await agent.wait_for(lambda: sensors.connected, what="reopened")
+            await wait_for(agent, lambda: sensors.connected, what="reopened")
             await wait_status(wire, lambda faults: UNPLUGGED not in faults)
             assert agent.faults == ()
             # The restarted board happens to reuse seq 2: after a reconnect that is no duplicate.
@@ -300,7 +301,7 @@ async def test_ping_without_a_board_is_none(
     async with running(agent):
         sensors = agent.sensors
         assert sensors is not None
-        await agent.wait_for(lambda: UNPLUGGED in agent.faults, what="unplugged")
+        await wait_for(agent, lambda: UNPLUGGED in agent.faults, what="unplugged")
         assert await sensors.ping("abc", timeout=5) is None  # nothing to write to: at once
     assert await sensors.ping("abc") is None  # stopped
 
@@ -316,16 +317,16 @@ async def test_unsent_pendant_alarm_survives_a_restart_and_counts_further_presse
         async with running(first):
             sensors = first.sensors
             assert sensors is not None
-            await first.wait_for(lambda: sensors.connected, what="board port open")
+            await wait_for(first, lambda: sensors.connected, what="board port open")
             board.write(CASE["pendant press"])
-            await first.wait_for(lambda: first.outbox_pending() == 1, what="alarm in the outbox")
+            await wait_for(first, lambda: first.outbox_pending() == 1, what="alarm in the outbox")
         broker.start()
         second = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(100))
         async with Observer(broker) as wire, running(second):
             sensors = second.sensors
             assert sensors is not None
             assert sensors.policy.active_alarm("p-17") is not None
-            await second.wait_for(lambda: sensors.connected, what="board port open again")
+            await wait_for(second, lambda: sensors.connected, what="board port open again")
             board.write(line(5, "PEND", "p-17", "83", "PRESS"))
             again = await wire.wait_alarm(lambda a: a.presses == 2)
             assert again.input == "p-17" and again.source is AlarmSource.SENSOR

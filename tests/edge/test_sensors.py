@@ -90,7 +90,7 @@ def test_tamper_is_a_fault_until_the_case_closes() -> None:
     assert policy.frame(Tamper(2, True), at(2)) == []
     closed = policy.frame(Tamper(3, False), at(3))
     assert closed == [PublishEvent("tamper", "closed", None, at(3)), FaultsChanged(())]
-    assert policy.faults == ()
+    assert not policy.faults
 
 
 def test_silence_is_a_fault_on_tick_and_clears_with_the_next_frame() -> None:

@@ -17,6 +17,7 @@ from configfile import ConfigError, load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from tests.e2e.test_mqtt_tls import Pki, pki, tls_broker, tls_central
+from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker
 from tests.support.stack import edge_config
 
@@ -67,8 +68,8 @@ async def test_an_edge_with_a_certificate_and_no_password_delivers_an_alarm(
     agent = EdgeAgent(load_settings(EdgeSettings, config), pin_factory=pins)
     task = asyncio.create_task(agent.run())
     try:
-        await agent.wait_ready(timeout=10)
-        await agent.wait_connected(timeout=15)
+        await wait_ready(agent, timeout=10)
+        await wait_connected(agent, timeout=15)
         pins.pin(17).drive_low()
         pins.pin(17).drive_high()
         alarms: list[dict[str, object]] = []

@@ -1,7 +1,8 @@
 """Every endpoint × every role (and anonymous), by session cookie and by bearer token.
 
-The endpoints come from the app itself, so a new endpoint without a rule in
-``central.auth.rules`` fails here (and the guard refuses it to everyone meanwhile).
+The endpoints come from the app itself, each with the action its route declares
+(``central.auth.routes``), so a new endpoint that declares none fails here (and the guard
+refuses it to everyone meanwhile: checked here too).
 """
 
 from __future__ import annotations
@@ -17,16 +18,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from central.app import create_app
-from central.auth.routes import endpoints
-from central.auth.rules import (
-    ENDPOINTS,
-    SOCKET_COMMANDS,
-    WS,
-    Action,
-    allowed,
-    rule_for,
-    socket_refusal,
-)
+from central.auth.routes import endpoints, needs
+from central.auth.rules import SOCKET_COMMANDS, WS, Action, allowed, socket_refusal
 from central.core import Person, Role
 from protocol.screen import CommandKind
 from tests.central.helpers import alarm_message, mqtt_tester, publish, until
@@ -51,9 +44,9 @@ def _path(template: str) -> str:
     return "/static/console.css" if path == "/static" else path
 
 
-def _cases() -> list[tuple[str, str]]:
+def _cases() -> list[tuple[str, str, Action | None]]:
     app = create_app(_plain_settings())
-    cases = [(m, e.path) for e in endpoints(app) for m in sorted(e.methods)]
+    cases = [(m, e.path, e.action) for e in endpoints(app) for m in sorted(e.methods)]
     # /logout ends the session it is called with: last.
     return sorted(cases, key=lambda c: c[1] == "/logout")
 
@@ -70,12 +63,30 @@ def _plain_settings():  # type: ignore[no-untyped-def]
     )
 
 
-def test_every_endpoint_has_a_rule_and_every_rule_an_endpoint() -> None:
+def test_every_endpoint_declares_its_action() -> None:
     cases = _cases()
-    missing = [c for c in cases if rule_for(*c) is None]
-    assert not missing, f"endpoints without a rule in central.auth.rules: {missing}"
-    stale = sorted(set(ENDPOINTS) - set(cases))
-    assert not stale, f"rules for endpoints that do not exist: {stale}"
+    missing = [c[:2] for c in cases if c[2] is None]
+    assert not missing, f"endpoints that declare no action (needs(Action...)): {missing}"
+    assert len(cases) > 40
+
+
+def test_a_route_without_an_action_has_none() -> None:
+    """Nothing declared, or two different actions: no action, so refused to everyone."""
+    app = create_app(_plain_settings())
+
+    @app.get("/undeclared")
+    async def undeclared() -> None: ...
+
+    @app.get("/twice", dependencies=[needs(Action.PUBLIC), needs(Action.READ_AUDIT)])
+    async def twice() -> None: ...
+
+    found = {e.path: e.action for e in endpoints(app)}
+    assert found["/undeclared"] is None and found["/twice"] is None
+    assert found["/healthz"] is Action.PUBLIC and found["/static"] is Action.PUBLIC
+
+
+async def _undeclared() -> dict[str, str]:
+    return {"reached": "yes"}
 
 
 async def _call(console: Console, method: str, template: str, who: str, role: Role | None) -> int:
@@ -118,9 +129,11 @@ async def test_every_endpoint_for_every_role(broker, tmp_path) -> None:
     wrong: list[str] = []
     checked = 0
     async with console(broker, tmp_path) as c:
-        for method, template in _cases():
-            action = rule_for(method, template)
-            assert action is not None
+        # A route that declares nothing, added to the running app: refused to everyone.
+        app = c.running.server.config.loaded_app.app  # type: ignore[union-attr]
+        app.add_api_route("/undeclared", _undeclared)
+        app.state.endpoints = None  # the guard derives its endpoints again
+        for method, template, action in [*_cases(), ("GET", "/undeclared", None)]:
             principals: list[tuple[str, Role | None]] = [("anonymous", None)]
             principals += [(who, role) for role in Role for who in ("session", "bearer")]
             for who, role in principals:
@@ -129,7 +142,7 @@ async def test_every_endpoint_for_every_role(broker, tmp_path) -> None:
                     if role is None
                     else Person("p", "P", "", frozenset({"*"}), frozenset({role}))
                 )
-                expected = allowed(person, action)
+                expected = action is not None and allowed(person, action)
                 status = await _call(c, method, template, who, role)
                 checked += 1
                 got = status not in (401, 403)
@@ -141,6 +154,7 @@ async def test_every_endpoint_for_every_role(broker, tmp_path) -> None:
                     not expected
                     and role is None
                     and action is not Action.PUBLIC
+                    and action is not None
                     and status != (403 if method == WS else 401)
                 ):
                     wrong.append(f"{method} {template} anonymous: {status}")
@@ -221,8 +235,10 @@ async def test_every_socket_message_kind_for_every_role(broker, tmp_path) -> Non
                     # Screens see a change once it is stored: let the allowed "can't come"
                     # before this land, so what follows is this refusal's doing alone.
                     await until(
-                        lambda: central.book.get(message.alarm_id).state  # type: ignore[union-attr]
-                        in ("received", "raised"),
+                        lambda: (
+                            central.book.get(message.alarm_id).state  # type: ignore[union-attr]
+                            in ("received", "raised")
+                        ),
                         what="the alarm back to received",
                     )
                 refused = await _refused_over_socket(c, role, kind, target)

@@ -1,4 +1,4 @@
-"""The durable outbox: every alarm is on disk until central has stored it.
+"""The durable outbox store: every alarm is on disk until central has stored it.
 
 SQLite in WAL mode with ``synchronous=FULL``: once :meth:`Outbox.put` returns, the alarm
 survives a power cut, and an agent that starts finds every unacked alarm and sends it again.

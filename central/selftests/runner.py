@@ -19,7 +19,7 @@ from central.store import Store, testlog
 from central.store.testlog import CheckRow
 from protocol import CheckName, SelftestResultMessage, SelftestRunMessage
 
-log = logging.getLogger("central.selftest")
+log = logging.getLogger("central.selftests")
 
 KIND_DEVICE = "device_selftest"
 KIND_E2E = "e2e_test_alarm"

@@ -1,7 +1,9 @@
 """Alarm delivery: publish first, keep on disk in parallel, resend until central confirms.
 
-:class:`AlarmSender` applies the outbox policy (``edge.core.OutboxPolicy``) with the two real
-parts it decides for: the MQTT link and the durable outbox. The network always goes first;
+:class:`AlarmSender` applies the outbox policy (``edge.core.outbox_policy``) with the two real
+parts it decides for: the link (anything that can :class:`Publish`; the agent hands it the MQTT
+link, so this package needs nothing of ``edge.link``) and the durable outbox (``store``). The
+network always goes first;
 the disk write runs on the outbox's own thread at the same time, so neither waits for the
 other (docs/architecture.md: "Notification does not wait for disk; disk does not wait for
 notification").
@@ -20,14 +22,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from edge.core import OutboxPolicy
+from edge.core.faults import Fault, FaultKind
 from edge.core.led import held_for_ack, is_stale
 from edge.errors import OutboxError
-from edge.link.mqtt import MqttLink
-from edge.outbox import AsyncOutbox, OutboxRecord
+from edge.outbox.store import AsyncOutbox, OutboxRecord
 from protocol import AckState, AlarmMessage, HeldState, ProtocolError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ log = logging.getLogger(__name__)
 KEEP_ACKED = timedelta(days=7)  # acked rows stay in the outbox file this long, as a record
 
 Report = Callable[[str, str], None]  # (reason, detail)
+
+
+class Publish(Protocol):
+    """The link's side the sender needs: hand a message to the broker, False while down."""
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> bool: ...
 
 
 class Restored(NamedTuple):
@@ -56,10 +66,10 @@ class AlarmSender:
         self,
         site: str,
         device: str,
-        link: MqttLink,
+        link: Publish,
         resend_interval: timedelta,
         reject: Report,
-        fault: Callable[[str], None],
+        fault: Callable[[Fault], None],
     ) -> None:
         self._site = site
         self._device = device
@@ -246,7 +256,7 @@ class AlarmSender:
     def _written(self, task: asyncio.Future[Any]) -> None:
         self._writes.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self._fault(f"outbox write failed: {task.exception()}")
+            self._fault(Fault(FaultKind.OUTBOX_WRITE, detail=str(task.exception())))
 
 
 def _supersedes(last: _Said | None, said: str, at: datetime | None) -> bool:

@@ -7,19 +7,19 @@ new alarms (is it a test alarm, and for whom?), commits, receipts from screens, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from central.config import CentralSettings
-from central.core.rounds import Button
+from central.core.rounds import Button, ButtonOutcome, TestRound
 from central.core.schedule import Due, SelfTestKind
-from central.core.selftests import RunResult
+from central.core.selftests import Overdue, RunResult, overdue
 from central.core.supervision import Supervisor
-from central.routines import SelfTests
-from central.selftest.rounds import Rounds
-from central.selftest.runner import Origin, Runner, Target
-from central.selftest.scheduler import ScheduleShell
+from central.routines import ScheduleRoutine, SelfTests
+from central.selftests.rounds import Rounds
+from central.selftests.runner import Origin, Runner, Target
+from central.selftests.schedule import ScheduleShell
 from central.store import Store, testlog
 from protocol import (
     AlarmMessage,
@@ -30,7 +30,7 @@ from protocol import (
     StatusMessage,
 )
 
-log = logging.getLogger("central.selftest")
+log = logging.getLogger("central.selftests")
 
 
 class UnknownSchedule(KeyError):
@@ -230,3 +230,75 @@ class SelfTesting:
             )
             log.warning("a test round of every button is due at %s", site)
         return []
+
+    # --- what the routes ask and do (explicit: they do not reach into the parts) ----------
+
+    def delivered(self, alarm_id: UUID, user: str, now: datetime) -> bool:
+        """A screen has a test alarm: True if it was the test screen's, so the test passed."""
+        return self.runner.delivered(alarm_id, user, now)
+
+    def stored(self, alarm_id: UUID, now: datetime) -> None:
+        self.runner.stored(alarm_id, now)
+
+    @property
+    def open_runs(self) -> int:
+        return self.runner.open_runs
+
+    @property
+    def schedule(self) -> tuple[ScheduleRoutine, ...]:
+        return tuple(self.self_tests.schedule)
+
+    @property
+    def zone(self) -> str:
+        return self.self_tests.zone
+
+    def next_slot(self, schedule_id: str, now: datetime) -> datetime:
+        return self.scheduler.next_slot(schedule_id, now)
+
+    def rounds_at(self, covered: Callable[[str], bool]) -> list[TestRound]:
+        """Every round (open or closed) of the sites ``covered`` says yes to."""
+        return [r for r in self.rounds.all() if covered(r.site)]
+
+    def test_round(self, round_id: UUID) -> TestRound | None:
+        return self.rounds.get(round_id)
+
+    async def start_round(self, site: str, tester: str) -> TestRound:
+        return await self.rounds.start(site, tester, self.buttons(site))
+
+    async def fail_button(self, round_id: UUID, button: Button, detail: str) -> TestRound:
+        return await self.rounds.fail(round_id, button, detail)
+
+    async def close_round(self, round_id: UUID, site: str) -> list[ButtonOutcome]:
+        return await self.rounds.close(round_id, self.broken(site))
+
+    def overdue(
+        self,
+        covered: Callable[[str], bool],
+        passed: Mapping[tuple[str, str, str, str], datetime],
+        now: datetime,
+    ) -> list[Overdue]:
+        """Everything of the ``covered`` sites not passed within its schedule's period (never
+        tested counts); ``passed``: (kind, site, device, input) → last passed."""
+        found: list[Overdue] = []
+        for routine, schedule in zip(
+            self.self_tests.schedule, self.self_tests.schedules(), strict=True
+        ):
+            sites = [s.id for s in self.settings.sites if routine.covers(s.id) and covered(s.id)]
+            if routine.kind == "e2e_test_alarm":
+                targets = [(s, "", "") for s in sites]
+            elif routine.kind == "device_selftest":
+                targets = [(s, d, "") for (s, d) in self.known if s in sites]
+            else:
+                targets = [(s, b.device, b.input) for s in sites for b in self.buttons(s)]
+            last = {t[1:]: at for t, at in passed.items() if t[0] == routine.kind}
+            for target in targets:
+                found += overdue(
+                    routine.id,
+                    routine.kind,
+                    schedule.period() + schedule.grace,
+                    [target],
+                    last,
+                    now,
+                    self.first_seen.get((target[0], target[1]), now),
+                )
+        return found
