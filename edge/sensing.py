@@ -5,8 +5,8 @@ loop), asks the pure :class:`SensorPolicy` what they mean and carries the answer
 
 * events go on the ``event`` topic (QoS 1; an event while MQTT is down is logged and lost —
   events are reports, not alarms, and the next change or level report supersedes it);
-* alarms (pendant press, sound) go to the agent's ``apply``, the same path as button presses:
-  published first, kept in the outbox until central acks;
+* alarms (pendant press, sound) go to the agent's alarm path (``edge.agent.alarm_path``), the
+  same path as button presses: published first, kept in the outbox until central acks;
 * a change of faults asks the agent to publish its retained status again, with health.
 """
 

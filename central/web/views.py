@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -167,8 +167,8 @@ async def start_round(
 
 @router.post("/tests/rounds/{round_id}/close", dependencies=[needs(Action.RUN_TESTS)])
 async def close_round(round_id: UUID, central: CentralDep, person: PersonDep) -> Response:
-    found: dict[str, Any] = await api.close_round(round_id, central, person)
-    summary = f"{len(found['tested'])}/{len(found['not_tested'])}/{len(found['failed'])}"
+    found = await api.close_round(round_id, central, person)
+    summary = f"{len(found.tested)}/{len(found.not_tested)}/{len(found.failed)}"
     return back_to("/tests", done=f"round_closed:{summary}")
 
 

@@ -1,8 +1,10 @@
-"""The edge's decisions without I/O: press policy, LED states, outbox policy, the sensor
-board's line protocol (``serial_frames``) and what its reports mean (``sensors``).
+"""The edge's decisions without I/O: press policy, LED states, outbox policy, the device's
+faults by kind (``faults``), the sensor board's line protocol (``serial_frames``) and what its
+reports mean (``sensors``).
 
 Everything here takes events and ``now`` and returns actions or answers; the shells in
-``edge.hw``, ``edge.link`` and ``edge.agent`` do the I/O. No asyncio, no sockets, no GPIO.
+``edge.hw``, ``edge.link``, ``edge.outbox`` and ``edge.agent`` do the I/O. No asyncio, no
+sockets, no GPIO.
 """
 
 from edge.core.actions import (

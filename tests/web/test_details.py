@@ -152,7 +152,7 @@ def test_a_detail_central_does_not_write_is_not_passed_off_as_known() -> None:
 def _reasons_in_code() -> list[str]:
     """Fixed run reasons central writes: ``reason="..."`` and ``abandon_open_runs(_, "...")``."""
     found = []
-    for source in (CENTRAL / "selftest").glob("*.py"):
+    for source in (CENTRAL / "selftests").glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
