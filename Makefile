@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 
-.PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean
+.PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean lock
 
 # The demo needs only the runtime extras (its own stamp); `make test` adds the dev toolchain.
 # Either order works: each target checks its own stamp, and pip skips what is installed.
@@ -20,10 +20,10 @@ check: lint typecheck imports
 
 lint:
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check protocol configfile edge/core central/core
+	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy protocol configfile edge central desktop firmware_sim
+	$(BIN)/mypy protocol configfile trygg_i18n edge central desktop firmware_sim
 
 imports:
 	$(BIN)/lint-imports
@@ -61,17 +61,31 @@ system-deps:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed-demo: pyproject.toml
+# Installs come from hash-pinned lock files (requirements/*.lock, made by `make lock` for
+# Python 3.11 on Linux); trygg itself goes in editable on top, without resolving again.
+$(VENV)/.installed-demo: pyproject.toml requirements/runtime.lock
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[central,edge,desk,sim]'
+	$(BIN)/pip install -q --require-hashes -r requirements/runtime.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+# Regenerate the lock files from pyproject.toml after changing a dependency (pip-tools, in dev).
+# trygg itself is left out (--unsafe-package): it is installed from the work tree.
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	--no-emit-find-links --unsafe-package trygg --upgrade
+lock: venv
+	$(LOCK) --extra dev -o requirements/dev.lock pyproject.toml
+	$(LOCK) --extra central --extra edge --extra desk --extra sim -o requirements/runtime.lock pyproject.toml
+	$(LOCK) --extra central -o requirements/deploy-central.lock pyproject.toml
+	$(LOCK) --extra edge -o requirements/deploy-edge.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

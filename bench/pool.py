@@ -60,7 +60,8 @@ class Child:
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
             message = json.loads(line)
             if message["op"] in self.report_ops:
@@ -69,7 +70,8 @@ class Child:
                 await self.replies.put(message)
 
     async def send(self, command: dict[str, Any]) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
+        assert self.proc is not None
+        assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(command).encode() + b"\n")
         await self.proc.stdin.drain()
 

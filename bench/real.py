@@ -153,7 +153,8 @@ class MqttSpy:
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc and self.proc.stdout
+        assert self.proc
+        assert self.proc.stdout
         while line := await self.proc.stdout.readline():
             stamp, topic, payload = line.decode().split(" ", 2)
             with contextlib.suppress(ValueError, KeyError):

@@ -12,13 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from central.api.routes import router as api_router
+from central.api.screens import router as screens_router
 from central.api.testing import router as testing_router
 from central.auth.guard import Guard
 from central.auth.routes import PublicMount, needs
 from central.auth.rules import Action
 from central.auth.service import Auth
 from central.config import CentralSettings
-from central.push.routes import router as push_router
 from central.service import Central
 from central.web.board import router as board_router
 from central.web.hardening import Hardening
@@ -56,7 +56,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(testing_router)
-    app.include_router(push_router)
+    app.include_router(screens_router)
     app.include_router(pages_router)
     app.include_router(board_router)
     app.include_router(views_router)

@@ -126,7 +126,9 @@ def client_tls(settings: CentralSettings) -> ssl.SSLContext | None:
 
 def _api(settings: CentralSettings, token: str, method: str, path: str, body: object = None) -> Any:
     """Call the running central's HTTP API; returns the JSON answer or raises CliError."""
-    host = settings.http.host if settings.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    host = settings.http.host
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (a bind-all config is reached on loopback)
+        host = "127.0.0.1"
     tls = client_tls(settings)
     scheme = "https" if tls is not None else "http"
     data = json.dumps(body).encode() if body is not None else None

@@ -133,7 +133,8 @@ class Watch:
                     fault.site, fault.device, fault.kind, fault.reason, fault.since
                 )
             else:
-                assert isinstance(action, FaultCleared)
+                if not isinstance(action, FaultCleared):
+                    raise TypeError(f"unexpected fault action {action!r}")
                 log.info("fault cleared %s at %s: %s", fault.kind, where, fault.reason)
                 frame = fault_frame(fault, action.at)
                 write = testlog.fault_cleared(

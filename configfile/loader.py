@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from typing_extensions import override
 
 from configfile.errors import ConfigError, ConfigProblem
 from configfile.locate import locate
@@ -25,6 +26,7 @@ class _TomlSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self._data = data
 
+    @override
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._data.get(field_name), field_name, False
 
@@ -47,6 +49,7 @@ def load_settings(model: type[S], path: str | Path) -> S:
 
     class _FromFile(model):  # type: ignore[valid-type,misc]
         @classmethod
+        @override
         def settings_customise_sources(
             cls,
             settings_cls: type[BaseSettings],

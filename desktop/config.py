@@ -23,6 +23,7 @@ from protocol.topics import SiteId
 
 MIN_TOKEN_LENGTH = 24
 
+
 def _loopback(host: str) -> bool:
     """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host.lower() == "localhost":

@@ -230,7 +230,8 @@ def _raise_silent(client: DeskClient) -> None:
     now = datetime.now(UTC)
     alarm.trigger(TriggerSource.HOTKEY, now)
     request = alarm.tick(now, uuid4())
-    assert request is not None  # no countdown: due at once
+    if request is None:  # no countdown: due at once
+        raise RuntimeError("a silent alarm without countdown was not due at once")
     log.info("silent alarm %s raised from stdin", request.alarm_id)
     client.raise_alarm(request)
 

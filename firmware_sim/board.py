@@ -142,7 +142,8 @@ class Board:
                 future.set_exception(exc)
 
     def _read_host(self) -> None:
-        assert self._master is not None
+        if self._master is None:
+            raise RuntimeError("the board's pty is not open")
         try:
             data = os.read(self._master, 4096)
         except BlockingIOError:

@@ -104,12 +104,8 @@ def command(board: Board, request: dict[str, Any]) -> Callable[[], dict[str, Any
     elif cmd == "silence":
         silent = _switch(request, "on", "off")
         act = partial(board.do_silence, silent)
-    elif cmd == "unplug":
-        act = board.do_unplug
-    elif cmd == "replug":
-        act = board.do_replug
-    elif cmd == "status":
-        act = partial(board.describe)
+    elif cmd in ("unplug", "replug", "status"):
+        act = {"unplug": board.do_unplug, "replug": board.do_replug, "status": board.describe}[cmd]
     else:
         raise SimError(f"unknown board command {cmd!r}; known: {', '.join(BOARD_COMMANDS)}")
 

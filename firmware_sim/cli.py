@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from firmware_sim.config import DEFAULT_DEMO, DemoSettings
 from firmware_sim.errors import SimError
 from firmware_sim.power import refuse_if_off
 
-DEFAULT_WORKDIR = Path(os.environ.get("TRYGG_SIM_WORKDIR", f"/tmp/trygg-sim-{os.getuid()}"))
+DEFAULT_WORKDIR = Path(
+    os.environ.get("TRYGG_SIM_WORKDIR", Path(tempfile.gettempdir()) / f"trygg-sim-{os.getuid()}")
+)
 _HELP = {
     "press": "press an input (0.3 s) and let go",
     "tap": "a short press (0.1 s)",

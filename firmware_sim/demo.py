@@ -153,7 +153,8 @@ class Demo:
                 if room.board is not None:  # plugged in before the edge looks for it
                     board = Board(room.device, self.dir)
                     self.boards.append((board, serve(board, self.dir)))
-                    assert self.board_port(room) == board.link
+                    if self.board_port(room) != board.link:
+                        raise RuntimeError(f"board link of {room.device} moved")
                 self.broker.add_user(room.device, edge_pw := secrets.token_urlsafe(18))
                 config = demo_files.edge_config(self.dir, site.id, room, self.endpoints, edge_pw)
                 off_marker(self.dir, room.device).unlink(missing_ok=True)
@@ -231,7 +232,8 @@ class Demo:
                 )
 
     def _echo_desk(self, desk: str, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
+        if proc.stdout is None:
+            raise RuntimeError("desk started without a stdout pipe")
         with (self.dir / f"desk-{desk}.jsonl").open("ab") as record:
             for raw in proc.stdout:
                 record.write(raw)
@@ -390,7 +392,7 @@ def _run_locked(
     demo = Demo(settings, workdir, office=office)
     stopping = threading.Event()
 
-    def _on_signal(signum: int, _frame: object) -> None:
+    def _on_signal(_signum: int, _frame: object) -> None:
         stopping.set()
 
     signal.signal(signal.SIGTERM, _on_signal)

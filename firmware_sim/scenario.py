@@ -147,7 +147,8 @@ def check_against(scenario: Scenario, path: Path, demo: DemoSettings) -> list[Co
 
 def perform(step: Step, workdir: Path) -> dict[str, Any]:
     if step.action in PIN_ACTIONS:
-        assert step.input is not None  # checked by the model
+        if step.input is None:  # checked by the model
+            raise ValueError(f"{step.action} needs an input")
         return pin_action(workdir, step.device, step.input, step.action, step.hold_s)
     return board_action(
         workdir,

@@ -97,7 +97,7 @@ async def coverage(central: CentralDep, person: PersonDep) -> models.Coverage:
 
 
 @router.get("/api/schedules", dependencies=[needs(Action.READ_TESTS)])
-async def schedules(central: CentralDep, person: PersonDep) -> models.Schedules:
+async def schedules(central: CentralDep, _person: PersonDep) -> models.Schedules:
     now = central.clock()
     testing = central.testing
     return models.Schedules(

@@ -152,7 +152,7 @@ def _tokens(
     config_tokens = {
         rows.token_id_of(u.token): u for u in settings.users
     }  # the config file's: listed, revocable by a block
-    if args.token_action == "list":
+    if args.token_action == "list":  # noqa: S105 (a subcommand's name, not a password)
         blocked = rows.blocks(db)
         print("token_id      user            label          made                       expires")
         for t in rows.tokens(db, args.user_id):

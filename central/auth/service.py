@@ -142,7 +142,8 @@ class Auth:
             self.throttle.failed(user_id, address)
             self.trail.record(user_id or "?", "login_failed", user_id, f"from {address}")
             return LoginResult()
-        assert found is not None
+        if found is None:  # `good` is only true for an account that was found
+            raise RuntimeError("login verified without an account")
         user = found.user_id
         session_id = secrets.token_urlsafe(32)
         now = self._clock()

@@ -129,7 +129,7 @@ class _MemoryTransport(asyncio.Transport):
         """See ``pause_reading``."""
 
 
-async def _refuse(scope: Any, receive: Any, send: Any) -> None:
+async def _refuse(_scope: Any, receive: Any, send: Any) -> None:
     """The probe's ASGI app: takes the connect event and refuses it (uvicorn answers 403)."""
     await receive()
     await send({"type": "websocket.close"})

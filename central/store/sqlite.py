@@ -130,7 +130,8 @@ class Store:
     def submit(self, persist: Write) -> asyncio.Future[None]:
         """Queue ``persist`` (or a function that writes with the db it is given); the future
         resolves (on the loop) once it is committed."""
-        assert self._loop is not None, "Store.open() first"
+        if self._loop is None:
+            raise RuntimeError("Store.open() first")
         future: asyncio.Future[None] = self._loop.create_future()
         if self._closed:
             future.set_exception(StoreClosed("the store is closed"))
@@ -192,7 +193,8 @@ class Store:
         else:
             self.transactions += 1
             self.writes += sum(r is None for r in results)
-        assert self._loop is not None
+        if self._loop is None:  # the writer thread is started by open(), which sets the loop
+            raise RuntimeError("Store.open() first")
         self._loop.call_soon_threadsafe(_settle, batch, results)
 
     @staticmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -25,6 +26,8 @@ from central.web import queries
 from central.web.deps import PagesDep, back_to
 from central.web.plan import plan_of
 from protocol.screen import AlarmState, AlarmView, CommandKind
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,8 +92,8 @@ async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDe
                 getter.cancel()
                 break
             await websocket.send_text(getter.result())
-    except Exception:  # the browser went away mid-send
-        pass
+    except Exception as exc:  # the browser went away mid-send
+        log.debug("board socket closed mid-send: %r", exc)
     finally:
         unlisten()
         reader.cancel()

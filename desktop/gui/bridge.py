@@ -52,7 +52,8 @@ class ClientBridge(QObject):
         await self._client.run()
 
     def _call(self, function: object, *args: object) -> None:
-        assert self._loop is not None and self._client is not None
+        if self._loop is None or self._client is None:
+            raise RuntimeError("the desk's client is not running yet")
         self._loop.call_soon_threadsafe(function, *args)  # type: ignore[arg-type]
 
     @property
@@ -60,11 +61,13 @@ class ClientBridge(QObject):
         return self._raise_watch.confirm_within_s
 
     def command(self, kind: CommandKind, alarm_id: UUID) -> None:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("the desk's client is not running yet")
         self._call(self._client.command, kind, alarm_id)
 
     def raise_alarm(self, request: RaiseRequest) -> None:
-        assert self._client is not None
+        if self._client is None:
+            raise RuntimeError("the desk's client is not running yet")
         self._call(self._client.raise_alarm, request)
 
     def stop(self) -> None:

@@ -98,7 +98,7 @@ class NoGlobalHotkeys:
     def __init__(self, reason: str) -> None:
         self.unavailable_reason: str | None = reason
 
-    def register(self, hotkey: Hotkey, callback: Callable[[], None]) -> bool:
+    def register(self, hotkey: Hotkey, _callback: Callable[[], None]) -> bool:
         log.warning("global hotkey %s not available: %s", hotkey, self.unavailable_reason)
         return False
 

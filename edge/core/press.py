@@ -206,7 +206,8 @@ class PressPolicy:
         input_name = known
         entry = self._inputs[input_name]
         alarm = entry.alarm
-        assert alarm is not None and alarm.alarm_id == alarm_id  # kept in step with _by_alarm
+        if alarm is None or alarm.alarm_id != alarm_id:  # kept in step with _by_alarm
+            raise RuntimeError(f"_by_alarm out of step with input {input_name}")
         if is_stale(alarm.said_at, at, resolved=word.state is AckState.RESOLVED):
             return []  # sent before the word already shown: central has said newer since
         if at is not None and (alarm.said_at is None or at > alarm.said_at):

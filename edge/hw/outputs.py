@@ -59,7 +59,8 @@ class _Indicator:
             elif pattern is False:
                 self.led.off()
             else:
-                assert isinstance(pattern, Blink)
+                if not isinstance(pattern, Blink):
+                    raise TypeError(f"unknown LED pattern {pattern!r}")
                 self.led.blink(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.times)
         if self.buzzer is not None and state is LedState.RECEIVED:
             # The person in the room hears that the alarm got through, once.

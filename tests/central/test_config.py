@@ -56,12 +56,14 @@ def filled_sample(tmp_path: Path) -> Path:
 
 def test_sample_is_valid_and_defaults_fill_in(tmp_path: Path) -> None:
     settings = load_settings(CentralSettings, filled_sample(tmp_path))
-    assert settings.mqtt.client_id == "trygg-central" and settings.http.port == 8080
+    assert settings.mqtt.client_id == "trygg-central"
+    assert settings.http.port == 8080
     minimal = load_settings(
         CentralSettings,
         config(tmp_path, GOOD.format(token="a1b2c3d4e5f6g7h8i9j0k1l2", sites='"*"')),
     )
-    assert minimal.mqtt.username == "central" and minimal.people()[0].everywhere
+    assert minimal.mqtt.username == "central"
+    assert minimal.people()[0].everywhere
 
 
 def test_env_overrides_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,15 +125,19 @@ def test_cli_validate_config(tmp_path: Path) -> None:
     (tmp_path / "sample").mkdir()
     sample = filled_sample(tmp_path / "sample")
     ok = subprocess.run([CLI, "validate-config", sample], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stdout.strip() == f"{sample}: ok"
+    assert ok.returncode == 0
+    assert ok.stdout.strip() == f"{sample}: ok"
     bad = config(tmp_path, GOOD.format(token="short", sites='"*"'))
     refused = subprocess.run([CLI, "validate-config", bad], capture_output=True, text=True)
-    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.returncode == 2
+    assert refused.stdout == ""
     assert f"{bad}:9: [users.0.token]" in refused.stderr
     run = subprocess.run([CLI, "--config", bad], capture_output=True, text=True)
-    assert run.returncode == 2 and "[users.0.token]" in run.stderr
+    assert run.returncode == 2
+    assert "[users.0.token]" in run.stderr
     helped = subprocess.run([CLI, "--help"], capture_output=True, text=True)
-    assert helped.returncode == 0 and "validate-config" in helped.stdout
+    assert helped.returncode == 0
+    assert "validate-config" in helped.stdout
 
 
 SITE_AND_USERS = """\
@@ -165,10 +171,13 @@ def test_roles_opening_hours_and_test_screen(tmp_path: Path) -> None:
     ).replace('sites = ["bergen-x"]', 'sites = ["*"]')
     settings = load_settings(CentralSettings, config(tmp_path, text))
     frida, per = settings.people()
-    assert frida.facility_manager and not per.facility_manager
+    assert frida.facility_manager
+    assert not per.facility_manager
     site = settings.sites[0]
-    assert site.test_screen == "frida" and site.hours() is not None
-    assert settings.site("oslo-sentrum") is site and settings.site("nowhere") is None
+    assert site.test_screen == "frida"
+    assert site.hours() is not None
+    assert settings.site("oslo-sentrum") is site
+    assert settings.site("nowhere") is None
 
 
 @pytest.mark.parametrize(

@@ -91,10 +91,14 @@ def test_new_alarm_is_broadcast_and_written_but_not_acked_before_commit() -> Non
     assert isinstance(broadcast.frame, AlarmNew)
     assert broadcast.frame.alarm.state is AlarmState.RAISED
     [persist] = only(actions, Persist)
-    assert persist.insert and not persist.ack_after_commit
-    assert persist.alarm is not None and persist.alarm.state is AlarmState.RECEIVED
+    assert persist.insert
+    assert not persist.ack_after_commit
+    assert persist.alarm is not None
+    assert persist.alarm.state is AlarmState.RECEIVED
     [event] = persist.events
-    assert event.kind is EventKind.RAISED and event.actor == "rom-101" and event.at == at(0)
+    assert event.kind is EventKind.RAISED
+    assert event.actor == "rom-101"
+    assert event.at == at(0)
     assert "test drill" in event.detail
     assert not only(actions, AckEdge)
     assert book.get(message.alarm_id).state is AlarmState.RAISED  # type: ignore[union-attr]
@@ -110,12 +114,16 @@ def test_commit_makes_alarm_received_and_acks_the_edge() -> None:
     assert update.frame.alarm.state is AlarmState.RECEIVED
     [received] = only(actions, Persist)
     assert [e.kind for e in received.events] == [EventKind.RECEIVED]
-    assert received.events[0].actor == "central" and not received.insert
+    assert received.events[0].actor == "central"
+    assert not received.insert
     # The edge hears "received" once that entry is on record too, not before.
-    assert only(actions, AckEdge) == [] and received.ack_after_commit
+    assert only(actions, AckEdge) == []
+    assert received.ack_after_commit
     [ack] = only(book.committed(received, at(0.06)), AckEdge)
     assert (ack.site, ack.device, ack.alarm_id) == (SITE, "rom-101", message.alarm_id)
-    assert ack.state is AckState.RECEIVED and ack.at == at(0.06) and ack.presses == 1
+    assert ack.state is AckState.RECEIVED
+    assert ack.at == at(0.06)
+    assert ack.presses == 1
 
 
 def test_duplicate_before_commit_is_ignored() -> None:
@@ -136,7 +144,8 @@ def test_duplicate_after_commit_is_reacked_with_current_stored_state() -> None:
     commit_all(book, actions, at(7))
     [ack] = book.alarm(message, at(8))
     assert isinstance(ack, AckEdge)
-    assert ack.state is AckState.ACKNOWLEDGED and [r.user for r in ack.responders] == ["kari"]
+    assert ack.state is AckState.ACKNOWLEDGED
+    assert [r.user for r in ack.responders] == ["kari"]
 
 
 def test_more_presses_are_recorded_fewer_ignored() -> None:
@@ -146,15 +155,18 @@ def test_more_presses_are_recorded_fewer_ignored() -> None:
     [update] = only(actions, Broadcast)
     assert update.frame.alarm.presses == 3
     [persist] = only(actions, Persist)
-    assert persist.events[0].kind is EventKind.PRESSED and persist.events[0].detail == "presses=3"
+    assert persist.events[0].kind is EventKind.PRESSED
+    assert persist.events[0].detail == "presses=3"
     # Already stored: the resend is acked at once, with the count on disk (not yet 3) ...
     assert [a.presses for a in only(actions, AckEdge)] == [1]
     # ... and again once the new count is committed, so the edge can stop re-sending it.
     assert persist.ack_after_commit
     [ack] = only(book.committed(persist, at(2.1)), AckEdge)
-    assert ack.presses == 3 and ack.state is AckState.RECEIVED
+    assert ack.presses == 3
+    assert ack.state is AckState.RECEIVED
     lower = book.alarm(alarm(message.alarm_id, presses=2), at(3))
-    assert not only(lower, Broadcast) and not only(lower, Persist)
+    assert not only(lower, Broadcast)
+    assert not only(lower, Persist)
     assert book.get(message.alarm_id).presses == 3  # type: ignore[union-attr]
 
 
@@ -163,7 +175,9 @@ def test_press_before_commit_is_recorded_without_ack() -> None:
     message = alarm()
     [insert] = only(book.alarm(message, at(0)), Persist)
     actions = book.alarm(alarm(message.alarm_id, presses=2), at(0.5))
-    assert only(actions, Broadcast) and only(actions, Persist) and not only(actions, AckEdge)
+    assert only(actions, Broadcast)
+    assert only(actions, Persist)
+    assert not only(actions, AckEdge)
     [press] = only(actions, Persist)
     assert not press.ack_after_commit  # the first ack waits for "received" on record
     # That first ack carries the count the row had when "received" was written: 2.
@@ -180,7 +194,8 @@ def test_failed_press_write_is_retried_on_the_next_resend() -> None:
     actions = book.alarm(again, at(6))  # the edge re-sends: its count was never acked
     assert [a.presses for a in only(actions, AckEdge)] == [1]
     [retry] = only(actions, Persist)
-    assert [e.kind for e in retry.events] == [EventKind.PRESSED] and retry.ack_after_commit
+    assert [e.kind for e in retry.events] == [EventKind.PRESSED]
+    assert retry.ack_after_commit
     [ack] = only(book.committed(retry, at(6.1)), AckEdge)
     assert ack.presses == 2
     # Stored and acked: a further resend is only re-acked, never written again.
@@ -199,7 +214,8 @@ def test_coming_is_written_then_acked_and_shown_once_stored() -> None:
     message = stored_alarm(book)
     alarm_id = message.alarm_id
     before = book.get(alarm_id)
-    assert before is not None and before.state is AlarmState.RECEIVED
+    assert before is not None
+    assert before.state is AlarmState.RECEIVED
     actions = book.command(KARI, command(CommandKind.COMING, alarm_id), at(10))
     kari = Responder(user="kari", name="Kari Nordmann", at=at(10))
     acked = before.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (kari,)})
@@ -272,8 +288,10 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     withdrawn = book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(0.002))
     # Withdrawing before anything is stored goes back to "raised", which is never acked.
     [withdraw] = withdrawn
-    assert isinstance(withdraw, Persist) and not withdraw.ack_after_commit
-    assert withdraw.alarm is not None and withdraw.alarm.state is AlarmState.RECEIVED
+    assert isinstance(withdraw, Persist)
+    assert not withdraw.ack_after_commit
+    assert withdraw.alarm is not None
+    assert withdraw.alarm.state is AlarmState.RECEIVED
     back = book.command(OLA, command(CommandKind.COMING, alarm_id), at(0.003))
     assert book.get(alarm_id) == raised  # screens still show the alarm as raised
     # The timeline records "stored", and screens hear "received": the first row is stored.
@@ -281,7 +299,8 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     received = raised.model_copy(update={"state": AlarmState.RECEIVED})
     [stored] = only(first_commit, Persist)
     assert first_commit == [stored, Broadcast(SITE, AlarmUpdate(alarm=received))]
-    assert [e.kind for e in stored.events] == [EventKind.RECEIVED] and stored.ack_after_commit
+    assert [e.kind for e in stored.events] == [EventKind.RECEIVED]
+    assert stored.ack_after_commit
     # Ola's answer is not on disk yet: screens keep "received" while the stored row moves on.
     later = commit_all(book, [*coming, *withdrawn, *back], at(0.02))
     kari = Responder(user="kari", name="Kari Nordmann", at=at(0.001))
@@ -320,19 +339,22 @@ def test_resolve_reaches_screens_once_stored_and_resolves_once() -> None:
     )
     event = AlarmEvent(alarm_id, EventKind.RESOLVED, at(30), "ola", "Ola Nordmann")
     assert actions == [Persist(alarm_id, resolved, (event,), ack_after_commit=True)]
-    assert book.active() == (before,) and book.active_for(KARI) == (before,)
+    assert book.active() == (before,)
+    assert book.active_for(KARI) == (before,)
     assert commit_all(book, actions, at(30.1)) == [
         AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(30.1), 1, "desk"),
         Broadcast(SITE, AlarmUpdate(alarm=resolved)),
     ]
-    assert book.active() == () and book.active_for(KARI) == ()
+    assert book.active() == ()
+    assert book.active_for(KARI) == ()
     for kind in (CommandKind.COMING, CommandKind.CANT_COME, CommandKind.RESOLVE):
         [refusal] = book.command(KARI, command(kind, alarm_id), at(31))
         assert refusal == Refusal(alarm_id, "already_resolved")
     # The edge republishing the resolved alarm just hears "resolved" again (a higher count is
     # a new alarm: see test_press_after_resolution_is_a_new_alarm).
     [reack] = book.alarm(alarm(alarm_id, presses=1), at(32))
-    assert isinstance(reack, AckEdge) and reack.state is AckState.RESOLVED
+    assert isinstance(reack, AckEdge)
+    assert reack.state is AckState.RESOLVED
 
 
 def test_a_resolution_the_disk_refuses_is_never_shown_and_its_author_is_told() -> None:
@@ -404,8 +426,10 @@ def test_receipts_are_recorded_once_per_person(kind: CommandKind) -> None:
     book = AlarmBook()
     message = stored_alarm(book)
     [persist] = book.command(KARI, command(kind, message.alarm_id), at(1))
-    assert isinstance(persist, Persist) and persist.alarm is None
-    assert persist.events[0].kind.value == kind.value and persist.events[0].actor == "kari"
+    assert isinstance(persist, Persist)
+    assert persist.alarm is None
+    assert persist.events[0].kind.value == kind.value
+    assert persist.events[0].actor == "kari"
     assert book.command(KARI, command(kind, message.alarm_id), at(2)) == []
     assert book.committed(persist, at(3)) == []
     # Also for a resolved alarm: a late screen still confirms it got it.
@@ -421,7 +445,8 @@ def test_failed_write_is_retried_with_its_events_on_the_next_resend() -> None:
     [insert] = only(book.alarm(message, at(0)), Persist)
     book.commit_failed(insert, at(0.1))
     [retry] = book.alarm(message, at(5))
-    assert isinstance(retry, Persist) and retry.insert
+    assert isinstance(retry, Persist)
+    assert retry.insert
     assert [e.kind for e in retry.events] == [EventKind.RAISED]
     acks = only(commit_all(book, [retry], at(5.1)), AckEdge)
     assert [a.state for a in acks] == [AckState.RECEIVED]

@@ -42,7 +42,8 @@ def test_desk_raise_is_an_alarm_by_a_person_without_an_edge_ack() -> None:
         "Kontor 3.12",
     )
     [persist] = only(actions, Persist)
-    assert persist.events[0].kind is EventKind.RAISED and persist.events[0].actor == "kari"
+    assert persist.events[0].kind is EventKind.RAISED
+    assert persist.events[0].actor == "kari"
     # Stored, answered and resolved: the raiser's desk follows the screens; no edge is acked.
     later = commit_all(book, actions, at(0.01))
     later += commit_all(

@@ -27,14 +27,16 @@ def test_a_press_before_expiry_is_a_test_and_after_it_is_real_even_if_still_open
     assert found.press("rom-101", "desk", AlarmSource.BUTTON, A1, T0 + timedelta(minutes=29))
     # Not closed by the shell yet, but past its time: a real alarm for everyone.
     at = T0 + timedelta(minutes=30)
-    assert found.open and found.due(at)
+    assert found.open
+    assert found.due(at)
     assert not found.press("rom-102", "desk", AlarmSource.BUTTON, A2, at)
 
 
 def test_expire_closes_it_at_expires_at_once() -> None:
     found = started(timedelta(minutes=30))
     assert not found.expire(T0 + timedelta(minutes=29, seconds=59))
-    assert found.open and not found.expired
+    assert found.open
+    assert not found.expired
     assert found.expire(T0 + timedelta(minutes=31))
     assert (found.open, found.expired, found.closed_at) == (
         False,
@@ -51,4 +53,5 @@ def test_a_manually_closed_round_is_not_expired() -> None:
     found.close(T0 + timedelta(minutes=10))
     assert not found.due(T0 + timedelta(hours=3))
     assert not found.expire(T0 + timedelta(hours=3))
-    assert found.closed_at == T0 + timedelta(minutes=10) and not found.expired
+    assert found.closed_at == T0 + timedelta(minutes=10)
+    assert not found.expired

@@ -67,7 +67,8 @@ def test_weekly_and_monthly_slots() -> None:
     due = {d.schedule_id: d for d in scheduler.due(oslo(2026, 3, 15, 10, 5))}
     assert due["weekly"].slot == oslo(2026, 3, 11, 9)  # Wednesday
     assert due["weekly"].late is True
-    assert due["monthly"].slot == oslo(2026, 3, 15, 10) and not due["monthly"].late
+    assert due["monthly"].slot == oslo(2026, 3, 15, 10)
+    assert not due["monthly"].late
     assert scheduler.next_slot("weekly", oslo(2026, 3, 15, 10, 5)) == oslo(2026, 3, 18, 9)
     assert scheduler.next_slot("monthly", oslo(2026, 3, 15, 10, 5)) == oslo(2026, 4, 15, 10)
 
@@ -92,5 +93,6 @@ def test_periods() -> None:
 def test_slots_between_matches_repeated_latest(schedule: Schedule) -> None:
     start = oslo(2026, 1, 1)
     slots = schedule.slots_between(start, oslo(2026, 4, 1))
-    assert slots == sorted(set(slots)) and slots
+    assert slots == sorted(set(slots))
+    assert slots
     assert all(schedule.latest_slot(slot) == slot for slot in slots)

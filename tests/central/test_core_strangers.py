@@ -13,7 +13,7 @@ ID2 = UUID("00000000-0000-4000-8000-000000000002")
 ID3 = UUID("00000000-0000-4000-8000-000000000003")
 
 
-def never(site: str, device: str) -> bool:
+def never(_site: str, _device: str) -> bool:
     return False
 
 
@@ -69,11 +69,13 @@ def test_cleared_when_quiet_or_registered() -> None:
     strangers = UnknownDevices()
     [(quiet, _)] = strangers.alarm(alarm(ID1, device="rom-999"), at(0))
     [(listed, _)] = strangers.alarm(alarm(ID2, device="rom-101"), at(0))
-    assert strangers.tick(at(10), lambda site, device: device == "rom-101") == [(listed, at(10))]
+    assert strangers.tick(at(10), lambda _site, device: device == "rom-101") == [(listed, at(10))]
     silent = QUIET.total_seconds()
     assert strangers.tick(at(silent - 1), never) == []
     assert strangers.tick(at(silent), never) == [(quiet, at(silent))]
     assert strangers.faults() == ()
     # A new alarm after that raises the fault again, counting afresh.
     [(again, cleared)] = strangers.alarm(alarm(ID3, device="rom-999"), at(silent + 5))
-    assert cleared is None and again.since == at(silent + 5) and "1 alarm from it" in again.reason
+    assert cleared is None
+    assert again.since == at(silent + 5)
+    assert "1 alarm from it" in again.reason

@@ -202,12 +202,14 @@ def test_more_presses_after_resolution_count_on_the_successor_then_its_successor
     commit_all(book, book.alarm(alarm(message.alarm_id, presses=2), at(20)), at(20))
     pressed = book.alarm(alarm(message.alarm_id, presses=3), at(21))
     [persist] = only(pressed, Persist)
-    assert persist.alarm_id == follow and persist.events[0].detail == "presses=2"
+    assert persist.alarm_id == follow
+    assert persist.events[0].detail == "presses=2"
     commit_all(book, pressed, at(21))
     resolved(book, follow, 30)
     third = book.alarm(alarm(message.alarm_id, presses=4), at(40))
     [insert] = only(third, Persist)
-    assert insert.alarm_id == successor_id(follow) and insert.insert
+    assert insert.alarm_id == successor_id(follow)
+    assert insert.insert
     assert insert.alarm.presses == 1
     assert only(third, AckEdge) == [
         ack(message.alarm_id, AckState.RESOLVED, 40),
@@ -239,7 +241,8 @@ def test_sync_turns_presses_held_on_a_resolved_alarm_into_its_successor() -> Non
     actions = book.sync(SITE, DEVICE, [held(message.alarm_id, HeldState.SENDING, 2)], at(20))
     assert only(actions, AckEdge) == [ack(message.alarm_id, AckState.RESOLVED, 20)]
     [insert] = only(actions, Persist)
-    assert insert.alarm_id == successor_id(message.alarm_id) and insert.insert
+    assert insert.alarm_id == successor_id(message.alarm_id)
+    assert insert.insert
 
 
 def test_held_at_start_is_said_in_the_raised_event() -> None:
@@ -259,7 +262,8 @@ def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
     message = stored_alarm(book)
     before = book.get(message.alarm_id)
     [write] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(10))
-    assert isinstance(write, Persist) and write.alarm is not None
+    assert isinstance(write, Persist)
+    assert write.alarm is not None
     book.commit_failed(write, at(10))
     assert book.due(at(10.4)) == []
     # Each failure doubles the wait: 0.5, 1, 2, 4, then 5 s at most.
@@ -269,13 +273,15 @@ def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
         assert retry == write  # the same row, the same events, the ack still owed
         book.commit_failed(retry, at(due_at))
         assert book.active() == (before,)  # screens keep showing it active meanwhile
-    assert book.due(at(27.49)) == [] and book.retrying == 1
+    assert book.due(at(27.49)) == []
+    assert book.retrying == 1
     [retry] = book.due(at(27.5))  # capped at 5 s
     assert book.committed(retry, at(27.6)) == [  # type: ignore[arg-type]
         ack(message.alarm_id, AckState.RESOLVED, 27.6),
         Broadcast(SITE, AlarmUpdate(alarm=write.alarm)),
     ]
-    assert book.due(at(60)) == [] and book.retrying == 0
+    assert book.due(at(60)) == []
+    assert book.retrying == 0
 
 
 def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all() -> None:
@@ -284,7 +290,8 @@ def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all
     [coming] = book.command(KARI, command(CommandKind.COMING, message.alarm_id), at(1))
     book.commit_failed(coming, at(1))  # type: ignore[arg-type]
     [resolve] = book.command(OLA, command(CommandKind.RESOLVE, message.alarm_id), at(1.2))
-    assert isinstance(resolve, Persist) and resolve.ack_after_commit
+    assert isinstance(resolve, Persist)
+    assert resolve.ack_after_commit
     assert resolve.alarm is not None
     assert [e.kind for e in resolve.events] == [EventKind.COMING, EventKind.RESOLVED]
     assert book.due(at(2)) == []  # that write is in flight
@@ -294,7 +301,8 @@ def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all
         ack(message.alarm_id, AckState.RESOLVED, 2.1, responders=kari),
         Broadcast(SITE, AlarmUpdate(alarm=resolve.alarm)),
     ]
-    assert book.due(at(3)) == [] and book.retrying == 0
+    assert book.due(at(3)) == []
+    assert book.retrying == 0
 
 
 def test_an_owed_ack_goes_out_when_a_receipt_stored_nothing_new() -> None:

@@ -28,9 +28,11 @@ def test_a_test_alarm_goes_only_to_its_audience_and_central_ends_it() -> None:
     message = alarm()
     actions = book.alarm(message, at(0), frozenset({"testskjerm"}))
     [broadcast] = only(actions, Broadcast)
-    assert broadcast.only == frozenset({"testskjerm"}) and broadcast.frame.alarm.test
+    assert broadcast.only == frozenset({"testskjerm"})
+    assert broadcast.frame.alarm.test
     assert book.audience(message.alarm_id) == frozenset({"testskjerm"})
-    assert book.active_for(KARI) == () and book.active_for(OLA) == ()
+    assert book.active_for(KARI) == ()
+    assert book.active_for(OLA) == ()
     assert [v.alarm_id for v in book.active_for(SCREEN)] == [message.alarm_id]
     # Others cannot act on it; its audience can.
     cmd = Command(type=CommandKind.COMING, alarm_id=message.alarm_id)
@@ -90,7 +92,8 @@ def test_a_round_ticks_first_presses_of_buttons_only() -> None:
     assert report[("rom-2", "door")].result is ButtonResult.TESTED
     round_.close(at(6))
     round_.close(at(7))
-    assert not round_.open and round_.closed_at == at(6)
+    assert not round_.open
+    assert round_.closed_at == at(6)
     assert not round_.press("rom-1", "wall", AlarmSource.BUTTON, uuid4(), at(8))
 
 
@@ -118,7 +121,8 @@ def test_judging_a_device_answer() -> None:
         CheckResult(name="outbox", ok=False),
     ]
     verdict = judge_device(bad)
-    assert verdict.result is RunResult.FAILED and verdict.reason == "disk: 1 MB free; outbox"
+    assert verdict.result is RunResult.FAILED
+    assert verdict.reason == "disk: 1 MB free; outbox"
 
 
 def test_an_end_to_end_trial_records_each_leg() -> None:
@@ -180,7 +184,8 @@ def test_roles_and_connections() -> None:
         frozenset({SITE}),
         frozenset({Role.RESPONDER, Role.FACILITY_MANAGER}),
     )
-    assert manager.facility_manager and not KARI.facility_manager
+    assert manager.facility_manager
+    assert not KARI.facility_manager
     audience: Audience[str] = Audience()
     audience.add("a", manager)
     audience.add("b", OLA)

@@ -79,7 +79,8 @@ async def test_alarm_reaches_screens_and_edge_hears_each_step(broker, tmp_path) 
         assert alarm["state"] == "resolved"
         kinds = [e["kind"] for e in alarm["events"]]
         assert kinds[:2] == ["raised", "received"]
-        assert "coming" in kinds and kinds[-1] == "resolved"
+        assert "coming" in kinds
+        assert kinds[-1] == "resolved"
 
 
 async def test_same_alarm_twice_is_one_alarm_and_acked_again(broker, tmp_path) -> None:
@@ -127,7 +128,8 @@ async def test_screens_see_only_their_sites_and_get_a_snapshot(broker, tmp_path)
                 encode_frame(Command(type=CommandKind.COMING, alarm_id=bergen.alarm_id))
             )
             error = await next_frame(kari)
-            assert isinstance(error, ErrorFrame) and error.reason.startswith("not_your_site")
+            assert isinstance(error, ErrorFrame)
+            assert error.reason.startswith("not_your_site")
         record = await get_json(running, "/api/alarms", KARI)
         assert [a["alarm_id"] for a in record["alarms"]] == [str(oslo.alarm_id)]
         everything = await get_json(running, "/api/alarms?limit=1", OLA)
@@ -209,7 +211,8 @@ async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(broker, t
                 break
             await asyncio.sleep(0.02)
         assert health["rejected"] == expected
-        assert health["status"] == "ok" and health["mqtt"] == "connected"
+        assert health["status"] == "ok"
+        assert health["mqtt"] == "connected"
         assert (await get_json(running, "/api/alarms", OLA))["alarms"] == []
         # ... and a good alarm afterwards is handled as ever.
         await edge.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)

@@ -152,7 +152,8 @@ async def test_lost_resolved_is_resent_and_a_later_press_is_one_new_alarm(
             line = await desk.wait_for(
                 lambda ln: ln["event"] == "alarm" and ln.get("alarm_id") == str(follow)
             )
-            assert line["room"] == first.room and line["device"] == DEVICE
+            assert line["room"] == first.room
+            assert line["device"] == DEVICE
 
             # The device has taken it up: nothing differs, nothing is sent for it. (A marker
             # alarm published after the heartbeat bounds the wait.)

@@ -41,9 +41,12 @@ async def test_device_messages_are_kept_per_device(broker, tmp_path) -> None:
             what="the device's messages",
         )
         state = devices.get(SITE, "rom-101")
-        assert state is not None and len(devices) == 1
-        assert state.status == messages[0] and state.heartbeat == messages[1]
-        assert state.last_event == messages[2] and state.last_selftest == messages[3]
+        assert state is not None
+        assert len(devices) == 1
+        assert state.status == messages[0]
+        assert state.heartbeat == messages[1]
+        assert state.last_event == messages[2]
+        assert state.last_selftest == messages[3]
         assert state.heartbeat.health.outbox_pending == 2
 
 

@@ -68,7 +68,8 @@ async def test_a_stuck_screen_is_dropped_and_others_get_everything(broker, tmp_p
                 assert await recv_text(ws) == frame.text
                 received += 1
             assert received == 300
-            assert hub.dropped == 1 and len(hub) == 1
+            assert hub.dropped == 1
+            assert len(hub) == 1
         finally:
             stuck.close()
 
@@ -109,7 +110,8 @@ async def test_a_big_fanout_goes_in_chunks_in_order_and_lets_the_loop_run() -> N
     # s5 refuses frames, but the chunk that reaches it is still to come: it counts here.
     assert hub.broadcast(SITE, Prepared("B")) == 7
     hub.send(screens["s0"], Prepared("C"))  # a single send queues behind the fan-outs too
-    assert len(log) == 3 and hub.pending == 3
+    assert len(log) == 3
+    assert hub.pending == 3
 
     for _ in range(20):
         if not hub.pending:
@@ -125,7 +127,8 @@ async def test_a_big_fanout_goes_in_chunks_in_order_and_lets_the_loop_run() -> N
             assert got == []
         else:
             assert got == (["A", "B", "C"] if name == "s0" else ["A", "B"])
-    assert hub.dropped == 1 and len(hub) == 6
+    assert hub.dropped == 1
+    assert len(hub) == 6
     # Every frame of the first fan-out went out before any of the second: FIFO across fan-outs.
     texts = [text for who, text in log if who != "loop"]
     assert texts == ["A"] * 6 + ["B"] * 6 + ["C"]
@@ -172,7 +175,8 @@ async def test_a_screen_that_answers_no_ping_is_closed_and_one_that_answers_stay
                 assert len(central.hub) == 1
                 assert central.watch.supervisor.screens(SITE) == 1
                 assert central.hub.all_screens()[0].person.token == KARI
-                assert len(pings) >= 5 and pings == sorted(pings)
+                assert len(pings) >= 5
+                assert pings == sorted(pings)
             finally:
                 answering.cancel()
         finally:

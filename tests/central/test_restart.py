@@ -98,7 +98,8 @@ async def wait_connected(url: str, process: CentralProcess) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
         while not await connected():
-            assert process.proc and process.proc.poll() is None, process.log.read_text()
+            assert process.proc, process.log.read_text()
+            assert process.proc.poll() is None, process.log.read_text()
             assert loop.time() < deadline, "central did not come up"
             await asyncio.sleep(0.05)
 
@@ -144,4 +145,5 @@ async def test_alarm_queued_while_central_is_down_arrives_exactly_once(
             kinds = [e["kind"] for e in alarm["events"]]
             assert kinds == ["raised", "received"], (alarm["alarm_id"], kinds)
     log = process.log.read_text()
-    assert f"alarm {during.alarm_id} raised" in log and f"alarm {during.alarm_id} received" in log
+    assert f"alarm {during.alarm_id} raised" in log
+    assert f"alarm {during.alarm_id} received" in log

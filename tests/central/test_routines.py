@@ -66,7 +66,8 @@ def test_shipped_self_tests_cover_the_three_kinds_in_oslo_time() -> None:
     assert schedules[SelfTestKind.MANUAL_ROUND].every is Every.MONTH
     assert {str(s.zone) for s in schedules.values()} == {"Europe/Oslo"}
     for routine in routines.schedule:
-        assert routine.title.nb and routine.title.en
+        assert routine.title.nb
+        assert routine.title.en
 
 
 @pytest.mark.parametrize(
@@ -90,8 +91,10 @@ def test_broken_self_tests_name_file_line_and_reason(
     with pytest.raises(ConfigError) as info:
         load_self_tests(broken)
     [problem] = info.value.problems
-    assert problem.where == where and reason in problem.reason
-    assert problem.file == broken and problem.line is not None
+    assert problem.where == where
+    assert reason in problem.reason
+    assert problem.file == broken
+    assert problem.line is not None
 
 
 def test_validate_config_checks_the_self_tests_and_their_sites(tmp_path: Path) -> None:

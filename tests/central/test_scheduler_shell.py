@@ -56,7 +56,7 @@ async def started(tmp_path: Path, sent: list[SelftestRunMessage]) -> tuple[SelfT
         store,
         lambda: Supervisor({}, oslo(2026, 3, 1)),
         sent.append,
-        lambda alarm_id, detail: None,
+        lambda _alarm_id, _detail: None,
         clock=lambda: oslo(2026, 3, 1),
     )
     await testing.start()

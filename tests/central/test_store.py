@@ -91,7 +91,8 @@ async def test_each_alarm_is_recorded_once_whatever_is_submitted(store: Store) -
     event = AlarmEvent(alarm.alarm_id, EventKind.RESOLVED, T0, "ola", "Ola")
     await store.submit(Persist(alarm.alarm_id, resolved, (event,)))
     [row] = await store.recent(10, None)
-    assert row["state"] == "resolved" and row["resolved_by"] == "ola"
+    assert row["state"] == "resolved"
+    assert row["resolved_by"] == "ola"
 
 
 async def test_recent_is_newest_first_by_site_with_timelines(store: Store) -> None:

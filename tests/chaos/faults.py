@@ -40,9 +40,16 @@ class Timing:
 
 
 FULL = Timing()
-SHORT = Timing(between_faults_s=(1.0, 2.0), broker_down_s=(1.0, 3.0), freeze_s=6.0,
-               partition_s=(3.0, 5.0), disk_full_s=(4.0, 6.0), wait_alarm_s=35.0,
-               wait_resolved_s=40.0, converge_wait_s=15.0)
+SHORT = Timing(
+    between_faults_s=(1.0, 2.0),
+    broker_down_s=(1.0, 3.0),
+    freeze_s=6.0,
+    partition_s=(3.0, 5.0),
+    disk_full_s=(4.0, 6.0),
+    wait_alarm_s=35.0,
+    wait_resolved_s=40.0,
+    converge_wait_s=15.0,
+)
 
 
 @dataclass(frozen=True)
@@ -123,8 +130,7 @@ def _edge_fault(delay_s: tuple[float, float], held: float) -> Callable[[Run], fl
 
         presser.special_done.clear()
         presser.special = special
-        if not presser.special_done.wait(run.timing.wait_alarm_s + run.timing.wait_resolved_s
-                                         + 60):
+        if not presser.special_done.wait(run.timing.wait_alarm_s + run.timing.wait_resolved_s + 60):
             presser.special = None
             run.errors.append(f"{presser.name}: the edge fault never ran")
         return healed[0] if healed else time.time()
@@ -132,17 +138,38 @@ def _edge_fault(delay_s: tuple[float, float], held: float) -> Callable[[Run], fl
     return inject
 
 
-FAULTS: dict[str, Fault] = {f.name: f for f in (
-    Fault("central-kill", "kill -9 central, restart after 0.5–3 s", _central_kill),
-    Fault("broker-kill", "kill -9 Mosquitto, restart after 1–5 s", _broker_kill),
-    Fault("edge-kill", "kill -9 an edge 20–300 ms after a press, restart (contact held or "
-          "released)", _edge_fault((0.02, 0.3), held=0.5)),
-    Fault("edge-powercut", "kill -9 an edge 0–5 ms after a press (the outbox write), restart "
-          "with the contact still held", _edge_fault((0.0, 0.005), held=1.0)),
-    Fault("central-freeze", "SIGSTOP central for 15 s (6 s in make test), then SIGCONT",
-          _central_freeze),
-    Fault("partition", "one edge in a network namespace; its veth link down 5–25 s",
-          _partition, netns=True),
-    Fault("disk-full", "central's store tmpfs filled for 10–25 s, then freed", _disk_full,
-          tmpfs=True),
-)}
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        Fault("central-kill", "kill -9 central, restart after 0.5–3 s", _central_kill),
+        Fault("broker-kill", "kill -9 Mosquitto, restart after 1–5 s", _broker_kill),
+        Fault(
+            "edge-kill",
+            "kill -9 an edge 20–300 ms after a press, restart (contact held or released)",
+            _edge_fault((0.02, 0.3), held=0.5),
+        ),
+        Fault(
+            "edge-powercut",
+            "kill -9 an edge 0–5 ms after a press (the outbox write), restart "
+            "with the contact still held",
+            _edge_fault((0.0, 0.005), held=1.0),
+        ),
+        Fault(
+            "central-freeze",
+            "SIGSTOP central for 15 s (6 s in make test), then SIGCONT",
+            _central_freeze,
+        ),
+        Fault(
+            "partition",
+            "one edge in a network namespace; its veth link down 5–25 s",
+            _partition,
+            netns=True,
+        ),
+        Fault(
+            "disk-full",
+            "central's store tmpfs filled for 10–25 s, then freed",
+            _disk_full,
+            tmpfs=True,
+        ),
+    )
+}

@@ -42,21 +42,29 @@ class Figures:
 
     @property
     def leds_converged(self) -> bool:
-        return bool(self.leds_s) and all(t is not None and t <= CONVERGE_LIMIT_S
-                                         for t in self.leds_s)
+        return bool(self.leds_s) and all(
+            t is not None and t <= CONVERGE_LIMIT_S for t in self.leds_s
+        )
 
     @property
     def desks_converged(self) -> bool:
-        return bool(self.desks_s) and all(t is not None and t <= CONVERGE_LIMIT_S
-                                          for t in self.desks_s)
+        return bool(self.desks_s) and all(
+            t is not None and t <= CONVERGE_LIMIT_S for t in self.desks_s
+        )
 
     def failures(self) -> list[str]:
         """Why this run fails issue 9's bar (empty: it passes): no alarm, any lost, doubled or
         stored-but-unseen alarm, an LED or desk still stale, or any problem noted."""
         why = [] if self.alarms > 0 else ["no alarm was pressed"]
-        why += [f"{n} {what}" for n, what in ((self.lost, "lost"), (self.doubled, "doubled"),
-                                              (self.unshown, "stored but shown on no desk"))
-                if n]
+        why += [
+            f"{n} {what}"
+            for n, what in (
+                (self.lost, "lost"),
+                (self.doubled, "doubled"),
+                (self.unshown, "stored but shown on no desk"),
+            )
+            if n
+        ]
         why += [] if self.leds_converged else ["LEDs did not converge within 10 s"]
         why += [] if self.desks_converged else ["desks did not converge within 10 s"]
         return why + self.problems
@@ -71,8 +79,10 @@ def figures(run: Run) -> Figures:
     users = list(DESK_USERS)
     buttons = {(p.device, p.input) for p in run.presses}
     for device, input_name in sorted(buttons):
-        presses = sorted((p for p in run.presses if (p.device, p.input) == (device, input_name)
-                          and p.new), key=lambda p: p.at)
+        presses = sorted(
+            (p for p in run.presses if (p.device, p.input) == (device, input_name) and p.new),
+            key=lambda p: p.at,
+        )
         alarms = run.recorder.of_button(device, input_name)
         for i, press in enumerate(presses):
             end = presses[i + 1].at - WINDOW_SLACK_S if i + 1 < len(presses) else math.inf
@@ -82,8 +92,9 @@ def figures(run: Run) -> Figures:
                 fig.lost += 1
                 fig.faulted += [None] if press.faulted else []
                 clock = time.strftime("%H:%M:%S", time.localtime(press.at))
-                fig.problems.append(f"lost: {device}/{input_name} press at {clock}"
-                                    f".{int(press.at % 1 * 1000):03d}")
+                fig.problems.append(
+                    f"lost: {device}/{input_name} press at {clock}.{int(press.at % 1 * 1000):03d}"
+                )
                 continue
             fig.doubled += len(mine) - 1
             first = mine[0]
@@ -102,19 +113,30 @@ def figures(run: Run) -> Figures:
     fig.represses_uncounted = sum(p.unanswered_repress for p in run.pressers)
     fig.reshown = len(run.screens.reshown)
     fig.restarts = sum(edge.starts - 1 for edge in run.rig.edges)
-    fig.problems += [f"central saw a flood from {device} at {at}: new alarms came faster than "
-                     f"its flood rule shows them (tests/chaos/pace.py)"
-                     for device, at in sorted(run.recorder.floods)]
+    fig.problems += [
+        f"central saw a flood from {device} at {at}: new alarms came faster than "
+        f"its flood rule shows them (tests/chaos/pace.py)"
+        for device, at in sorted(run.recorder.floods)
+    ]
     for check in run.checks:
         fig.leds_s.append(check.leds_s)
         fig.desks_s.append(check.desks_s)
-        fig.problems += [f"stale after {run.timing.converge_wait_s:.0f} s: {d}"
-                         for d in check.detail]
+        fig.problems += [
+            f"stale after {run.timing.converge_wait_s:.0f} s: {d}" for d in check.detail
+        ]
     return fig
 
 
-def run_fault(name: str, workdir: Path, cleanup: Cleanup, timing: Timing = FULL,
-              alarms: int = 150, episodes: int = 3, seed: int = 1, edges: int = 3) -> Figures:
+def run_fault(
+    name: str,
+    workdir: Path,
+    cleanup: Cleanup,
+    timing: Timing = FULL,
+    alarms: int = 150,
+    episodes: int = 3,
+    seed: int = 1,
+    edges: int = 3,
+) -> Figures:
     """One fault kind on a fresh rig; everything it started is stopped before it returns."""
     run = Run(FAULTS[name], workdir, cleanup, timing, alarms, episodes, seed, edges)
     try:
@@ -141,8 +163,7 @@ def _converged(times: list[float | None]) -> str:
     stale = sum(1 for t in times if t is None or t > CONVERGE_LIMIT_S)
     worst = max((t for t in times if t is not None), default=None)
     worst_text = f"max {worst:.1f} s" if worst is not None else "never"
-    return (f"yes ({worst_text})" if not stale
-            else f"NO ({stale}/{len(times)} stale; {worst_text})")
+    return f"yes ({worst_text})" if not stale else f"NO ({stale}/{len(times)} stale; {worst_text})"
 
 
 def table(fig: Figures) -> str:
@@ -151,8 +172,10 @@ def table(fig: Figures) -> str:
         ("lost", str(fig.lost)),
         ("doubled", str(fig.doubled)),
         ("re-shown after resolved", str(fig.reshown)),
-        (f"late (> {LATE_S:.0f} s, or never on a screen)",
-         f"{fig.late} ({fig.unseen} unseen on some desk, {fig.unshown} on every desk)"),
+        (
+            f"late (> {LATE_S:.0f} s, or never on a screen)",
+            f"{fig.late} ({fig.unseen} unseen on some desk, {fig.unshown} on every desk)",
+        ),
         ("press -> stored p50/p99/max (s)", _spread(fig.stored_s)),
         ("press -> last screen p50/p99/max (s)", _spread(fig.screen_s)),
         ("LEDs converged", _converged(fig.leds_s)),
@@ -172,24 +195,30 @@ def table(fig: Figures) -> str:
 
 
 def summary(figs: list[Figures]) -> str:
-    head = (f"{'fault':<15}{'alarms':>7}{'lost':>6}{'doubled':>8}{'re-shown':>9}{'late':>6}"
-            f"  {'stored p50/p99/max':<20}  {'screen p50/p99/max':<20}  {'LEDs':<5}{'desks':<5}")
+    head = (
+        f"{'fault':<15}{'alarms':>7}{'lost':>6}{'doubled':>8}{'re-shown':>9}{'late':>6}"
+        f"  {'stored p50/p99/max':<20}  {'screen p50/p99/max':<20}  {'LEDs':<5}{'desks':<5}"
+    )
     lines = [head, "-" * len(head)]
     for f in figs:
-        lines.append(f"{f.fault:<15}{f.alarms:>7}{f.lost:>6}{f.doubled:>8}{f.reshown:>9}"
-                     f"{f.late:>6}  {_spread(f.stored_s):<20}  {_spread(f.screen_s):<20}  "
-                     f"{'yes' if f.leds_converged else 'NO':<5}"
-                     f"{'yes' if f.desks_converged else 'NO':<5}")
+        lines.append(
+            f"{f.fault:<15}{f.alarms:>7}{f.lost:>6}{f.doubled:>8}{f.reshown:>9}"
+            f"{f.late:>6}  {_spread(f.stored_s):<20}  {_spread(f.screen_s):<20}  "
+            f"{'yes' if f.leds_converged else 'NO':<5}"
+            f"{'yes' if f.desks_converged else 'NO':<5}"
+        )
     lines.append(f"total alarms: {sum(f.alarms for f in figs)}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/chaos.py", description=__doc__)
-    parser.add_argument("--alarms", type=int, default=1050,
-                        help="alarms over all fault kinds (default 1050)")
-    parser.add_argument("--faults", default=",".join(FAULTS),
-                        help=f"comma-separated, from: {', '.join(FAULTS)}")
+    parser.add_argument(
+        "--alarms", type=int, default=1050, help="alarms over all fault kinds (default 1050)"
+    )
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help=f"comma-separated, from: {', '.join(FAULTS)}"
+    )
     parser.add_argument("--episodes", type=int, default=3, help="least faults per kind")
     parser.add_argument("--short", action="store_true", help="the short timings of make test")
     parser.add_argument("--seed", type=int, default=int(time.time()))
@@ -200,8 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := [n for n in names if n not in FAULTS]:
         parser.error(f"unknown fault(s): {', '.join(unknown)}")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="[%(asctime)s] %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="[%(asctime)s] %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
 
     def _stop(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)  # unwinds through every finally: cleanup runs
@@ -216,8 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for i, name in enumerate(names):
             try:
-                fig = run_fault(name, workdir / name, cleanup, SHORT if args.short else FULL,
-                                per_fault, args.episodes, args.seed + i)
+                fig = run_fault(
+                    name,
+                    workdir / name,
+                    cleanup,
+                    SHORT if args.short else FULL,
+                    per_fault,
+                    args.episodes,
+                    args.seed + i,
+                )
             except Exception as exc:
                 log.exception("%s could not run", name)
                 fig = Figures(name, problems=[f"could not run: {exc}"])

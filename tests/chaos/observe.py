@@ -22,8 +22,13 @@ from tests.chaos.rig import INPUTS, Edge
 
 POLL_S = 0.05
 #: The LED pattern (as ``trygg-sim outputs`` reports it) for central's state of a button.
-LED_FOR_STATE = {None: "off", "resolved": "off", "raised": "fast-blink",
-                 "received": "slow-blink", "acknowledged": "on"}
+LED_FOR_STATE = {
+    None: "off",
+    "resolved": "off",
+    "raised": "fast-blink",
+    "received": "slow-blink",
+    "acknowledged": "on",
+}
 _RANK = {None: 0, "resolved": 0, "raised": 1, "received": 2, "acknowledged": 3}
 
 
@@ -72,15 +77,18 @@ class Recorder:
 
     def poll_once(self) -> None:
         """One poll now, from the caller's thread (the last look before the rig stops)."""
-        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True,
-                                                timeout=2)) as conn:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=2)
+        ) as conn:
             self._poll(conn)
 
     def _poll(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute("SELECT alarm_id, device, input, raised_at, state, presses"
-                            " FROM alarms WHERE NOT test").fetchall()
-        floods = conn.execute("SELECT device, raised_at FROM faults"
-                              " WHERE kind = 'flood'").fetchall()
+        rows = conn.execute(
+            "SELECT alarm_id, device, input, raised_at, state, presses FROM alarms WHERE NOT test"
+        ).fetchall()
+        floods = conn.execute(
+            "SELECT device, raised_at FROM faults WHERE kind = 'flood'"
+        ).fetchall()
         now = time.time()
         with self.lock:
             self.floods.update((str(device), str(at)) for device, at in floods)
@@ -88,8 +96,9 @@ class Recorder:
                 seen = self.alarms.get(alarm_id)
                 if seen is None:
                     raised = datetime.fromisoformat(raised_at).timestamp()
-                    self.alarms[alarm_id] = Stored(alarm_id, device, input_name, raised, state,
-                                                   int(presses or 1), now, now)
+                    self.alarms[alarm_id] = Stored(
+                        alarm_id, device, input_name, raised, state, int(presses or 1), now, now
+                    )
                     self.last_change = now
                 elif (seen.state, seen.presses) != (state, int(presses or 1)):
                     seen.state, seen.presses, seen.changed = state, int(presses or 1), now
@@ -97,9 +106,10 @@ class Recorder:
 
     def of_button(self, device: str, input_name: str) -> list[Stored]:
         with self.lock:
-            return sorted((a for a in self.alarms.values()
-                           if a.device == device and a.input == input_name),
-                          key=lambda a: a.raised)
+            return sorted(
+                (a for a in self.alarms.values() if a.device == device and a.input == input_name),
+                key=lambda a: a.raised,
+            )
 
     def active(self) -> dict[str, str]:
         with self.lock:
@@ -175,12 +185,16 @@ def led_mismatches(recorder: Recorder, edges: list[Edge]) -> list[str]:
     for edge in edges:
         wanted = expected_leds(recorder, edge)
         try:
-            seen = {name: (out.get("led") or {}).get("pattern")
-                    for name, out in edge.outputs().items()}
+            seen = {
+                name: (out.get("led") or {}).get("pattern") for name, out in edge.outputs().items()
+            }
         except SimError as exc:
             return [f"{edge.device}: unreadable ({exc})"]
-        wrong += [f"{edge.device}/{name}: LED {seen.get(name)}, central says {pattern}"
-                  for name, pattern in wanted.items() if seen.get(name) != pattern]
+        wrong += [
+            f"{edge.device}/{name}: LED {seen.get(name)}, central says {pattern}"
+            for name, pattern in wanted.items()
+            if seen.get(name) != pattern
+        ]
     return wrong
 
 
@@ -193,6 +207,8 @@ def desk_mismatches(recorder: Recorder, screens: Screens, users: list[str]) -> l
             extra = sorted(set(view) - set(truth))
             missing = sorted(set(truth) - set(view))
             states = sorted(i for i in set(view) & set(truth) if view[i] != truth[i])
-            wrong.append(f"desk {user}: shows {len(extra)} ended, misses {len(missing)}, "
-                         f"{len(states)} in another state")
+            wrong.append(
+                f"desk {user}: shows {len(extra)} ended, misses {len(missing)}, "
+                f"{len(states)} in another state"
+            )
     return wrong

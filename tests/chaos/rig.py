@@ -68,10 +68,13 @@ class Cleanup:
 def run_cmd(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     tool = shutil.which(argv[0]) or shutil.which(argv[0], path="/usr/sbin:/sbin:/usr/bin")
     if tool is None:
-        raise RuntimeError(f"{argv[0]} is missing: the chaos harness needs it (apt-get install "
-                           f"iproute2 util-linux)")
-    return subprocess.run([tool, *argv[1:]], capture_output=True, text=True, check=check,
-                          timeout=20)
+        raise RuntimeError(
+            f"{argv[0]} is missing: the chaos harness needs it (apt-get install "
+            f"iproute2 util-linux)"
+        )
+    return subprocess.run(
+        [tool, *argv[1:]], capture_output=True, text=True, check=check, timeout=20
+    )
 
 
 def require_root(what: str) -> None:
@@ -110,20 +113,34 @@ class Netns:
         self._remove_stale()
         run_cmd("ip", "netns", "add", self.name)
         cleanup.add(f"netns {self.name}", self.delete)
-        run_cmd("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
-                "netns", self.name)
+        run_cmd(
+            "ip",
+            "link",
+            "add",
+            self.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            self.ns_if,
+            "netns",
+            self.name,
+        )
         run_cmd("ip", "addr", "add", f"{self.host_addr}/30", "dev", self.host_if)
         run_cmd("ip", "link", "set", self.host_if, "up")
-        for argv in (("ip", "addr", "add", f"{self.ns_addr}/30", "dev", self.ns_if),
-                     ("ip", "link", "set", self.ns_if, "up"), ("ip", "link", "set", "lo", "up")):
+        for argv in (
+            ("ip", "addr", "add", f"{self.ns_addr}/30", "dev", self.ns_if),
+            ("ip", "link", "set", self.ns_if, "up"),
+            ("ip", "link", "set", "lo", "up"),
+        ):
             run_cmd("ip", "netns", "exec", self.name, *argv)
 
     def _remove_stale(self) -> None:
         """Namespaces left by a harness that was killed -9 (its pid is gone)."""
         listed = run_cmd("ip", "netns", "list", check=False).stdout.split()
         for name in listed:
-            if name.startswith(self.PREFIX) and name[len(self.PREFIX):].isdigit():
-                pid = int(name[len(self.PREFIX):])
+            if name.startswith(self.PREFIX) and name[len(self.PREFIX) :].isdigit():
+                pid = int(name[len(self.PREFIX) :])
                 if not Path(f"/proc/{pid}").exists():
                     run_cmd("ip", "netns", "del", name, check=False)
 
@@ -191,14 +208,28 @@ class Edge:
         self.dir = rig.dir
         password = f"{device}-{secrets.token_hex(8)}"
         rig.broker.add_user(device, password)
-        lines = [f'site = "{SITE}"', f'device = "{device}"', f'room = "Rom {device}"',
-                 "heartbeat_interval_s = 1.0", "resend_interval_s = 1.0",
-                 "[mqtt]", f'host = "{host}"', f"port = {rig.broker.port}",
-                 f'password = "{password}"', "keepalive_s = 5",
-                 "[outbox]", f'path = "{self.dir / (device + "-outbox.db")}"']
+        lines = [
+            f'site = "{SITE}"',
+            f'device = "{device}"',
+            f'room = "Rom {device}"',
+            "heartbeat_interval_s = 1.0",
+            "resend_interval_s = 1.0",
+            "[mqtt]",
+            f'host = "{host}"',
+            f"port = {rig.broker.port}",
+            f'password = "{password}"',
+            "keepalive_s = 5",
+            "[outbox]",
+            f'path = "{self.dir / (device + "-outbox.db")}"',
+        ]
         for name, pin, led in INPUTS:
-            lines += ["[[buttons]]", f'input = "{name}"', f"pin = {pin}", 'level = "acute"',
-                      f"led_pin = {led}"]
+            lines += [
+                "[[buttons]]",
+                f'input = "{name}"',
+                f"pin = {pin}",
+                'level = "acute"',
+                f"led_pin = {led}",
+            ]
         self.config = self.dir / f"{device}.toml"  # where firmware_sim.actions looks for it
         self.config.write_text("\n".join(lines) + "\n")
         self.log = self.dir / f"{device}.log"
@@ -208,9 +239,15 @@ class Edge:
     def start(self, held: Sequence[str] = (), wait_connected: bool = True) -> None:
         """Start (again); ``held`` inputs have their contact closed from the first moment."""
         pins = [pin for name, pin, _ in INPUTS if name in held]
-        self.proc = launch(self.config, self.log, self.dir / f"{self.device}.sock", pins,
-                           connected=wait_connected, wrap=self.netns.wrap if self.netns else list,
-                           new_session=True)
+        self.proc = launch(
+            self.config,
+            self.log,
+            self.dir / f"{self.device}.sock",
+            pins,
+            connected=wait_connected,
+            wrap=self.netns.wrap if self.netns else list,
+            new_session=True,
+        )
         self.starts += 1
 
     def kill(self) -> None:
@@ -230,18 +267,28 @@ class Desk:
     """``trygg-desk --headless``: its JSON lines (and the stderr lines that say an alarm is no
     longer active) are handed to ``on_line`` with the time they were read."""
 
-    def __init__(self, rig: Rig, user: str, ack_all: bool,
-                 on_line: Callable[[str, float, dict[str, Any]], None]) -> None:
+    def __init__(
+        self,
+        rig: Rig,
+        user: str,
+        ack_all: bool,
+        on_line: Callable[[str, float, dict[str, Any]], None],
+    ) -> None:
         self.user, self.on_line = user, on_line
         self.config = rig.dir / f"desk-{user}.toml"
         self.config.write_text(
-            f'server = "{rig.central.ws_url}"\ntoken = "{rig.central.tokens[user]}"\n')
+            f'server = "{rig.central.ws_url}"\ntoken = "{rig.central.tokens[user]}"\n'
+        )
         argv = [script("trygg-desk"), "--config", str(self.config), "--headless"]
         self.log = rig.dir / f"desk-{user}.log"
         self._log_file = self.log.open("ab")
-        self.proc = subprocess.Popen([*argv, *(["--ack-all"] if ack_all else [])],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*argv, *(["--ack-all"] if ack_all else [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         self._lock = threading.Lock()
         for target in (self._stdout, self._stderr):
             threading.Thread(target=target, daemon=True, name=f"desk-{user}").start()
@@ -287,9 +334,15 @@ class Rig:
     """Broker, central, ``edges`` edges and the desks, started in that order; ``stop`` (also
     registered with ``cleanup``) ends them in reverse."""
 
-    def __init__(self, workdir: Path, cleanup: Cleanup, edges: int = 3,
-                 netns_edge: bool = False, tmpfs_store: bool = False,
-                 on_desk_line: Callable[[str, float, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        cleanup: Cleanup,
+        edges: int = 3,
+        netns_edge: bool = False,
+        tmpfs_store: bool = False,
+        on_desk_line: Callable[[str, float, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.dir, self.cleanup = workdir, cleanup
         workdir.mkdir(parents=True, exist_ok=True)
         self.netns = Netns(cleanup) if netns_edge else None
@@ -299,25 +352,32 @@ class Rig:
         cleanup.add("rig", self.stop)  # after the namespace and mount: runs before their undo
         self.broker = Broker(workdir / "broker")
         if self.netns:  # the cut-off edge reaches the broker on the veth's host address only
-            self.broker.conf.write_text(self.broker.conf.read_text()
-                                        + f"listener {self.broker.port} {self.netns.host_addr}\n")
+            self.broker.conf.write_text(
+                self.broker.conf.read_text()
+                + f"listener {self.broker.port} {self.netns.host_addr}\n"
+            )
         self.broker.start()
         self.central = Central(self.broker, workdir, DESK_USERS)
         self.db = store_dir / "central.db"
-        self.central.config.write_text(self.central.config.read_text().replace(
-            str(workdir / "central.db"), str(self.db)))
+        self.central.config.write_text(
+            self.central.config.read_text().replace(str(workdir / "central.db"), str(self.db))
+        )
         self.central.start()
         self.edges = [
-            Edge(self, f"rom-{101 + i}",
-                 self.netns.host_addr if (self.netns and i == edges - 1) else self.broker.host,
-                 self.netns if i == edges - 1 else None)
+            Edge(
+                self,
+                f"rom-{101 + i}",
+                self.netns.host_addr if (self.netns and i == edges - 1) else self.broker.host,
+                self.netns if i == edges - 1 else None,
+            )
             for i in range(edges)
         ]
         for edge in self.edges:
             edge.start()
         sink = on_desk_line or (lambda *_: None)
-        self.desks = [Desk(self, user, ack_all=(i == 0), on_line=sink)
-                      for i, user in enumerate(DESK_USERS)]
+        self.desks = [
+            Desk(self, user, ack_all=(i == 0), on_line=sink) for i, user in enumerate(DESK_USERS)
+        ]
         deadline = time.monotonic() + 30
         while self.central.health()["screens"] < len(self.desks):
             if time.monotonic() > deadline:

@@ -96,8 +96,9 @@ class Presser(threading.Thread):
 
     def _mine(self) -> list[str]:
         rec = self.run_.recorder
-        return [a.alarm_id for a in rec.of_button(self.edge.device, self.input)
-                if a.state != "resolved"]
+        return [
+            a.alarm_id for a in rec.of_button(self.edge.device, self.input) if a.state != "resolved"
+        ]
 
     def _cycle(self) -> None:
         rec, timing = self.run_.recorder, self.run_.timing
@@ -112,9 +113,17 @@ class Presser(threading.Thread):
             self.special_done.set()
         else:
             at = self.press(new=True)
-        alarm = self._wait(lambda: next((a for a in rec.of_button(self.edge.device, self.input)
-                                         if a.raised >= at - WINDOW_SLACK_S), None),
-                           timing.wait_alarm_s)
+        alarm = self._wait(
+            lambda: next(
+                (
+                    a
+                    for a in rec.of_button(self.edge.device, self.input)
+                    if a.raised >= at - WINDOW_SLACK_S
+                ),
+                None,
+            ),
+            timing.wait_alarm_s,
+        )
         if alarm is None:
             return  # lost, or later than the wait: the record decides at the end
         if self.rng.random() < 0.3:
@@ -149,8 +158,9 @@ class Presser(threading.Thread):
         desks = self.run_.rig.desks
         while time.monotonic() < deadline and not self.run_.done.is_set():
             self.rng.choice(desks).send(f"resolve {alarm_id}")
-            found = self._wait(lambda: self.run_.recorder.alarms[alarm_id].state == "resolved"
-                               or None, 3.0)
+            found = self._wait(
+                lambda: self.run_.recorder.alarms[alarm_id].state == "resolved" or None, 3.0
+            )
             if found:
                 return
 
@@ -169,15 +179,29 @@ class Presser(threading.Thread):
 class Run:
     """One fault kind on its own rig: pressers, episodes of the fault, checks, figures."""
 
-    def __init__(self, fault: Fault, workdir: Path, cleanup: Cleanup, timing: Timing,
-                 alarms: int, episodes: int, seed: int, edges: int = 3) -> None:
+    def __init__(
+        self,
+        fault: Fault,
+        workdir: Path,
+        cleanup: Cleanup,
+        timing: Timing,
+        alarms: int,
+        episodes: int,
+        seed: int,
+        edges: int = 3,
+    ) -> None:
         self.fault, self.timing = fault, timing
         self.target_alarms, self.min_episodes = alarms, episodes
         self.rng = random.Random(seed)
         self.screens = Screens()
-        self.rig = Rig(workdir, cleanup, edges=edges, netns_edge=fault.netns,
-                       tmpfs_store=fault.tmpfs,
-                       on_desk_line=self.screens.on_line)
+        self.rig = Rig(
+            workdir,
+            cleanup,
+            edges=edges,
+            netns_edge=fault.netns,
+            tmpfs_store=fault.tmpfs,
+            on_desk_line=self.screens.on_line,
+        )
         self.recorder = Recorder(self.rig.db)
         self.presses: list[Press] = []
         self.checks: list[Check] = []
@@ -187,9 +211,11 @@ class Run:
         # New alarms per device no faster than central's flood rule shows them (pace.py).
         self.paces = {edge.device: Pace() for edge in self.rig.edges}
         self.pace_lock = threading.Lock()
-        self.pressers = [Presser(self, edge, name, seed * 100 + i * 10 + j)
-                         for i, edge in enumerate(self.rig.edges)
-                         for j, (name, _pin, _led) in enumerate(INPUTS)]
+        self.pressers = [
+            Presser(self, edge, name, seed * 100 + i * 10 + j)
+            for i, edge in enumerate(self.rig.edges)
+            for j, (name, _pin, _led) in enumerate(INPUTS)
+        ]
 
     def new_presses(self) -> int:
         return sum(1 for p in self.presses if p.new)
@@ -201,8 +227,12 @@ class Run:
             episode = 0
             while episode < self.min_episodes or self.new_presses() < self.target_alarms:
                 time.sleep(self.rng.uniform(*self.timing.between_faults_s))
-                log.info("%s: episode %d (%d alarms so far)", self.fault.name, episode + 1,
-                         self.new_presses())
+                log.info(
+                    "%s: episode %d (%d alarms so far)",
+                    self.fault.name,
+                    episode + 1,
+                    self.new_presses(),
+                )
                 healed = self.fault.inject(self)
                 self.checks.append(self.converge(healed))
                 episode += 1
@@ -241,8 +271,9 @@ class Run:
             now = time.time()
             if leds_s is None and not (leds := led_mismatches(self.recorder, self.rig.edges)):
                 leds_s = max(0.0, now - start)
-            if desks_s is None and not (desks := desk_mismatches(self.recorder, self.screens,
-                                                                 list(DESK_USERS))):
+            if desks_s is None and not (
+                desks := desk_mismatches(self.recorder, self.screens, list(DESK_USERS))
+            ):
                 desks_s = max(0.0, now - start)
             time.sleep(0.2)
         self.gate.set()

@@ -60,8 +60,10 @@ def test_entropy_estimate(value: str, low: float, high: float) -> None:
 @pytest.mark.parametrize("value", ["Sommer2024!", "Passord1234", "abcdefghijklmnopqrstuvwxyz0"])
 def test_weak_secrets_are_refused_with_a_reason(value: str) -> None:
     problem = secret_problem(value, "token")
-    assert problem is not None and problem.startswith("token is too weak (about ")
-    assert f"at least {MIN_SECRET_BITS} needed" in problem and "openssl rand" in problem
+    assert problem is not None
+    assert problem.startswith("token is too weak (about ")
+    assert f"at least {MIN_SECRET_BITS} needed" in problem
+    assert "openssl rand" in problem
 
 
 def test_secret_problem_names_placeholders_and_passes_generated_secrets() -> None:

@@ -85,12 +85,15 @@ def test_server_must_be_a_websocket_url(
 
 @pytest.mark.parametrize(
     "server",
-    ["ws://127.0.0.1:8080/ws", "ws://127.8.0.1/ws", "ws://localhost:1/ws", "ws://[::1]:8080/ws",
-     "wss://central.example/ws"],
+    [
+        "ws://127.0.0.1:8080/ws",
+        "ws://127.8.0.1/ws",
+        "ws://localhost:1/ws",
+        "ws://[::1]:8080/ws",
+        "wss://central.example/ws",
+    ],
 )
-def test_plain_ws_is_fine_to_loopback_and_wss_anywhere(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str
-) -> None:
+def test_plain_ws_is_fine_to_loopback_and_wss_anywhere(tmp_path: Path, server: str) -> None:
     path = config(tmp_path, f'token = "{GOOD_TOKEN}"\nserver = "{server}"\n')
     assert main(["validate-config", str(path)]) == 0
 
@@ -169,7 +172,8 @@ enough_responders = 2
 def test_the_window_client_sections_are_read_and_normalised(tmp_path: Path) -> None:
     settings = load_settings(DeskSettings, config(tmp_path, FULL))
     assert settings.language.value == "en"
-    assert settings.location is not None and settings.location.floor == "3. etasje"
+    assert settings.location is not None
+    assert settings.location.floor == "3. etasje"
     assert settings.hotkey.sequence == "Ctrl+Shift+F12"  # written as the user reads it
     assert settings.hotkey.level.value == "assist"
     assert settings.sound.enough_responders == 2
@@ -211,7 +215,8 @@ def test_window_client_settings_are_checked(
 ) -> None:
     path = config(tmp_path, FULL.replace(old, new))
     [line] = problems(capsys, "validate-config", str(path))
-    assert f"[{where}]" in line and reason in line
+    assert f"[{where}]" in line
+    assert reason in line
 
 
 def test_ack_all_is_only_for_headless(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

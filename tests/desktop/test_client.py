@@ -53,7 +53,8 @@ async def test_listeners_and_iterators_see_the_same_events_in_order(
 
     iterated = [event async for event in stream]  # ends when the client stops
     assert iterated == heard
-    assert isinstance(heard[0], Connected) and heard[0].hello.user == "kari"
+    assert isinstance(heard[0], Connected)
+    assert heard[0].hello.user == "kari"
     assert [(e.kind, e.alarm.alarm_id) for e in heard[1:] if isinstance(e, AlarmEvent)] == [
         (EventKind.ACTIVE, next(iter(central.alarms))),
         (EventKind.ALARM, new.alarm_id),
@@ -115,7 +116,8 @@ async def test_unreachable_central_is_retried_with_growing_delays() -> None:
         0.04,
         0.04,
     ]
-    assert isinstance(heard[0], Disconnected) and "cannot reach central" in heard[0].reason
+    assert isinstance(heard[0], Disconnected)
+    assert "cannot reach central" in heard[0].reason
 
 
 async def test_a_refused_token_waits_the_long_delay_and_other_statuses_do_not(
@@ -138,4 +140,5 @@ async def test_a_refused_token_waits_the_long_delay_and_other_statuses_do_not(
     await stop(failing, runner)
     [event] = heard
     assert isinstance(event, Disconnected)
-    assert "HTTP 503" in event.reason and event.retry_in_s == 0.5
+    assert "HTTP 503" in event.reason
+    assert event.retry_in_s == 0.5

@@ -44,7 +44,8 @@ def test_hello_names_the_user_and_produces_no_events() -> None:
     hello = Hello(user="kari", name="Kari", sites=("oslo-sentrum",))
     reaction = core.receive(hello)
     assert reaction.hello == hello
-    assert reaction.events == () and reaction.commands == ()
+    assert reaction.events == ()
+    assert reaction.commands == ()
     assert core.user == "kari"
 
 
@@ -129,7 +130,8 @@ def test_resolved_update_of_an_unknown_alarm_is_an_update_only() -> None:
 def test_error_frame_is_counted_and_reported() -> None:
     core = connected()
     reaction = core.receive(ErrorFrame(reason="unknown_alarm"))
-    assert reaction.problem is not None and "unknown_alarm" in reaction.problem
+    assert reaction.problem is not None
+    assert "unknown_alarm" in reaction.problem
     assert reaction.events == ()
     assert core.counters == {"server_error.unknown_alarm": 1}
 
@@ -138,8 +140,10 @@ def test_bad_frames_are_counted_by_reason_never_raised() -> None:
     core = connected()
     for text in ("not json", '{"type": "weather"}', '{"type": "alarm", "alarm": {}}'):
         reaction = core.receive_text(text)
-        assert reaction.problem is not None and "invalid_message" in reaction.problem
-        assert reaction.events == () and reaction.commands == ()
+        assert reaction.problem is not None
+        assert "invalid_message" in reaction.problem
+        assert reaction.events == ()
+        assert reaction.commands == ()
     assert core.counters == {"bad_frame.invalid_message": 3}
 
 

@@ -66,7 +66,8 @@ def test_the_countdown_raises_once_when_it_runs_out() -> None:
         raised_at=at(3.0),
     )
     assert silent.tick(at(4.0), uuid4()) is None  # once
-    assert not silent.counting and silent.remaining_s(at(4)) is None
+    assert not silent.counting
+    assert silent.remaining_s(at(4)) is None
 
 
 def test_cancel_inside_the_countdown_raises_nothing() -> None:
@@ -82,7 +83,9 @@ def test_triggering_again_keeps_the_first_countdown() -> None:
     silent.trigger(TriggerSource.TRAY, at(0))
     assert not silent.trigger(TriggerSource.HOTKEY, at(2))  # hammering the key: no restart
     request = silent.tick(at(3), uuid4())
-    assert request is not None and request.input == "tray" and request.level is AlarmLevel.ASSIST
+    assert request is not None
+    assert request.input == "tray"
+    assert request.level is AlarmLevel.ASSIST
     assert silent.trigger(TriggerSource.HOTKEY, at(5))  # a new one after the raise
 
 
@@ -101,12 +104,14 @@ def state_of(tracker: PresenceTracker) -> Presence:
 
 def test_a_blip_is_reconnecting_and_a_second_failure_is_not_receiving() -> None:
     tracker = PresenceTracker(started_at=at(0), grace_s=3)
-    assert tracker.connected(at(1)) and tracker.state is Presence.CONNECTED
+    assert tracker.connected(at(1))
+    assert tracker.state is Presence.CONNECTED
     assert tracker.lost("connection lost", at(2))
     assert state_of(tracker) is Presence.RECONNECTING
     assert tracker.lost("cannot reach central", at(2.5))
     assert (tracker.state, tracker.reason) == (Presence.NOT_RECEIVING, "cannot reach central")
-    assert tracker.connected(at(9)) and tracker.reason is None
+    assert tracker.connected(at(9))
+    assert tracker.reason is None
 
 
 def test_reconnecting_too_long_is_not_receiving() -> None:
@@ -114,7 +119,8 @@ def test_reconnecting_too_long_is_not_receiving() -> None:
     tracker.connected(at(0))
     tracker.lost("connection lost", at(10))
     assert not tracker.tick(at(12.9))
-    assert tracker.tick(at(13)) and tracker.state is Presence.NOT_RECEIVING
+    assert tracker.tick(at(13))
+    assert tracker.state is Presence.NOT_RECEIVING
     assert tracker.reason == "connection lost"
     assert not tracker.tick(at(20))  # no change, no news
 
@@ -122,7 +128,8 @@ def test_reconnecting_too_long_is_not_receiving() -> None:
 def test_never_connecting_is_not_receiving_and_a_refusal_is_at_once() -> None:
     slow = PresenceTracker(started_at=at(0), grace_s=3)
     assert slow.state is Presence.CONNECTING
-    assert slow.tick(at(3)) and state_of(slow) is Presence.NOT_RECEIVING
+    assert slow.tick(at(3))
+    assert state_of(slow) is Presence.NOT_RECEIVING
     refused = PresenceTracker(started_at=at(0))
     refused.connected(at(0))
     refused.refused("token refused", at(1))
@@ -152,7 +159,8 @@ def test_elapsed_splits_and_never_goes_negative() -> None:
 # -- hotkeys ------------------------------------------------------------------------------
 def test_hotkeys_are_parsed_and_normalised() -> None:
     hotkey = parse_hotkey(" ctrl + SHIFT + f12 ")
-    assert hotkey.modifiers == {Modifier.CTRL, Modifier.SHIFT} and hotkey.key == "F12"
+    assert hotkey.modifiers == {Modifier.CTRL, Modifier.SHIFT}
+    assert hotkey.key == "F12"
     assert str(hotkey) == "Ctrl+Shift+F12"
     assert str(parse_hotkey("Ctrl+Alt+F13")) == "Ctrl+Alt+F13"  # above the terminal keys
     assert str(parse_hotkey("Super+Shift+pageup")) == "Shift+Meta+PageUp"
@@ -205,7 +213,8 @@ def test_a_raise_is_sent_at_once_when_synced_and_its_alarm_is_marked_own() -> No
     own = make_alarm(alarm_id=request.alarm_id, raised_by="kari")
     reaction = core.receive(AlarmNew(alarm=own))
     [event] = reaction.events
-    assert event.own and event.alarm == own
+    assert event.own
+    assert event.alarm == own
     assert reaction.commands == ()  # no "delivered" receipt for one's own alarm
     assert core.unconfirmed_raises == {}
     assert reaction.help_coming == ()
@@ -225,7 +234,8 @@ def test_an_unconfirmed_raise_is_resent_after_each_snapshot_until_stored() -> No
     assert core.receive(Snapshot(alarms=())).commands == (request,)
     stored = pending.model_copy(update={"state": AlarmState.RECEIVED})
     reaction = core.receive(Snapshot(alarms=(stored,)))
-    assert reaction.commands == () and core.unconfirmed_raises == {}
+    assert reaction.commands == ()
+    assert core.unconfirmed_raises == {}
     assert reaction.events[0].own
 
 

@@ -24,7 +24,9 @@ def test_a_fault_frame_opens_a_fault_and_is_news() -> None:
     offline = make_fault()
     reaction = core.receive(offline)
     assert reaction.faults == FaultEvent(offline, (offline,), new=True)
-    assert reaction.events == () and reaction.commands == () and reaction.problem is None
+    assert reaction.events == ()
+    assert reaction.commands == ()
+    assert reaction.problem is None
     assert dict(core.faults) == {("oslo-sentrum", "rom-101", "offline"): offline}
 
 
@@ -89,7 +91,8 @@ def test_a_fault_that_came_back_while_away_is_news_again() -> None:
     core.receive(Snapshot(alarms=()))
     back = make_fault(at=LATER)  # cleared and raised again: a new `at`
     reaction = core.receive(back)
-    assert reaction.faults is not None and reaction.faults.new
+    assert reaction.faults is not None
+    assert reaction.faults.new
 
 
 def test_a_fault_cleared_after_the_snapshot_is_news_when_raised_again() -> None:
@@ -99,7 +102,8 @@ def test_a_fault_cleared_after_the_snapshot_is_news_when_raised_again() -> None:
     core.receive(Snapshot(alarms=()))
     core.receive(make_fault(cleared=True, at=LATER))
     reaction = core.receive(offline)
-    assert reaction.faults is not None and reaction.faults.new
+    assert reaction.faults is not None
+    assert reaction.faults.new
 
 
 def test_a_snapshot_without_faults_says_nothing_of_faults() -> None:

@@ -30,7 +30,8 @@ def test_a_new_connection_starts_unwatched_again() -> None:
     live.opened(0.0)
     live.heard(1.0, ping=True)
     live.closed()
-    assert live.deadline() is None and live.silent(60.0) is None
+    assert live.deadline() is None
+    assert live.silent(60.0) is None
     live.opened(60.0)
     assert live.deadline() is None
 

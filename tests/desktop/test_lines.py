@@ -50,11 +50,13 @@ def test_bad_lines_say_why(line: str, reason: str) -> None:
 def test_json_line_is_one_utf8_object_with_the_event_first() -> None:
     alarm = make_alarm(room="Møterom 101")
     raw = json_line(AlarmEvent(EventKind.ALARM, alarm))
-    assert raw.endswith(b"\n") and raw.count(b"\n") == 1
+    assert raw.endswith(b"\n")
+    assert raw.count(b"\n") == 1
     assert "Møterom".encode() in raw  # UTF-8, as JSON is, rather than \u escapes
     line = json.loads(raw)
     assert next(iter(line)) == "event"
     assert line["event"] == "alarm"
     assert line["alarm_id"] == str(alarm.alarm_id)
     assert line["raised_at"] == "2024-05-02T09:30:00Z"
-    assert line["responders"] == [] and line["resolved_at"] is None
+    assert line["responders"] == []
+    assert line["resolved_at"] is None

@@ -173,7 +173,8 @@ async def test_the_headless_desk_prints_a_line_when_its_silent_alarm_is_refused(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    assert desk.stdin is not None and desk.stderr is not None
+    assert desk.stdin is not None
+    assert desk.stderr is not None
     seen: list[str] = []
 
     async def line_with(text: str) -> str:

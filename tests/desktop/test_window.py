@@ -77,7 +77,8 @@ def test_im_coming_is_sent_the_list_updates_and_the_sound_stops(
     desk.wait(lambda: window.responders.text().startswith("Kommer: Kari"), "the responder list")
     assert not desk.player.playing
     assert window.own_answer.text() == "Du har svart: Jeg kommer."
-    assert not window.coming_button.isEnabled() and window.close_button.isEnabled()
+    assert not window.coming_button.isEnabled()
+    assert window.close_button.isEnabled()
 
     ola = Responder(user="ola", name="Ola Nordmann", at=datetime.now(UTC))
     updated = central.central.alarms[alarm.alarm_id]
@@ -152,7 +153,8 @@ def test_a_hidden_or_minimised_window_is_not_reported_shown(qtbot: QtBot) -> Non
     window.showMinimized()
     qtbot.wait(50)
     window.report_if_visible()
-    assert window.isMinimized() and seen == []
+    assert window.isMinimized()
+    assert seen == []
     window.showNormal()
     qtbot.waitUntil(lambda: seen == [window.alarm_id], timeout=WAIT_MS)
     window.hide()
@@ -174,10 +176,12 @@ def test_the_window_takes_no_keystrokes_until_the_user_gives_it_the_keyboard(
     window.show()
     qtbot.waitExposed(window)
     assert window.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
-    assert not window.isActiveWindow() and not window.has_keyboard
+    assert not window.isActiveWindow()
+    assert not window.has_keyboard
     assert QApplication.focusWidget() is typing  # the user's typing still goes where it went
     QTest.keyClicks(typing, "hei ")
-    assert typing.text() == "hei " and window.answer_given is None
+    assert typing.text() == "hei "
+    assert window.answer_given is None
 
     QTest.mouseClick(window.place, Qt.MouseButton.LeftButton)  # a click in the window
     qtbot.waitUntil(lambda: window.coming_button.hasFocus(), timeout=WAIT_MS)

@@ -51,12 +51,14 @@ def test_a_fault_is_listed_announced_once_and_goes_when_cleared(
     assert f"• {line}" in listed(desk)
     assert announced == [line]
     menu = desk.app.view.faults_menu
-    assert menu.menuAction().isVisible() and menu.title() == "Feil (1)"
+    assert menu.menuAction().isVisible()
+    assert menu.title() == "Feil (1)"
     assert [a.text() for a in menu.actions()] == [line]
     assert menu.actions()[0].toolTip() == "three heartbeats missed"
     assert not menu.actions()[0].isEnabled()
     # Not an alarm: no window, no sound, no red banner.
-    assert desk.app.windows == {} and not desk.player.playing
+    assert desk.app.windows == {}
+    assert not desk.player.playing
     assert not desk.app.view.banner.isVisible()
 
     whole_site = make_fault(device="", kind="no_screen", reason="nobody connected")
@@ -92,7 +94,8 @@ def test_open_faults_sent_again_after_a_reconnect_are_not_announced_again(
     central.run(central.central.start())
     desk.connected()
     desk.wait(lambda: "Feil (1)" in listed(desk), "only the open fault listed")
-    assert "Sabotasje oppdaget" in listed(desk) and "frakoblet" not in listed(desk)
+    assert "Sabotasje oppdaget" in listed(desk)
+    assert "frakoblet" not in listed(desk)
     assert len(announced) == 2
 
 

@@ -60,7 +60,8 @@ def test_the_command_line_trigger_raises_after_the_countdown_and_nothing_shows(
     assert request.raised_at == desk.clock.now
     assert not desk.app.countdown.isVisible()
     desk.wait(lambda: request.alarm_id in desk.app.own_alarms, "central's broadcast back")
-    assert desk.app.windows == {} and not desk.player.playing  # nothing reveals it
+    assert desk.app.windows == {}
+    assert not desk.player.playing
 
     alarm = central.central.alarms[request.alarm_id]
     ola = Responder(user="ola", name="Ola", at=desk.clock.now)
@@ -80,7 +81,8 @@ def test_cancelling_inside_the_countdown_raises_nothing(desk: Desk, central: Cen
     desk.clock.advance(10.0)
     desk.qtbot.wait(600)  # a few of the app's ticks, each of which would raise if due
     assert central.central.raises == []
-    assert desk.app.silent is not None and not desk.app.silent.counting
+    assert desk.app.silent is not None
+    assert not desk.app.silent.counting
 
 
 def test_a_raise_made_while_central_is_down_is_sent_when_it_is_back(
@@ -94,7 +96,8 @@ def test_a_raise_made_while_central_is_down_is_sent_when_it_is_back(
     central.run(central.central.start())
     desk.wait(lambda: central.central.raises, "the raise, after the reconnect")
     [(_, request)] = central.central.raises
-    assert request.input == "tray" and request.alarm_id in desk.app.own_alarms
+    assert request.input == "tray"
+    assert request.alarm_id in desk.app.own_alarms
 
 
 def test_losing_central_says_not_receiving_loudly_and_reconnecting_shows_active_alarms(

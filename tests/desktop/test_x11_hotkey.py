@@ -28,7 +28,7 @@ def _require(tool: str) -> str:
 
 
 @pytest.fixture
-def x_display(tmp_path) -> Iterator[str]:
+def x_display() -> Iterator[str]:
     xvfb = _require("Xvfb")
     # -displayfd: Xvfb picks a free display number and tells us, so parallel runs never clash.
     read, write = os.pipe()
@@ -75,9 +75,8 @@ def test_hotkey_typed_anywhere_fires_the_callback(qtbot, x_display: str, monkeyp
         hotkeys.close()
 
 
-def test_a_combination_held_by_another_program_is_refused(
-    qtbot, x_display: str, monkeypatch
-) -> None:
+@pytest.mark.usefixtures("qtbot")  # a QApplication for the backend's QObject
+def test_a_combination_held_by_another_program_is_refused(x_display: str, monkeypatch) -> None:
     monkeypatch.setenv("DISPLAY", x_display)
     other = Xlib.display.Display(x_display)  # another client grabs Ctrl+Shift+F12 first
     keycode = other.keysym_to_keycode(Xlib.XK.string_to_keysym("F12"))

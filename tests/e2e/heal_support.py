@@ -28,12 +28,17 @@ async def until_recorded(
         if done(seen):
             return seen
         await asyncio.sleep(0.1)
-    raise AssertionError(f"central's record: no {what} in {timeout} s; it has {seen}\n"
-                         f"{central.logs()}")
+    raise AssertionError(
+        f"central's record: no {what} in {timeout} s; it has {seen}\n{central.logs()}"
+    )
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], timeout: float = 20,
-                what: str = "condition", poll: float = 0.1) -> None:
+async def until(
+    check: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 20,
+    what: str = "condition",
+    poll: float = 0.1,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()

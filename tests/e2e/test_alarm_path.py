@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from tests.e2e.conftest import RunningEdge
 from tests.support.agent_waits import wait_led
 from tests.support.stack import SITE, Central, Desk
@@ -17,8 +19,9 @@ def is_new(line: dict[str, object]) -> bool:
     return line["event"] == "alarm"
 
 
+@pytest.mark.usefixtures("central")
 async def test_press_reaches_every_desk_and_led_shows_received(
-    central: Central, desks: dict[str, Desk], edge: RunningEdge
+    desks: dict[str, Desk], edge: RunningEdge
 ) -> None:
     edge.press(17)
     lines = [await desk.wait_for(is_new) for desk in desks.values()]

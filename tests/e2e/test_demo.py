@@ -73,7 +73,10 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         token = re.search(r"Bearer ([\w-]+)", banner)
         console = re.search(r"console:\s+(http://127\.0\.0\.1:\d+)/login", banner)
         login = re.search(r"login:\s+user (\S+), password (\S+)", banner)
-        assert url and token and console and login, banner
+        assert url, banner
+        assert token, banner
+        assert console, banner
+        assert login, banner
         assert "broker:   mqtt://127.0.0.1:" in banner
         assert "board rom-101 pendant p-101" in banner
         ports = sorted(p.name for p in workdir.glob("*.tty"))
@@ -107,9 +110,11 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         # with the pressed room lit up (acute) and the others quiet.
         with httpx.Client(base_url=console[1], timeout=10) as browser:
             refused = log_in_to_console(browser, login[1], f"not-{login[2]}")
-            assert refused.status_code != 303 and "trygg_session" not in browser.cookies
+            assert refused.status_code != 303
+            assert "trygg_session" not in browser.cookies
             answer = log_in_to_console(browser, login[1], login[2])
-            assert answer.status_code == 303 and "trygg_session" in browser.cookies, answer.text
+            assert answer.status_code == 303, answer.text
+            assert "trygg_session" in browser.cookies, answer.text
             board = browser.get("/board")
             assert board.status_code == 200, board.text
             rooms = dict(re.findall(r'data-room="([\w-]+)" data-level="(\w*)"', board.text))
@@ -203,13 +208,17 @@ def test_demo_again_in_the_same_workdir(tmp_path: Path) -> None:
         assert f"office:   reused from the last demo in {workdir}" in banner, banner
         console = re.search(r"console:\s+(http://127\.0\.0\.1:\d+)/login", banner)
         login = re.search(r"login:\s+user (\S+), password (\S+)", banner)
-        assert console and login and old_password, banner
+        assert console, banner
+        assert login, banner
+        assert old_password, banner
         assert login[2] != old_password[1]
         with httpx.Client(base_url=console[1], timeout=10) as browser:
             stale = log_in_to_console(browser, login[1], old_password[1])
-            assert stale.status_code != 303 and "trygg_session" not in browser.cookies
+            assert stale.status_code != 303
+            assert "trygg_session" not in browser.cookies
             answer = log_in_to_console(browser, login[1], login[2])
-            assert answer.status_code == 303 and "trygg_session" in browser.cookies, answer.text
+            assert answer.status_code == 303, answer.text
+            assert "trygg_session" in browser.cookies, answer.text
     assert again.returncode == 0
     # --fresh starts with an empty office.
     with running_demo(workdir, "--fresh") as (_fresh, banner):
@@ -239,7 +248,8 @@ def test_an_edge_without_power_does_not_stop_the_demo(tmp_path: Path) -> None:
     with running_demo(workdir) as (proc, banner):
         url = re.search(r"(http://127\.0\.0\.1:\d+)/healthz", banner)
         token = re.search(r"Bearer ([\w-]+)", banner)
-        assert url and token, banner
+        assert url, banner
+        assert token, banner
         url_, token_ = url[1], token[1]
         assert "power-off|power-on rom-101" in banner
         poll(lambda: device_state(url_, token_, "rom-103") == "online", "rom-103 online")
@@ -255,7 +265,8 @@ def test_an_edge_without_power_does_not_stop_the_demo(tmp_path: Path) -> None:
         # A press while the power is off is lost at the button, and the user is told so.
         lost = sim(workdir, "tap", "rom-103", "wall")
         assert lost.returncode != 0
-        assert "rom-103 is powered off" in lost.stderr and "lost at the button" in lost.stderr
+        assert "rom-103 is powered off" in lost.stderr
+        assert "lost at the button" in lost.stderr
 
         back = sim(workdir, "power-on", "rom-103")
         assert back.returncode == 0, back.stderr
@@ -280,7 +291,8 @@ def test_an_edge_without_power_does_not_stop_the_demo(tmp_path: Path) -> None:
 
 def test_help_lists_power(tmp_path: Path) -> None:
     shown = sim(tmp_path, "--help")
-    assert "power-off" in shown.stdout and "power-on" in shown.stdout
+    assert "power-off" in shown.stdout
+    assert "power-on" in shown.stdout
     refused = sim(tmp_path, "power-off", "rom-101")
     assert refused.returncode == 2
     assert f"no demo is running in {tmp_path}" in refused.stderr

@@ -65,7 +65,9 @@ async def resolve_while_broker_down(
 
 
 async def restart_broker_edge_last(
-    broker: Broker, central: Central, device: str = "rom-101",
+    broker: Broker,
+    central: Central,
+    device: str = "rom-101",
     meanwhile: Callable[[], object] = lambda: None,
 ) -> None:
     """Start the broker again, but let the edge in only after central has reconnected and
@@ -76,16 +78,19 @@ async def restart_broker_edge_last(
     broker.add_user(device, "not-yet-" + password)
     broker.start()
     async with Observer(broker, "heal-observer") as wire:
+
         async def central_connected() -> bool:
             return bool((await asyncio.to_thread(central.health))["mqtt"] == "connected")
 
         await until(central_connected, 20, "central reconnected")
         with contextlib.suppress(AssertionError):  # an old central may have dropped it
             await wire.wait_for(
-                lambda: any(isinstance(m, AckMessage) and m.state is AckState.RESOLVED
-                            for m in (s.decoded() for s in wire.seen
-                                      if s.topic.endswith(f"/{device}/ack"))),
-                3, "central's resolved ack on the wire",
+                lambda: any(
+                    isinstance(m, AckMessage) and m.state is AckState.RESOLVED
+                    for m in (s.decoded() for s in wire.seen if s.topic.endswith(f"/{device}/ack"))
+                ),
+                3,
+                "central's resolved ack on the wire",
             )
     meanwhile()
     broker.add_user(device, password)  # and HUP: the edge gets in at its next try
@@ -101,25 +106,34 @@ async def test_a_press_after_a_lost_resolved_is_a_new_alarm_on_every_screen(
     if when == "broker_down":
         edge.press(17)  # the edge still believes the old alarm active: a re-press of it
         await until(
-            lambda: edge.agent.outbox_pending() == 1
-            and edge.agent.active_alarm("desk") == UUID(old),
-            5, "the press pending as a re-press of the old alarm",
+            lambda: (
+                edge.agent.outbox_pending() == 1 and edge.agent.active_alarm("desk") == UUID(old)
+            ),
+            5,
+            "the press pending as a re-press of the old alarm",
         )
         broker.start()
     else:  # the issue's case: the press comes after central's resolved ack was lost
         await restart_broker_edge_last(broker, central, meanwhile=lambda: edge.press(17))
 
-    lines = {u: await d.wait_for(lambda ln: new_alarm(ln) and ln["alarm_id"] != old, 20)
-             for u, d in desks.items()}
+    lines = {
+        u: await d.wait_for(lambda ln: new_alarm(ln) and ln["alarm_id"] != old, 20)
+        for u, d in desks.items()
+    }
     new = lines["kari"]["alarm_id"]
     assert lines["ola"]["alarm_id"] == new
-    assert lines["kari"]["input"] == "desk" and lines["kari"]["device"] == "rom-101"
+    assert lines["kari"]["input"] == "desk"
+    assert lines["kari"]["device"] == "rom-101"
 
     # The LED converges to the new alarm's state (stored, nobody coming yet: received).
-    await wait_for(edge.agent,
-        lambda: edge.agent.active_alarm("desk") == UUID(new)
-        and edge.agent.led_state("desk") == "received",
-        20, "LED on the new alarm, received",
+    await wait_for(
+        edge.agent,
+        lambda: (
+            edge.agent.active_alarm("desk") == UUID(new)
+            and edge.agent.led_state("desk") == "received"
+        ),
+        20,
+        "LED on the new alarm, received",
     )
     await wait_pending(edge.agent, 0, timeout=20)
     stored = await until_recorded(
@@ -144,10 +158,14 @@ async def test_a_lost_resolved_ack_reaches_the_led_without_a_press(
     old = await raised_and_coming(edge, desks)
     await resolve_while_broker_down(broker, central, desks, edge, old)
     await restart_broker_edge_last(broker, central)
-    await wait_for(edge.agent,
-        lambda: edge.agent.active_alarm("desk") is None
-        and edge.agent.led_state("desk") in ("resolved", "off"),
-        20, "LED resolved/off",
+    await wait_for(
+        edge.agent,
+        lambda: (
+            edge.agent.active_alarm("desk") is None
+            and edge.agent.led_state("desk") in ("resolved", "off")
+        ),
+        20,
+        "LED resolved/off",
     )
     await until(lambda: edge.agent.led_state("desk") == "off", 10, "LED dark after resolved")
     stored = await until_recorded(central, lambda r: len(r) == 1, 5, "one alarm")
@@ -207,7 +225,7 @@ async def test_broker_killed_for_3_s_while_two_edges_are_pressed(
     stored_at: dict[str, float] = {}
 
     async def all_stored() -> bool:
-        for alarm in await until_recorded(central, lambda r: True, 5):
+        for alarm in await until_recorded(central, lambda _r: True, 5):
             stored_at.setdefault(alarm["alarm_id"], time.monotonic())
         return set(pressed) <= set(stored_at)
 

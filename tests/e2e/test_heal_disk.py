@@ -41,8 +41,9 @@ from tests.support.stack import Central, Desk
 def mount_tool(name: str) -> str:
     tool = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
     if tool is None or os.geteuid() != 0:
-        raise RuntimeError(f"the disk-full test mounts a tmpfs: it needs root and {name} "
-                           "(util-linux)")
+        raise RuntimeError(
+            f"the disk-full test mounts a tmpfs: it needs root and {name} (util-linux)"
+        )
     return tool
 
 
@@ -55,8 +56,19 @@ class SmallDisk:
 
     def mount(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        subprocess.run([mount_tool("mount"), "-t", "tmpfs", "-o", "size=16m,mode=0700",
-                        "tmpfs", str(self.path)], check=True, timeout=20)
+        subprocess.run(
+            [
+                mount_tool("mount"),
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=16m,mode=0700",
+                "tmpfs",
+                str(self.path),
+            ],
+            check=True,
+            timeout=20,
+        )
 
     def unmount(self) -> None:
         self.free()
@@ -98,8 +110,9 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 def central(broker: Broker, tmp_path: Path, disk: SmallDisk) -> Iterator[Central]:
     """As tests/e2e/conftest.py's, with the store on the small disk."""
     c = Central(broker, tmp_path, USERS)
-    c.config.write_text(c.config.read_text().replace(
-        str(tmp_path / "central.db"), str(disk.path / "central.db")))
+    c.config.write_text(
+        c.config.read_text().replace(str(tmp_path / "central.db"), str(disk.path / "central.db"))
+    )
     c.start()
     try:
         yield c
@@ -108,7 +121,10 @@ def central(broker: Broker, tmp_path: Path, disk: SmallDisk) -> Iterator[Central
 
 
 async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm(
-    broker: Broker, central: Central, desks: dict[str, Desk], edge: RunningEdge,
+    broker: Broker,
+    central: Central,
+    desks: dict[str, Desk],
+    edge: RunningEdge,
     disk: SmallDisk,
 ) -> None:
     kari, ola = desks["kari"], desks["ola"]
@@ -121,13 +137,16 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
     disk.fill()
     failures = central.logs().count("will retry")
     await ola.send(f"resolve {old}")
-    await until(lambda: central.logs().count("will retry") > failures, 20,
-                "central's write of the resolution failing on the full disk")
+    await until(
+        lambda: central.logs().count("will retry") > failures,
+        20,
+        "central's write of the resolution failing on the full disk",
+    )
     edge.press(17)  # the edge never heard "resolved" (its ack waits for the commit)
     await until(
-        lambda: edge.agent.outbox_pending() == 1
-        and edge.agent.active_alarm("desk") == UUID(old),
-        5, "the press pending as a re-press of the old alarm",
+        lambda: edge.agent.outbox_pending() == 1 and edge.agent.active_alarm("desk") == UUID(old),
+        5,
+        "the press pending as a re-press of the old alarm",
     )
     await asyncio.sleep(1.5)  # a resend or two of the press against the full disk
 
@@ -141,14 +160,19 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
         stored = await until_recorded(
             central,
             lambda r: state_of(r, old) == "resolved" and state_of(r, new) == "received",
-            30, "the resolution and the new alarm",
+            30,
+            "the resolution and the new alarm",
         )
         # The outbox settles: the LED follows the new alarm, nothing is left to re-send.
-        await wait_for(edge.agent,
-            lambda: edge.agent.outbox_pending() == 0
-            and edge.agent.active_alarm("desk") == UUID(new)
-            and edge.agent.led_state("desk") == "received",
-            20, "outbox settled on the new alarm",
+        await wait_for(
+            edge.agent,
+            lambda: (
+                edge.agent.outbox_pending() == 0
+                and edge.agent.active_alarm("desk") == UUID(new)
+                and edge.agent.led_state("desk") == "received"
+            ),
+            20,
+            "outbox settled on the new alarm",
         )
         settled = len(wire.alarms())
         await asyncio.sleep(3)  # resend_interval_s is 1 s: a storm would show three times
@@ -158,9 +182,11 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
 
     stored = await until_recorded(central, lambda r: len(r) == 2, 5, "exactly two alarms")
     old_alarm, new_alarm_ = by_id(stored, old), by_id(stored, new)
-    assert old_alarm is not None and new_alarm_ is not None
+    assert old_alarm is not None
+    assert new_alarm_ is not None
     assert [e["kind"] for e in old_alarm["events"]].count("resolved") == 1, old_alarm
     assert [e["kind"] for e in new_alarm_["events"]].count("raised") == 1, new_alarm_
-    assert new_alarm_["presses"] == 1 and new_alarm_["input"] == "desk"
+    assert new_alarm_["presses"] == 1
+    assert new_alarm_["input"] == "desk"
     for desk in (kari, ola):
         assert len(alarm_lines(desk, new)) == 1, desk.lines

@@ -76,8 +76,10 @@ async def test_the_only_responder_withdrawing_moves_the_led_back_and_the_sync_go
         await wait_led(edge.agent, "desk", "received", timeout=15)
         back = len(wire.seen)  # everything from here on was sent after the LED went back
         withdrawn = [a for a in acks_for(wire, alarm_id) if a.state.value == "received"]
-        assert withdrawn and withdrawn[-1].responders == ()
-        assert withdrawn[-1].presses == 1 and withdrawn[-1].input == "desk"
+        assert withdrawn
+        assert withdrawn[-1].responders == ()
+        assert withdrawn[-1].presses == 1
+        assert withdrawn[-1].input == "desk"
 
         # The device now lists what central has stored, so central answers nothing more.
         # (An ack answering a heartbeat sent before the LED went back may still come in just

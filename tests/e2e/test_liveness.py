@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk
 
@@ -106,7 +106,8 @@ async def test_a_frozen_desk_is_dropped_from_coverage_and_no_screen_is_raised(
         await desk.start()
         await central.wait_screens(1)
         coverage = get(central, "kari", "/api/coverage")["sites"]
-        assert coverage == [coverage[0]] and coverage[0]["screens"] == 1  # type: ignore[index]
+        assert coverage == [coverage[0]]
+        assert coverage[0]["screens"] == 1
         assert desk.proc is not None
         os.kill(desk.proc.pid, signal.SIGSTOP)
         try:
@@ -114,7 +115,8 @@ async def test_a_frozen_desk_is_dropped_from_coverage_and_no_screen_is_raised(
             assert stopped(desk.proc.pid)  # frozen, socket still open: central closed it
             assert "no answer to pings" in central.logs()
             [site] = get(central, "kari", "/api/coverage")["sites"]  # type: ignore[misc]
-            assert site["screens"] == 0 and site["covered"] is False
+            assert site["screens"] == 0
+            assert site["covered"] is False
             # The only screen of an open site is gone: after the grace, nobody would get an
             # alarm, and supervision says so.
             await poll(
@@ -131,8 +133,9 @@ async def test_a_frozen_desk_is_dropped_from_coverage_and_no_screen_is_raised(
         central.stop()
 
 
+@pytest.mark.usefixtures("edge")
 async def test_no_offline_fault_for_a_healthy_edge_after_central_own_pause(
-    central: Central, edge: RunningEdge
+    central: Central,
 ) -> None:
     def rom_101() -> dict[str, object]:
         devices = get(central, "kari", "/api/devices")["devices"]
@@ -166,5 +169,6 @@ async def test_no_offline_fault_for_a_healthy_edge_after_central_own_pause(
         "a heartbeat heard after the pause",
     )
     device = rom_101()
-    assert device["state"] == "online" and device["faults"] == []
+    assert device["state"] == "online"
+    assert device["faults"] == []
     assert "fault offline" not in central.logs()

@@ -86,9 +86,11 @@ async def test_an_open_round_is_shown_everywhere_and_expires_into_real_alarms(
 
     edge.press(17)  # the tester's first press of this button: a real alarm now, for everyone
     real = await desks["kari"].wait_for(is_alarm)
-    assert real["test"] is False and real["input"] == "desk"
+    assert real["test"] is False
+    assert real["input"] == "desk"
     mine = await desks[MANAGER].wait_for(is_alarm)
-    assert mine["alarm_id"] == real["alarm_id"] and mine["test"] is False
+    assert mine["alarm_id"] == real["alarm_id"]
+    assert mine["test"] is False
     assert [a["alarm_id"] for a in central.alarms("kari")] == [real["alarm_id"]]
 
     [logged] = central.api("GET", "/api/tests", params={"kind": "manual_round"})["runs"]

@@ -65,19 +65,24 @@ async def test_the_test_alarm_reaches_only_the_test_screen_and_records_its_legs(
     assert all(leg["ok"] and leg["value"] is not None for leg in legs.values()), legs
 
     shown = await desks[TEST_SCREEN].wait_for(is_alarm)
-    assert shown["test"] is True and shown["device"] == "rom-101"
+    assert shown["test"] is True
+    assert shown["device"] == "rom-101"
     await desks[TEST_SCREEN].wait_for(
         lambda ln: ln["alarm_id"] == shown["alarm_id"] and ln["state"] == "resolved"
     )
     # Nothing reached kari: her next line is a real alarm raised only now.
     edge.press(22)
-    real = await desks["kari"].wait_for(lambda ln: True)
-    assert real["event"] == "alarm" and real["test"] is False and real["input"] == "wall"
+    real = await desks["kari"].wait_for(lambda _ln: True)
+    assert real["event"] == "alarm"
+    assert real["test"] is False
+    assert real["input"] == "wall"
     # The alarm record leaves the test out unless asked; asked, it is there, ended by central.
     assert [a["alarm_id"] for a in central.alarms("kari")] == [real["alarm_id"]]
     everything = central.api("GET", "/api/alarms", params={"include_tests": "true"})["alarms"]
     test = next(a for a in everything if a["alarm_id"] == shown["alarm_id"])
-    assert test["test"] and test["state"] == "resolved" and test["resolved_by"] == "central"
+    assert test["test"]
+    assert test["state"] == "resolved"
+    assert test["resolved_by"] == "central"
     # The edge never lit its LED for the synthetic press.
     assert edge.agent.led_state("desk") == "off"
 
@@ -102,17 +107,20 @@ async def test_a_round_ticks_pressed_buttons_and_lists_the_rest(
     await central.wait_screens(3)
     try:
         started = await asyncio.to_thread(cli, central, "start")
-        assert started["state"] == "open" and started["tester"] == MANAGER
+        assert started["state"] == "open"
+        assert started["tester"] == MANAGER
         assert {b["input"] for b in started["not_tested"]} == {"desk", "wall"}
 
         edge.press(17)  # the desk button: its test
         test = await tester.wait_for(is_alarm)
-        assert test["test"] is True and test["input"] == "desk"
+        assert test["test"] is True
+        assert test["input"] == "desk"
         await wait_led(edge.agent, "desk", "off", timeout=15)  # received, resolved, off
 
         edge.press(17)  # again in the same round: a real alarm, to everyone
         real = await desks["kari"].wait_for(is_alarm)
-        assert real["test"] is False and real["input"] == "desk"
+        assert real["test"] is False
+        assert real["input"] == "desk"
         await desks[TEST_SCREEN].wait_for(lambda ln: ln["alarm_id"] == real["alarm_id"])
 
         # Coverage counts kari's and frida's screens; the test screen is not a colleague.
@@ -128,7 +136,8 @@ async def test_a_round_ticks_pressed_buttons_and_lists_the_rest(
     assert [(b["device"], b["input"]) for b in closed["not_tested"]] == [("rom-101", "wall")]
     assert closed["failed"] == []
     [logged] = central.api("GET", "/api/tests", params={"kind": "manual_round"})["runs"]
-    assert logged["result"] == "failed" and logged["reason"] == "1 tested, 1 not tested, 0 failed"
+    assert logged["result"] == "failed"
+    assert logged["reason"] == "1 tested, 1 not tested, 0 failed"
     assert {(c["input"], c["ok"]) for c in logged["checks"]} == {("desk", True), ("wall", False)}
     # The wall button is overdue for its monthly test; the desk button is not.
     overdue = central.api("GET", "/api/tests/overdue")["overdue"]

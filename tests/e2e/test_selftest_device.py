@@ -75,8 +75,10 @@ async def test_healthy_edge_passes_and_the_csv_has_one_row_per_check(
         [run_id] = central.run_schedule(DAILY)
         run = await central.finished_run(run_id)
     assert run["result"] == "passed", run
-    assert run["kind"] == "device_selftest" and run["device"] == "rom-101"
-    assert run["trigger"] == "manual" and run["tester"] == MANAGER
+    assert run["kind"] == "device_selftest"
+    assert run["device"] == "rom-101"
+    assert run["trigger"] == "manual"
+    assert run["tester"] == MANAGER
     checks = {c["name"]: c for c in run["checks"]}
     assert set(checks) == DEVICE_CHECKS
     assert all(c["ok"] for c in checks.values())
@@ -94,7 +96,8 @@ async def test_healthy_edge_passes_and_the_csv_has_one_row_per_check(
     rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert {r["check"] for r in rows} == DEVICE_CHECKS
     assert len(rows) == len(DEVICE_CHECKS)
-    assert {r["run_id"] for r in rows} == {run_id} and {r["ok"] for r in rows} == {"yes"}
+    assert {r["run_id"] for r in rows} == {run_id}
+    assert {r["ok"] for r in rows} == {"yes"}
     # Tested today: not overdue; the site's weekly test alarm never ran: overdue.
     overdue = central.api("GET", "/api/tests/overdue")["overdue"]
     assert {(o["kind"], o["device"]) for o in overdue} >= {("e2e_test_alarm", "")}
@@ -118,7 +121,8 @@ async def test_a_stuck_button_fails_with_its_name(
         )
     assert run["result"] == "failed"
     inputs = next(c for c in run["checks"] if c["name"] == "inputs")
-    assert not inputs["ok"] and "desk stuck closed" in inputs["detail"]
+    assert not inputs["ok"]
+    assert "desk stuck closed" in inputs["detail"]
     assert "inputs: desk stuck closed" in run["reason"]
     assert devices[0]["faults"][0]["reason"] == "input desk stuck closed"
 
@@ -178,14 +182,17 @@ async def test_an_unplugged_sensor_board_fails_its_ping(
         plugged = await central.finished_run(plugged_id)
         board_check = next(c for c in plugged["checks"] if c["name"] == "sensor_board")
         assert plugged["result"] == "passed", plugged
-        assert board_check["ok"] and board_check["value"] is not None and board.pings == 1
+        assert board_check["ok"]
+        assert board_check["value"] is not None
+        assert board.pings == 1
         board.unplug()
         await wait_for(agent, lambda: not sensors.connected, 10, "board lost")
         [run_id] = central.run_schedule(DAILY)
         run = await central.finished_run(run_id)
     assert run["result"] == "failed"
     board = next(c for c in run["checks"] if c["name"] == "sensor_board")
-    assert not board["ok"] and "no PONG within 1 s" in board["detail"]
+    assert not board["ok"]
+    assert "no PONG within 1 s" in board["detail"]
     others = [c for c in run["checks"] if c["name"] != "sensor_board"]
     assert all(c["ok"] for c in others), others
 
@@ -214,7 +221,8 @@ async def test_a_silent_edge_fails_with_no_answer(
     finally:
         edge.send_signal(signal.SIGKILL)
         edge.wait()
-    assert run["result"] == "failed" and run["reason"] == "no answer"
+    assert run["result"] == "failed"
+    assert run["reason"] == "no answer"
     assert [(c["name"], c["ok"], c["detail"]) for c in run["checks"]] == [
         ("answer", False, "no answer")
     ]
@@ -240,7 +248,8 @@ async def test_a_killed_edge_is_offline_for_the_facility_manager(
         # The requirement: within 5 s of the will. The will goes out when the socket closes.
         frame = await asyncio.wait_for(fault(), 5)
         assert (frame["site"], frame["device"], frame["kind"]) == (SITE, "rom-101", "offline")
-        assert frame["cleared"] is False and "last will" in str(frame["reason"])
+        assert frame["cleared"] is False
+        assert "last will" in str(frame["reason"])
         [device] = central.api("GET", "/api/devices")["devices"]
         assert device["state"] == "offline"
         assert device["faults"][0]["kind"] == "offline"

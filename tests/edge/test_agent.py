@@ -219,7 +219,8 @@ async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
     stored = Outbox(outbox)
     try:
         row = stored.get(A1)
-        assert row is not None and (row.presses, row.acked_state) == (2, "received")
+        assert row is not None
+        assert (row.presses, row.acked_state) == (2, "received")
         assert stored.unacked() == []
     finally:
         stored.close()

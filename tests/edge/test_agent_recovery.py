@@ -72,7 +72,8 @@ async def test_held_alarms_are_in_every_heartbeat_and_status(
         await wait_connected(agent)
         await wire.wait_for(lambda: bool(wire.statuses()), what="status")
         birth = wire.statuses()[0][1].health
-        assert birth is not None and birth.alarms == ()
+        assert birth is not None
+        assert birth.alarms == ()
 
         press(pins, DESK_PIN)
         await wire.wait_alarm(lambda a: a.alarm_id == A1)
@@ -150,7 +151,8 @@ async def test_an_active_alarm_named_by_central_is_taken_up_and_counts_presses(
     stored = Outbox(outbox)
     try:
         row = stored.get(S)
-        assert row is not None and (row.presses, row.acked_state, row.state) == (
+        assert row is not None
+        assert (row.presses, row.acked_state, row.state) == (
             3,
             "acknowledged",
             "acknowledged",

@@ -99,7 +99,8 @@ async def test_birth_is_retained_and_last_will_says_offline_after_a_crash(
             lambda: any(s.state == "online" for _, s in wire.statuses()), 20, "online status"
         )
         online = next(s for _, s in wire.statuses() if s.state == "online")
-        assert online.health is not None and online.health.outputs == {"desk": "off"}
+        assert online.health is not None
+        assert online.health.outputs == {"desk": "off"}
         assert await fresh_retained_state(broker) == "online"
 
         agent.send_signal(signal.SIGKILL)  # no DISCONNECT: the broker must publish the will
@@ -121,7 +122,8 @@ async def test_birth_is_retained_and_last_will_says_offline_after_a_crash(
             lambda: any(s.state == "offline" for _, s in wire.statuses()[before:]), 10, "offline"
         )
         assert await fresh_retained_state(broker) == "offline"
-        assert agent.stdout is not None and agent.stdout.read() == b""  # stdout stays clean
+        assert agent.stdout is not None
+        assert agent.stdout.read() == b""
     log = (tmp_path / "agent-1.log").read_text()
     assert "edge agent running site=oslo-sentrum device=rom-101 inputs=desk" in log
     assert "status offline published (clean shutdown)" in log

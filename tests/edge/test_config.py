@@ -183,7 +183,8 @@ def test_console_script_help_and_usage_errors() -> None:
         [sys.executable, "-m", "edge", "--help"], capture_output=True, text=True, timeout=30
     )
     assert help_run.returncode == 0
-    assert "validate-config" in help_run.stdout and "--config" in help_run.stdout
+    assert "validate-config" in help_run.stdout
+    assert "--config" in help_run.stdout
     no_args = subprocess.run(
         [sys.executable, "-m", "edge"], capture_output=True, text=True, timeout=30
     )

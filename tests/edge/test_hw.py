@@ -61,7 +61,7 @@ async def test_edges_are_handed_to_the_loop_with_the_time_of_the_edge(pins: Mock
 
 def test_edge_after_the_loop_closed_is_ignored(pins: MockFactory) -> None:
     loop = asyncio.new_event_loop()
-    inputs = ButtonInputs([button("desk", 17)], lambda *a: None, lambda: AT, loop, pins)
+    inputs = ButtonInputs([button("desk", 17)], lambda *_a: None, lambda: AT, loop, pins)
     loop.close()
     try:
         pins.pin(17).drive_low()  # must not raise on the driver's thread
@@ -76,10 +76,10 @@ def test_pin_in_use_is_a_hardware_error_and_releases_what_was_opened(pins: MockF
         # BOARD11 is GPIO17 on a Pi header: only gpiozero can tell.
         with pytest.raises(HardwareError, match="'b'") as raised:
             ButtonInputs(
-                [button("a", 17), button("b", "BOARD11")], lambda *a: None, lambda: AT, loop, pins
+                [button("a", 17), button("b", "BOARD11")], lambda *_a: None, lambda: AT, loop, pins
             )
         assert isinstance(raised.value, EdgeError)
-        again = ButtonInputs([button("a", 17)], lambda *a: None, lambda: AT, loop, pins)
+        again = ButtonInputs([button("a", 17)], lambda *_a: None, lambda: AT, loop, pins)
         again.close()
     finally:
         loop.close()

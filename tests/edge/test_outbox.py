@@ -51,7 +51,8 @@ def test_unacked_alarms_survive_reopen_in_order(tmp_path: Path) -> None:
     assert [r.alarm_id for r in unacked] == [UUID(int=1), UUID(int=2)]
     assert unacked[0] == record(1)
     stored = reopened.get(UUID(int=3))
-    assert stored is not None and stored.acked_state == "received"
+    assert stored is not None
+    assert stored.acked_state == "received"
     assert reopened.get(UUID(int=9)) is None
     reopened.close()
 
@@ -142,7 +143,8 @@ def test_a_newer_repeat_of_the_same_word_is_kept_for_ordering(tmp_path: Path) ->
     assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(4)) is False
     assert box.mark_state(UUID(int=1), "acknowledged", T0) is True  # no time: applies
     stored = box.get(UUID(int=1))
-    assert stored is not None and (stored.state, stored.state_at) == ("acknowledged", sent(5))
+    assert stored is not None
+    assert (stored.state, stored.state_at) == ("acknowledged", sent(5))
     box.close()
 
 

@@ -132,7 +132,8 @@ def test_ack_in_flight_during_a_repress_keeps_the_higher_count_pending(
     assert policy.raised(A, T0) is True
     assert policy.raised(A, s(1), presses=2) is True  # pressed again before any ack came
     assert policy.acked(A, RECEIVED, presses=1) is False  # central's ack for the first press
-    assert policy.is_pending(A) and policy.pending == (A,)
+    assert policy.is_pending(A)
+    assert policy.pending == (A,)
     assert policy.due(s(5.9)) == []
     assert policy.due(s(6)) == [A]  # the resend timer carries presses=2 on
     assert policy.acked(A, AckState.ACKNOWLEDGED, presses=2) is True

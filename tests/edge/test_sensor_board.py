@@ -211,7 +211,8 @@ async def test_noise_and_bad_frames_are_counted_and_never_fatal(
             "serial_oversized": 5,
             "serial_seq_gap": 4,  # 11→13, 13→16, 16→18, 18→30
         }
-        assert sensors.connected and agent.connected
+        assert sensors.connected
+        assert agent.connected
         await wire.wait_for(
             lambda: any(h.health.counters.get("serial_oversized") == 5 for h in wire.heartbeats()),
             what="counters in a heartbeat",
@@ -268,8 +269,10 @@ async def test_unplug_and_replug_recover_without_a_restart(
             async with Observer(broker, "late") as late:
                 await late.wait_for(lambda: bool(late.statuses()), what="retained status")
                 retained, status = late.statuses()[0]
-                assert retained and status.state == "online"
-                assert status.health is not None and status.health.faults == ()
+                assert retained
+                assert status.state == "online"
+                assert status.health is not None
+                assert status.health.faults == ()
     finally:
         if boards and boards[-1].plugged:
             boards[-1].unplug()
@@ -285,7 +288,8 @@ async def test_ping_gets_pong(broker: Broker, pins: MockFactory, tmp_path: Path)
         assert int(crc, 16) == binascii.crc_hqx(body, 0xFFFF)
         board.write(CASE["pong"])  # $5,PONG,a1b2
         latency = await ping
-        assert latency is not None and latency >= 0
+        assert latency is not None
+        assert latency >= 0
 
         # Unanswered: None after the timeout, and the line stays usable.
         assert await sensors.ping("zz9", timeout=0.2) is None
@@ -329,7 +333,8 @@ async def test_unsent_pendant_alarm_survives_a_restart_and_counts_further_presse
             await wait_for(second, lambda: sensors.connected, what="board port open again")
             board.write(line(5, "PEND", "p-17", "83", "PRESS"))
             again = await wire.wait_alarm(lambda a: a.presses == 2)
-            assert again.input == "p-17" and again.source is AlarmSource.SENSOR
+            assert again.input == "p-17"
+            assert again.source is AlarmSource.SENSOR
             assert {a.alarm_id for a in wire.alarms()} == {again.alarm_id}
     finally:
         board.unplug()

@@ -112,7 +112,7 @@ def test_encode_ping() -> None:
 def test_encoder_refuses_what_the_line_cannot_carry(
     seq: int, kind: str, fields: tuple[str, ...]
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"outside 0\.\.65535|not allowed on the line"):
         encode_frame(seq, kind, fields)
 
 
@@ -136,7 +136,8 @@ def test_a_frame_of_exactly_96_bytes_is_accepted_and_97_is_oversized() -> None:
     parser = FrameParser()
     exact = frame_of_length(MAX_FRAME_BYTES, seq=1)
     too_long = frame_of_length(MAX_FRAME_BYTES + 1, seq=2)
-    assert len(exact) == 96 and len(too_long) == 97
+    assert len(exact) == 96
+    assert len(too_long) == 97
     frames = parser.feed(exact + too_long + encode_frame(3, "SND", ("5",)))
     assert [f.seq for f in frames] == [1, 3]
     assert parser.drops == {"oversized": 1, "seq_gap": 1}

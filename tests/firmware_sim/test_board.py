@@ -19,7 +19,8 @@ def test_port_is_a_raw_pty_behind_a_stable_symlink(board: Board, line: Line) -> 
     assert board.link.is_symlink()
     assert os.readlink(board.link).startswith("/dev/pts/")
     _, _, fields = line.wait_frame("HB")
-    assert fields[1] == "1.0.3" and fields[0].isdigit()
+    assert fields[1] == "1.0.3"
+    assert fields[0].isdigit()
     line.wait_frame("SND")
     # Raw mode: the board's "\n" arrives untranslated and nothing the host writes is echoed.
     line.port.write(b"hello\n")
@@ -27,7 +28,8 @@ def test_port_is_a_raw_pty_behind_a_stable_symlink(board: Board, line: Line) -> 
     assert b"hello" not in line.read_some() + line.buffer
 
 
-def test_opening_the_port_gets_the_room_state(board: Board, line: Line) -> None:
+@pytest.mark.usefixtures("line")  # the host has the port open
+def test_opening_the_port_gets_the_room_state(board: Board) -> None:
     board.call(lambda: board.do_door(True))
     line2 = Line(board.link)  # another host session: a reopen after an edge restart
     try:
@@ -56,14 +58,16 @@ def test_sensors_and_pendant_frames(board: Board, line: Line) -> None:
     assert line.wait_frame("PEND")[2] == ["p-17", "12", "PRESS"]
 
 
-def test_sequence_numbers_count_up_by_one(board: Board, line: Line) -> None:
+@pytest.mark.usefixtures("board")
+def test_sequence_numbers_count_up_by_one(line: Line) -> None:
     seqs = [line.wait_frame("HB")[0]]
     for _ in range(4):
         seqs.append(frame_ok(line.wait_for(lambda raw: frame_ok(raw) is not None))[0])  # type: ignore[index]
     assert seqs == list(range(seqs[0], seqs[0] + 5))
 
 
-def test_ping_gets_pong_with_the_same_token(board: Board, line: Line) -> None:
+@pytest.mark.usefixtures("board")
+def test_ping_gets_pong_with_the_same_token(line: Line) -> None:
     line.wait_frame("HB")
     line.port.write(b"noise$" + frames.encode_frame(7, "PING", ["a1b2"]))
     assert line.wait_frame("PONG")[2] == ["a1b2"]
@@ -75,15 +79,19 @@ def test_ping_gets_pong_with_the_same_token(board: Board, line: Line) -> None:
 def test_fault_frames_are_the_documented_bytes(board: Board, line: Line) -> None:
     line.wait_frame("HB")
     noise = bytes.fromhex(handle(board, {"cmd": "noise", "bytes": 40})["wrote"])
-    assert len(noise) == 40 and b"$" not in noise
+    assert len(noise) == 40
+    assert b"$" not in noise
     bad = bytes.fromhex(handle(board, {"cmd": "badcrc"})["wrote"])
     cut = bytes.fromhex(handle(board, {"cmd": "truncate"})["wrote"])
     big = bytes.fromhex(handle(board, {"cmd": "oversize"})["wrote"])
     after = line.wait_frame("HB")
     bad_seq = int(bad[1:].split(b",")[0])
-    assert frame_ok(bad[:-1]) is None and bad.startswith(f"${bad_seq},DOOR,0*".encode())
-    assert cut.startswith(f"${bad_seq + 1},DOOR".encode()) and not cut.endswith(b"\n")
-    assert len(big) == 120 and frame_ok(big[:-1])[:2] == (bad_seq + 2, "HB")  # type: ignore[index]
+    assert frame_ok(bad[:-1]) is None
+    assert bad.startswith(f"${bad_seq},DOOR,0*".encode())
+    assert cut.startswith(f"${bad_seq + 1},DOOR".encode())
+    assert not cut.endswith(b"\n")
+    assert len(big) == 120
+    assert frame_ok(big[:-1])[:2] == (bad_seq + 2, "HB")
     assert after[0] > bad_seq + 2  # the broken frames used their sequence numbers
     assert board.status()["sent"]["badcrc"] == 1
 
@@ -111,7 +119,8 @@ def test_silence_stops_everything_until_resumed(board: Board, line: Line) -> Non
     ticks = board.status()["ticks"]
     line.port.write(frames.encode_frame(1, "PING", ["quiet"]))
     wait_until(lambda: board.status()["ticks"] >= ticks + 3, what="three silent ticks")
-    assert line.read_some() == b"" and line.port.in_waiting == 0
+    assert line.read_some() == b""
+    assert line.port.in_waiting == 0
     with pytest.raises(SimError, match="silent"):
         handle(board, {"cmd": "badcrc"})
     handle(board, {"cmd": "silence", "value": "off"})
@@ -119,14 +128,19 @@ def test_silence_stops_everything_until_resumed(board: Board, line: Line) -> Non
     line.wait_frame("HB")
 
 
+def _read_until_gone(line: Line) -> None:
+    for _ in range(100):
+        line.port.read(1)
+
+
 def test_unplug_closes_the_pty_and_replug_makes_a_new_one(board: Board, line: Line) -> None:
     line.wait_frame("HB")
     first = os.readlink(board.link)
     handle(board, {"cmd": "unplug"})
-    assert not board.link.exists() and not board.link.is_symlink()
+    assert not board.link.exists()
+    assert not board.link.is_symlink()
     with pytest.raises(serial.SerialException):
-        for _ in range(100):
-            line.port.read(1)  # the host notices: the device has gone
+        _read_until_gone(line)  # the host notices: the device has gone
     with pytest.raises(SimError, match="already unplugged"):
         handle(board, {"cmd": "unplug"})
     with pytest.raises(SimError, match="unplugged"):
@@ -134,9 +148,11 @@ def test_unplug_closes_the_pty_and_replug_makes_a_new_one(board: Board, line: Li
     handle(board, {"cmd": "door", "value": "open"})  # the room changes while unplugged
 
     status = handle(board, {"cmd": "replug"})
-    assert status["generation"] == 2 and status["plugged"]
+    assert status["generation"] == 2
+    assert status["plugged"]
     # Rebooted: its counters start again (read in the board's own thread, so no race).
-    assert status["ticks"] == 0 and status["seq"] <= 3
+    assert status["ticks"] == 0
+    assert status["seq"] <= 3
     # The old pty is still held open by the host, so the new one must be another.
     assert os.readlink(board.link) == status["pty"] != first
     again = Line(board.link)
@@ -145,7 +161,8 @@ def test_unplug_closes_the_pty_and_replug_makes_a_new_one(board: Board, line: Li
         seq, _, fields = again.wait_frame("HB")
         # Uptime counts from the replug, not from the first boot (a loose bound: a busy CI
         # machine may take a while to open the new port).
-        assert int(fields[0]) < 60 and seq >= 1
+        assert int(fields[0]) < 60
+        assert seq >= 1
     finally:
         again.close()
 

@@ -83,7 +83,8 @@ def test_outputs_named_by_input(office: Office, capsys: pytest.CaptureFixture[st
     shown = json.loads(capsys.readouterr().out)
     assert shown["desk"]["led"]["pattern"] == "on"
     assert shown["desk"]["button"]["pressed"] is False
-    assert shown["wall"]["button"]["pressed"] is True and "led" not in shown["wall"]
+    assert shown["wall"]["button"]["pressed"] is True
+    assert "led" not in shown["wall"]
 
 
 def test_board_commands(office: Office, capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,7 +138,8 @@ def test_console_script_help_and_usage_errors(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert wrong.returncode == 2 and "invalid choice: 'ajar'" in wrong.stderr
+    assert wrong.returncode == 2
+    assert "invalid choice: 'ajar'" in wrong.stderr
 
 
 # -- scenarios ---------------------------------------------------------------------------------

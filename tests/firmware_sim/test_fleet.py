@@ -77,10 +77,12 @@ async def test_fleet_heartbeats_and_alarms_acked_by_central(broker: Broker, tmp_
         assert fleet.returncode == 0, err.decode()
         report = json.loads(out)
         assert report["devices"] == report["connected_peak"] == 50
-        assert report["heartbeats"] > 0 and report["heartbeat_lag_ms"]["p50"] >= 0
+        assert report["heartbeats"] > 0
+        assert report["heartbeat_lag_ms"]["p50"] >= 0
         assert report["alarms_sent"] > 0
         assert report["alarms_acked"] == report["alarms_sent"]  # central acked every one
-        assert len(beating) == 50 and len(online) == 50
+        assert len(beating) == 50
+        assert len(online) == 50
         stored = central.alarms("kari")
         assert len(stored) == report["alarms_sent"]
         assert {a["device"] for a in stored} <= {f"sim-{n:02d}" for n in range(1, 51)}
@@ -88,7 +90,7 @@ async def test_fleet_heartbeats_and_alarms_acked_by_central(broker: Broker, tmp_
         central.stop()
 
 
-def test_fleet_refuses_to_start_without_a_password(tmp_path: Path) -> None:
+def test_fleet_refuses_to_start_without_a_password() -> None:
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "TRYGG_SIM_FLEET_PASSWORD"}
@@ -98,11 +100,13 @@ def test_fleet_refuses_to_start_without_a_password(tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    assert done.returncode == 2 and "no password" in done.stderr
+    assert done.returncode == 2
+    assert "no password" in done.stderr
     bad = subprocess.run(
         [script("trygg-sim"), "fleet", "--broker", "nowhere", "--devices", "1"],
         capture_output=True,
         text=True,
         env={**env, "TRYGG_SIM_FLEET_PASSWORD": "x" * 12},
     )
-    assert bad.returncode == 2 and "host:port" in bad.stderr
+    assert bad.returncode == 2
+    assert "host:port" in bad.stderr

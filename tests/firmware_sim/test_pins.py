@@ -48,15 +48,18 @@ def room(tmp_path: Path) -> Iterator[Room]:
 
 def test_press_tap_hold_release_bounce(room: Room) -> None:
     room.send("press")
-    assert room.presses == 1 and not room.button.is_pressed
+    assert room.presses == 1
+    assert not room.button.is_pressed
     room.send("tap", hold_s=0.01)
     assert room.presses == 2
     room.send("hold")
-    assert room.button.is_pressed and room.presses == 3
+    assert room.button.is_pressed
+    assert room.presses == 3
     room.send("release")
     assert not room.button.is_pressed
     room.send("bounce", count=4)
-    assert room.presses == 7 and not room.button.is_pressed
+    assert room.presses == 7
+    assert not room.button.is_pressed
 
 
 def test_stuck_contact_stays_closed_until_fixed(room: Room) -> None:
@@ -78,12 +81,14 @@ def test_cut_wire_reads_released_and_ignores_presses(room: Room) -> None:
     assert not room.button.is_pressed  # the wire broke while it was held
     for cmd in ("hold", "tap", "press", "bounce"):
         assert room.send(cmd)["ignored"] == "cut"
-    assert not room.button.is_pressed and room.presses == 1
+    assert not room.button.is_pressed
+    assert room.presses == 1
     inputs = request(room.sock, cmd="outputs")["pins"]
     assert inputs["GPIO17"] == {"function": "input", "pressed": False, "fault": "cut"}
     room.send("fix")
     room.send("hold")
-    assert room.button.is_pressed and room.presses == 2
+    assert room.button.is_pressed
+    assert room.presses == 2
 
 
 def test_outputs_read_back_with_their_pattern(room: Room) -> None:

@@ -152,13 +152,16 @@ def test_any_message_is_decoded_or_rejected_with_one_reason(case: tuple[str, byt
         # Invalid, or central's own kind from someone else: one count, nothing goes further.
         assert got is None
         assert sum(ingest.rejected.values()) == 1
-        assert ingest.alarms == [] and ingest.device_messages == []
+        assert ingest.alarms == []
+        assert ingest.device_messages == []
         assert len(ingest.book) == 0
     elif isinstance(expected, AlarmMessage):
-        assert ingest.alarms == [expected] and not ingest.rejected
+        assert ingest.alarms == [expected]
+        assert not ingest.rejected
         assert ingest.book.get(expected.alarm_id) is not None
     else:
-        assert ingest.device_messages == [expected] and not ingest.rejected
+        assert ingest.device_messages == [expected]
+        assert not ingest.rejected
 
 
 @fuzz

@@ -60,7 +60,9 @@ def raw(data: object) -> bytes:
 def test_valid_alarm_decodes_with_defaults() -> None:
     msg = decode(TOPIC, raw(alarm()))
     assert isinstance(msg, AlarmMessage)
-    assert msg.presses == 1 and msg.test is False and msg.drill is False
+    assert msg.presses == 1
+    assert msg.test is False
+    assert msg.drill is False
     assert msg.raised_at.tzinfo is not None
 
 
@@ -201,8 +203,10 @@ def test_ack_presses_is_optional_within_v1() -> None:
     """An ack from a central that predates ``presses`` still decodes, as None."""
     old = decode(ACK_TOPIC, raw(ack()))
     new = decode(ACK_TOPIC, raw(ack(presses=3)))
-    assert isinstance(old, AckMessage) and old.presses is None
-    assert isinstance(new, AckMessage) and new.presses == 3
+    assert isinstance(old, AckMessage)
+    assert old.presses is None
+    assert isinstance(new, AckMessage)
+    assert new.presses == 3
     assert decode(*encode(new)) == new
 
 

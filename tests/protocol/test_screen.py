@@ -65,7 +65,8 @@ def test_fault_frames_round_trip_as_server_frames() -> None:
 def test_commands_decode_and_reject() -> None:
     alarm_id = uuid4()
     cmd = decode_command(encode_frame(Command(type=CommandKind.COMING, alarm_id=alarm_id)))
-    assert cmd.type is CommandKind.COMING and cmd.alarm_id == alarm_id
+    assert cmd.type is CommandKind.COMING
+    assert cmd.alarm_id == alarm_id
     with pytest.raises(BadJson):
         decode_command("{nope")
     with pytest.raises(InvalidMessage):

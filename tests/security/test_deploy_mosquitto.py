@@ -32,15 +32,18 @@ def test_every_listener_binds_client_ids_and_flood_limits_are_set() -> None:
     listeners = [i for i, line in enumerate(settings) if line.startswith("listener ")]
     assert len(listeners) == 2
     binds = [i for i, line in enumerate(settings) if line == "use_username_as_clientid true"]
-    assert len(binds) == 2 and all(b > listeners[0] for b in binds)
+    assert len(binds) == 2
+    assert all(b > listeners[0] for b in binds)
     assert binds[0] < listeners[1] < binds[1]  # one in each listener's block
     for limit in ("max_packet_size", "max_queued_messages", "max_inflight_messages"):
         assert re.search(rf"^{limit} \d+$", text, re.MULTILINE), limit
     # A crash must not forget the queue: state saved every few seconds, not every 30 minutes.
     autosave = re.search(r"^autosave_interval (\d+)$", text, re.MULTILINE)
-    assert autosave and 0 < int(autosave.group(1)) <= 30, "autosave_interval missing or too long"
+    assert autosave, "autosave_interval missing"
+    assert 0 < int(autosave.group(1)) <= 30, "autosave_interval too long"
     tls_block = settings[listeners[1] :]
-    assert "require_certificate true" in tls_block and "use_identity_as_username true" in tls_block
+    assert "require_certificate true" in tls_block
+    assert "use_identity_as_username true" in tls_block
 
 
 def test_mosquitto_loads_it_and_opens_only_the_declared_listeners(tmp_path: Path) -> None:

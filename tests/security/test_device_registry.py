@@ -123,12 +123,15 @@ async def test_broker_config_from_registry_binds_devices_to_site_and_room(
         _, unknown, unknown_id = alarm_payload(SITE_A, "rom-999")
         broker.pub(f"trygg/v1/{SITE_A}/rom-999/alarm", unknown, user="tester")
         fault = await fm_a.wait_for(lambda line: line.get("kind") == "unknown_device")
-        assert fault["site"] == SITE_A and fault["device"] == "rom-999"
-        assert unknown_id in fault["reason"] and "acute" in fault["reason"]
+        assert fault["site"] == SITE_A
+        assert fault["device"] == "rom-999"
+        assert unknown_id in fault["reason"]
+        assert "acute" in fault["reason"]
         _, other, other_id = alarm_payload(SITE_B, "rom-998")
         broker.pub(f"trygg/v1/{SITE_B}/rom-998/alarm", other, user="tester")
         seen_b = await fm_b.wait_for(lambda line: line.get("kind") == "unknown_device")
-        assert seen_b["site"] == SITE_B and other_id in seen_b["reason"]  # not site A's fault
+        assert seen_b["site"] == SITE_B
+        assert other_id in seen_b["reason"]
         assert not any(line.get("site") == SITE_B for line in fm_a.lines)
         # Neither became an alarm card; both are in the record, as faults.
         assert {a["alarm_id"] for a in central.alarms("kari")} == {real_id, id_201}

@@ -73,7 +73,8 @@ def test_a_config_without_devices_is_refused_at_its_sites_line(tmp_path: Path) -
     refused = subprocess.run(
         [CLI, "validate-config", str(path)], capture_output=True, text=True, check=False
     )
-    assert refused.returncode == 2 and f"{path}:{line}: [sites]" in refused.stderr
+    assert refused.returncode == 2
+    assert f"{path}:{line}: [sites]" in refused.stderr
     assert "no device registry" in refused.stderr
 
 
@@ -81,7 +82,8 @@ def test_an_open_registry_is_an_explicit_opt_in_and_excludes_devices(tmp_path: P
     path = tmp_path / "central.toml"
     path.write_text(BASE.format(mqtt="", devices=OPEN))
     settings = load_settings(CentralSettings, path)
-    assert settings.registry.open and settings.devices == ()
+    assert settings.registry.open
+    assert settings.devices == ()
     found = problems(tmp_path, BASE.format(mqtt="", devices=ROM_101 + OPEN))
     line = (BASE.format(mqtt="", devices=ROM_101 + OPEN)).splitlines().index("[[devices]]") + 1
     assert found == [
@@ -118,7 +120,8 @@ def test_acl_names_each_device_s_own_site_and_no_wildcard(tmp_path: Path) -> Non
         "topic read trygg/v1/site-a/rom-101/ack",
         "topic read trygg/v1/site-a/rom-101/selftest/run",
     ]
-    assert "+" not in device_part and "pattern" not in acl
+    assert "+" not in device_part
+    assert "pattern" not in acl
 
 
 def test_missing_or_weak_device_passwords_are_named(tmp_path: Path) -> None:
@@ -129,7 +132,8 @@ def test_missing_or_weak_device_passwords_are_named(tmp_path: Path) -> None:
     with pytest.raises(brokerconfig.BrokerConfigError) as refused:
         brokerconfig.find_passwords(settings, None, env)
     text = str(refused.value)
-    assert "site-a/rom-101: no password" in text and "TRYGG_MQTT_PASSWORD_ROM_101" in text
+    assert "site-a/rom-101: no password" in text
+    assert "TRYGG_MQTT_PASSWORD_ROM_101" in text
     assert "site-a/rom-102: password unfit" in text
     env = {"TRYGG_MQTT_PASSWORD_ROM_101": "x7Kq-" * 4, "TRYGG_MQTT_PASSWORD_ROM_102": "Zp3w-" * 4}
     found = brokerconfig.find_passwords(settings, None, env)

@@ -100,7 +100,8 @@ class SelftestCentral(Central):
             self.ws_url, additional_headers={"Authorization": f"Bearer {self.tokens[user]}"}
         )
         hello = json.loads(await socket.recv())
-        assert hello["type"] == "hello" and hello["user"] == user
+        assert hello["type"] == "hello"
+        assert hello["user"] == user
         return socket
 
 

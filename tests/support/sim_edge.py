@@ -35,8 +35,9 @@ PINS = {"desk": (17, 27), "wall": (22, 23)}
 class SimEdge:
     """One ``trygg-edge`` process; ``start`` may follow ``kill`` on the same files."""
 
-    def __init__(self, broker: Broker, workdir: Path, device: str = "rom-101",
-                 site: str = SITE) -> None:
+    def __init__(
+        self, broker: Broker, workdir: Path, device: str = "rom-101", site: str = SITE
+    ) -> None:
         self.device = device
         self.config = edge_config(workdir, broker, device, site)
         # A Unix socket path must stay under ~100 bytes; pytest's tmp_path may not.
@@ -73,8 +74,10 @@ class SimEdge:
             if streak >= 2:
                 return
             time.sleep(0.3)
-        raise AssertionError(f"{self.device} {input_name} LED not {pattern} in {timeout} s "
-                             f"(last: {seen}):\n{self.logs()}")
+        raise AssertionError(
+            f"{self.device} {input_name} LED not {pattern} in {timeout} s "
+            f"(last: {seen}):\n{self.logs()}"
+        )
 
     def kill(self) -> None:
         """SIGKILL: a power cut; nothing of the agent's shutdown runs."""
@@ -103,13 +106,20 @@ def launch(
     ``held_pins`` closed from the first moment), its output appended to ``log``; return once its
     pins answer and (``connected``) it has connected to the broker once more than before.
     ``wrap`` turns the argv into the one to run (a network namespace's)."""
-    env = {**os.environ, "GPIOZERO_PIN_FACTORY": "trygg-sim", "TRYGG_SIM_CONTROL": str(control),
-           "TRYGG_SIM_HELD": ",".join(str(pin) for pin in held_pins)}
+    env = {
+        **os.environ,
+        "GPIOZERO_PIN_FACTORY": "trygg-sim",
+        "TRYGG_SIM_CONTROL": str(control),
+        "TRYGG_SIM_HELD": ",".join(str(pin) for pin in held_pins),
+    }
     before = _connects(log)
     with log.open("ab") as out:
         proc = subprocess.Popen(
             wrap([script("trygg-edge"), "--config", str(config)]),
-            stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env,
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            env=env,
             start_new_session=new_session,
         )
     deadline = time.monotonic() + timeout

@@ -55,12 +55,19 @@ def script(name: str) -> str:
 class Central:
     """``trygg-central`` as a subprocess; may be killed and started again on the same files."""
 
-    def __init__(self, broker: Broker, workdir: Path, users: dict[str, str],
-                 sites: tuple[str, ...] = (SITE,), *,
-                 devices: tuple[tuple[str, str, str], ...] = (),
-                 user_sites: dict[str, tuple[str, ...]] | None = None,
-                 roles: dict[str, tuple[str, ...]] | None = None,
-                 mqtt_port: int | None = None, mqtt_extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        workdir: Path,
+        users: dict[str, str],
+        sites: tuple[str, ...] = (SITE,),
+        *,
+        devices: tuple[tuple[str, str, str], ...] = (),
+        user_sites: dict[str, tuple[str, ...]] | None = None,
+        roles: dict[str, tuple[str, ...]] | None = None,
+        mqtt_port: int | None = None,
+        mqtt_extra: tuple[str, ...] = (),
+    ) -> None:
         """``devices``: the registry, (site, device, room) each; empty = an open registry
         (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user
         (default: every site, responder). ``mqtt_port``/``mqtt_extra``: another listener,
@@ -71,23 +78,38 @@ class Central:
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.tokens = {user: f"{user}-{secrets.token_hex(16)}" for user in users}
         lines = [
-            "[mqtt]", f'host = "{broker.host}"', f"port = {mqtt_port or broker.port}",
-            f'username = "{CENTRAL_USER}"', f'password = "{CENTRAL_PASSWORD}"',
-            f'client_id = "central-{secrets.token_hex(4)}"', *mqtt_extra,
-            "[http]", 'host = "127.0.0.1"', f"port = {self.port}",
-            "[store]", f'path = "{workdir / "central.db"}"',
+            "[mqtt]",
+            f'host = "{broker.host}"',
+            f"port = {mqtt_port or broker.port}",
+            f'username = "{CENTRAL_USER}"',
+            f'password = "{CENTRAL_PASSWORD}"',
+            f'client_id = "central-{secrets.token_hex(4)}"',
+            *mqtt_extra,
+            "[http]",
+            'host = "127.0.0.1"',
+            f"port = {self.port}",
+            "[store]",
+            f'path = "{workdir / "central.db"}"',
         ]
         for site in sites:
             lines += ["[[sites]]", f'id = "{site}"', f'name = "Site {site}"']
         for user, name in users.items():
-            lines += ["[[users]]", f'id = "{user}"', f'name = "{name}"',
-                      f'token = "{self.tokens[user]}"',
-                      f"sites = {json.dumps(list((user_sites or {}).get(user, sites)))}"]
+            lines += [
+                "[[users]]",
+                f'id = "{user}"',
+                f'name = "{name}"',
+                f'token = "{self.tokens[user]}"',
+                f"sites = {json.dumps(list((user_sites or {}).get(user, sites)))}",
+            ]
             if roles and user in roles:
                 lines.append(f"roles = {json.dumps(list(roles[user]))}")
         for site, device, room in devices:
-            lines += ["[[devices]]", f'site = "{site}"', f'id = "{device}"',
-                      f"room = {json.dumps(room, ensure_ascii=False)}"]
+            lines += [
+                "[[devices]]",
+                f'site = "{site}"',
+                f'id = "{device}"',
+                f"room = {json.dumps(room, ensure_ascii=False)}",
+            ]
         if not devices:  # the explicit opt-in central requires to run without a registry
             lines += ["[registry]", "open = true"]
         self.config = workdir / "central.toml"
@@ -97,8 +119,12 @@ class Central:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([script("trygg-central"), "--config", str(self.config)],
-                                         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                [script("trygg-central"), "--config", str(self.config)],
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -140,8 +166,11 @@ class Central:
         return dict(httpx.get(f"{self.url}/healthz", headers=headers, timeout=5).json())
 
     def alarms(self, user: str) -> list[dict[str, Any]]:
-        reply = httpx.get(f"{self.url}/api/alarms",
-                          headers={"Authorization": f"Bearer {self.tokens[user]}"}, timeout=5)
+        reply = httpx.get(
+            f"{self.url}/api/alarms",
+            headers={"Authorization": f"Bearer {self.tokens[user]}"},
+            timeout=5,
+        )
         reply.raise_for_status()
         return list(reply.json()["alarms"])
 
@@ -152,9 +181,7 @@ class Desk:
     def __init__(self, central: Central, user: str, workdir: Path, ack_all: bool = False):
         self.user = user
         self.config = workdir / f"desk-{user}.toml"
-        self.config.write_text(
-            f'server = "{central.ws_url}"\ntoken = "{central.tokens[user]}"\n'
-        )
+        self.config.write_text(f'server = "{central.ws_url}"\ntoken = "{central.tokens[user]}"\n')
         self.ack_all = ack_all
         self.log = workdir / f"desk-{user}.log"
         self.lines: list[dict[str, Any]] = []
@@ -173,14 +200,17 @@ class Desk:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc and self.proc.stdout
+        assert self.proc
+        assert self.proc.stdout
         async for raw in self.proc.stdout:
             self.lines.append(json.loads(raw))
             self._changed.set()
 
-    async def wait_for(self, match: Callable[[dict[str, Any]], bool],
-                       timeout: float = 15) -> dict[str, Any]:
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 15
+    ) -> dict[str, Any]:
         """The first line (seen so far or to come) for which ``match`` is true."""
+
         async def scan() -> dict[str, Any]:
             index = 0
             while True:
@@ -201,7 +231,8 @@ class Desk:
             ) from None
 
     async def send(self, command: str) -> None:
-        assert self.proc and self.proc.stdin
+        assert self.proc
+        assert self.proc.stdin
         self.proc.stdin.write(command.encode() + b"\n")
         await self.proc.stdin.drain()
 
@@ -217,8 +248,7 @@ class Desk:
             self._reader.cancel()
 
 
-def edge_config(workdir: Path, broker: Broker, device: str = "rom-101",
-                site: str = SITE) -> Path:
+def edge_config(workdir: Path, broker: Broker, device: str = "rom-101", site: str = SITE) -> Path:
     """An edge config with two buttons (LEDs on both), its broker account created."""
     password = f"{device}-{secrets.token_hex(8)}"
     broker.add_user(device, password)

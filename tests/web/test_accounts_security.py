@@ -180,12 +180,14 @@ async def test_cli_disable_ends_sessions_tokens_and_open_sockets(broker, tmp_pat
         ws = await _screen(c, c.tokens[Role.RESPONDER])
         await ws.recv()  # hello: the socket is open
         status, out, _ = _cli(capsys, "user", "disable", "user-responder", "--config", str(config))
-        assert status == 0 and "disabled user-responder" in out
+        assert status == 0
+        assert "disabled user-responder" in out
         assert await _closed(ws) == 4401
         assert await _status(c, c.tokens[Role.RESPONDER]) == 401
         async with c.client(Role.RESPONDER) as client:
             page = await client.get("/routines")
-            assert page.status_code == 303 and page.headers["location"].startswith("/login")
+            assert page.status_code == 303
+            assert page.headers["location"].startswith("/login")
         refused = await _login_from(c.url, "127.0.0.1", "user-responder", PASSWORD)
         assert refused.status_code == 400
         # A user of the config file: disabled by a block, the file unchanged.
@@ -202,14 +204,18 @@ async def test_cli_token_list_and_revoke_close_the_socket(broker, tmp_path, caps
         config.write_text(_toml(c))
         status, token, err = _cli(capsys, "user", "token", "user-leader", "--config", str(config))
         token = token.strip()
-        assert status == 0 and "valid 180 days" in err
+        assert status == 0
+        assert "valid 180 days" in err
         token_id = rows.token_id_of(token)
         status, listing, _ = _cli(capsys, "token", "list", "user-leader", "--config", str(config))
-        assert status == 0 and token_id in listing and token not in listing
+        assert status == 0
+        assert token_id in listing
+        assert token not in listing
         ws = await _screen(c, token)
         await ws.recv()
         status, out, _ = _cli(capsys, "token", "revoke", token_id, "--config", str(config))
-        assert status == 0 and f"revoked token {token_id} of user-leader" in out
+        assert status == 0
+        assert f"revoked token {token_id} of user-leader" in out
         assert await _closed(ws) == 4401
         assert await _status(c, token) == 401
         assert await _status(c, c.tokens[Role.LEADER]) == 200  # the user's other token lives
@@ -246,7 +252,8 @@ async def test_an_admin_disables_and_revokes_in_the_console(broker, tmp_path) ->
         csrf = c.csrf_for(c.sessions[Role.ADMIN])
         page = await admin.get("/admin/users/user-leader/tokens")
         token_id = rows.token_id_of(c.tokens[Role.LEADER])
-        assert page.status_code == 200 and token_id in page.text
+        assert page.status_code == 200
+        assert token_id in page.text
         ws = await _screen(c, c.tokens[Role.LEADER])
         await ws.recv()
         revoked = await admin.post(f"/admin/tokens/{token_id}/revoke", data={"csrf": csrf})
@@ -290,14 +297,16 @@ async def test_the_audit_trail_records_and_verify_names_an_edited_or_deleted_row
         assert _cli(capsys, "user", "disable", "user-employee", "--config", str(config))[0] == 0
         async with c.client(Role.SAFETY_REP) as rep:
             page = await rep.get("/audit")
-        assert page.status_code == 200 and "Kjeden i revisjonsloggen er intakt" in page.text
+        assert page.status_code == 200
+        assert "Kjeden i revisjonsloggen er intakt" in page.text
         for action in ("Logget inn", "Mislykket innlogging", "Logget ut", "Konto deaktivert"):
             assert f"<td>{action}</td>" in page.text, action
         async with c.client(Role.FACILITY_MANAGER) as fm:
             assert (await fm.get("/audit")).status_code == 403
     database = c.running.settings.store.path
     intact = _verify(config)
-    assert intact.returncode == 0 and "audit trail intact" in intact.stdout, intact.stderr
+    assert intact.returncode == 0, intact.stderr
+    assert "audit trail intact" in intact.stdout, intact.stderr
     edited_db, deleted_db = tmp_path / "edited.db", tmp_path / "deleted.db"
     shutil.copy(database, edited_db)
     shutil.copy(database, deleted_db)
@@ -305,9 +314,11 @@ async def test_the_audit_trail_records_and_verify_names_an_edited_or_deleted_row
         db.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
     (tmp_path / "edited.toml").write_text(_toml(c, edited_db))
     edited = _verify(tmp_path / "edited.toml")
-    assert edited.returncode == 1 and "row 3: edited" in edited.stderr
+    assert edited.returncode == 1
+    assert "row 3: edited" in edited.stderr
     with sqlite3.connect(deleted_db) as db:
         db.execute("DELETE FROM audit_log WHERE seq = 4")
     (tmp_path / "deleted.toml").write_text(_toml(c, deleted_db))
     deleted = _verify(tmp_path / "deleted.toml")
-    assert deleted.returncode == 1 and "row 4: deleted" in deleted.stderr
+    assert deleted.returncode == 1
+    assert "row 4: deleted" in deleted.stderr

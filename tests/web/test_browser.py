@@ -86,7 +86,8 @@ async def test_exports_download(broker, tmp_path, browser) -> None:
                 await page.get_by_role("link", name=name).click()
             download = await info.value
             path = await download.path()
-            assert path is not None and path.read_bytes().startswith(start), name
+            assert path is not None, name
+            assert path.read_bytes().startswith(start), name
 
 
 async def test_a_safety_rep_cannot_reach_admin_pages(broker, tmp_path, browser) -> None:
@@ -95,7 +96,8 @@ async def test_a_safety_rep_cannot_reach_admin_pages(broker, tmp_path, browser) 
         await _log_in(page, c.url, "user-safety_rep")
         assert await page.get_by_role("link", name="Kontoer").count() == 0
         answer = await page.goto(f"{c.url}/admin/users")
-        assert answer is not None and answer.status == 403
+        assert answer is not None
+        assert answer.status == 403
         await expect(page.get_by_role("heading", name="Ikke tillatt")).to_be_visible()
 
 
@@ -158,9 +160,12 @@ async def test_the_on_time_chart_is_readable(broker, tmp_path, browser) -> None:
         chart = page.locator("figure.chart svg")
         await expect(chart).to_have_count(1)
         box = await chart.bounding_box()
-        assert box is not None and box["width"] >= 640 and box["height"] >= 320, box
+        assert box is not None, box
+        assert box["width"] >= 640, box
+        assert box["height"] >= 320, box
         svg = await chart.evaluate("e => e.outerHTML")
-        assert svg.count('class="tick-label"') >= 3 and "pattern" in svg
+        assert svg.count('class="tick-label"') >= 3
+        assert "pattern" in svg
         assert 'fill="url(#on-time-oslo-sentrum)"' in svg
         for text in ("I tide", "Skulle vært testet", "Tester", "Måned", "06.25", "6/8"):
             assert f">{text}<" in svg, text

@@ -33,16 +33,19 @@ def _alarm(room: str = "Møterom 101", device: str = "rom-101") -> AlarmMessage:
 async def test_login_sets_a_safe_cookie_and_wrong_passwords_are_refused(broker, tmp_path) -> None:
     async with console(broker, tmp_path) as c:
         wrong = await log_in(c.url, "user-admin", "not-the-password-at-all")
-        assert wrong.status_code == 400 and "trygg_session" not in wrong.cookies
+        assert wrong.status_code == 400
+        assert "trygg_session" not in wrong.cookies
         assert "Feil brukernavn eller passord" in wrong.text  # Norwegian by default
         nobody = await log_in(c.url, "nobody", PASSWORD)
         assert nobody.status_code == 400
         right = await log_in(c.url, "user-admin")
         cookie = right.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
         async with c.client(Role.ADMIN) as admin:
             page = await admin.get("/board")
-            assert page.status_code == 200 and "Alarmtavle" in page.text
+            assert page.status_code == 200
+            assert "Alarmtavle" in page.text
             english = await admin.post(
                 "/language", data={"lang": "en", "next": "/board", "csrf": csrf_in(page.text)}
             )
@@ -52,7 +55,8 @@ async def test_login_sets_a_safe_cookie_and_wrong_passwords_are_refused(broker, 
             # Logging out ends the session on the server, not only in the browser.
             await admin.post("/logout", data={"csrf": csrf_in(page.text)})
             again = await admin.get("/board")
-            assert again.status_code == 303 and again.headers["location"].startswith("/login")
+            assert again.status_code == 303
+            assert again.headers["location"].startswith("/login")
 
 
 async def test_forms_without_a_valid_csrf_token_are_refused(broker, tmp_path) -> None:
@@ -94,7 +98,8 @@ async def test_names_with_html_are_shown_as_text(broker, tmp_path) -> None:
         async with c.client(Role.ADMIN) as admin:
             for path in ("/board", "/board/live", "/alarms", "/routines"):
                 html = (await admin.get(path)).text
-                assert "<img src=x" not in html and "<i>102</i>" not in html, path
+                assert "<img src=x" not in html, path
+                assert "<i>102</i>" not in html, path
                 assert "<b>to</b>" not in html, path
             board = (await admin.get("/board")).text
             assert "&lt;img src=x onerror=" in board
@@ -113,12 +118,15 @@ async def test_pages_say_when_there_is_nothing_and_errors_are_in_the_layout(
         assert "Ingen enheter ennå" in (await rep.get("/devices")).text
         assert "Ingen testkjøringer passer" in (await rep.get("/tests")).text
         missing = await rep.get(f"/alarms/{uuid4()}")
-        assert missing.status_code == 404 and "Fant ikke siden" in missing.text
+        assert missing.status_code == 404
+        assert "Fant ikke siden" in missing.text
         assert 'href="/routines"' in missing.text  # the layout, with its menu
         forbidden = await rep.get("/admin/users")
-        assert forbidden.status_code == 403 and "Ikke tillatt" in forbidden.text
+        assert forbidden.status_code == 403
+        assert "Ikke tillatt" in forbidden.text
         nowhere = await rep.get("/no/such/page")
-        assert nowhere.status_code == 404 and "<main" in nowhere.text
+        assert nowhere.status_code == 404
+        assert "<main" in nowhere.text
 
 
 async def test_exports_and_manual_round_from_the_console(broker, tmp_path) -> None:
@@ -134,11 +142,14 @@ async def test_exports_and_manual_round_from_the_console(broker, tmp_path) -> No
         closed = await manager.post(
             f"/tests/rounds/{open_round.round_id}/close", data={"csrf": csrf_in(page.text)}
         )
-        assert closed.status_code == 303 and not open_round.open
+        assert closed.status_code == 303
+        assert not open_round.open
         csv = await manager.get("/api/tests.csv?site=oslo-sentrum")
-        assert csv.status_code == 200 and "manual_round" in csv.text
+        assert csv.status_code == 200
+        assert "manual_round" in csv.text
         pdf = await manager.get("/api/tests.pdf?site=oslo-sentrum")
-        assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
         assert "Tester utført i tide" in (await manager.get("/tests")).text
 
 

@@ -81,8 +81,10 @@ def test_a_route_without_an_action_has_none() -> None:
     async def twice() -> None: ...
 
     found = {e.path: e.action for e in endpoints(app)}
-    assert found["/undeclared"] is None and found["/twice"] is None
-    assert found["/healthz"] is Action.PUBLIC and found["/static"] is Action.PUBLIC
+    assert found["/undeclared"] is None
+    assert found["/twice"] is None
+    assert found["/healthz"] is Action.PUBLIC
+    assert found["/static"] is Action.PUBLIC
 
 
 async def _undeclared() -> dict[str, str]:

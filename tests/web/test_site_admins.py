@@ -53,7 +53,8 @@ async def test_an_admin_of_one_site_manages_only_its_accounts(broker, tmp_path) 
         ) as oslo:
             listed = (await oslo.get("/admin/users")).text
             assert "oslo-resp" in listed
-            assert "bergen-resp" not in listed and "user-leader" not in listed
+            assert "bergen-resp" not in listed
+            assert "user-leader" not in listed
             for target in ("bergen-resp", "user-leader"):  # another site; every site
                 tokens = await oslo.get(f"/admin/users/{target}/tokens")
                 assert tokens.status_code == 403, target
@@ -69,14 +70,19 @@ async def test_an_admin_of_one_site_manages_only_its_accounts(broker, tmp_path) 
             assert await _works(c, c.tokens[Role.LEADER])
             bergen = await c.running.central.store.read(lambda db: rows.account(db, "bergen-resp"))
             leader = await c.running.central.store.read(lambda db: rows.account(db, "user-leader"))
-            assert bergen is not None and bergen.roles == {Role.RESPONDER} and not bergen.disabled
-            assert leader is not None and leader.roles == {Role.LEADER} and not leader.disabled
+            assert bergen is not None
+            assert bergen.roles == {Role.RESPONDER}
+            assert not bergen.disabled
+            assert leader is not None
+            assert leader.roles == {Role.LEADER}
+            assert not leader.disabled
             assert (await log_in(c.url, "bergen-resp")).status_code == 303
 
             # Their own site's account: all of it.
             oslo_token = rows.token_id_of(TOKENS["oslo-resp"])
             page = await oslo.get("/admin/users/oslo-resp/tokens")
-            assert page.status_code == 200 and oslo_token in page.text
+            assert page.status_code == 200
+            assert oslo_token in page.text
             assert (await oslo.post(f"/admin/tokens/{oslo_token}/revoke", data=csrf)).is_redirect
             assert not await _works(c, TOKENS["oslo-resp"])
             roles = await oslo.post(
