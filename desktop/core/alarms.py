@@ -262,15 +262,17 @@ class DeskCore:
 
 @dataclass
 class Backoff:
-    """Exponential reconnect delays with jitter: 0.5 s, 1 s, 2 s, … up to 10 s.
+    """Exponential reconnect delays with jitter: 0.5 s, 1 s, then every 2 s.
 
-    Jitter (±25 %) keeps a room full of screens from reconnecting in lockstep after central
-    restarts. A refused token gets a long fixed delay: retrying it quickly cannot succeed and
+    The cap is short on purpose: while a desk waits it shows nobody's alarms, and a refused
+    connection to a central that is down costs nothing (the fault matrix saw desks come back
+    up to 8 s after central with a 10 s cap). Jitter (±25 %) keeps a room full of screens
+    from reconnecting in lockstep after central restarts. A refused token gets a long fixed delay: retrying it quickly cannot succeed and
     would only fill central's log; the administrator may still fix the token meanwhile.
     """
 
     initial_s: float = 0.5
-    maximum_s: float = 10.0
+    maximum_s: float = 2.0
     refused_s: float = 30.0
     _attempt: int = field(default=0, init=False)
 
