@@ -267,7 +267,8 @@ class Backoff:
     The cap is short on purpose: while a desk waits it shows nobody's alarms, and a refused
     connection to a central that is down costs nothing (the fault matrix saw desks come back
     up to 8 s after central with a 10 s cap). Jitter (±25 %) keeps a room full of screens
-    from reconnecting in lockstep after central restarts. A refused token gets a long fixed delay: retrying it quickly cannot succeed and
+    from reconnecting in lockstep after central restarts. A refused token gets a long fixed
+    delay: retrying it quickly cannot succeed and
     would only fill central's log; the administrator may still fix the token meanwhile.
     """
 
