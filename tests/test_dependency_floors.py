@@ -26,6 +26,7 @@ def test_central_floors_exclude_vulnerable_versions_and_installed_ones_are_safe(
         lows = [Version(s.version) for s in req.specifier if s.operator == ">="]
         floors[req.name] = max(lows) if lows else None
     for name, safe in SAFE.items():
-        assert floors.get(name) is not None, f"{name} has no floor in [central]"
-        assert floors[name] >= Version(safe), f"{name}>={floors[name]} allows < {safe}"
+        floor = floors.get(name)
+        assert floor is not None, f"{name} has no floor in [central]"
+        assert floor >= Version(safe), f"{name}>={floor} allows < {safe}"
         assert Version(version(name)) >= Version(safe), f"installed {name} is vulnerable"

@@ -118,6 +118,46 @@ class OverdueList(BaseModel):
     overdue: list[OverdueItem]
 
 
+class LoggedCheck(BaseModel):
+    """One check of a logged run. Every column but the flag may be NULL in the store (the
+    writers leave ``value`` NULL when a check measured nothing, "" for the rest)."""
+
+    name: str | None = None
+    ok: bool
+    detail: str | None = None
+    value: float | None = None
+    at: str | None = None  # as stored, isoformat
+    device: str | None = None
+    input: str | None = None
+
+
+class LoggedRun(BaseModel):
+    """A row of the test log with its checks, in the store's column order (``testlog``).
+
+    Times stay the stored text; columns the store allows NULL in are optional (a run written
+    by ``testlog.start_run`` has "" where nothing applies, e.g. ``slot`` of a manual run)."""
+
+    run_id: str
+    kind: str | None = None
+    schedule_id: str | None = None
+    trigger: str | None = None
+    site: str | None = None
+    device: str | None = None
+    slot: str | None = None
+    late: bool
+    started_at: str | None = None
+    deadline: str | None = None
+    finished_at: str | None = None
+    result: str | None = None
+    reason: str | None = None
+    tester: str | None = None
+    checks: list[LoggedCheck]
+
+
+class LoggedRuns(BaseModel):
+    runs: list[LoggedRun]
+
+
 class Outcome(BaseModel):
     device: str
     input: str

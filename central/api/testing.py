@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -172,10 +172,11 @@ FilterDep = Annotated[testlog.RunFilter, Depends(_filter)]
 
 
 @router.get("/api/tests", dependencies=[needs(Action.READ_TESTS)])
-async def tests(central: CentralDep, where: FilterDep) -> dict[str, Any]:
+async def tests(central: CentralDep, where: FilterDep) -> models.LoggedRuns:
     """The test log, newest first: every run with its checks (filters: site, device, kind,
     result, from, to)."""
-    return {"runs": await central.read(lambda db: testlog.runs(db, where))}
+    found = await central.read(lambda db: testlog.runs(db, where))
+    return models.LoggedRuns(runs=[models.LoggedRun.model_validate(run) for run in found])
 
 
 @router.get("/api/tests.csv", dependencies=[needs(Action.READ_TESTS)])
@@ -216,11 +217,12 @@ async def tests_overdue(central: CentralDep, person: PersonDep) -> models.Overdu
 
 
 @router.get("/api/tests/{run_id}", dependencies=[needs(Action.READ_TESTS)])
-async def test_run(run_id: str, central: CentralDep, person: PersonDep) -> dict[str, Any]:
+async def test_run(run_id: str, central: CentralDep, person: PersonDep) -> models.LoggedRun:
     found = await central.read(lambda db: testlog.run(db, run_id))
-    if found is None or not person.covers(found["site"]):
+    run = None if found is None else models.LoggedRun.model_validate(found)
+    if run is None or run.site is None or not person.covers(run.site):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no test run {run_id}")
-    return dict(found)
+    return run
 
 
 # --- manual test rounds ----------------------------------------------------------------------

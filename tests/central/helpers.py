@@ -65,7 +65,7 @@ class Running:
 
     @property
     def central(self) -> Central:
-        central: Central = self.server.config.loaded_app.app.state.central  # type: ignore[union-attr]
+        central: Central = self.server.config.loaded_app.app.state.central
         return central
 
     @property
@@ -176,7 +176,7 @@ async def next_ack(client: aiomqtt.Client, within: float = 10.0, **match: Any) -
     """The next ack on a subscribed ack topic whose JSON fields match ``match``."""
     async with asyncio.timeout(within):
         async for message in client.messages:
-            data: dict[str, Any] = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            data: dict[str, Any] = json.loads(bytes(message.payload))
             if all(data.get(k) == v for k, v in match.items()):
                 return data
     raise AssertionError("message stream ended")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from central.audit.chain import GENESIS, Broken, Entry, canonical, link, row_hash, verify
+from central.audit.chain import GENESIS, Broken, Entry, Row, canonical, link, row_hash, verify
 
 A = Entry("2025-03-01T08:00:00+00:00", "admin", "login", "admin", "from 10.0.0.7")
 B = Entry("2025-03-01T08:01:00+00:00", "admin", "user_disabled", "kari")
 C = Entry("2025-03-01T08:02:00+00:00", "cli:root", "token_revoked", "0a1b2c3d4e5f", "of ola")
 
 
-def chain() -> list:
-    rows, prev = [], GENESIS
+def chain() -> list[Row]:
+    rows: list[Row] = []
+    prev = GENESIS
     for seq, entry in enumerate((A, B, C), start=1):
         row = link(seq, entry, prev)
         rows.append(row)

@@ -83,7 +83,7 @@ async def _round(config: Path, action: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_the_cli_talks_https_to_a_tls_only_central(broker, tmp_path) -> None:
+async def test_the_cli_talks_https_to_a_tls_only_central(broker: Broker, tmp_path: Path) -> None:
     settings, _ = _settings(broker, tmp_path)
     async with serve(settings) as running:
         pinned = _config(settings, tmp_path, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from uuid import UUID, uuid4
 
 import pytest
@@ -53,11 +54,14 @@ def alarm(
     )
 
 
+A = TypeVar("A")
+
+
 def command(kind: CommandKind, alarm_id: UUID) -> Command:
     return Command(type=kind, alarm_id=alarm_id)
 
 
-def only(actions: list[Action], kind: type) -> list:
+def only(actions: list[Action], kind: type[A]) -> list[A]:
     return [a for a in actions if isinstance(a, kind)]
 
 
@@ -273,7 +277,8 @@ def test_cant_come_while_others_come_keeps_acknowledged() -> None:
     book.command(OLA, command(CommandKind.COMING, message.alarm_id), at(1))
     actions = book.command(KARI, command(CommandKind.CANT_COME, message.alarm_id), at(2))
     [persist] = only(actions, Persist)
-    assert persist.alarm.state is AlarmState.ACKNOWLEDGED  # type: ignore[union-attr]
+    assert persist.alarm is not None
+    assert persist.alarm.state is AlarmState.ACKNOWLEDGED
     assert not persist.ack_after_commit
 
 
@@ -375,11 +380,11 @@ def test_a_resolution_the_disk_refuses_is_never_shown_and_its_author_is_told() -
     assert coming == Refusal(alarm_id, "already_resolved")  # the truth, though not yet shown
     [retry] = book.due(at(30.6))
     assert retry == write
-    assert book.commit_failed(retry, at(30.6)) == []  # type: ignore[arg-type]
+    assert book.commit_failed(retry, at(30.6)) == []
     [retry] = book.due(at(31.6))
     assert book.committed(retry, at(31.7)) == [  # type: ignore[arg-type]
         AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(31.7), 1, "desk"),
-        Broadcast(SITE, AlarmUpdate(alarm=resolved)),  # type: ignore[arg-type]
+        Broadcast(SITE, AlarmUpdate(alarm=resolved)),
     ]
     assert book.active() == ()
 

@@ -15,8 +15,10 @@ WEEKLY = Schedule("weekly", SelfTestKind.E2E_TEST_ALARM, Every.WEEK, time(9, 0),
 MONTHLY = Schedule("monthly", SelfTestKind.MANUAL_ROUND, Every.MONTH, time(10, 0), OSLO, day=15)
 
 
-def oslo(*args: int) -> datetime:
-    return datetime(*args, tzinfo=OSLO)  # type: ignore[misc]
+def oslo(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=OSLO)
 
 
 def test_first_sight_is_not_a_debt_then_each_slot_is_due_once() -> None:

@@ -210,6 +210,7 @@ def test_more_presses_after_resolution_count_on_the_successor_then_its_successor
     [insert] = only(third, Persist)
     assert insert.alarm_id == successor_id(follow)
     assert insert.insert
+    assert insert.alarm is not None
     assert insert.alarm.presses == 1
     assert only(third, AckEdge) == [
         ack(message.alarm_id, AckState.RESOLVED, 40),

@@ -68,7 +68,7 @@ def test_a_test_raise_from_a_desk_goes_to_the_raiser_only_and_restore_hides_test
     book = AlarmBook()
     request = RaiseRequest(
         alarm_id=uuid4(), level="acute", site=SITE, room="Kontor", raised_at=at(0), test=True
-    )  # type: ignore[arg-type]
+    )
     [broadcast] = only(book.raise_from_screen(KARI, request, at(0)), Broadcast)
     assert broadcast.only == frozenset({"kari"})
     stored = [book.get(request.alarm_id)]

@@ -23,6 +23,7 @@ from central.push.hub import DirectOutlet, QueuedOutlet
 from central.push.wire import probe
 from protocol.screen import Hello
 from tests.central.helpers import KARI, OLA, get_json, make_settings, next_frame, screen, serve
+from tests.support.broker import Broker
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 FALLBACK = "fan-out falls back"
@@ -46,7 +47,9 @@ async def test_the_probe_catches_a_protocol_without_the_extension() -> None:
     assert reason == "uvicorn's websocket scope does not carry the trygg.frames extension"
 
 
-async def test_central_gives_screens_the_direct_path(broker, tmp_path, caplog) -> None:
+async def test_central_gives_screens_the_direct_path(
+    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running:
         assert running.central.hub.fanout == "direct"  # the start-up probe passed
         async with screen(running, KARI) as ws:
@@ -59,7 +62,9 @@ async def test_central_gives_screens_the_direct_path(broker, tmp_path, caplog) -
     assert _fallback_warnings(caplog) == []
 
 
-async def test_a_fallback_is_said_once_and_shown_in_healthz(broker, tmp_path, caplog) -> None:
+async def test_a_fallback_is_said_once_and_shown_in_healthz(
+    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # uvicorn's own protocol: what central would get if FramesProtocol stopped being used.
     settings = make_settings(broker, tmp_path)
     async with serve(settings, ws=WebSocketsSansIOProtocol) as running:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -38,9 +40,12 @@ from tests.central.helpers import (
     screen,
     serve,
 )
+from tests.support.broker import Broker
 
 
-async def test_alarm_reaches_screens_and_edge_hears_each_step(broker, tmp_path) -> None:
+async def test_alarm_reaches_screens_and_edge_hears_each_step(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
         await edge.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
         async with screen(running, KARI) as kari, screen(running, OLA) as ola:
@@ -83,7 +88,9 @@ async def test_alarm_reaches_screens_and_edge_hears_each_step(broker, tmp_path) 
         assert kinds[-1] == "resolved"
 
 
-async def test_same_alarm_twice_is_one_alarm_and_acked_again(broker, tmp_path) -> None:
+async def test_same_alarm_twice_is_one_alarm_and_acked_again(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
         await edge.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
         message = alarm_message()
@@ -98,7 +105,9 @@ async def test_same_alarm_twice_is_one_alarm_and_acked_again(broker, tmp_path) -
         assert [e["kind"] for e in record["alarms"][0]["events"]] == ["raised", "received"]
 
 
-async def test_a_repress_is_acked_with_its_count_once_stored(broker, tmp_path) -> None:
+async def test_a_repress_is_acked_with_its_count_once_stored(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
         await edge.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
         message = alarm_message()
@@ -111,7 +120,9 @@ async def test_a_repress_is_acked_with_its_count_once_stored(broker, tmp_path) -
         assert stored["presses"] == 2
 
 
-async def test_screens_see_only_their_sites_and_get_a_snapshot(broker, tmp_path) -> None:
+async def test_screens_see_only_their_sites_and_get_a_snapshot(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
         await edge.subscribe("trygg/v1/+/+/ack", qos=1)
         oslo, bergen = alarm_message(), alarm_message(site=OTHER_SITE, device="skranke-1")
@@ -144,7 +155,9 @@ async def test_screens_see_only_their_sites_and_get_a_snapshot(broker, tmp_path)
             assert wrong.status_code == 401
 
 
-async def test_sockets_without_a_valid_token_are_refused_before_accept(broker, tmp_path) -> None:
+async def test_sockets_without_a_valid_token_are_refused_before_accept(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running:
         for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token-wrong"}):
             with pytest.raises(InvalidStatus) as refused:
@@ -162,7 +175,7 @@ async def test_sockets_without_a_valid_token_are_refused_before_accept(broker, t
         assert health["rejected"]["screen_unauthorized"] == 3
 
 
-async def test_bad_frames_get_an_error_and_the_socket_stays(broker, tmp_path) -> None:
+async def test_bad_frames_get_an_error_and_the_socket_stays(broker: Broker, tmp_path: Path) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, screen(running, KARI) as ws:
         await next_frame(ws), await next_frame(ws)
         for bad in ("not json", '{"type": "dance", "alarm_id": "x"}', "x" * 5000):
@@ -181,7 +194,9 @@ async def test_bad_frames_get_an_error_and_the_socket_stays(broker, tmp_path) ->
         }
 
 
-async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(broker, tmp_path) -> None:
+async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, mqtt_tester(broker) as edge:
         good = alarm_message().model_dump(mode="json")
         topic = f"trygg/v1/{SITE}/rom-101/alarm"
@@ -199,12 +214,13 @@ async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(broker, t
             "bad_topic": 1,
             "unknown_version": 1,
         }
-        health: dict = {}
+        health: dict[str, Any] = {}
 
         async def counted() -> bool:
             nonlocal health
             health = await get_json(running, "/healthz", OLA)
-            return health["rejected"] == expected
+            rejected: object = health["rejected"]
+            return rejected == expected
 
         for _ in range(250):
             if await counted():
@@ -220,7 +236,9 @@ async def test_malformed_mqtt_is_counted_not_stored_and_central_serves(broker, t
         assert (await next_ack(edge, alarm_id=good["alarm_id"]))["state"] == "received"
 
 
-async def test_any_asgi_websocket_server_works_through_the_queued_outlet(broker, tmp_path) -> None:
+async def test_any_asgi_websocket_server_works_through_the_queued_outlet(
+    broker: Broker, tmp_path: Path
+) -> None:
     settings = make_settings(broker, tmp_path)
     async with (
         serve(settings, ws="websockets-sansio") as running,

@@ -57,7 +57,9 @@ def tls_settings(broker: Broker, tmp: Path) -> tuple[CentralSettings, trustme.CA
     return CentralSettings.model_validate(data), ca
 
 
-async def test_tls_by_central_itself_with_host_cookies_and_hsts(broker, tmp_path) -> None:
+async def test_tls_by_central_itself_with_host_cookies_and_hsts(
+    broker: Broker, tmp_path: Path
+) -> None:
     settings, ca = tls_settings(broker, tmp_path)
     assert settings.web.secure_cookies
     trusting = ssl.create_default_context()
@@ -96,7 +98,9 @@ async def test_tls_by_central_itself_with_host_cookies_and_hsts(broker, tmp_path
             assert isinstance(decode_server_frame(await ws.recv()), Hello)
 
 
-async def test_plain_http_has_headers_everywhere_and_no_hsts(broker, tmp_path) -> None:
+async def test_plain_http_has_headers_everywhere_and_no_hsts(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with (
         serve(make_settings(broker, tmp_path)) as running,
         httpx.AsyncClient(base_url=running.http, timeout=10) as client,
@@ -114,7 +118,7 @@ async def test_plain_http_has_headers_everywhere_and_no_hsts(broker, tmp_path) -
         assert page.headers.get_list("set-cookie")[0].startswith("trygg_pre=")
 
 
-async def test_healthz_details_only_for_a_signed_in_user(broker, tmp_path) -> None:
+async def test_healthz_details_only_for_a_signed_in_user(broker: Broker, tmp_path: Path) -> None:
     async with (
         serve(make_settings(broker, tmp_path)) as running,
         httpx.AsyncClient(base_url=running.http, timeout=10) as client,
@@ -132,7 +136,7 @@ async def _receive_until_closed(ws: ClientConnection) -> None:
         await ws.recv()
 
 
-async def test_a_frame_over_the_protocol_size_is_refused(broker, tmp_path) -> None:
+async def test_a_frame_over_the_protocol_size_is_refused(broker: Broker, tmp_path: Path) -> None:
     settings = make_settings(broker, tmp_path)
     ws_url = f"ws://127.0.0.1:{settings.http.port}/ws"
     async with (
@@ -149,7 +153,7 @@ async def test_a_frame_over_the_protocol_size_is_refused(broker, tmp_path) -> No
         assert closed.value.rcvd.code == 1009
 
 
-async def test_database_and_wal_are_private(broker, tmp_path) -> None:
+async def test_database_and_wal_are_private(broker: Broker, tmp_path: Path) -> None:
     os.umask(0o022)  # as a careless service manager leaves it
     settings = make_settings(broker, tmp_path)
     async with serve(settings):
@@ -175,7 +179,7 @@ def test_csv_cells_never_start_a_formula(value: object, safe: object) -> None:
     assert csv_cell(value) == safe
 
 
-async def test_the_csv_export_neutralises_formulas(broker, tmp_path) -> None:
+async def test_the_csv_export_neutralises_formulas(broker: Broker, tmp_path: Path) -> None:
     settings = make_settings(broker, tmp_path)
     db = sqlite_utils.Database(tmp_path / "central.db")
     create_schema(db)
@@ -205,7 +209,9 @@ async def test_the_csv_export_neutralises_formulas(broker, tmp_path) -> None:
         assert not any(cell.startswith(("=", "@")) for cell in table[1])
 
 
-async def test_an_admin_of_one_site_cannot_add_accounts_for_others(broker, tmp_path) -> None:
+async def test_an_admin_of_one_site_cannot_add_accounts_for_others(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(console_settings(broker, tmp_path)) as running:
         central = running.central
         admin = rows.Account(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
-from protocol import EventMessage, HeartbeatMessage, SelftestResultMessage, StatusMessage, encode
+from protocol import (
+    EventMessage,
+    HeartbeatMessage,
+    Message,
+    SelftestResultMessage,
+    StatusMessage,
+    encode,
+)
 from protocol.messages import CheckResult, Health
 from tests.central.helpers import (
     SITE,
@@ -18,12 +26,13 @@ from tests.central.helpers import (
     serve,
     until,
 )
+from tests.support.broker import Broker
 
 
-async def test_device_messages_are_kept_per_device(broker, tmp_path) -> None:
+async def test_device_messages_are_kept_per_device(broker: Broker, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     device = {"site": SITE, "device": "rom-101"}
-    messages = [
+    messages: list[Message] = [
         StatusMessage(**device, state="online", at=now),
         HeartbeatMessage(**device, at=now, interval_s=10, health=Health(outbox_pending=2)),
         EventMessage(**device, at=now, room="Møterom 101", sensor="door", kind="door", value=1),
@@ -50,7 +59,7 @@ async def test_device_messages_are_kept_per_device(broker, tmp_path) -> None:
         assert state.heartbeat.health.outbox_pending == 2
 
 
-async def test_link_reconnects_after_the_broker_restarts(broker, tmp_path) -> None:
+async def test_link_reconnects_after_the_broker_restarts(broker: Broker, tmp_path: Path) -> None:
     async with serve(make_settings(broker, tmp_path)) as running:
         link = running.central.link
         broker.stop()

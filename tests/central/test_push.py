@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import socket
+from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 
@@ -15,9 +16,12 @@ from central.core import Person
 from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
 from tests.central.helpers import KARI, SITE, make_settings, next_frame, screen, serve, until
+from tests.support.broker import Broker
 
 
-async def test_prepared_frames_of_every_length_arrive_intact(broker, tmp_path) -> None:
+async def test_prepared_frames_of_every_length_arrive_intact(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with serve(make_settings(broker, tmp_path)) as running, screen(running, KARI) as ws:
         await next_frame(ws), await next_frame(ws)
         for size in (0, 125, 126, 65535, 65536, 200_000):
@@ -53,7 +57,9 @@ def stuck_screen(port: int) -> socket.socket:
     return sock
 
 
-async def test_a_stuck_screen_is_dropped_and_others_get_everything(broker, tmp_path) -> None:
+async def test_a_stuck_screen_is_dropped_and_others_get_everything(
+    broker: Broker, tmp_path: Path
+) -> None:
     settings = make_settings(broker, tmp_path)
     async with serve(settings) as running, screen(running, KARI) as ws:
         await next_frame(ws), await next_frame(ws)
@@ -147,7 +153,7 @@ async def test_small_fanouts_still_go_out_at_once() -> None:
 
 
 async def test_a_screen_that_answers_no_ping_is_closed_and_one_that_answers_stays(
-    broker, tmp_path
+    broker: Broker, tmp_path: Path
 ) -> None:
     """The stuck screen never reads (like a frozen desk): it answers no ``ping``, so central
     closes it and it no longer counts; the screen that answers every ping stays."""

@@ -91,7 +91,8 @@ async def wait_connected(url: str, process: CentralProcess) -> None:
 
         async def connected() -> bool:
             try:
-                return (await client.get("/healthz")).json()["mqtt"] == "connected"
+                state: object = (await client.get("/healthz")).json()["mqtt"]
+                return state == "connected"
             except httpx.HTTPError:
                 return False
 

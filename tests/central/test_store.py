@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -45,7 +46,7 @@ def insert(alarm: AlarmView, at: datetime = T0) -> Persist:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = Store(tmp_path / "var" / "central.db")
     await s.open()
     yield s
@@ -126,7 +127,7 @@ async def test_reopen_restores_active_and_recently_resolved(tmp_path: Path) -> N
     for alarm in (active, old, recent):
         await first.submit(insert(alarm))
     await first.close()
-    assert first.submit  # closed stores refuse writes:
+    # closed stores refuse writes:
     with pytest.raises(StoreClosed):
         await first.submit(insert(view()))
 

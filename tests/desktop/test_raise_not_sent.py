@@ -20,7 +20,8 @@ from desktop.core import RaiseFailed, RaiseFailure, RaiseWatch
 from desktop.headless import describe
 from protocol.screen import RaiseRequest
 from tests.support.broker import Broker
-from tests.support.stack import Central, free_port, script
+from tests.support.net import free_port
+from tests.support.stack import Central, script
 
 HOME, OTHER = "oslo-sentrum", "bergen"
 

@@ -14,6 +14,7 @@ import Xlib.display
 import Xlib.error
 import Xlib.X
 import Xlib.XK
+from pytestqt.qtbot import QtBot
 from Xlib.ext import xtest
 
 from desktop.core.keys import parse_hotkey
@@ -62,7 +63,9 @@ def _type(display: str, *keys: str) -> None:
         keyboard.close()
 
 
-def test_hotkey_typed_anywhere_fires_the_callback(qtbot, x_display: str, monkeypatch) -> None:
+def test_hotkey_typed_anywhere_fires_the_callback(
+    qtbot: QtBot, x_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DISPLAY", x_display)
     fired: list[str] = []
     hotkeys = X11Hotkeys(Xlib)
@@ -76,7 +79,9 @@ def test_hotkey_typed_anywhere_fires_the_callback(qtbot, x_display: str, monkeyp
 
 
 @pytest.mark.usefixtures("qtbot")  # a QApplication for the backend's QObject
-def test_a_combination_held_by_another_program_is_refused(x_display: str, monkeypatch) -> None:
+def test_a_combination_held_by_another_program_is_refused(
+    x_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DISPLAY", x_display)
     other = Xlib.display.Display(x_display)  # another client grabs Ctrl+Shift+F12 first
     keycode = other.keysym_to_keycode(Xlib.XK.string_to_keysym("F12"))

@@ -19,6 +19,7 @@ from uuid import UUID
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from desktop.core import Presence
@@ -135,7 +136,7 @@ def test_an_edge_alarm_opens_the_window_and_im_coming_reaches_central_and_collea
     assert not window.exercise_band.isVisible()  # a real alarm, not a drill
     assert kari.player.playing
 
-    kari.qtbot.mouseClick(window.coming_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.coming_button, Qt.MouseButton.LeftButton)
     kari.wait(lambda: "kari" in {a for _, a in events(central, "kari", "coming")}, "coming")
     assert events(central, "kari", "coming") == [(str(alarm_id), "kari")]
     kari.wait(
@@ -241,7 +242,7 @@ def test_cancelling_the_hotkey_inside_the_countdown_raises_nothing(
     kari.hotkeys.press(kari.settings.hotkey.sequence)  # what the global hotkey calls
     assert kari.app.countdown.isVisible()
     assert kari.app.countdown.label.text() == "Sender om 1 s"
-    kari.qtbot.mouseClick(kari.app.countdown.cancel_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(kari.app.countdown.cancel_button, Qt.MouseButton.LeftButton)
     assert not kari.app.countdown.isVisible()
     kari.qtbot.wait(countdown_ms + 1500)  # well past when the raise would have gone
     assert central.alarms("kari") == []

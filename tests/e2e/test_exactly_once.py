@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from tests.e2e.conftest import RunningEdge
 from tests.support.agent_waits import wait_connected, wait_led
@@ -30,7 +31,7 @@ async def until(condition: Callable[[], object], what: str, within: float = 20) 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def wait_alarms(central: Central, count: int, timeout: float = 20) -> list[dict]:
+async def wait_alarms(central: Central, count: int, timeout: float = 20) -> list[dict[str, Any]]:
     """Poll /api/alarms until it lists at least ``count`` alarms (a marker makes it final)."""
     for _ in range(int(timeout / 0.1)):
         alarms = central.alarms("kari")
@@ -49,13 +50,13 @@ async def settle(edge: RunningEdge) -> None:
     raise AssertionError("edge outbox never emptied")
 
 
-async def marker_press(edge: RunningEdge, central: Central) -> dict:
+async def marker_press(edge: RunningEdge, central: Central) -> dict[str, Any]:
     """A press on the wall button once the desk alarm is settled: the edge sends it over the
     same connection after any resend of the desk alarm, so once central has stored it,
     every resend has been handled. Returns the stored marker."""
     edge.press(WALL_PIN)
 
-    def walls() -> list[dict]:
+    def walls() -> list[dict[str, Any]]:
         return [a for a in central.alarms("kari") if a["input"] == "wall"]
 
     await until(walls, "the marker press stored by central")

@@ -25,11 +25,15 @@ from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from protocol import AckMessage, AckState
+from protocol.messages import HeldState
 from tests.e2e.conftest import RunningEdge
 from tests.e2e.heal_support import (
     alarm_lines,
+    alarms_since,
     by_id,
+    holds,
     new_alarm,
+    settled,
     state_of,
     until,
     until_recorded,
@@ -139,7 +143,10 @@ async def test_a_press_after_a_lost_resolved_is_a_new_alarm_on_every_screen(
     stored = await until_recorded(
         central, lambda r: state_of(r, new) == "received", what="the new alarm stored"
     )
-    await asyncio.sleep(2)  # two heartbeats and resends: a double would show by now
+    async with Observer(broker, "heal-settled") as wire:
+        # Heartbeats and resends with nothing left to send: a double would show by the marker.
+        await settled(wire, central, "rom-101", holds(new, 1, HeldState.RECEIVED))
+        assert alarms_since(wire, 0) == []
     stored = await until_recorded(central, lambda r: len(r) == 2, 5, "exactly two alarms")
     assert state_of(stored, old) == "resolved"
     assert by_id(stored, old)["presses"] == 1  # type: ignore[index]

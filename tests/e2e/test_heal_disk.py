@@ -10,7 +10,6 @@ re-sending the press for minutes.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import shutil
@@ -22,11 +21,15 @@ from uuid import UUID
 import pytest
 
 from protocol import AlarmMessage
+from protocol.messages import HeldState
 from tests.e2e.conftest import USERS, RunningEdge
 from tests.e2e.heal_support import (
     alarm_lines,
+    alarms_since,
     by_id,
+    holds,
     new_alarm,
+    settled,
     state_of,
     until,
     until_recorded,
@@ -142,15 +145,22 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
         20,
         "central's write of the resolution failing on the full disk",
     )
-    edge.press(17)  # the edge never heard "resolved" (its ack waits for the commit)
-    await until(
-        lambda: edge.agent.outbox_pending() == 1 and edge.agent.active_alarm("desk") == UUID(old),
-        5,
-        "the press pending as a re-press of the old alarm",
-    )
-    await asyncio.sleep(1.5)  # a resend or two of the press against the full disk
-
     async with Observer(broker) as wire:
+        edge.press(17)  # the edge never heard "resolved" (its ack waits for the commit)
+        await until(
+            lambda: (
+                edge.agent.outbox_pending() == 1 and edge.agent.active_alarm("desk") == UUID(old)
+            ),
+            5,
+            "the press pending as a re-press of the old alarm",
+        )
+        await wire.wait_for(
+            lambda: [str(a.alarm_id) for a in wire.alarms()].count(old) >= 2,
+            10,
+            "the re-press sent and resent against the full disk",
+        )
+        assert {(str(a.alarm_id), a.presses) for a in wire.alarms()} == {(old, 2)}
+
         disk.free()
         for desk in desks.values():
             await wait_state(desk, old, "resolved")
@@ -174,9 +184,9 @@ async def test_a_press_after_a_resolution_the_full_disk_held_back_is_a_new_alarm
             20,
             "outbox settled on the new alarm",
         )
-        settled = len(wire.alarms())
-        await asyncio.sleep(3)  # resend_interval_s is 1 s: a storm would show three times
-        late = wire.alarms()[settled:]
+        # Four heartbeats, as often as resends (1 s): a storm would show three times over.
+        start = await settled(wire, central, "rom-101", holds(new, 1, HeldState.RECEIVED), 4)
+        late = alarms_since(wire, start)
         assert late == [], [(a.alarm_id, a.presses) for a in late]
         assert all(isinstance(a, AlarmMessage) for a in wire.alarms())
 

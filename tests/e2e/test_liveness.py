@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ def log_text(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
-def get(central: Central, user: str, path: str) -> dict[str, object]:
+def get(central: Central, user: str, path: str) -> dict[str, Any]:
     reply = httpx.get(
         f"{central.url}{path}",
         headers={"Authorization": f"Bearer {central.tokens[user]}"},
@@ -114,13 +115,13 @@ async def test_a_frozen_desk_is_dropped_from_coverage_and_no_screen_is_raised(
             await poll(lambda: central.health()["screens"] == 0, "central dropping the screen")
             assert stopped(desk.proc.pid)  # frozen, socket still open: central closed it
             assert "no answer to pings" in central.logs()
-            [site] = get(central, "kari", "/api/coverage")["sites"]  # type: ignore[misc]
+            [site] = get(central, "kari", "/api/coverage")["sites"]
             assert site["screens"] == 0
             assert site["covered"] is False
             # The only screen of an open site is gone: after the grace, nobody would get an
             # alarm, and supervision says so.
             await poll(
-                lambda: get(central, "kari", "/api/coverage")["sites"][0]["fault"],  # type: ignore[index]
+                lambda: get(central, "kari", "/api/coverage")["sites"][0]["fault"],
                 "a no_screen fault",
             )
             assert stopped(desk.proc.pid)
@@ -139,7 +140,7 @@ async def test_no_offline_fault_for_a_healthy_edge_after_central_own_pause(
 ) -> None:
     def rom_101() -> dict[str, object]:
         devices = get(central, "kari", "/api/devices")["devices"]
-        [device] = [d for d in devices if d["device"] == "rom-101"]  # type: ignore[attr-defined]
+        [device] = [d for d in devices if d["device"] == "rom-101"]
         return dict(device)
 
     await poll(lambda: rom_101()["state"] == "online", "central hearing the edge")

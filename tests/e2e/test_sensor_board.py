@@ -44,7 +44,7 @@ class StatusWatch:
         ) as client:
             await client.subscribe(f"trygg/v1/{SITE}/{DEVICE}/status", qos=1)
             async for message in client.messages:
-                self.seen.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
+                self.seen.append(json.loads(bytes(message.payload)))
                 self._changed.set()
 
     async def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 20) -> None:

@@ -28,7 +28,7 @@ async def test_raise_from_a_desk_reaches_colleagues_once(
             alarm_id=uuid4(),
             level="acute",
             site=SITE,
-            room="Kontor 3.12",  # type: ignore[arg-type]
+            room="Kontor 3.12",
             floor="3. etasje",
             raised_at=datetime.now(UTC),
         )

@@ -209,7 +209,11 @@ async def test_ack_sent_before_a_repress_does_not_settle_the_higher_count(
         for _ in range(2):  # so it goes out again on every resend interval
             sent = republished()
             clock.advance(1)
-            await wire.wait_for(lambda sent=sent: republished() > sent, what="presses=2 resend")
+
+            def resent(sent: int = sent) -> bool:
+                return republished() > sent
+
+            await wire.wait_for(resent, what="presses=2 resend")
 
         await central_ack(broker, A1, AckState.RECEIVED, presses=2)
         await wait_for(agent, lambda: agent.outbox_pending() == 0)

@@ -63,6 +63,7 @@ def test_good_file_loads_with_defaults(tmp_path: Path) -> None:
     settings = load_settings(EdgeSettings, write(tmp_path, GOOD))
     assert settings.site == "oslo-sentrum"
     assert settings.mqtt_username == "rom-101"  # username defaults to the device id
+    assert settings.mqtt.password is not None
     assert settings.mqtt.password.get_secret_value() == "a-real-device-password"
     assert "a-real-device-password" not in repr(settings)
     assert [b.input for b in settings.buttons] == ["desk", "door"]
@@ -77,6 +78,7 @@ def test_good_file_loads_with_defaults(tmp_path: Path) -> None:
 def test_env_overrides_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRYGG_EDGE_MQTT__PASSWORD", "from-the-environment")
     settings = load_settings(EdgeSettings, write(tmp_path, GOOD))
+    assert settings.mqtt.password is not None
     assert settings.mqtt.password.get_secret_value() == "from-the-environment"
     assert settings.mqtt.host == "127.0.0.1"  # the rest of [mqtt] still comes from the file
 

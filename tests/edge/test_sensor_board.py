@@ -319,9 +319,9 @@ async def test_unsent_pendant_alarm_survives_a_restart_and_counts_further_presse
     board = Board(Path(settings.sensor_board.port))
     try:
         async with running(first):
-            sensors = first.sensors
-            assert sensors is not None
-            await wait_for(first, lambda: sensors.connected, what="board port open")
+            first_sensors = first.sensors
+            assert first_sensors is not None
+            await wait_for(first, lambda: first_sensors.connected, what="board port open")
             board.write(CASE["pendant press"])
             await wait_for(first, lambda: first.outbox_pending() == 1, what="alarm in the outbox")
         broker.start()

@@ -43,7 +43,7 @@ async def test_fleet_heartbeats_and_alarms_acked_by_central(broker: Broker, tmp_
 
             async def watch() -> None:
                 async for message in watcher.messages:
-                    seen = codec.decode(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
+                    seen = codec.decode(str(message.topic), bytes(message.payload))
                     if isinstance(seen, HeartbeatMessage):
                         beating.add(seen.device)
                     elif isinstance(seen, StatusMessage) and seen.state == "online":

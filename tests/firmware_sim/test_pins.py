@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gpiozero import LED, Button, Buzzer
@@ -28,7 +29,7 @@ class Room:
 
         self.button.when_pressed = pressed
 
-    def send(self, cmd: str, **fields: object) -> dict[str, object]:
+    def send(self, cmd: str, **fields: Any) -> dict[str, Any]:
         return request(self.sock, cmd=cmd, pin=17, **fields)
 
     def close(self) -> None:
@@ -117,7 +118,7 @@ def test_outputs_read_back_with_their_pattern(room: Room) -> None:
     ],
 )
 def test_bad_requests_are_errors_not_crashes(
-    room: Room, fields: dict[str, object], error: str
+    room: Room, fields: dict[str, Any], error: str
 ) -> None:
     with pytest.raises(SimError, match=error):
         request(room.sock, **fields)

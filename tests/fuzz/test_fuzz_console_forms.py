@@ -84,7 +84,7 @@ async def test_no_form_input_breaks_the_console_or_changes_the_record_when_refus
     broker: Broker, tmp_path: Path
 ) -> None:
     async with console(broker, tmp_path) as found:
-        app = found.running.server.config.loaded_app.app  # type: ignore[union-attr]
+        app = found.running.server.config.loaded_app.app
         posts = sorted(
             e.path
             for e in endpoints(app)

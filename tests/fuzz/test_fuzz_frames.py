@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from central.core import AlarmBook, Person, Refusal
 from edge.core.serial_frames import FrameParser
 from protocol import AlarmMessage, ProtocolError
-from protocol.screen import MAX_FRAME_BYTES, decode_command, decode_server_frame
+from protocol.screen import MAX_FRAME_BYTES, RaiseRequest, decode_command, decode_server_frame
 from tests.fuzz.budget import fuzz
 from tests.fuzz.strategies import payloads
 
@@ -37,11 +37,11 @@ ALARM = AlarmMessage.model_validate(
     }
 )
 KARI = Person("kari", "Kari", "t" * 32, frozenset({"oslo-sentrum"}))
-COMMANDS = [
+COMMANDS: list[dict[str, object]] = [
     {"type": kind, "alarm_id": str(ALARM_ID)}
     for kind in ("delivered", "shown", "coming", "cant_come", "resolve")
 ]
-RAISE = {
+RAISE: dict[str, object] = {
     "type": "raise",
     "alarm_id": "5d1c6bba-7c4e-4a5f-9a8e-0f4c1e2d3b4a",
     "level": "acute",
@@ -50,7 +50,7 @@ RAISE = {
     "input": "hotkey",
     "raised_at": "2026-11-27T10:00:00Z",
 }
-SERVER = [
+SERVER: list[dict[str, object]] = [
     {"type": "hello", "user": "kari", "name": "Kari", "sites": ["oslo-sentrum"]},
     {"type": "snapshot", "alarms": []},
     {"type": "error", "reason": "x"},
@@ -84,10 +84,10 @@ def test_a_screen_command_decodes_or_is_refused_and_changes_nothing(frame: str |
         assert len(book) == 1
         return
     assert len(frame) <= MAX_FRAME_BYTES
-    if command.type == "raise":
-        actions = book.raise_from_screen(KARI, command, NOW)  # type: ignore[arg-type]
+    if isinstance(command, RaiseRequest):
+        actions = book.raise_from_screen(KARI, command, NOW)
     else:
-        actions = book.command(KARI, command, NOW)  # type: ignore[arg-type]
+        actions = book.command(KARI, command, NOW)
     if any(isinstance(a, Refusal) for a in actions):
         assert book.get(ALARM_ID) == before
 

@@ -123,7 +123,7 @@ class Ingest:
         self.alarms: list[AlarmMessage] = []
         self.device_messages: list[Message] = []
         self.rejected: Counter[str] = Counter()
-        settings = MqttSettings(password="fuzz-only-Qm3vX9kT2pL8")  # type: ignore[arg-type]
+        settings = MqttSettings(password="fuzz-only-Qm3vX9kT2pL8")
         self.link = MqttLink(
             settings,
             self._on_alarm,

@@ -21,6 +21,7 @@ from protocol import (
     BadTopic,
     HeartbeatMessage,
     InvalidMessage,
+    Message,
     PayloadTooLarge,
     ProtocolError,
     StatusMessage,
@@ -153,9 +154,9 @@ def test_alarm_round_trips(
         site=site,
         device=device,
         alarm_id=uuid4(),
-        level=level,  # type: ignore[arg-type]
+        level=level,
         room=room,
-        source="button",  # type: ignore[arg-type]
+        source="button",
         input="desk",
         raised_at=raised_at,
         presses=presses,
@@ -174,8 +175,8 @@ def test_arbitrary_bytes_never_escape_the_error_tree(payload: bytes) -> None:
 
 def test_other_kinds_round_trip() -> None:
     now = datetime.now(UTC)
-    messages = [
-        AckMessage(site="s", device="d", alarm_id=uuid4(), state="received", at=now),  # type: ignore[arg-type]
+    messages: list[Message] = [
+        AckMessage(site="s", device="d", alarm_id=uuid4(), state="received", at=now),
         StatusMessage(site="s", device="d", state="offline"),
         HeartbeatMessage(site="s", device="d", at=now, interval_s=10),
     ]

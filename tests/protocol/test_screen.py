@@ -29,8 +29,8 @@ def view() -> AlarmView:
         site="oslo",
         device="rom-1",
         room="Rom 1",
-        level="acute",  # type: ignore[arg-type]
-        source="button",  # type: ignore[arg-type]
+        level="acute",
+        source="button",
         input="desk",
         raised_at=datetime.now(UTC),
         state=AlarmState.RAISED,

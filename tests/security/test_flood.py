@@ -118,9 +118,12 @@ async def test_eleven_alarms_from_one_device_are_one_card_on_every_desk_and_stay
             ids = {alarm_id for _, _, alarm_id in sent}
             # The responder's desk and the facility manager's: one card, the room, the count.
             for desk in (kari, fm):
+
+                def one_flood_card(d: Desk = desk) -> bool:
+                    return [c.get("flood") for c in of_device(d, "rom-101")] == [BURST + 1]
+
                 await until(
-                    lambda d=desk: [c.get("flood") for c in of_device(d, "rom-101")] == [BURST + 1],
-                    f"one card of {BURST + 1} on {desk.user}'s desk: {cards(desk)}",
+                    one_flood_card, f"one card of {BURST + 1} on {desk.user}'s desk: {cards(desk)}"
                 )
             (card,) = of_device(kari, "rom-101")
             assert card["room"] == ROOM
@@ -144,7 +147,7 @@ async def test_eleven_alarms_from_one_device_are_one_card_on_every_desk_and_stay
             )
             async with asyncio.timeout(20):
                 async for message in mqtt.messages:
-                    ack = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                    ack = json.loads(bytes(message.payload))
                     if ack["alarm_id"] == card["alarm_id"] and ack["state"] == "acknowledged":
                         break
             # "Resolve" on the card resolves every alarm of the flood, each on record.
@@ -206,7 +209,7 @@ async def test_fifty_alarms_are_one_card_in_snapshots_on_the_board_and_after_a_r
         assert one_card(await snapshot_of(central, "kari")) == expected
         fm = Desk(central, "fm", tmp_path)
         await fm.start()
-        await until(lambda: len(of_device(fm, "rom-101")) == 1, "the card on a new desk")  # type: ignore[arg-type]
+        await until(lambda: len(of_device(fm, "rom-101")) == 1, "the card on a new desk")
         assert of_device(fm, "rom-101")[0]["flood"] == 50
         fault = await fm.wait_for(lambda ln: ln["event"] == "fault" and ln["kind"] == "flood")
         assert fault["device"] == "rom-101"
@@ -247,7 +250,7 @@ async def test_a_burst_of_silent_alarms_from_one_desk_is_one_card_for_responders
                         alarm_id=alarm_id,
                         level=AlarmLevel.ACUTE,
                         site=SITE,
-                        room="Kontor 3.12",  # type: ignore[arg-type]
+                        room="Kontor 3.12",
                         raised_at=datetime.now(UTC),
                     )
                     await ws.send(encode_frame(request))
@@ -257,11 +260,14 @@ async def test_a_burst_of_silent_alarms_from_one_desk_is_one_card_for_responders
 
             await raise_all(sent)
             for desk in (ola, fm):
+
+                def one_card_of_5(d: Desk = desk) -> bool:
+                    return [(c.get("flood"), c["room"]) for c in from_kari(d)] == [
+                        (5, "Kontor 3.12")
+                    ]
+
                 await until(
-                    lambda d=desk: (
-                        [(c.get("flood"), c["room"]) for c in from_kari(d)] == [(5, "Kontor 3.12")]
-                    ),
-                    f"one card of 5 on {desk.user}'s desk: {from_kari(desk)}",
+                    one_card_of_5, f"one card of 5 on {desk.user}'s desk: {from_kari(desk)}"
                 )
             assert DESK_BURST < 5
             fault = await fm.wait_for(lambda ln: ln["event"] == "fault" and ln["kind"] == "flood")

@@ -122,7 +122,7 @@ class BrokerWatch:
 
         async def collect() -> None:
             async for message in self.client.messages:
-                self.seen.append(bytes(message.payload))  # type: ignore[arg-type]
+                self.seen.append(bytes(message.payload))
 
         self.task = asyncio.create_task(collect())
         return self.seen

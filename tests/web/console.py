@@ -6,10 +6,12 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlite_utils
 
 from central.auth.passwords import hash_password
 from central.config import CentralSettings
@@ -62,7 +64,7 @@ class Console:
         return self.running.http
 
     def csrf_for(self, session_id: str) -> str:
-        return str(self.running.server.config.loaded_app.app.state.auth.csrf_token(session_id))  # type: ignore[union-attr]
+        return str(self.running.server.config.loaded_app.app.state.auth.csrf_token(session_id))
 
     def client(self, role: Role | None = None, **kwargs: Any) -> httpx.AsyncClient:
         cookies = {"trygg_session": self.sessions[role]} if role else {}
@@ -77,6 +79,15 @@ async def add_account(
         user_id, name or user_id.title(), hash_password(PASSWORD), roles, frozenset({"*"})
     )
     await central.store.submit(lambda db: rows.save_account(db, account, central.clock()))
+
+
+async def add_token(running: Running, user_id: str, token: str, label: str, at: datetime) -> None:
+    """Keep ``token`` for ``user_id`` as if it had been made at ``at``."""
+
+    def write(db: sqlite_utils.Database) -> None:
+        rows.add_token(db, user_id, token, label, at)
+
+    await running.central.store.submit(write)
 
 
 async def log_in(url: str, user_id: str, password: str = PASSWORD) -> httpx.Response:
@@ -109,9 +120,6 @@ async def console(
             found.sessions[role] = answer.cookies["trygg_session"]
             token = f"desk-{role.value}-token-8c1f4e7a2b9d"
             user = f"user-{role.value}"
-            now = running.central.clock()
-            await running.central.store.submit(
-                lambda db, u=user, t=token, at=now: rows.add_token(db, u, t, "test", at)
-            )
+            await add_token(running, user, token, "test", running.central.clock())
             found.tokens[role] = token
         yield found

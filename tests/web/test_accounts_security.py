@@ -24,8 +24,9 @@ from central.auth.passwords import WeakPassword, check_strength
 from central.core import Role
 from central.store import accounts as rows
 from tests.central.helpers import KARI
+from tests.support.broker import Broker
 from tests.support.stack import script
-from tests.web.console import PASSWORD, Console, console, csrf_in
+from tests.web.console import PASSWORD, Console, add_token, console, csrf_in
 
 SERVER_LOGS = {"central", "uvicorn"}
 
@@ -90,7 +91,9 @@ async def _login_from(url: str, address: str, user: str, password: str) -> httpx
 # --- item 8: no token in a URL --------------------------------------------------------------
 
 
-async def test_a_token_in_the_url_is_refused_and_never_logged(broker, tmp_path, caplog) -> None:
+async def test_a_token_in_the_url_is_refused_and_never_logged(
+    broker: Broker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     async with console(broker, tmp_path) as c:
         token = c.tokens[Role.ADMIN]
@@ -114,7 +117,7 @@ async def test_a_token_in_the_url_is_refused_and_never_logged(broker, tmp_path, 
 
 
 async def test_25_wrong_passwords_from_one_address_then_the_right_one_is_refused(
-    broker, tmp_path
+    broker: Broker, tmp_path: Path
 ) -> None:
     async with console(broker, tmp_path) as c:
         for n in range(25):  # a different account each time: only the address repeats
@@ -131,7 +134,7 @@ async def test_25_wrong_passwords_from_one_address_then_the_right_one_is_refused
 
 
 async def test_25_wrong_passwords_for_one_account_then_the_right_one_is_refused(
-    broker, tmp_path
+    broker: Broker, tmp_path: Path
 ) -> None:
     async with console(broker, tmp_path) as c:
         for n in range(25):  # a different address each time: only the account repeats
@@ -155,7 +158,7 @@ def test_a_long_uncommon_password_is_accepted() -> None:
     check_strength(PASSWORD, "kari", "Kari Nordmann")
 
 
-async def test_the_console_refuses_a_common_password(broker, tmp_path) -> None:
+async def test_the_console_refuses_a_common_password(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c, c.client(Role.ADMIN) as client:
         form = {
             "user_id": "nye",
@@ -173,7 +176,9 @@ async def test_the_console_refuses_a_common_password(broker, tmp_path) -> None:
 # --- item 7: revocation -----------------------------------------------------------------------
 
 
-async def test_cli_disable_ends_sessions_tokens_and_open_sockets(broker, tmp_path, capsys) -> None:
+async def test_cli_disable_ends_sessions_tokens_and_open_sockets(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with console(broker, tmp_path) as c:
         config = tmp_path / "central.toml"
         config.write_text(_toml(c))
@@ -198,7 +203,9 @@ async def test_cli_disable_ends_sessions_tokens_and_open_sockets(broker, tmp_pat
         assert await _status(c, KARI) == 401
 
 
-async def test_cli_token_list_and_revoke_close_the_socket(broker, tmp_path, capsys) -> None:
+async def test_cli_token_list_and_revoke_close_the_socket(
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with console(broker, tmp_path) as c:
         config = tmp_path / "central.toml"
         config.write_text(_toml(c))
@@ -228,14 +235,15 @@ async def test_cli_token_list_and_revoke_close_the_socket(broker, tmp_path, caps
 
 
 async def test_tokens_expire_and_die_on_a_password_change(
-    broker, tmp_path, capsys, monkeypatch
+    broker: Broker,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with console(broker, tmp_path) as c:
         central = c.running.central
         old = central.clock() - timedelta(days=181)
-        await central.store.submit(
-            lambda db: rows.add_token(db, "user-admin", "gammel-token-5c1e9a7f3b2d8", "x", old)
-        )
+        await add_token(c.running, "user-admin", "gammel-token-5c1e9a7f3b2d8", "x", old)
         assert await _status(c, "gammel-token-5c1e9a7f3b2d8") == 401
         config = tmp_path / "central.toml"
         config.write_text(_toml(c))
@@ -247,7 +255,7 @@ async def test_tokens_expire_and_die_on_a_password_change(
         assert await _status(c, token) == 401
 
 
-async def test_an_admin_disables_and_revokes_in_the_console(broker, tmp_path) -> None:
+async def test_an_admin_disables_and_revokes_in_the_console(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c, c.client(Role.ADMIN) as admin:
         csrf = c.csrf_for(c.sessions[Role.ADMIN])
         page = await admin.get("/admin/users/user-leader/tokens")
@@ -285,7 +293,7 @@ def _verify(config: Path) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_audit_trail_records_and_verify_names_an_edited_or_deleted_row(
-    broker, tmp_path, capsys
+    broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with console(broker, tmp_path) as c:
         config = tmp_path / "central.toml"

@@ -20,6 +20,7 @@ from central.core import Role
 from protocol import AlarmLevel, AlarmMessage, AlarmSource, CheckName, CheckResult
 from protocol.messages import Health, HeartbeatMessage, SelftestResultMessage
 from tests.central.helpers import SITE, until
+from tests.support.broker import Broker
 from tests.web.console import console
 
 SHAPES = Path(__file__).with_name("api_shapes.json")
@@ -40,7 +41,7 @@ def shape(value: Any) -> Any:
     return re.sub(r"\d", "9", _UUID.sub("<uuid>", value))
 
 
-async def test_the_api_answers_keep_their_json(broker, tmp_path) -> None:
+async def test_the_api_answers_keep_their_json(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c:
         central = c.running.central
         alarm = AlarmMessage(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -53,7 +54,9 @@ async def _log_in(page: Page, url: str, user: str) -> None:
     await page.wait_for_url(lambda u: "/login" not in u)
 
 
-async def test_board_lights_up_live_and_alarms_are_answered(broker, tmp_path, browser) -> None:
+async def test_board_lights_up_live_and_alarms_are_answered(
+    broker: Broker, tmp_path: Path, browser: Browser
+) -> None:
     async with console(broker, tmp_path) as c:
         page = await browser.new_page()
         await _log_in(page, c.url, "user-admin")
@@ -73,7 +76,7 @@ async def test_board_lights_up_live_and_alarms_are_answered(broker, tmp_path, br
         await expect(room).to_have_attribute("data-level", "")
 
 
-async def test_exports_download(broker, tmp_path, browser) -> None:
+async def test_exports_download(broker: Broker, tmp_path: Path, browser: Browser) -> None:
     async with console(broker, tmp_path) as c:
         page = await browser.new_page()
         await _log_in(page, c.url, "user-facility_manager")
@@ -90,7 +93,9 @@ async def test_exports_download(broker, tmp_path, browser) -> None:
             assert path.read_bytes().startswith(start), name
 
 
-async def test_a_safety_rep_cannot_reach_admin_pages(broker, tmp_path, browser) -> None:
+async def test_a_safety_rep_cannot_reach_admin_pages(
+    broker: Broker, tmp_path: Path, browser: Browser
+) -> None:
     async with console(broker, tmp_path) as c:
         page = await browser.new_page()
         await _log_in(page, c.url, "user-safety_rep")
@@ -102,7 +107,7 @@ async def test_a_safety_rep_cannot_reach_admin_pages(broker, tmp_path, browser) 
 
 
 async def test_main_pages_have_no_serious_accessibility_violations(
-    broker, tmp_path, browser
+    broker: Broker, tmp_path: Path, browser: Browser
 ) -> None:
     axe = Axe()
     async with console(broker, tmp_path) as c:
@@ -131,7 +136,9 @@ async def test_main_pages_have_no_serious_accessibility_violations(
         assert not problems, "\n".join(problems)
 
 
-async def test_the_on_time_chart_is_readable(broker, tmp_path, browser) -> None:
+async def test_the_on_time_chart_is_readable(
+    broker: Broker, tmp_path: Path, browser: Browser
+) -> None:
     """Six months of test runs: the chart is drawn at least 640×320 px, with axis ticks, a
     legend, months, counts and the hatch that tells "on time" without colour."""
     from central.store import testlog

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
+import pytest
 
 from central import cli
 from central.core import Role
 from protocol import AlarmLevel, AlarmMessage, AlarmSource
 from tests.central.helpers import until
+from tests.support.broker import Broker
 from tests.web.console import PASSWORD, console, csrf_in, log_in
 
 EVIL_ROOM = '<img src=x onerror="alert(1)">Rom'
@@ -30,7 +33,9 @@ def _alarm(room: str = "Møterom 101", device: str = "rom-101") -> AlarmMessage:
     )
 
 
-async def test_login_sets_a_safe_cookie_and_wrong_passwords_are_refused(broker, tmp_path) -> None:
+async def test_login_sets_a_safe_cookie_and_wrong_passwords_are_refused(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with console(broker, tmp_path) as c:
         wrong = await log_in(c.url, "user-admin", "not-the-password-at-all")
         assert wrong.status_code == 400
@@ -59,7 +64,7 @@ async def test_login_sets_a_safe_cookie_and_wrong_passwords_are_refused(broker, 
             assert again.headers["location"].startswith("/login")
 
 
-async def test_forms_without_a_valid_csrf_token_are_refused(broker, tmp_path) -> None:
+async def test_forms_without_a_valid_csrf_token_are_refused(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c:
         central = c.running.central
         central.on_alarm(message := _alarm())
@@ -88,7 +93,7 @@ async def test_forms_without_a_valid_csrf_token_are_refused(broker, tmp_path) ->
             assert forged.status_code == 403
 
 
-async def test_names_with_html_are_shown_as_text(broker, tmp_path) -> None:
+async def test_names_with_html_are_shown_as_text(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c:
         central = c.running.central
         central.on_alarm(_alarm(room=EVIL_ROOM, device="rom-999"))
@@ -111,7 +116,7 @@ async def test_names_with_html_are_shown_as_text(broker, tmp_path) -> None:
 
 
 async def test_pages_say_when_there_is_nothing_and_errors_are_in_the_layout(
-    broker, tmp_path
+    broker: Broker, tmp_path: Path
 ) -> None:
     async with console(broker, tmp_path) as c, c.client(Role.SAFETY_REP) as rep:
         assert "Ingen aktive alarmer" in (await rep.get("/board")).text
@@ -129,7 +134,7 @@ async def test_pages_say_when_there_is_nothing_and_errors_are_in_the_layout(
         assert "<main" in nowhere.text
 
 
-async def test_exports_and_manual_round_from_the_console(broker, tmp_path) -> None:
+async def test_exports_and_manual_round_from_the_console(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c, c.client(Role.FACILITY_MANAGER) as manager:
         page = await manager.get("/tests")
         started = await manager.post(
@@ -153,7 +158,12 @@ async def test_exports_and_manual_round_from_the_console(broker, tmp_path) -> No
         assert "Tester utført i tide" in (await manager.get("/tests")).text
 
 
-async def test_admin_cli_accounts_tokens_and_roles(broker, tmp_path, monkeypatch, capsys) -> None:
+async def test_admin_cli_accounts_tokens_and_roles(
+    broker: Broker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     async with console(broker, tmp_path) as c:
         config = tmp_path / "central.toml"
         config.write_text(_toml(c.running.settings))

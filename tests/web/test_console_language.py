@@ -33,6 +33,7 @@ from central.web import wording
 from protocol import AlarmLevel, AlarmMessage, AlarmSource, CheckName, CheckResult
 from protocol.messages import Health, HeartbeatMessage, SelftestResultMessage
 from tests.central.helpers import SITE, until
+from tests.support.broker import Broker
 from tests.web.console import Console, console, log_in
 from trygg_i18n import LANGUAGES, catalogue_path
 
@@ -177,11 +178,11 @@ async def _post(client: httpx.AsyncClient, c: Console, path: str, **form: object
     return await client.post(path, data={**form, "csrf": csrf})
 
 
-async def test_every_console_page_is_norwegian(broker, tmp_path) -> None:
+async def test_every_console_page_is_norwegian(broker: Broker, tmp_path: Path) -> None:
     async with console(broker, tmp_path) as c, _nb(c, Role.ADMIN) as admin:
         assert (await log_in(c.url, "user-leader", "Feil-passord-999")).status_code == 400
         leader_token = rows.token_id_of(c.tokens[Role.LEADER])
-        steps = [
+        steps: list[tuple[str, dict[str, object]]] = [
             ("/admin/users/user-leader/roles", {"roles": ["leader", "facility_manager"]}),
             (f"/admin/tokens/{rows.token_id_of(c.tokens[Role.RESPONDER])}/revoke", {}),
             ("/admin/users/user-employee/disable", {}),
@@ -258,7 +259,9 @@ def test_the_page_check_finds_english_and_raw_ids() -> None:
     assert problems_in("<p>Revisjonslogg</p><td>user-facility_manager</td>") == []
 
 
-async def test_a_round_that_closes_by_itself_is_in_the_audit_trail(broker, tmp_path) -> None:
+async def test_a_round_that_closes_by_itself_is_in_the_audit_trail(
+    broker: Broker, tmp_path: Path
+) -> None:
     sections = {"test_rounds": {"max_duration_s": 1}}
     async with console(broker, tmp_path, sections) as c, _nb(c, Role.ADMIN) as admin:
         assert (await _post(admin, c, "/tests/rounds", site=SITE)).status_code == 303
@@ -298,7 +301,9 @@ def _button_alarm(alarm_id: UUID | None = None, presses: int = 1, **extra: objec
     )
 
 
-async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(broker, tmp_path) -> None:
+async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(
+    broker: Broker, tmp_path: Path
+) -> None:
     """A real alarm pressed again, answered, resolved and pressed after; one held at start; a
     device self-test that failed, a test alarm with no device, a round, a due round."""
     async with console(broker, tmp_path) as c, _nb(c, Role.ADMIN) as admin:
@@ -322,7 +327,11 @@ async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(broker, t
         held = _button_alarm(held_at_start=True, input="door")
         central.on_alarm(held)
         for alarm_id in (after, held.alarm_id):
-            await until(lambda a=alarm_id: state(a) == "received", what=f"{alarm_id} stored")
+
+            def received(a: UUID = alarm_id) -> bool:
+                return state(a) == "received"
+
+            await until(received, what=f"{alarm_id} stored")
 
         beat = HeartbeatMessage(
             site=SITE,
@@ -334,7 +343,7 @@ async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(broker, t
         central.on_device(beat)
         await until(lambda: (SITE, "rom-101") in central.testing.known, what="device known")
         [run_id] = await central.testing.run_now("daily-device-selftest", site=SITE)
-        answer = SelftestResultMessage(
+        result = SelftestResultMessage(
             site=SITE,
             device="rom-101",
             run_id=run_id,
@@ -344,7 +353,7 @@ async def test_the_alarm_timeline_test_log_and_schedules_are_norwegian(broker, t
                 CheckResult(name=CheckName.BROKER, ok=False, detail="no PUBACK from the broker"),
             ),
         )
-        central.on_device(answer)
+        central.on_device(result)
         await central.testing.run_now("monthly-button-round", site=SITE)
         assert (await _post(admin, c, "/tests/rounds", site=SITE)).status_code == 303
         [open_round] = central.testing.rounds.all()

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from central.core import AlarmBook, AlarmEvent, EventKind, Persist, Person
+from central.core import Action, AlarmBook, AlarmEvent, EventKind, Persist, Person
 from central.core.alarms import CENTRAL_ACTOR
 from central.core.selftests import E2ETrial, RunResult, judge_device
 from central.web import details
@@ -62,10 +62,13 @@ def _closing_details() -> list[str]:
                 name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
                 if name in ("close_test", "_close_test") and len(node.args) >= 2:
                     detail = node.args[-1]
-            target = node.targets[0] if isinstance(node, ast.Assign) else None
-            stored = isinstance(target, ast.Subscript) and isinstance(node, ast.Assign)
-            if stored and getattr(target.value, "attr", None) == "_close_when_stored":  # type: ignore[union-attr]
-                detail = node.value  # type: ignore[union-attr]
+            if isinstance(node, ast.Assign):
+                target = node.targets[0]
+                if (
+                    isinstance(target, ast.Subscript)
+                    and getattr(target.value, "attr", None) == "_close_when_stored"
+                ):
+                    detail = node.value
             if isinstance(detail, ast.Constant):
                 found.append(str(detail.value))
             elif isinstance(detail, ast.JoinedStr):
@@ -81,7 +84,7 @@ def _every_event() -> list[AlarmEvent]:
     book = AlarmBook(site_names={SITE: "NAV Oslo sentrum"})
     events: list[AlarmEvent] = []
 
-    def run(actions: list, now: datetime) -> None:
+    def run(actions: list[Action], now: datetime) -> None:
         pending = [a for a in actions if isinstance(a, Persist)]
         while pending:
             persist = pending.pop(0)
@@ -202,7 +205,9 @@ def test_every_run_reason_central_writes_is_said_in_words(language: str) -> None
     if language == "nb":
         assert said["3 tested, 0 not tested, 1 failed"] == "3 testet, 0 ikke testet, 1 feilet"
         assert said[judge_device(None).reason] == "intet svar"
-        assert "Klokke: meldingsformidleren bekreftet ikke" in said[judge_device(failing).reason]
+        clock = said[judge_device(failing).reason]
+        assert clock is not None
+        assert "Klokke: meldingsformidleren bekreftet ikke" in clock
         assert said[trial.verdict().reason] == (
             "Lagret: ble aldri lagret; Til testskjermen: testskjermen bekreftet den aldri;"
             " Kvittert på enheten: intet svar"

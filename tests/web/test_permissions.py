@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -20,9 +21,11 @@ from websockets.exceptions import InvalidStatus
 from central.app import create_app
 from central.auth.routes import endpoints, needs
 from central.auth.rules import SOCKET_COMMANDS, WS, Action, allowed, socket_refusal
+from central.config import CentralSettings
 from central.core import Person, Role
 from protocol.screen import CommandKind
 from tests.central.helpers import alarm_message, mqtt_tester, publish, until
+from tests.support.broker import Broker
 from tests.web.console import Console, console
 
 FILL = {
@@ -51,9 +54,7 @@ def _cases() -> list[tuple[str, str, Action | None]]:
     return sorted(cases, key=lambda c: c[1] == "/logout")
 
 
-def _plain_settings():  # type: ignore[no-untyped-def]
-    from central.config import CentralSettings
-
+def _plain_settings() -> CentralSettings:
     return CentralSettings.model_validate(
         {
             "mqtt": {"password": "Kq8vN3xZ-only-for-listing"},
@@ -127,12 +128,12 @@ async def _call(console: Console, method: str, template: str, who: str, role: Ro
     return answer.status_code
 
 
-async def test_every_endpoint_for_every_role(broker, tmp_path) -> None:
+async def test_every_endpoint_for_every_role(broker: Broker, tmp_path: Path) -> None:
     wrong: list[str] = []
     checked = 0
     async with console(broker, tmp_path) as c:
         # A route that declares nothing, added to the running app: refused to everyone.
-        app = c.running.server.config.loaded_app.app  # type: ignore[union-attr]
+        app = c.running.server.config.loaded_app.app
         app.add_api_route("/undeclared", _undeclared)
         app.state.endpoints = None  # the guard derives its endpoints again
         for method, template, action in [*_cases(), ("GET", "/undeclared", None)]:
@@ -217,7 +218,7 @@ async def _refused_over_socket(c: Console, role: Role, kind: str, alarm_id: str)
             return False  # the probe's answer: nothing was refused for the role
 
 
-async def test_every_socket_message_kind_for_every_role(broker, tmp_path) -> None:
+async def test_every_socket_message_kind_for_every_role(broker: Broker, tmp_path: Path) -> None:
     """Both ways: allowed kinds pass, refused ones get ``forbidden`` and change nothing."""
     wrong: list[str] = []
     async with console(broker, tmp_path) as c:

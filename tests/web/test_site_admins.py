@@ -8,12 +8,15 @@ the accounts page lists only Oslo's; an admin of every site may do it all.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from central.auth.passwords import hash_password
 from central.core import Role
 from central.store import accounts as rows
 from tests.central.helpers import OTHER_SITE, SITE
+from tests.support.broker import Broker
 from tests.web.console import PASSWORD, Console, console, log_in
 
 TOKENS = {"oslo-resp": "oslo-resp-token-3b7e1c9a5d2f", "bergen-resp": "bergen-token-8f2a6c4e1b9d"}
@@ -40,7 +43,9 @@ async def _works(c: Console, token: str) -> bool:
         return answer.status_code == 200
 
 
-async def test_an_admin_of_one_site_manages_only_its_accounts(broker, tmp_path) -> None:
+async def test_an_admin_of_one_site_manages_only_its_accounts(
+    broker: Broker, tmp_path: Path
+) -> None:
     async with console(broker, tmp_path) as c:
         await _account(c, "oslo-admin", {Role.ADMIN}, SITE, ADMIN_TOKEN)
         await _account(c, "oslo-resp", {Role.RESPONDER}, SITE, TOKENS["oslo-resp"])
