@@ -29,7 +29,7 @@ from edge.core.sensors import SensorSettings as PolicySettings
 from edge.core.serial_frames import Frame
 from edge.hw import SensorBoard
 from edge.link import MqttLink
-from protocol import EventMessage, HeldState, Topic, TopicKind, encode
+from protocol import EventMessage, HeldAlarm, Topic, TopicKind, encode
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +112,8 @@ class RoomSensors:
     def ack(self, word: Word) -> None:
         self._carry_out(list(self.policy.ack(word, self._clock())))
 
-    def restore(
-        self,
-        alarm_id: UUID,
-        input_name: str,
-        presses: int,
-        shows: HeldState = HeldState.SENDING,
-        said_at: datetime | None = None,
-    ) -> None:
-        restored = self.policy.restore(alarm_id, input_name, presses, shows, said_at)
-        self._carry_out(list(restored))
+    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> None:
+        self._carry_out(list(self.policy.restore(held, said_at)))
 
     # -- BoardEvents (from the port, on the loop) ----------------------------------------
 

@@ -177,11 +177,13 @@ class AlarmPath:
         message, shows, said_at = restored
         if message.test:
             return  # a test alarm of an earlier run: resent, but no LED shows it
-        args = (message.alarm_id, message.input, message.presses, shows, said_at)
+        held = HeldAlarm(
+            alarm_id=message.alarm_id, input=message.input, presses=message.presses, state=shows
+        )
         if message.source is AlarmSource.SENSOR and self.sensors is not None:
-            self.sensors.restore(*args)
+            self.sensors.restore(held, said_at)
         else:
-            self.apply(self.policy.restore(*args))
+            self.apply(self.policy.restore(held, said_at))
 
     def ack(self, ack: AckMessage) -> None:
         """Central's ack: the outbox first, then what the LED (or the board's alarm) shows."""

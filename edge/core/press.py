@@ -46,7 +46,7 @@ from edge.core.actions import (
 )
 from edge.core.led import LedState, Word, held_state, is_stale, led_for_held, may_show
 from edge.errors import UnknownInput
-from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
+from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm
 
 DEFAULT_RESOLVED_DISPLAY = timedelta(seconds=1.5)
 # Resolved alarms remembered so a late ack cannot take one up again (a bounded memory).
@@ -239,27 +239,20 @@ class PressPolicy:
                 actions.append(SetLed(name, LedState.OFF))
         return actions
 
-    def restore(
-        self,
-        alarm_id: UUID,
-        input_name: str,
-        presses: int,
-        state: HeldState = HeldState.SENDING,
-        said_at: datetime | None = None,
-    ) -> list[Action]:
+    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> list[Action]:
         """An active alarm found in the outbox at start (unacked: "sending", or acked and not
-        resolved): track it again, showing ``state`` as central said it at ``said_at`` (an ack
-        older than that is stale); later presses count on it.
+        resolved): track it again, showing ``held.state`` as central said it at ``said_at``
+        (an ack older than that is stale); later presses count on it.
 
         Returns no actions when the input is no longer configured or already has an alarm;
         the outbox still delivers the alarm, only the LED cannot show it.
         """
-        entry = self._inputs.get(input_name)
-        if entry is None or entry.alarm is not None or alarm_id in self._by_alarm:
+        entry = self._inputs.get(held.input)
+        if entry is None or entry.alarm is not None or held.alarm_id in self._by_alarm:
             return []
-        led = led_for_held(state)
-        self._track(entry, alarm_id, presses, led, said_at)
-        return [SetLed(input_name, led, alarm_id)]
+        led = led_for_held(held.state)
+        self._track(entry, held.alarm_id, held.presses, led, said_at)
+        return [SetLed(held.input, led, held.alarm_id)]
 
     # -- internals -----------------------------------------------------------------------
 

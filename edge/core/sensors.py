@@ -38,7 +38,7 @@ from edge.core.serial_frames import (
     Sound,
     Tamper,
 )
-from protocol import AlarmLevel, AlarmSource, HeldAlarm, HeldState
+from protocol import AlarmLevel, AlarmSource, HeldAlarm
 
 # The board's faults, keyed by kind (edge.core.faults); on the wire the text is the kind's value.
 FAULT_UNPLUGGED: FaultKind = FaultKind.BOARD_UNPLUGGED
@@ -202,18 +202,11 @@ class SensorPolicy:
         The LED follows it as a button's does (edge.core.led)."""
         return self._presses.ack(word, now)
 
-    def restore(
-        self,
-        alarm_id: UUID,
-        input_name: str,
-        presses: int,
-        state: HeldState = HeldState.SENDING,
-        said_at: datetime | None = None,
-    ) -> list[Action]:
+    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> list[Action]:
         """An active sensor alarm from the outbox: a new press on its input counts on it."""
-        level = AlarmLevel.ASSIST if input_name == SOUND_INPUT else self._settings.pendant_level
-        self._add(input_name, level)
-        return self._presses.restore(alarm_id, input_name, presses, state, said_at)
+        level = AlarmLevel.ASSIST if held.input == SOUND_INPUT else self._settings.pendant_level
+        self._add(held.input, level)
+        return self._presses.restore(held, said_at)
 
     # -- internals -----------------------------------------------------------------------
 

@@ -27,6 +27,13 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 BOUNCE = timedelta(milliseconds=30)
 
 
+def held(
+    alarm_id: UUID, input_name: str, presses: int, state: HeldState = HeldState.SENDING
+) -> HeldAlarm:
+    """An alarm as the outbox restores it (``restore`` takes the held alarm itself)."""
+    return HeldAlarm(alarm_id=alarm_id, input=input_name, presses=presses, state=state)
+
+
 def ms(n: float) -> datetime:
     return T0 + timedelta(milliseconds=n)
 
@@ -301,7 +308,7 @@ def test_unknown_input_is_an_edge_error(policy: PressPolicy) -> None:
 
 def test_restore_tracks_an_unacked_alarm_as_sending(policy: PressPolicy) -> None:
     old = UUID(int=500)
-    assert policy.restore(old, "desk", 2) == [SetLed("desk", LedState.SENDING, old)]
+    assert policy.restore(held(old, "desk", 2)) == [SetLed("desk", LedState.SENDING, old)]
     assert policy.active_alarm("desk") == old
     # A press now counts on the restored alarm.
     assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
@@ -311,10 +318,10 @@ def test_restore_tracks_an_unacked_alarm_as_sending(policy: PressPolicy) -> None
 
 
 def test_restore_refuses_unknown_input_second_alarm_and_duplicates(policy: PressPolicy) -> None:
-    assert policy.restore(UUID(int=500), "gone", 1) == []
-    assert policy.restore(UUID(int=501), "desk", 1) != []
-    assert policy.restore(UUID(int=502), "desk", 1) == []  # desk already shows an alarm
-    assert policy.restore(UUID(int=501), "door", 1) == []  # same id on another input
+    assert policy.restore(held(UUID(int=500), "gone", 1)) == []
+    assert policy.restore(held(UUID(int=501), "desk", 1)) != []
+    assert policy.restore(held(UUID(int=502), "desk", 1)) == []  # desk already shows an alarm
+    assert policy.restore(held(UUID(int=501), "door", 1)) == []  # same id on another input
     assert policy.active_alarm("door") is None
 
 
@@ -343,10 +350,10 @@ def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
     policy: PressPolicy,
 ) -> None:
     old = UUID(int=500)
-    assert policy.restore(old, "desk", 2, HeldState.ACKNOWLEDGED) == [
+    assert policy.restore(held(old, "desk", 2, HeldState.ACKNOWLEDGED)) == [
         SetLed("desk", LedState.HELP_COMING, old)
     ]
-    assert policy.restore(UUID(int=501), "door", 1, HeldState.RECEIVED) == [
+    assert policy.restore(held(UUID(int=501), "door", 1, HeldState.RECEIVED)) == [
         SetLed("door", LedState.RECEIVED, UUID(int=501))
     ]
     assert policy.contact_closed("desk", T0) == [Republish(old, "desk", 3)]
@@ -357,7 +364,7 @@ def test_restore_an_acked_alarm_shows_what_central_said_and_counts_presses(
 
 def test_a_restored_alarm_keeps_the_order_of_central_s_word(policy: PressPolicy) -> None:
     old = UUID(int=500)
-    policy.restore(old, "desk", 1, HeldState.ACKNOWLEDGED, said_at=sent(5))
+    policy.restore(held(old, "desk", 1, HeldState.ACKNOWLEDGED), said_at=sent(5))
     assert policy.ack(Word(old, AckState.RECEIVED, at=sent(4)), ms(10)) == []  # from before
     assert policy.led_state("desk") is LedState.HELP_COMING
     assert policy.ack(Word(old, AckState.RECEIVED, at=sent(6)), ms(20)) == [
@@ -464,7 +471,7 @@ def test_a_held_contact_without_a_stored_id_still_raises() -> None:
 def test_a_held_contact_with_a_restored_alarm_is_that_alarm() -> None:
     policy = new_policy()
     old = UUID(int=500)
-    policy.restore(old, "desk", 1, HeldState.RECEIVED)
+    policy.restore(held(old, "desk", 1, HeldState.RECEIVED))
     assert policy.start({"desk"}, set(), {"desk": N}, T0) == [
         NextId("desk", A1),
         NextId("door", A2),

@@ -30,10 +30,17 @@ from edge.core.serial_frames import (
     Sound,
     Tamper,
 )
-from protocol import AckState, AlarmLevel, AlarmSource
+from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm, HeldState
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 A1, A2 = UUID(int=1), UUID(int=2)
+
+
+def held(
+    alarm_id: UUID, input_name: str, presses: int, state: HeldState = HeldState.SENDING
+) -> HeldAlarm:
+    """An alarm as the outbox restores it (``restore`` takes the held alarm itself)."""
+    return HeldAlarm(alarm_id=alarm_id, input=input_name, presses=presses, state=state)
 
 
 def at(seconds: float) -> datetime:
@@ -269,10 +276,10 @@ def test_loud_spell_and_clock_step_back() -> None:
 
 def test_restored_sensor_alarms_count_further_presses() -> None:
     policy = make(sound_alarm_db=80, sound_alarm_for=timedelta(0))
-    assert policy.restore(UUID(int=50), "p-17", 2) == [
+    assert policy.restore(held(UUID(int=50), "p-17", 2)) == [
         SetLed("p-17", LedState.SENDING, UUID(int=50))
     ]
-    assert policy.restore(UUID(int=51), "sound", 1) == [
+    assert policy.restore(held(UUID(int=51), "sound", 1)) == [
         SetLed("sound", LedState.SENDING, UUID(int=51))
     ]
     assert alarms(policy.frame(press("p-17"), at(1))) == [Republish(UUID(int=50), "p-17", 3)]
@@ -284,7 +291,7 @@ def test_restored_sensor_alarms_count_further_presses() -> None:
 
 def test_restored_pendant_alarm_keeps_the_configured_level_for_new_ones() -> None:
     policy = make(pendant_level=AlarmLevel.ASSIST)
-    policy.restore(UUID(int=50), "p-1", 1)
+    policy.restore(held(UUID(int=50), "p-1", 1))
     policy.ack(Word(UUID(int=50), AckState.RESOLVED), at(1))
     raised = alarms(policy.frame(press("p-1"), at(2)))
     assert raised == [RaiseAlarm(A1, "p-1", AlarmLevel.ASSIST, at(2), AlarmSource.SENSOR)]
