@@ -12,7 +12,7 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker
-from tests.support.stack import Central, Desk, edge_config
+from tests.support.stack import Central, Desk, edge_config, running_desks
 
 USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen"}
 
@@ -29,15 +29,8 @@ def central(broker: Broker, tmp_path: Path) -> Iterator[Central]:
 
 @pytest.fixture
 async def desks(central: Central, tmp_path: Path) -> AsyncIterator[dict[str, Desk]]:
-    started = {user: Desk(central, user, tmp_path) for user in USERS}
-    for desk in started.values():
-        await desk.start()
-    await central.wait_screens(len(started))
-    try:
+    async with running_desks(central, USERS, tmp_path) as started:
         yield started
-    finally:
-        for desk in started.values():
-            await desk.stop()
 
 
 class RunningEdge:

@@ -21,7 +21,7 @@ from protocol.screen import AnyServerFrame, RoundFrame, decode_server_frame
 from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
 from tests.support.selftest_stack import MANAGER, SelftestCentral
-from tests.support.stack import SITE, Desk
+from tests.support.stack import SITE, Desk, running_desks
 
 
 @pytest.fixture
@@ -37,15 +37,8 @@ def central(broker: Broker, tmp_path: Path) -> Iterator[SelftestCentral]:
 
 @pytest.fixture
 async def desks(central: SelftestCentral, tmp_path: Path) -> AsyncIterator[dict[str, Desk]]:
-    started = {user: Desk(central, user, tmp_path) for user in (MANAGER, "kari")}
-    for desk in started.values():
-        await desk.start()
-    await central.wait_screens(len(started))
-    try:
+    async with running_desks(central, (MANAGER, "kari"), tmp_path) as started:
         yield started
-    finally:
-        for desk in started.values():
-            await desk.stop()
 
 
 async def next_round(ws: ClientConnection, within: float = 20) -> RoundFrame:

@@ -21,7 +21,7 @@ from tests.e2e.conftest import RunningEdge
 from tests.support.agent_waits import wait_led
 from tests.support.broker import Broker
 from tests.support.selftest_stack import MANAGER, TEST_SCREEN, SelftestCentral
-from tests.support.stack import SITE, Desk, script
+from tests.support.stack import SITE, Desk, running_desks, script
 
 WEEKLY = "weekly-test-alarm"
 
@@ -38,15 +38,8 @@ def central(broker: Broker, tmp_path: Path) -> Iterator[SelftestCentral]:
 
 @pytest.fixture
 async def desks(central: SelftestCentral, tmp_path: Path) -> AsyncIterator[dict[str, Desk]]:
-    started = {user: Desk(central, user, tmp_path) for user in (TEST_SCREEN, "kari")}
-    for desk in started.values():
-        await desk.start()
-    await central.wait_screens(len(started))
-    try:
+    async with running_desks(central, (TEST_SCREEN, "kari"), tmp_path) as started:
         yield started
-    finally:
-        for desk in started.values():
-            await desk.stop()
 
 
 def is_alarm(line: dict[str, Any]) -> bool:

@@ -14,7 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,22 @@ class Desk:
                 await self.proc.wait()
         if self._reader:
             self._reader.cancel()
+
+
+@asynccontextmanager
+async def running_desks(
+    central: Central, users: Iterable[str], workdir: Path
+) -> AsyncIterator[dict[str, Desk]]:
+    """A headless desk per user, all connected before the body runs; stopped after it."""
+    started = {user: Desk(central, user, workdir) for user in users}
+    for desk in started.values():
+        await desk.start()
+    await central.wait_screens(len(started))
+    try:
+        yield started
+    finally:
+        for desk in started.values():
+            await desk.stop()
 
 
 def edge_config(workdir: Path, broker: Broker, device: str = "rom-101", site: str = SITE) -> Path:
