@@ -20,6 +20,7 @@ from central.auth.rules import Action
 from central.auth.service import Auth
 from central.config import CentralSettings
 from central.service import Central
+from central.web.announce import router as announce_router
 from central.web.board import router as board_router
 from central.web.hardening import Hardening
 from central.web.pages import router as pages_router
@@ -35,6 +36,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
         auth = Auth(settings.web, central.directory, central.store, central.clock, central.trail)
         await auth.start()
         pages = Pages(auth, settings.web.language)
+        # Timelines and the board name the escalation routine's groups in the reader's language.
+        pages.env.globals["escalation_groups"] = central.escalator.routine.group_names()
         app.state.central = central
         app.state.auth = auth
         app.state.pages = pages
@@ -59,6 +62,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(screens_router)
     app.include_router(pages_router)
     app.include_router(board_router)
+    app.include_router(announce_router)  # evacuate / lock down / all clear
     app.include_router(views_router)
     app.router.routes.append(PublicMount("/static", StaticFiles(directory=STATIC), name="static"))
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).

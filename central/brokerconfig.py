@@ -7,8 +7,9 @@ the broker and central can never disagree about who a device is or where it may 
 * central's account reads and writes everything under ``trygg/``;
 * each device (its ``username``, default its id) may publish only
   ``trygg/v1/{site}/{device}/{alarm,status,heartbeat,event,selftest/result}`` and read only its
-  own ``ack`` and ``selftest/run``: no ``+`` in a device's lines, so it cannot raise alarms at
-  another site or as another device.
+  own ``ack``, ``selftest/run`` and ``announce``: no ``+`` in a device's lines, so it cannot
+  raise alarms at another site or as another device; a device whose entry has ``announces``
+  may also publish its own ``announce/request``.
 
 Passwords never live in the repository or in central's config: each device's comes from
 ``--passwords DIR`` (a file named after the username) or from the environment
@@ -37,6 +38,8 @@ SALT_BYTES = 12
 MIN_DEVICE_PASSWORD = 16
 DEVICE_WRITES = ("alarm", "status", "heartbeat", "event", "selftest/result")
 DEVICE_READS = ("ack", "selftest/run")
+ANNOUNCE_READ = "announce"
+ANNOUNCE_WRITE = "announce/request"
 
 
 class BrokerConfigError(ValueError):
@@ -66,6 +69,11 @@ def device_acl(device: DeviceSettings) -> list[str]:
     lines = [f"# {device.site}/{device.id}: {device.room}", f"user {device.mqtt_username}"]
     lines += [f"topic write {base}/{kind}" for kind in DEVICE_WRITES]
     lines += [f"topic read {base}/{kind}" for kind in DEVICE_READS]
+    # Every device hears its site's evacuation / lockdown (retained, per device); only one
+    # whose registry entry names what it may announce may ask for one.
+    lines.append(f"topic read {base}/{ANNOUNCE_READ}")
+    if device.announces:
+        lines.append(f"topic write {base}/{ANNOUNCE_WRITE}")
     return lines
 
 

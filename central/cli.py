@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -22,8 +23,9 @@ from central.app import create_app
 from central.auth import admin, redact
 from central.config import CentralSettings
 from central.errors import CentralError
+from central.escalation import check_escalation
 from central.push.wire import FramesProtocol
-from central.routines import check_self_tests, load_alarm_response
+from central.routines import check_self_tests, load_alarm_response, load_evacuation
 from configfile import ConfigError, ConfigProblem, load_settings, report
 from protocol.screen import MAX_FRAME_BYTES
 
@@ -68,6 +70,14 @@ def _load(path: Path) -> CentralSettings:
         problems += exc.problems
     try:
         check_self_tests(settings)
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        check_escalation(settings)
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        load_evacuation(settings.routines.evacuation)
     except ConfigError as exc:
         problems += exc.problems
     if problems:
@@ -216,6 +226,26 @@ def _broker_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _arc_test(args: argparse.Namespace) -> int:
+    """Send one 602 test report to each of the site's receivers; print what each answered."""
+    from central.arc import SiteLink, arc_test  # only this command needs it
+
+    try:
+        settings = _load(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    site = settings.site(args.site)
+    if site is None or site.arc is None:
+        print(f"trygg-central: site {args.site!r} has no [sites.arc] section", file=sys.stderr)
+        return 2
+    ok, lines = asyncio.run(arc_test(SiteLink.from_settings(site.id, site.arc)))
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="trygg-central",
@@ -252,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         help="directory of device password files named by username "
         "(else TRYGG_MQTT_PASSWORD_<USERNAME>)",
     )
+    arc = commands.add_parser(
+        "arc-test", help="send a test report (602) to a site's alarm receiving centre(s)"
+    )
+    arc.add_argument("--config", type=Path, required=True, help="central TOML file")
+    arc.add_argument("--site", required=True, help="a site with an [sites.arc] section")
     users = commands.add_parser("user", help="console accounts and desk tokens (for admins)")
     admin.add_arguments(users)
     tokens = commands.add_parser("token", help="list or revoke desk tokens (for admins)")
@@ -277,8 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         except CliError as exc:
             print(f"trygg-central: {exc}", file=sys.stderr)
             return 1
-    if args.command == "broker-config":
-        return _broker_config(args)
+    plain = {"broker-config": _broker_config, "arc-test": _arc_test}
+    if args.command in plain:
+        return plain[args.command](args)
     if args.command in ("user", "token", "audit"):
         try:
             return admin.run(args, _load(Path(args.config)))

@@ -7,6 +7,8 @@ password, a guessable or shared token, a user of a site that does not exist) is 
 
 from __future__ import annotations
 
+import os
+import string
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal
@@ -203,6 +205,73 @@ class RoutineSettings(_Section):
     self_tests: Path = Field(
         default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "self-tests.toml"
     )
+    # Who else is told when nobody answers (central.escalation).
+    escalation: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "escalation.toml"
+    )
+    # Evacuation and lockdown (central.core.announcements), shown full screen on every desk.
+    evacuation: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "evacuation.toml"
+    )
+
+
+#: The keys shown in docs/arc.md and sample-central.toml: refused as a real site's ARC key.
+ARC_SAMPLE_KEYS = frozenset(
+    {"0123456789ABCDEF", "0123456789ABCDEF0123456789ABCDEF", "DEADBEEFDEADBEEFDEADBEEFDEADBEEF"}
+)
+ARC_KEY_LENGTHS = {"hex": (32, 48, 64), "text": (16, 24, 32)}
+
+
+class ArcSettings(_Section):
+    """A site's alarm receiving centre (SIA DC-09, central.arc; docs/arc.md)."""
+
+    account: str = Field(pattern=r"^[0-9A-Fa-f]{3,16}$")  # given by the ARC
+    receivers: tuple[str, ...] = Field(min_length=1, max_length=4)  # "host:port", primary first
+    format: Literal["adm-cid", "sia-dcs"] = "adm-cid"
+    receiver_number: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{1,6}$")  # "R..."
+    line: str = Field(default="0", pattern=r"^[0-9A-Fa-f]{1,6}$")  # the line prefix "L..."
+    area: int = Field(default=1, ge=0, le=99)  # partition / area number in each event
+    # The AES key is never in the file: the name of the environment variable that holds it.
+    key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+    # "hex": 32/48/64 hex digits are the key's bytes (DC-09); "text": 16/24/32 hex characters
+    # are used as the key's bytes themselves (pysiaalarm, Home Assistant and many panels).
+    key_encoding: Literal["hex", "text"] = "hex"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)  # connect + answer, per attempt
+    attempts: int = Field(default=3, ge=1, le=20)  # per receiver, before the fallback
+    retry_delay_s: float = Field(default=2.0, ge=0, le=600)
+    pause_s: float = Field(default=30.0, gt=0, le=3600)  # after every receiver failed
+    link_test_s: float = Field(default=60.0, ge=1, le=24 * 3600)  # NULL message when idle
+
+    @field_validator("receivers")
+    @classmethod
+    def _addresses(cls, receivers: tuple[str, ...]) -> tuple[str, ...]:
+        for address in receivers:
+            host, sep, port = address.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"receiver {address!r} is not host:port")
+        return receivers
+
+    @model_validator(mode="after")
+    def _key_set(self) -> ArcSettings:
+        self.key()  # a missing or bad key is refused at start, not at the first alarm
+        return self
+
+    def key(self) -> bytes | None:
+        """The AES key from the environment (None: the account is not encrypted)."""
+        if self.key_env is None:
+            return None
+        value = os.environ.get(self.key_env, "").strip()
+        if not value:
+            raise ValueError(f"environment variable {self.key_env} (the ARC key) is not set")
+        lengths = ARC_KEY_LENGTHS[self.key_encoding]
+        if len(value) not in lengths or not all(c in string.hexdigits for c in value):
+            raise ValueError(
+                f"{self.key_env}: a {self.key_encoding} ARC key is {'/'.join(map(str, lengths))}"
+                " hex digits"
+            )
+        if value.upper() in ARC_SAMPLE_KEYS or len(set(value.upper())) < 6:
+            raise ValueError(f"{self.key_env}: the sample key or a guessable one; use the ARC's")
+        return bytes.fromhex(value) if self.key_encoding == "hex" else value.encode("ascii")
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -223,6 +292,11 @@ class SiteSettings(_Section):
     height: float = Field(default=20.0, gt=0, le=10_000)
     zones: tuple[ZoneSettings, ...] = ()
     rooms: tuple[RoomSettings, ...] = ()
+    # The alarm receiving centre (SIA DC-09), if this site has one (docs/arc.md).
+    arc: ArcSettings | None = None
+    # The sites whose screens an alarm of this one reaches when the escalation routine says
+    # "neighbours" (routines/escalation.toml): the nearest colleagues of another office.
+    neighbours: tuple[Id, ...] = ()
 
     @model_validator(mode="after")
     def _plan_fits(self) -> SiteSettings:
@@ -298,6 +372,9 @@ class DeviceSettings(_Section):
     # "certificate": the device logs in with a client certificate (identity as username) and
     # gets no password line.
     auth: Literal["password", "certificate"] = "password"
+    # What an input of this device may announce (evacuate, lockdown, all_clear), e.g. a
+    # reception button; empty: nothing. Its broker ACL gets ``announce/request`` only if set.
+    announces: tuple[Literal["evacuate", "lockdown", "all_clear"], ...] = ()
 
     @property
     def mqtt_username(self) -> str:
@@ -374,6 +451,14 @@ class CentralSettings(BaseSettings):
         cls, sites: tuple[SiteSettings, ...], info: ValidationInfo
     ) -> tuple[SiteSettings, ...]:
         _refuse_repeats("site id", [s.id for s in sites])
+        known_sites = {s.id for s in sites}
+        for site in sites:
+            unknown = sorted(n for n in site.neighbours if n not in known_sites or n == site.id)
+            if unknown:
+                raise ValueError(
+                    f"site {site.id}: neighbours names unknown site(s) (or itself):"
+                    f" {', '.join(unknown)}"
+                )
         if "devices" not in info.data:  # the devices already failed and were reported
             return sites
         devices: tuple[DeviceSettings, ...] = info.data["devices"]

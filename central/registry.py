@@ -53,6 +53,21 @@ class Registry:
     def devices(self) -> list[DeviceSettings]:
         return sorted(self._devices.values(), key=lambda d: (d.site, d.id))
 
+    def announce_refusal(self, site: str, device: str, kind: str) -> str | None:
+        """None if ``device`` of ``site`` may announce ``kind`` (its ``announces``); else why
+        not. The topic's site and device are the broker's (its ACL), never the payload's
+        alone: a device can only ask for its own site. Even an open registry trusts no device
+        to evacuate a building: only a declared device may."""
+        known = self.device(site, device)
+        if known is None:
+            return "unregistered_device"
+        if kind not in known.announces:
+            return "announce_not_allowed"
+        return None
+
+    def devices_at(self, site: str) -> list[DeviceSettings]:
+        return [d for d in self.devices() if d.site == site]
+
     def place(self, message: AlarmMessage) -> AlarmMessage | None:
         """The alarm with the registry's room and floor; None if its device is unknown."""
         if self.open:

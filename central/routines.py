@@ -27,7 +27,7 @@ from central.core.model import ALL_SITES
 from central.core.schedule import Every, Schedule, SelfTestKind
 from configfile import ConfigError, ConfigProblem, load_settings, locate
 from configfile.types import TimeZoneName
-from protocol import AlarmLevel
+from protocol import AlarmLevel, AnnouncementKind
 from protocol.screen import RoutineText
 from protocol.topics import ID_PATTERN
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 ROUTINES_DIR = Path(__file__).resolve().parents[1] / "routines"
 SHIPPED = ROUTINES_DIR / "alarm-response.toml"
 SHIPPED_SELF_TESTS = ROUTINES_DIR / "self-tests.toml"
+SHIPPED_EVACUATION = ROUTINES_DIR / "evacuation.toml"
 LANGUAGES = ("nb", "en")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -86,6 +87,29 @@ class AlarmResponse(BaseSettings):
 def load_alarm_response(path: Path = SHIPPED) -> AlarmResponse:
     """The routine at ``path``, or :class:`configfile.ConfigError` naming file, line and reason."""
     return load_settings(AlarmResponse, path)
+
+
+class Evacuation(BaseSettings):
+    """The evacuation and lockdown routines: both described; nothing else in the file."""
+
+    model_config = SettingsConfigDict(env_prefix="TRYGG_EVACUATION_", extra="forbid")
+
+    evacuate: _Level
+    lockdown: _Level
+
+    def for_screens(self) -> dict[AnnouncementKind, RoutineText]:
+        return {
+            AnnouncementKind(kind): RoutineText(
+                title=routine.title.model_dump(),
+                steps={k: tuple(v) for k, v in routine.steps.model_dump().items()},
+            )
+            for kind, routine in (("evacuate", self.evacuate), ("lockdown", self.lockdown))
+        }
+
+
+def load_evacuation(path: Path = SHIPPED_EVACUATION) -> Evacuation:
+    """The routines at ``path``, or :class:`configfile.ConfigError` naming file, line, reason."""
+    return load_settings(Evacuation, path)
 
 
 # --- self-test schedules ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from sqlite_utils import Database
 
+from central.announcing import Announcing
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
 from central.config import OPEN_REGISTRY_NOTICE, CentralSettings, SiteSettings
@@ -34,6 +35,8 @@ from central.core import (
     Person,
     Refusal,
 )
+from central.core.alarms import reaches
+from central.core.announcements import Origin
 from central.core.flood import (
     DESK_BURST,
     DESK_RATE_PER_S,
@@ -44,6 +47,8 @@ from central.core.floodcards import FloodCards, Source
 from central.core.rounds import TestRound
 from central.core.strangers import FaultChange, UnknownDevices, describe
 from central.core.supervision import DeviceRecord, Fault, Supervisor
+from central.escalation import ArcHook, load_escalation
+from central.escalator import Escalator, arc_not_configured, first_raised
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
 from central.push.liveness import Pulse
@@ -58,6 +63,7 @@ from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, Sta
 from protocol.screen import (
     AlarmUpdate,
     AlarmView,
+    AnnounceRequest,
     Command,
     CommandKind,
     ErrorFrame,
@@ -102,6 +108,13 @@ class Central:
         self.rejected: Counter[str] = Counter()
         self.routines = load_alarm_response(settings.routines.alarm_response).for_screens()
         self.book = AlarmBook(site_names=self.site_names)
+        # Who else is told when nobody answers (routines/escalation.toml); ``to_arc`` is called
+        # once per stored stage that names the ARC (the coordinator connects the transmitter).
+        self.escalator = Escalator(
+            load_escalation(settings.routines.escalation),
+            {s.id: s.neighbours for s in settings.sites},
+        )
+        self.to_arc: ArcHook = arc_not_configured
         self.hub = Hub()
         # Pings every screen; one that stops answering is closed and no longer counts.
         self.pulse = Pulse(
@@ -118,8 +131,22 @@ class Central:
             on_device=self.on_device,
             # Central's own broker link: while it is down no device is blamed (one broker fault).
             on_link=lambda up: self.watch.link_changed(up, self.clock()),
+            on_announce=lambda message: self.announcing.from_device(message),
         )
         self.registry = Registry(settings.devices, trust_all=settings.registry.open)
+        # Evacuate / lock down / all clear per site (central.announcing); its ARC hook is
+        # ``self.announcing.on_announced(site, kind, by, at)``.
+        self.announcing = Announcing(
+            settings,
+            self.store,
+            self.trail,
+            self.hub,
+            self.registry,
+            lambda message: self.link.publish_announce(message),
+            self.rejected,
+            lambda site: self._tell_listeners(site),
+            clock,
+        )
         # Alarms from unregistered devices: one fault per (site, device), kept up to date.
         self.strangers = UnknownDevices()
         self.floods = FloodGuard()
@@ -159,7 +186,11 @@ class Central:
         self.book = AlarmBook.restore(stored, site_names=self.site_names)
         active = len(self.book.active())
         log.info("restored %d alarms from %s (%d active)", len(stored), self.store.path, active)
+        # Escalation goes on from the stages on record: none is taken twice across a restart.
+        raised = await self.store.read(first_raised(a.alarm_id for a in self.book.active()))
+        self.escalator.restore(self.book.active(), raised)
         await self._restore_floods()
+        await self.announcing.start()
         if self.registry.open:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
         await self.testing.start()
@@ -193,6 +224,7 @@ class Central:
                 self.pulse.tick()  # first: screens' liveness never waits behind other work
                 # Failed writes (a full disk) are retried until stored; acks follow commits.
                 self._carry_out(self.book.due(now))
+                self._carry_out(self.escalator.tick(self.book, now))  # nobody answered: widen
                 self.watch.tick(now)
                 self._flood_faults(self.floods.tick(now), now)
                 self._stranger_faults(self.strangers.tick(now, self._registered))
@@ -334,6 +366,8 @@ class Central:
         for open_round in self.testing.rounds.all():
             if open_round.open and person.covers(open_round.site):
                 self.hub.send(screen, Prepared(encode_frame(round_frame(open_round))))
+        for announcement in self.announcing.frames_for(person):  # mid-evacuation: at once
+            self.hub.send(screen, Prepared(encode_frame(announcement)))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
@@ -363,6 +397,9 @@ class Central:
             self.rejected[f"screen_{exc.reason}"] += 1
             log.warning("screen of %s sent a bad frame: %s", screen.person.user_id, exc.reason)
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=exc.reason))))
+            return
+        if isinstance(command, AnnounceRequest):  # the desk's menu: evacuate, lock down, …
+            self._screen_announce(screen, command)
             return
         # The same rule table as the console's routes (central.auth.rules): refused, nothing
         # changes; the desk gets the reason and the audit trail a row.
@@ -398,6 +435,25 @@ class Central:
             )
             reason = f"{refusal.reason}: {command.type} {refusal.alarm_id}"
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
+
+    def _screen_announce(self, screen: Screen, command: AnnounceRequest) -> None:
+        """An announcement from a desk: refused (an error frame saying why) or carried out."""
+        person = screen.person
+        refused = socket_refusal(person, str(command.type))
+        if refused is not None:
+            self.rejected[f"screen_{refused}"] += 1
+            self.trail.record(person.user_id, "socket_refused", command.site, "announce")
+        else:
+            _, refused = self.announcing.from_person(
+                person, command.site, command.kind, command.zone, Origin.DESK
+            )
+        if refused is not None:
+            reason = f"{refused}: announce {command.site}"
+            self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
+
+    def _tell_listeners(self, site: str) -> None:
+        for listener in tuple(self.alarm_listeners):  # the console's board
+            listener(site)
 
     def answer(self, person: Person, kind: CommandKind, alarm_id: UUID) -> list[str]:
         """A command from the console (I'm coming, resolve); the reasons it was refused."""
@@ -459,7 +515,15 @@ class Central:
             self._store_flood(stored_floods.ended(shown.ended))
 
     def _broadcast_frame(self, action: Broadcast) -> None:
-        self.hub.broadcast(action.site, Prepared(encode_frame(action.frame)), action.only)
+        alarm = action.frame.alarm  # an escalated alarm reaches its wider audience too
+        frame = Prepared(encode_frame(action.frame))
+        self.hub.broadcast(
+            action.site,
+            frame,
+            action.only,
+            sites=alarm.escalated_sites,
+            users=alarm.escalated_users,
+        )
         if action.only is None:  # test alarms are not on the board
             for listener in tuple(self.alarm_listeners):
                 listener(action.site)
@@ -469,8 +533,13 @@ class Central:
             level = logging.DEBUG if event.kind in _QUIET_EVENTS else logging.INFO
             detail = f": {event.detail}" if event.detail else ""
             log.log(level, "alarm %s %s by %s%s", event.alarm_id, event.kind, event.actor, detail)
+        self.escalator.wrote(persist, self._covered)
         future = self.store.submit(persist)
         future.add_done_callback(lambda f: self._written(persist, f))
+
+    def _covered(self, alarm: AlarmView) -> bool:
+        """Whether a screen of the alarm's site other than its raiser's is connected now."""
+        return any(s.person.user_id != alarm.raised_by for s in self.hub.screens(alarm.site))
 
     def _written(self, persist: Persist, future: asyncio.Future[None]) -> None:
         if future.cancelled():  # only at shutdown; the edge resends, the book retries
@@ -483,6 +552,10 @@ class Central:
             return
         now = self.clock()
         self._carry_out(self.book.committed(persist, now))
+        for escalated in self.escalator.stored(persist):  # stored: the ARC hears it once
+            view = self.book.get(persist.alarm_id)
+            if view is not None:
+                self.to_arc(view, escalated)
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)
@@ -543,7 +616,7 @@ class Central:
     def board(self, person: Person) -> list[AlarmView]:
         """The active alarms of ``person``'s sites as the board shows them (no test alarms; a
         flood's alarms as its one card)."""
-        mine = [a for a in self.book.active() if person.covers(a.site) and not a.test]
+        mine = [a for a in self.book.active() if reaches(person, a) and not a.test]
         return list(self.flood_cards.listed(mine))
 
     def listen(self, listener: Callable[[str], None]) -> Callable[[], None]:

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from desktop.config import DeskSettings
 from desktop.core import (
     AlarmEvent,
+    AnnouncementEvent,
     Backoff,
     DeskCore,
     FaultEvent,
@@ -33,7 +34,7 @@ from desktop.core import (
     RaiseWatch,
     Reaction,
 )
-from protocol.screen import CommandKind, Hello, RaiseRequest, encode_frame
+from protocol.screen import AnnounceRequest, CommandKind, Hello, RaiseRequest, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,22 @@ class HelpComing:
     responders: int
 
 
+@dataclass(frozen=True, slots=True)
+class HelpWithdrawn:
+    """A silent alarm raised here, still active: the colleagues who were coming all withdrew
+    ("Can't come"); nobody is coming now."""
+
+    alarm_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceRefused:
+    """An evacuation / lockdown / all clear sent from this desk was refused by central."""
+
+    site: str
+    reason: str  # forbidden, not_your_site, nothing_to_clear, unknown_zone, unknown_site
+
+
 # RaiseFailed: a silent alarm raised here did not go (refused, unconfirmed, or no connection).
 ClientEvent = (
     Connected
@@ -94,8 +111,11 @@ ClientEvent = (
     | Disconnected
     | Refused
     | HelpComing
+    | HelpWithdrawn
     | FaultEvent
     | RaiseFailed
+    | AnnouncementEvent
+    | AnnounceRefused
 )
 
 
@@ -133,7 +153,8 @@ class DeskClient:
         self._jitter = jitter
         self._listeners: list[Callable[[ClientEvent], None]] = []
         self._subscribers: list[asyncio.Queue[ClientEvent | None]] = []
-        self._outbox: deque[Outgoing] = deque()  # the user's commands, kept until sent
+        # The user's commands (and announcements from the menu), kept until sent.
+        self._outbox: deque[Outgoing | AnnounceRequest] = deque()
         self._outbox_ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
@@ -157,6 +178,12 @@ class DeskClient:
     def command(self, kind: CommandKind, alarm_id: UUID) -> None:
         """Send the user's ``kind`` for ``alarm_id`` now, or as soon as there is a connection."""
         self._outbox.append(self.core.user_command(kind, alarm_id))
+        self._outbox_ready.set()
+
+    def announce(self, request: AnnounceRequest) -> None:
+        """Evacuate / lock down / all clear from this desk: sent now, or at the next connection.
+        Central checks the permission; a refusal comes back as a logged error frame."""
+        self._outbox.append(request)
         self._outbox_ready.set()
 
     def raise_alarm(self, request: RaiseRequest) -> None:
@@ -295,13 +322,23 @@ class DeskClient:
             self._emit(NoLongerActive(alarm_id))
         for alarm_id, responders in reaction.help_coming:
             self._emit(HelpComing(alarm_id, responders))
+        for alarm_id in reaction.help_withdrawn:
+            self._emit(HelpWithdrawn(alarm_id))
         if reaction.faults is not None:
             self._emit(reaction.faults)
+        self._announcements(reaction)
         if reaction.pong is not None:
             await connection.send(encode_frame(reaction.pong))
         for command in reaction.commands:
             await connection.send(encode_frame(command))
             log.debug("sent %s for %s", command.type, command.alarm_id)
+
+    def _announcements(self, reaction: Reaction) -> None:
+        """Evacuation / lockdown news, and central's "no" to one sent from here."""
+        if reaction.announcement is not None:
+            self._emit(reaction.announcement)
+        if reaction.announce_refused is not None:
+            self._emit(AnnounceRefused(*reaction.announce_refused))
 
     async def _send_outbox(self, connection: ClientConnection) -> None:
         while True:
@@ -311,7 +348,8 @@ class DeskClient:
                 # Dropped only once handed to the socket: a command typed while the link is
                 # down (or that failed to send) goes out on the next connection.
                 self._outbox.popleft()
-                log.info("sent %s for %s", command.type, command.alarm_id)
+                what = command.site if isinstance(command, AnnounceRequest) else command.alarm_id
+                log.info("sent %s for %s", command.type, what)
             self._outbox_ready.clear()
             await self._outbox_ready.wait()
 

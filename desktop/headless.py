@@ -4,7 +4,9 @@ stdout carries only machine-readable lines, one JSON object each, flushed at onc
 
     {"event": "alarm", "alarm_id": "…", "site": "…", "room": "…", "state": "received", …}
 
-``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. A facility
+``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. A line
+printed is an alarm shown: the desk tells central ``shown`` once per alarm (not for its own
+silent alarm), so the device's LED can say a colleague has it. A facility
 manager's desk also prints ``{"event": "fault", "site", "device", "kind", "reason", "at",
 "cleared"}`` for every fault raised or cleared; after each (re)connect central sends every open
 fault again, so a fault not sent again then is no longer open. Connection news and problems go
@@ -13,6 +15,11 @@ to stderr. stdin takes ``coming <alarm_id>``, ``cant_come <alarm_id>`` and
 ``silent-alarm`` raises the silent alarm for the config's ``[location]`` at once (a typed line
 is no accidental key press, so there is no countdown); if it does not go, stderr says so and
 what to do instead.
+
+Evacuation and lockdown: ``{"event": "announcement", "site", "kind", "zone", "by", "by_name",
+"at", "active"}`` when one starts, changes or ends (``kind`` ``all_clear``, ``active`` false)
+at one of the user's sites, including right after connecting mid-evacuation. stdin takes
+``evacuate <site>``, ``lockdown <site>`` and ``all_clear <site>`` (central checks the right).
 """
 
 from __future__ import annotations
@@ -31,17 +38,20 @@ from typing import BinaryIO
 from uuid import UUID, uuid4
 
 from desktop.client import (
+    AnnounceRefused,
     ClientEvent,
     Connected,
     DeskClient,
     Disconnected,
     HelpComing,
+    HelpWithdrawn,
     NoLongerActive,
     Refused,
 )
 from desktop.config import DeskSettings
 from desktop.core import (
     AlarmEvent,
+    AnnouncementEvent,
     FaultEvent,
     Location,
     RaiseFailed,
@@ -50,7 +60,8 @@ from desktop.core import (
     TriggerSource,
 )
 from desktop.errors import BadCommandLine
-from protocol.screen import CommandKind, FaultFrame
+from protocol import AnnouncementKind
+from protocol.screen import AlarmState, AnnounceRequest, CommandKind, FaultFrame
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +75,27 @@ USER_COMMANDS = {
 
 
 SILENT = "silent-alarm"
+ANNOUNCE_WORDS = {kind.value: kind for kind in AnnouncementKind}
 
 
-def parse_command_line(line: str) -> tuple[CommandKind, UUID] | str | None:
-    """``(kind, alarm_id)`` from one stdin line; ``"silent-alarm"``; ``None`` for a blank line."""
+def parse_command_line(line: str) -> tuple[CommandKind, UUID] | str | AnnounceRequest | None:
+    """``(kind, alarm_id)`` from one stdin line; ``"silent-alarm"``; an announcement
+    (``evacuate <site>``); ``None`` for a blank line."""
     words = line.split()
     if not words:
         return None
     if words == [SILENT]:
         return SILENT
+    if words[0] in ANNOUNCE_WORDS:
+        if len(words) != 2:
+            raise BadCommandLine(f"expected `{words[0]} <site>` (one site id, nothing else)")
+        try:
+            return AnnounceRequest(site=words[1], kind=ANNOUNCE_WORDS[words[0]])
+        except ValueError:
+            raise BadCommandLine(f"{words[1]!r} is not a site id") from None
     kind = USER_COMMANDS.get(words[0])
     if kind is None:
-        known = ", ".join((*USER_COMMANDS, SILENT))
+        known = ", ".join((*USER_COMMANDS, SILENT, *ANNOUNCE_WORDS))
         raise BadCommandLine(f"unknown command {words[0]!r}; use {known}")
     if len(words) != 2:
         raise BadCommandLine(f"expected `{words[0]} <alarm_id>` (one alarm id, nothing else)")
@@ -96,6 +116,12 @@ def fault_line(frame: FaultFrame) -> bytes:
     return json.dumps({"event": "fault", **fields}, ensure_ascii=False).encode() + b"\n"
 
 
+def announcement_line(event: AnnouncementEvent) -> bytes:
+    fields = event.frame.model_dump(mode="json", exclude={"type", "routine"})
+    line = {"event": "announcement", **fields, "active": event.frame.active}
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+
+
 def raise_failed_line(event: RaiseFailed) -> str:
     """The stderr line for a silent alarm that did not go: what happened, what to do."""
     if event.failure is RaiseFailure.REFUSED:
@@ -112,6 +138,8 @@ def raise_failed_line(event: RaiseFailed) -> str:
 
 def describe(event: ClientEvent, server: str) -> str | None:
     """The stderr line for an event that is not an alarm (alarms go to stdout)."""
+    if isinstance(event, AnnounceRefused):
+        return f"announcement for {event.site} NOT done: central refused it ({event.reason})"
     if isinstance(event, Connected):
         hello = event.hello
         return f"connected to {server} as {hello.name} ({hello.user}); sites: " + (
@@ -130,6 +158,11 @@ def describe(event: ClientEvent, server: str) -> str | None:
         return f"alarm {event.alarm_id} is no longer active (resolved while disconnected?)"
     if isinstance(event, HelpComing):
         return f"{event.responders} colleague(s) coming to the alarm raised here"
+    if isinstance(event, HelpWithdrawn):
+        return (
+            f"nobody is coming to the alarm raised here any more ({event.alarm_id}): "
+            "the colleagues who were coming withdrew"
+        )
     if isinstance(event, RaiseFailed):
         return raise_failed_line(event)
     if isinstance(event, FaultEvent) and event.frame is None:
@@ -137,21 +170,38 @@ def describe(event: ClientEvent, server: str) -> str | None:
     return None
 
 
+def shows_alarm(event: AlarmEvent) -> bool:
+    """Whether a printed line shows a colleague's active alarm to whoever reads this desk (the
+    raiser's own silent alarm, a resolved one or one merged into a flood card: no)."""
+    alarm = event.alarm
+    return not (event.own or alarm.state is AlarmState.RESOLVED or alarm.merged_into is not None)
+
+
 async def print_events(
     client: DeskClient, events: AsyncIterator[ClientEvent], out: BinaryIO
 ) -> None:
+    reported: set[UUID] = set()  # "shown" sent (central records the first per person)
     async for event in events:
         if isinstance(event, AlarmEvent):
             out.write(json_line(event))
             out.flush()  # a consumer reading line by line must see each alarm at once
+            # Printed is shown, for a headless desk: central may now tell the device that a
+            # colleague has it (its LED: "received", no longer "stored").
+            if shows_alarm(event) and event.alarm.alarm_id not in reported:
+                reported.add(event.alarm.alarm_id)
+                client.command(CommandKind.SHOWN, event.alarm.alarm_id)
             continue
         if isinstance(event, FaultEvent) and event.frame is not None:
             out.write(fault_line(event.frame))
             out.flush()
             continue
+        if isinstance(event, AnnouncementEvent):
+            out.write(announcement_line(event))
+            out.flush()
+            continue
         message = describe(event, client.settings.server)
         level = logging.INFO
-        if isinstance(event, Disconnected | Refused):
+        if isinstance(event, Disconnected | Refused | AnnounceRefused):
             level = logging.WARNING
         elif isinstance(event, RaiseFailed):
             level = logging.ERROR
@@ -209,6 +259,10 @@ async def read_commands(client: DeskClient, lines: AsyncIterator[bytes]) -> None
             continue
         if isinstance(parsed, str):  # the one word command: silent-alarm
             _raise_silent(client)
+            continue
+        if isinstance(parsed, AnnounceRequest):
+            log.warning("%s for %s sent to central", parsed.kind, parsed.site)
+            client.announce(parsed)
             continue
         kind, alarm_id = parsed
         if alarm_id not in client.core.active:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -190,6 +190,52 @@ class ButtonConfig(BaseModel):
         return timedelta(milliseconds=self.bounce_ms)
 
 
+class AnnounceInputConfig(BaseModel):
+    """An input that announces for the whole site (e.g. a reception's evacuation button): a
+    press asks central for ``kind``; central does it only if the device's registry entry
+    allows that kind (``announces``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: InputName
+    pin: PinSpec
+    kind: Literal["evacuate", "lockdown", "all_clear"]
+    pull_up: bool = True
+    bounce_ms: int = Field(default=30, ge=0, le=2000)
+
+    @field_validator("input")
+    @classmethod
+    def _unique_input(cls, value: str) -> str:
+        return ButtonConfig._unique_input(value)  # one namespace for every input's name
+
+    @field_validator("pin")
+    @classmethod
+    def _unique_pin(cls, value: int | str, info: ValidationInfo) -> int | str | None:
+        return ButtonConfig._unique_pin(value, info)  # one use per GPIO pin
+
+
+class AnnounceSettings(BaseModel):
+    """``[announce]``: evacuation and lockdown at this device. Optional; the buttons' own
+    buzzers sound the announcement's pattern too."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    buzzer_pin: PinSpec | None = None  # a sounder for evacuation / lockdown alone
+    inputs: tuple[AnnounceInputConfig, ...] = ()
+
+    @field_validator("buzzer_pin")
+    @classmethod
+    def _unique_buzzer(cls, value: int | str | None) -> int | str | None:
+        seen = _seen.get()
+        if value is None or seen is None:
+            return value
+        key = pin_key(value)
+        if key in seen.pins:
+            raise ValueError(f"pin {value!r} is already used by {seen.pins[key]}")
+        seen.pins[key] = "announce (buzzer_pin)"
+        return value
+
+
 class SensorBoardSettings(BaseModel):
     """The room's sensor board on a serial line (docs/serial-protocol.md). Optional."""
 
@@ -238,6 +284,8 @@ class EdgeSettings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     buttons: list[ButtonConfig] = Field(min_length=1)
     sensor_board: SensorBoardSettings | None = None  # absent: the room has no sensor board
+    # Evacuation / lockdown: a sounder and inputs that announce (absent: the buttons' buzzers).
+    announce: AnnounceSettings = Field(default_factory=AnnounceSettings)
     selftest: SelftestSettings = Field(default_factory=SelftestSettings)
 
     @model_validator(mode="wrap")

@@ -112,8 +112,10 @@ class RoomSensors:
     def ack(self, word: Word) -> None:
         self._carry_out(list(self.policy.ack(word, self._clock())))
 
-    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> None:
-        self._carry_out(list(self.policy.restore(held, said_at)))
+    def restore(
+        self, held: HeldAlarm, said_at: datetime | None = None, said_rev: int | None = None
+    ) -> None:
+        self._carry_out(list(self.policy.restore(held, said_at, said_rev)))
 
     # -- BoardEvents (from the port, on the loop) ----------------------------------------
 

@@ -98,6 +98,12 @@ class AckMessage(_Message):
     # The input the alarm belongs to. Central sets it so that a device that lost its memory
     # (a restart, a power cut) can take up an active alarm it did not know it had.
     input: InputName | None = None
+    # The alarm's revision in central's stored record (docs/protocol.md, "ack"): it grows with
+    # every stored change a device shows, so a late ack (lower ``rev``) never undoes a newer
+    # one. None from a central that predates it: then ``at`` orders acks.
+    rev: int | None = Field(default=None, ge=1)
+    # False: stored, but no colleague has it on screen yet. Absent (older central): shown.
+    shown: bool = True
 
 
 #: At most this many held alarms in one device's health (keeps a status under 4 KiB).
@@ -108,6 +114,7 @@ class HeldState(StrEnum):
     """What a device shows for an alarm it holds (docs/protocol.md, "State sync")."""
 
     SENDING = "sending"  # not yet acked by central
+    STORED = "stored"  # acked "received" with ``shown`` false: on nobody's screen yet
     RECEIVED = "received"
     ACKNOWLEDGED = "acknowledged"
 
@@ -166,6 +173,38 @@ class EventMessage(_Message):
     value: Scalar = None
 
 
+class AnnouncementKind(StrEnum):
+    """What a site is told to do (docs/protocol.md, "announce"); ``all_clear`` ends it."""
+
+    EVACUATE = "evacuate"
+    LOCKDOWN = "lockdown"
+    ALL_CLEAR = "all_clear"
+
+
+class AnnounceMessage(_Message):
+    """central → device, QoS 1, **retained** per device: the site's current announcement.
+
+    A device that (re)connects gets the current state at once from the broker. ``kind`` is
+    ``all_clear`` when nothing is announced (then ``by`` and ``at`` say who ended the last one).
+    """
+
+    announcement_id: UUID
+    kind: AnnouncementKind
+    zone: ShortText | None = None
+    by: ShortText
+    at: AwareDatetime
+
+
+class AnnounceRequestMessage(_Message):
+    """device → central, QoS 1: an input configured to announce was pressed. Central accepts it
+    only from a registered device of the topic's site whose registry entry allows ``kind``."""
+
+    request_id: UUID
+    kind: AnnouncementKind
+    input: InputName
+    at: AwareDatetime
+
+
 class CheckName(StrEnum):
     """The checks of a device self-test (docs/protocol.md, "selftest/run")."""
 
@@ -222,6 +261,8 @@ Message = (
     | EventMessage
     | SelftestRunMessage
     | SelftestResultMessage
+    | AnnounceMessage
+    | AnnounceRequestMessage
 )
 
 MODEL_FOR_KIND: dict[TopicKind, type[_Message]] = {
@@ -232,5 +273,7 @@ MODEL_FOR_KIND: dict[TopicKind, type[_Message]] = {
     TopicKind.EVENT: EventMessage,
     TopicKind.SELFTEST_RUN: SelftestRunMessage,
     TopicKind.SELFTEST_RESULT: SelftestResultMessage,
+    TopicKind.ANNOUNCE: AnnounceMessage,
+    TopicKind.ANNOUNCE_REQUEST: AnnounceRequestMessage,
 }
 KIND_FOR_MODEL: dict[type[_Message], TopicKind] = {m: k for k, m in MODEL_FOR_KIND.items()}

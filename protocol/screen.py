@@ -24,7 +24,14 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from protocol.errors import BadJson, InvalidMessage, PayloadTooLarge
-from protocol.messages import AlarmLevel, AlarmSource, InputName, Responder, ShortText
+from protocol.messages import (
+    AlarmLevel,
+    AlarmSource,
+    AnnouncementKind,
+    InputName,
+    Responder,
+    ShortText,
+)
 from protocol.topics import SiteId
 
 MAX_FRAME_BYTES = 4096
@@ -62,6 +69,11 @@ class AlarmView(BaseModel):
     resolved_by: str | None = None
     raised_by: str | None = None  # the user, for an alarm raised from a desk
     raised_by_name: str | None = None
+    # The revision of the stored record (acks carry it as ``rev``; 0: never stored with one).
+    rev: int = 0
+    # When a colleague's screen first reported the alarm shown (or a colleague answered
+    # "I'm coming"); None: stored, but on nobody's screen yet.
+    shown_at: datetime | None = None
     # Flood containment (central.core.floodcards): one card per flooding source. ``flood``: this
     # card stands for that many active alarms of its device (or of one person's desk), itself
     # included; ``level`` is then the highest among them and ``presses`` their sum, and
@@ -69,6 +81,15 @@ class AlarmView(BaseModel):
     # a screen drops its own card of it (it is not resolved). Absent on ordinary alarms.
     flood: int | None = None
     merged_into: UUID | None = None
+    # Escalation (central.core.escalation, routines/escalation.toml): ``stage`` is how many of
+    # the routine's stages have been taken (0: only the site's own screens); ``escalated_to``
+    # the targets told so far ("neighbours", a group such as "guards", "arc"); the alarm also
+    # goes to every screen of ``escalated_sites`` and of the users in ``escalated_users``, who
+    # may answer it. Absent (0, empty) on an alarm that has not escalated.
+    stage: int = 0
+    escalated_to: tuple[str, ...] = ()
+    escalated_sites: tuple[str, ...] = ()
+    escalated_users: tuple[str, ...] = ()
 
 
 class _Frame(BaseModel):
@@ -158,8 +179,39 @@ class RoundFrame(_Frame):
     expired: bool = False  # it closed by itself at expires_at
 
 
+class AnnouncementFrame(_Frame):
+    """The site's announcement: ``evacuate`` or ``lockdown`` (optionally of one ``zone`` of its
+    floor plan) until ``all_clear``. Sent to every screen of the site when it changes, and for
+    each of the screen's sites right after ``snapshot`` (``all_clear`` without ``by``/``at``
+    when nothing was ever announced there), so a desk connecting mid-evacuation shows it at
+    once. ``routine``: what to do, by language. Part of ``ServerFrame``; a screen built before
+    it ignores it as an unknown frame."""
+
+    type: Literal["announcement"] = "announcement"
+    site: str
+    kind: AnnouncementKind
+    zone: str | None = None
+    zone_name: str | None = None
+    by: str | None = None  # the user id, or "device:<device>" for an edge input
+    by_name: str | None = None
+    at: AwareDatetime | None = None
+    routine: RoutineText | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not AnnouncementKind.ALL_CLEAR
+
+
 AnyServerFrame = (
-    Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame | Ping | RoundFrame
+    Hello
+    | Snapshot
+    | AlarmNew
+    | AlarmUpdate
+    | ErrorFrame
+    | FaultFrame
+    | Ping
+    | RoundFrame
+    | AnnouncementFrame
 )
 ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 
@@ -198,6 +250,17 @@ class RaiseRequest(_Frame):
     drill: bool = False
 
 
+class AnnounceRequest(_Frame):
+    """screen → central: announce ``kind`` for ``site`` (or one ``zone`` of it), from the desk's
+    menu. Central checks the person's permission (``announce``) and site; a refusal comes back
+    as an error frame ``forbidden: announce <site>`` (or the core's reason)."""
+
+    type: Literal["announce"] = "announce"
+    site: SiteId
+    kind: AnnouncementKind
+    zone: SiteId | None = None
+
+
 class Pong(_Frame):
     """screen → central: the answer to a :class:`Ping`, echoing its ``seq``."""
 
@@ -217,7 +280,7 @@ def _check_size(text: str | bytes) -> None:
         raise PayloadTooLarge(f"frame is {len(text)} bytes; the limit is {MAX_FRAME_BYTES}")
 
 
-def decode_command(text: str | bytes) -> Command | RaiseRequest:
+def decode_command(text: str | bytes) -> Command | RaiseRequest | AnnounceRequest:
     """A screen's command, or a :class:`protocol.errors.ProtocolError` saying why not."""
     _check_size(text)
     try:
@@ -226,8 +289,12 @@ def decode_command(text: str | bytes) -> Command | RaiseRequest:
         raise BadJson("frame is not JSON") from None
     if not isinstance(data, dict):
         raise BadJson("frame is not a JSON object")
-    model: type[Command] | type[RaiseRequest] = (
-        RaiseRequest if data.get("type") == "raise" else Command
+    model: type[Command] | type[RaiseRequest] | type[AnnounceRequest] = (
+        RaiseRequest
+        if data.get("type") == "raise"
+        else AnnounceRequest
+        if data.get("type") == "announce"
+        else Command
     )
     try:
         return model.model_validate(data)

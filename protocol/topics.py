@@ -28,6 +28,8 @@ class TopicKind(StrEnum):
     EVENT = "event"
     SELFTEST_RUN = "selftest/run"
     SELFTEST_RESULT = "selftest/result"
+    ANNOUNCE = "announce"  # central → device, retained: evacuate / lock down / all clear
+    ANNOUNCE_REQUEST = "announce/request"  # device → central: an input configured to announce
 
 
 def valid_id(value: str) -> bool:

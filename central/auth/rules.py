@@ -34,6 +34,7 @@ class Action(StrEnum):
     READ_ROUTINES = "read_routines"
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_AUDIT = "read_audit"
+    ANNOUNCE = "announce"  # evacuate / lock down / all clear for a site (3.2)
 
 
 _EVERYONE = frozenset(Role)
@@ -58,6 +59,8 @@ RULES: dict[Action, frozenset[Role]] = {
     # Who did what to accounts and sessions: the admin, and the safety representative who
     # must be able to check it (2.4).
     Action.READ_AUDIT: frozenset({Role.ADMIN, Role.SAFETY_REP}),
+    # Telling a whole site to leave or to lock down: those who lead a response on site.
+    Action.ANNOUNCE: frozenset({Role.LEADER, Role.FACILITY_MANAGER, Role.RESPONDER, Role.ADMIN}),
 }
 
 # The screen socket's messages (their ``type``) → action: the same rules as the console's
@@ -69,6 +72,7 @@ SOCKET_COMMANDS: dict[str, Action] = {
     "coming": Action.ANSWER_ALARMS,
     "cant_come": Action.ANSWER_ALARMS,
     "resolve": Action.ANSWER_ALARMS,
+    "announce": Action.ANNOUNCE,  # evacuate / lock down / all clear from the desk's menu
 }
 FORBIDDEN = "forbidden"  # the error frame's reason: "forbidden: <type> <alarm id>"
 

@@ -13,6 +13,12 @@ Feed it what happened (an alarm message, a screen's command, a commit the store 
 * The same ``alarm_id`` is one alarm, always: a resend is answered with the last *committed*
   state, never recorded again; late or out-of-order commands change nothing and say why.
 
+What a device shows is ordered by the record's revision (``rev``, docs/protocol.md, "ack"):
+every write that changes what a device shows (state, responders, whether a colleague's screen
+has it) raises it by one, so an ack never undoes a newer one wherever it was delayed. An alarm
+on nobody's screen yet is acked ``received`` with ``shown`` false; the first screen that reports
+it shown (:meth:`AlarmBook.on_screen`) is recorded (``shown_at``) and the device told again.
+
 Three more keep every device and the record converging on the truth after a fault
 (docs/protocol.md, "State sync"): a device's list of held alarms is compared with the committed
 record and every difference is answered with an ack (:meth:`AlarmBook.sync`); a press on an
@@ -41,7 +47,7 @@ from central.core.model import (
     Refusal,
 )
 from protocol import AckState, AlarmMessage, AlarmSource
-from protocol.messages import MAX_HELD_ALARMS, HeldAlarm, Responder
+from protocol.messages import MAX_HELD_ALARMS, HeldAlarm, HeldState, Responder
 from protocol.screen import (
     AlarmNew,
     AlarmState,
@@ -84,6 +90,7 @@ class _Entry:
     retry_at: datetime | None = None  # when to retry a failed write
     retry_delay: timedelta = RETRY_FIRST
     noticed: set[AlarmEvent] = field(default_factory=set)  # changes told "not stored yet"
+    written: AlarmView | None = None  # the last row handed to the store (its ``rev``)
 
 
 def successor_id(alarm_id: UUID) -> UUID:
@@ -99,12 +106,40 @@ def _stored_row(view: AlarmView) -> AlarmView:
     return view
 
 
+def _device_word(row: AlarmView) -> tuple[object, ...]:
+    """What a device shows of a stored row: a change of it is a new revision."""
+    return (row.state, row.responders, row.shown_at is not None)
+
+
+def _led_word(view: AlarmView) -> tuple[AlarmState, bool]:
+    """What a device's LED shows of an alarm: a change of it is acked once stored."""
+    return (view.state, view.shown_at is not None)
+
+
+def _held_for(committed: AlarmView) -> str:
+    """The held state a device shows for a committed active row (docs/protocol.md)."""
+    if committed.state is AlarmState.RECEIVED and committed.shown_at is None:
+        return HeldState.STORED.value
+    return committed.state.value
+
+
 def _agrees(committed: AlarmView, held: HeldAlarm) -> bool:
-    """Whether a device's held alarm shows what the record says (nothing to tell it)."""
+    """Whether a device's held alarm shows what the record says (nothing to tell it):
+    ``stored`` and ``received`` differ by whether a colleague's screen has the alarm."""
     return (
         committed.state is not AlarmState.RESOLVED
         and committed.presses == held.presses
-        and committed.state.value == held.state.value
+        and _held_for(committed) == held.state.value
+    )
+
+
+def reaches(person: Person, view: AlarmView) -> bool:
+    """Whether ``person``'s screens get ``view`` and may answer it: a person of its site, or
+    of a site or among the users its escalation widened it to (central.core.escalation)."""
+    return (
+        person.covers(view.site)
+        or person.user_id in view.escalated_users
+        or any(person.covers(site) for site in view.escalated_sites)
     )
 
 
@@ -144,7 +179,9 @@ class AlarmBook:
                 view = view.model_copy(update={"state": AlarmState.RECEIVED})
             # A test alarm's audience is not stored: after a restart it is shown to nobody.
             only = frozenset[str]() if view.test else None
-            book._entries[view.alarm_id] = _Entry(view=view, shown=view, committed=view, only=only)
+            book._entries[view.alarm_id] = _Entry(
+                view=view, shown=view, committed=view, only=only, written=view
+            )
             book._index(view)
             if view.state is AlarmState.RESOLVED:
                 resolved.append((view.resolved_at or view.raised_at, view.alarm_id))
@@ -171,9 +208,16 @@ class AlarmBook:
             e.shown
             for e in self._entries.values()
             if e.shown.state is not AlarmState.RESOLVED
-            and person.covers(e.shown.site)
+            and reaches(person, e.shown)
             and (e.only is None or person.user_id in e.only)
         )
+
+    def on_screen(self, alarm_id: UUID) -> bool:
+        """Whether a colleague's screen has reported the alarm shown (or a colleague answered
+        "I'm coming"): recorded at once, stored as ``shown_at``. False for an unknown alarm, a
+        test alarm, and an alarm only its raiser's own desk shows."""
+        entry = self._entries.get(alarm_id)
+        return entry is not None and entry.view.shown_at is not None
 
     def audience(self, alarm_id: UUID) -> frozenset[str] | None:
         """Who may see a test alarm (user ids); None for a real alarm (or an unknown one)."""
@@ -383,9 +427,13 @@ class AlarmBook:
         # press count they were already told.
         stored = {name: getattr(persist.alarm, name) for name in _PEOPLE_FIELDS}
         shown = entry.shown.model_copy(update=stored)
-        if shown != entry.shown:
-            entry.shown = shown
-            actions.append(self._broadcast(entry, AlarmUpdate(alarm=shown)))
+        changed = shown != entry.shown
+        # The revision and ``shown_at`` ride along; alone they are no news to a screen.
+        entry.shown = shown.model_copy(
+            update={"rev": persist.alarm.rev, "shown_at": persist.alarm.shown_at}
+        )
+        if changed:
+            actions.append(self._broadcast(entry, AlarmUpdate(alarm=entry.shown)))
         return actions
 
     def commit_failed(self, persist: Persist, now: datetime) -> list[Action]:
@@ -487,7 +535,7 @@ class AlarmBook:
         entry = self._entries.get(command.alarm_id)
         if entry is None:
             return [Refusal(command.alarm_id, "unknown_alarm")]
-        if not person.covers(entry.view.site) or (
+        if not reaches(person, entry.view) or (
             entry.only is not None and person.user_id not in entry.only
         ):
             return [Refusal(command.alarm_id, "not_your_site")]
@@ -510,6 +558,18 @@ class AlarmBook:
             return []
         entry.receipts.add(key)
         event = AlarmEvent(entry.view.alarm_id, kind, now, person.user_id)
+        view = entry.view
+        if (
+            kind is EventKind.SHOWN
+            and view.shown_at is None
+            and entry.only is None  # a test alarm's screen is no colleague's
+            and view.raised_by != person.user_id  # nor is the raiser's own desk
+            and view.state is not AlarmState.RESOLVED
+        ):
+            # On a colleague's screen at last: recorded, and the device told once stored.
+            # (Before the first commit, the first commit's ack carries it.)
+            entry.view = view.model_copy(update={"shown_at": now})
+            return [self._persist(entry, event, ack_after_commit=entry.committed is not None)]
         entry.in_flight += 1
         return [Persist(entry.view.alarm_id, None, (event,))]
 
@@ -524,6 +584,8 @@ class AlarmBook:
                 "responders": (*view.responders, responder),
                 "declined": _without(view.declined, person.user_id),
                 "state": AlarmState.ACKNOWLEDGED,
+                # Whoever answers has seen it (the console shows alarms without "shown").
+                "shown_at": view.shown_at or now,
             },
             AlarmEvent(view.alarm_id, EventKind.COMING, now, person.user_id, person.name),
         )
@@ -569,11 +631,45 @@ class AlarmBook:
             return []
         return self._resolve_as(entry, CENTRAL_ACTOR, detail, now)
 
+    def escalate(
+        self,
+        alarm_id: UUID,
+        stage: int,
+        targets: tuple[str, ...],
+        sites: Iterable[str],
+        users: Iterable[str],
+        detail: str,
+        now: datetime,
+    ) -> list[Action]:
+        """Stage ``stage`` of the escalation routine is taken: the alarm also reaches every
+        screen of ``sites`` and of ``users`` (who may answer it), and its timeline says so.
+
+        Like a new alarm, the news goes to screens at once (never waiting for the disk): the
+        new audience must see it now. A stage already taken, or an alarm resolved, changes
+        nothing (an empty list)."""
+        entry = self._entries.get(alarm_id)
+        if entry is None or entry.view.state is AlarmState.RESOLVED or stage <= entry.view.stage:
+            return []
+        view = entry.view
+        update = {
+            "stage": stage,
+            "escalated_to": (
+                *view.escalated_to,
+                *(t for t in targets if t not in view.escalated_to),
+            ),
+            "escalated_sites": tuple(sorted({*view.escalated_sites, *sites} - {view.site})),
+            "escalated_users": tuple(sorted({*view.escalated_users, *users})),
+        }
+        entry.view = view.model_copy(update=update)
+        entry.shown = entry.shown.model_copy(update=update)
+        event = AlarmEvent(alarm_id, EventKind.ESCALATED, now, CENTRAL_ACTOR, detail)
+        return [self._persist(entry, event), self._broadcast(entry, AlarmUpdate(alarm=entry.shown))]
+
     def _change(self, entry: _Entry, update: dict[str, object], event: AlarmEvent) -> list[Action]:
         """A person's change: written now; edge and screens hear of it once it is stored."""
-        before = entry.view.state
+        before = _led_word(entry.view)
         entry.view = entry.view.model_copy(update=update)
-        ack = entry.view.state is not before and entry.view.state is not AlarmState.RAISED
+        ack = _led_word(entry.view) != before and entry.view.state is not AlarmState.RAISED
         return [self._persist(entry, event, ack_after_commit=ack)]
 
     # --- helpers ---------------------------------------------------------------------------
@@ -591,6 +687,10 @@ class AlarmBook:
         entry.in_flight += 1
         owed, entry.ack_owed = entry.ack_owed, False
         row = _stored_row(entry.view)
+        if entry.written is None or _device_word(row) != _device_word(entry.written):
+            entry.view = entry.view.model_copy(update={"rev": entry.view.rev + 1})
+            row = _stored_row(entry.view)
+        entry.written = row
         return Persist(
             row.alarm_id,
             row,
@@ -618,6 +718,8 @@ class AlarmBook:
                 # A test alarm's ack names no input: no device ever takes one up (its LED
                 # never shows a synthetic press), while its outbox still settles by id.
                 input=None if view.test else view.input,
+                rev=view.rev or None,  # 0: a row stored before revisions
+                shown=view.shown_at is not None,
             )
         ]
 

@@ -65,6 +65,7 @@ class EventKind(StrEnum):
     COMING = "coming"  # a colleague is coming
     CANT_COME = "cant_come"  # a colleague cannot come
     RESOLVED = "resolved"  # all clear
+    ESCALATED = "escalated"  # a stage of the escalation routine was taken (detail: its data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,8 @@ class AckEdge:
 
     ``presses`` is the committed row's count: the device keeps re-sending a higher one.
     ``input`` is the alarm's input: a device that does not hold the alarm takes it up there
-    (None for a test alarm, which no device takes up).
+    (None for a test alarm, which no device takes up). ``rev`` is the committed row's revision
+    (None for a row stored before revisions), ``shown`` whether a colleague's screen has it.
     """
 
     site: str
@@ -128,6 +130,8 @@ class AckEdge:
     at: datetime
     presses: int
     input: str | None
+    rev: int | None = None
+    shown: bool = True
 
 
 @dataclass(frozen=True, slots=True)

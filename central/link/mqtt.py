@@ -31,6 +31,8 @@ from central.link.devices import Devices
 from protocol import (
     AckMessage,
     AlarmMessage,
+    AnnounceMessage,
+    AnnounceRequestMessage,
     Message,
     ProtocolError,
     SelftestRunMessage,
@@ -48,13 +50,14 @@ INGEST_KINDS = (
     TopicKind.HEARTBEAT,
     TopicKind.EVENT,
     TopicKind.SELFTEST_RESULT,
+    TopicKind.ANNOUNCE_REQUEST,
 )
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 1.0
 MAX_PENDING_ACKS = 10_000  # while disconnected; an edge whose ack is dropped resends anyway
 
 
-Outgoing = AckEdge | SelftestRunMessage
+Outgoing = AckEdge | SelftestRunMessage | AnnounceMessage
 
 
 def _utcnow() -> datetime:
@@ -72,10 +75,12 @@ class MqttLink:
         clock: Callable[[], datetime] = _utcnow,
         on_device: Callable[[Message], None] | None = None,
         on_link: Callable[[bool], None] | None = None,
+        on_announce: Callable[[AnnounceRequestMessage], None] | None = None,
     ) -> None:
         self._settings = settings
         self._on_alarm = on_alarm
         self._on_device = on_device
+        self._on_announce = on_announce  # a device's announce/request (central.announcing)
         # Told True once subscribed, False when the link drops or a connect fails (may repeat):
         # supervision blames the broker link then, not the devices it cannot hear.
         self._on_link = on_link
@@ -100,6 +105,10 @@ class MqttLink:
     def publish_run(self, run: SelftestRunMessage) -> None:
         """Queue a ``selftest/run`` for a device (QoS 1); no answer by its deadline = failed."""
         self._queue(run)
+
+    def publish_announce(self, message: AnnounceMessage) -> None:
+        """Queue a device's ``announce`` (QoS 1, retained: a reconnecting edge gets it)."""
+        self._queue(message)
 
     @property
     def pending(self) -> int:
@@ -132,9 +141,13 @@ class MqttLink:
             self._unconfirmed.clear()
 
     async def _publish(self, client: aiomqtt.Client, number: int, item: Outgoing) -> None:
+        retain = False
         if isinstance(item, SelftestRunMessage):
             topic, payload = encode(item)
             what = f"selftest run {item.run_id}"
+        elif isinstance(item, AnnounceMessage):
+            topic, payload = encode(item)
+            what, retain = f"announce {item.kind}", True
         else:
             message = AckMessage(
                 site=item.site,
@@ -145,11 +158,13 @@ class MqttLink:
                 at=item.at,
                 presses=item.presses,
                 input=item.input,
+                rev=item.rev,
+                shown=item.shown,
             )
             topic, payload = encode(message)
             what = f"ack {item.alarm_id} {item.state}"
         try:
-            await client.publish(topic, payload, qos=1)
+            await client.publish(topic, payload, qos=1, retain=retain)
         except aiomqtt.MqttError as exc:
             # Kept as unconfirmed: requeued, in order, when this link is found down.
             log.warning("mqtt: %s to %s not sent yet (%s); will resend", what, topic, exc)
@@ -239,7 +254,10 @@ class MqttLink:
             return None
         if isinstance(message, AlarmMessage):
             self._on_alarm(message)
-        elif isinstance(message, AckMessage | SelftestRunMessage):
+        elif isinstance(message, AnnounceRequestMessage):
+            if self._on_announce is not None:
+                self._on_announce(message)
+        elif isinstance(message, AckMessage | SelftestRunMessage | AnnounceMessage):
             # Central's own kinds, which it does not subscribe to: someone published oddly.
             self.rejected["unexpected_kind"] += 1
             log.warning("mqtt: rejected %s: unexpected_kind", topic)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import Literal, Protocol
 
 from starlette.websockets import WebSocket
@@ -184,11 +185,29 @@ class Hub:
         """``frame`` to one screen, after every frame broadcast before it."""
         self._queue((screen,), frame)
 
-    def broadcast(self, site: str, frame: Prepared, only: frozenset[str] | None = None) -> int:
+    def broadcast(
+        self,
+        site: str,
+        frame: Prepared,
+        only: frozenset[str] | None = None,
+        *,
+        sites: Iterable[str] = (),
+        users: Iterable[str] = (),
+    ) -> int:
         """Hand ``frame`` to every screen that may see ``site`` (of the users in ``only``, when
         given: a test alarm's audience), now or in the next loop turns behind what is already
-        pending; returns to how many screens it goes."""
+        pending; returns to how many screens it goes. ``sites`` and ``users``: an escalated
+        alarm's wider audience, each screen once."""
         screens = self._audience.recipients(site)
+        wider = frozenset(users)
+        if sites or wider:
+            chosen = dict.fromkeys(screens)
+            for other in sites:
+                chosen.update(dict.fromkeys(self._audience.recipients(other)))
+            if wider:
+                connected = self._audience.connections()
+                chosen.update(dict.fromkeys(s for s in connected if s.person.user_id in wider))
+            screens = tuple(chosen)
         if only is not None:
             screens = tuple(s for s in screens if s.person.user_id in only)
         self._queue(screens, frame)

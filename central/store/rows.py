@@ -29,6 +29,13 @@ ALARM_COLUMNS: dict[str, type] = {
     "resolved_by": str,
     "raised_by": str,
     "raised_by_name": str,
+    "rev": int,  # rows of an older central: NULL, read as 0
+    "shown_at": str,
+    # Escalation: the stage taken (NULL in older rows: 0) and the widened audience (JSON lists).
+    "stage": int,
+    "escalated_to": str,
+    "escalated_sites": str,
+    "escalated_users": str,
 }
 EVENT_COLUMNS: dict[str, type] = {
     "id": int,
@@ -38,7 +45,7 @@ EVENT_COLUMNS: dict[str, type] = {
     "actor": str,
     "detail": str,
 }
-_JSON_LISTS = ("responders", "declined")
+_JSON_LISTS = ("responders", "declined", "escalated_to", "escalated_sites", "escalated_users")
 
 
 def alarm_row(view: AlarmView) -> dict[str, Any]:
@@ -57,6 +64,8 @@ def alarm_view(row: dict[str, Any]) -> AlarmView:
         data[key] = json.loads(data[key] or "[]")
     data["test"] = bool(data["test"])
     data["drill"] = bool(data["drill"])
+    data["rev"] = data.get("rev") or 0
+    data["stage"] = data.get("stage") or 0
     return AlarmView.model_validate(data)
 
 

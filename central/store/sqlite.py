@@ -28,6 +28,7 @@ import sqlite_utils
 from central.core import Persist
 from central.errors import StoreClosed, StoreError
 from central.store.accounts import create_schema as create_accounts_schema
+from central.store.announcements import create_schema as create_announcements_schema
 from central.store.floods import create_schema as create_floods_schema
 from central.store.rows import ALARM_COLUMNS, EVENT_COLUMNS, alarm_row, alarm_view, event_row
 from central.store.testlog import create_schema as create_testlog_schema
@@ -84,6 +85,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         create_testlog_schema(db)
         create_accounts_schema(db)
         create_floods_schema(db)  # merged flood cards (central.core.floodcards)
+        create_announcements_schema(db)  # evacuate / lockdown / all clear (their history)
 
 
 class Store:

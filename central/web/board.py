@@ -48,6 +48,9 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
         "site_names": {s.id: s.name for s in sites},
         # [registry] open = true (trials only): every device the broker admits is trusted.
         "open_registry": central.open_registry,
+        # Evacuate / lock down: a banner while on, the controls, and who did what when.
+        "announcements": central.announcing.active(person),
+        "announcement_history": central.announcing.history(person, 10),
         "timelines": timelines,
         "rooms": {
             a.alarm_id: (
@@ -163,6 +166,11 @@ async def history(
         chosen={"site": site, "level": level, "state": state, "from": since, "to": until},
         tests=tests,
         states=list(AlarmState),
+        announcements=central.announcing.active(person),
+        site_names={s.id: s.name for s in central.sites_of(person)},
+        announcement_history=[
+            a for a in central.announcing.history(person, 200) if not site or a.site == site
+        ],
     )
 
 

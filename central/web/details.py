@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from central.core.alarms import CENTRAL_ACTOR
+from central.core.escalation import ARC, NEIGHBOURS, Escalated, Reason
 from central.core.model import EventKind
 from central.web.wording import N_, TEST_RESULTS
 
@@ -54,6 +55,14 @@ _RAISED = re.compile(
     re.DOTALL,
 )
 _PRESSES = re.compile(r"^presses=(?P<presses>\d+)$")
+# central/core/escalation.py Escalated.detail(): the built-in targets and the reasons; a group's
+# name comes from routines/escalation.toml in the reader's language (``groups``).
+ESCALATION_TARGETS = {NEIGHBOURS: N_("neighbouring sites"), ARC: N_("the alarm receiving centre")}
+ESCALATION_REASONS = {
+    Reason.NO_ANSWER: N_("{after} s without an answer"),
+    Reason.NO_SCREEN: N_("no screen of the site was connected"),
+    Reason.NOT_SHOWN: N_("not shown on any screen within {after} s"),
+}
 
 
 def _time(iso: str) -> str:
@@ -94,10 +103,34 @@ def _raised(detail: str, _: Gettext) -> str | None:
     return Markup("; ").join(parts)
 
 
-def event_words(kind: str, actor: str, detail: str, _: Gettext) -> tuple[str, str] | None:
+def escalation_targets(
+    targets: tuple[str, ...], _: Gettext, groups: Mapping[str, str] | None = None
+) -> str:
+    """Who an escalation told, in words: built-in targets from the catalogue, groups by the
+    name the routine gives them (``groups``: id → name in the reader's language)."""
+    named = groups or {}
+    return ", ".join(
+        _(ESCALATION_TARGETS[t]) if t in ESCALATION_TARGETS else named.get(t, t) for t in targets
+    )
+
+
+def _escalated(detail: str, _: Gettext, groups: Mapping[str, str] | None) -> str | None:
+    found = Escalated.parse(detail)
+    if found is None:
+        return None
+    why = _(ESCALATION_REASONS[found.reason]).format(after=f"{found.after.total_seconds():g}")
+    return _("Escalated to {targets} – {why} (stage {stage})").format(
+        targets=escalation_targets(found.targets, _, groups), why=why, stage=found.stage
+    )
+
+
+def event_words(
+    kind: str, actor: str, detail: str, _: Gettext, groups: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
     """(who, what) of an alarm event in words; None for a detail central is not known to write.
 
     Who: a person's name where the event carries it, "Central", or the device's id (data).
+    ``groups``: the escalation routine's group names in the reader's language.
     """
     who = _("Central") if actor == CENTRAL_ACTOR else actor
     if not detail:
@@ -119,6 +152,9 @@ def event_words(kind: str, actor: str, detail: str, _: Gettext) -> tuple[str, st
         return who, _("end-to-end test: {result}").format(result=_(TEST_RESULTS[e2e["result"]]))
     if kind in (EventKind.COMING, EventKind.CANT_COME, EventKind.RESOLVED):
         return detail, ""  # the person's name, as they chose it
+    if kind == EventKind.ESCALATED:
+        what = _escalated(detail, _, groups)
+        return None if what is None else (who, what)
     return None
 
 
@@ -201,11 +237,32 @@ def _gettext(context: Context) -> Gettext:
     return found
 
 
+def _group_names(context: Context) -> dict[str, str]:
+    """The escalation groups' names in the page's language (``escalation_groups``: set by
+    central.app from routines/escalation.toml, id → {"nb": …, "en": …})."""
+    groups = context.get("escalation_groups") or {}
+    language = str(context.get("lang") or "nb")
+    return {gid: names.get(language, gid) for gid, names in groups.items()}
+
+
 @pass_context
 def event_parts(context: Context, event: dict[str, str]) -> tuple[str, str]:
     """A timeline row's (who, what); an unknown detail is shown as written."""
-    said = event_words(event["kind"], event["actor"], event["detail"], _gettext(context))
+    said = event_words(
+        event["kind"], event["actor"], event["detail"], _gettext(context), _group_names(context)
+    )
     return said if said is not None else (event["actor"], event["detail"])
+
+
+@pass_context
+def escalation_summary(context: Context, alarm: object) -> str:
+    """An escalated alarm on the board: its stage and everyone told so far."""
+    targets = tuple(getattr(alarm, "escalated_to", ()))
+    said = escalation_targets(targets, _gettext(context), _group_names(context))
+    stage = getattr(alarm, "stage", 0)
+    return _gettext(context)("stage {stage} – also told: {targets}").format(
+        stage=stage, targets=said
+    )
 
 
 @pass_context
@@ -215,7 +272,10 @@ def run_reason(context: Context, reason: str) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {"run_reason": run_reason}
-GLOBALS: dict[str, Callable[..., object]] = {"event_parts": event_parts}
+GLOBALS: dict[str, Callable[..., object]] = {
+    "event_parts": event_parts,
+    "escalation_summary": escalation_summary,
+}
 
 
 # --- schedules ---------------------------------------------------------------------------

@@ -45,6 +45,8 @@ AUDIT_ACTIONS = {
     "round_closed": N_("Test round closed"),
     "round_expired": N_("Test round closed by itself (expired)"),
     "socket_refused": N_("Screen action refused"),
+    "announced": N_("Evacuation or lockdown announced, or all clear"),
+    "announce_refused": N_("Evacuation or lockdown refused"),
 }
 
 CHAIN_BREAKS = {"edited": N_("edited"), "deleted": N_("deleted"), "reordered": N_("reordered")}

@@ -12,6 +12,11 @@ from desktop.core.alarms import (
     Reaction,
     ServerFrame,
 )
+from desktop.core.announcements import (
+    AnnouncementEvent,
+    DeskAnnouncements,
+    refused_announcement,
+)
 from desktop.core.attention import Elapsed, elapsed, should_ring
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults, fault_key
 from desktop.core.keys import Hotkey, Modifier, parse_hotkey
@@ -22,7 +27,9 @@ from desktop.core.silent import Location, SilentAlarm, TriggerSource
 
 __all__ = [
     "AlarmEvent",
+    "AnnouncementEvent",
     "Backoff",
+    "DeskAnnouncements",
     "DeskCore",
     "Elapsed",
     "EventKind",
@@ -46,6 +53,7 @@ __all__ = [
     "elapsed",
     "fault_key",
     "parse_hotkey",
+    "refused_announcement",
     "refused_raise",
     "should_ring",
 ]

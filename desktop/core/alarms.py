@@ -19,6 +19,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import UUID
 
+from desktop.core.announcements import (
+    AnnouncementEvent,
+    DeskAnnouncements,
+    refused_announcement,
+)
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
 from desktop.core.raising import refused_raise
 from protocol.errors import ProtocolError
@@ -27,6 +32,7 @@ from protocol.screen import (
     AlarmState,
     AlarmUpdate,
     AlarmView,
+    AnnouncementFrame,
     Command,
     CommandKind,
     ErrorFrame,
@@ -41,7 +47,15 @@ from protocol.screen import (
 )
 
 ServerFrame = (
-    Hello | Snapshot | AlarmNew | AlarmUpdate | ErrorFrame | FaultFrame | Ping | RoundFrame
+    Hello
+    | Snapshot
+    | AlarmNew
+    | AlarmUpdate
+    | ErrorFrame
+    | FaultFrame
+    | Ping
+    | RoundFrame
+    | AnnouncementFrame
 )
 
 
@@ -49,6 +63,9 @@ class EventKind(StrEnum):
     ACTIVE = "active"  # active when we connected (from the snapshot)
     ALARM = "alarm"  # an active alarm this screen has not shown before: pop up
     UPDATE = "update"  # something changed on an alarm already shown (or it was resolved)
+    # An alarm already shown escalated (its ``stage`` rose: nobody answered): alert again,
+    # like a new alarm, so that a window pushed aside or a sound turned down gets a second go.
+    ESCALATED = "escalated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +88,16 @@ class Reaction:
     gone: tuple[UUID, ...] = ()  # shown as active before, missing from the new snapshot
     problem: str | None = None  # a bad frame, or an error central reported
     help_coming: tuple[tuple[UUID, int], ...] = ()  # own alarm, responders count grew to n
+    # Own alarm, still active: the colleagues who were coming all withdrew ("Can't come").
+    help_withdrawn: tuple[UUID, ...] = ()
     faults: FaultEvent | None = None  # the open faults changed (facility managers only)
     pong: Pong | None = None  # the frame was central's ping: answer at once
     # A silent alarm raised here that central refused: (alarm_id, central's reason).
     raise_refused: tuple[tuple[UUID, str], ...] = ()
+    # An evacuation / lockdown started, changed or ended at one of the user's sites.
+    announcement: AnnouncementEvent | None = None
+    # An announcement sent from this desk that central refused: (site, central's reason).
+    announce_refused: tuple[str, str] | None = None
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -103,6 +126,7 @@ class DeskCore:
     _own_responders: dict[UUID, int] = field(default_factory=dict, init=False)
     _synced: bool = field(default=False, init=False)  # this connection's snapshot has come
     _faults: OpenFaults = field(default_factory=OpenFaults, init=False)
+    announcements: DeskAnnouncements = field(default_factory=DeskAnnouncements, init=False)
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
@@ -164,10 +188,18 @@ class DeskCore:
             return Reaction(faults=self._faults.receive(frame))
         if isinstance(frame, Ping):
             return Reaction(pong=Pong(seq=frame.seq))
+        if isinstance(frame, AnnouncementFrame):
+            return Reaction(announcement=self.announcements.receive(frame))
         if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")
         self._count(f"server_error.{frame.reason}")
+        announce = refused_announcement(frame.reason)
+        if announce is not None:
+            return Reaction(
+                problem=f"central refused the announcement: {frame.reason}",
+                announce_refused=announce,
+            )
         refused = refused_raise(frame.reason)
         if refused is not None and refused[0] in self._own:
             # Sending it again would only be refused again: the user must act instead.
@@ -191,6 +223,7 @@ class DeskCore:
             AlarmEvent(EventKind.ACTIVE, a, self.is_own(a.alarm_id)) for a in frame.alarms
         )
         commands: list[Outgoing] = [c for a in frame.alarms for c in self._answers(a)]
+        help_withdrawn = [w for a in frame.alarms for w in self._own_help_withdrawn(a)]
         help_coming = [h for a in frame.alarms for h in self._own_alarm_seen(a)]
         # Raised here and not yet seen by central: lost with the old socket, or central
         # restarted before storing it. The same alarm_id lets central drop a duplicate.
@@ -202,6 +235,7 @@ class DeskCore:
             commands=tuple(commands),
             gone=gone,
             help_coming=tuple(help_coming),
+            help_withdrawn=tuple(help_withdrawn),
             faults=self._faults.snapshot(),
         )
 
@@ -210,17 +244,36 @@ class DeskCore:
         # is news to the user: it must pop up, or a missed frame would hide an alarm.
         # A flood card (``flood``) is one alarm standing for its source's others; an alarm
         # ``merged_into`` a card is withdrawn like a resolved one (the card shows its room).
-        known = alarm.alarm_id in self._active
-        kind = EventKind.ALARM if not known and not _is_gone(alarm) else EventKind.UPDATE
+        before = self._active.get(alarm.alarm_id)
+        if before is None:
+            kind = EventKind.UPDATE if _is_gone(alarm) else EventKind.ALARM
+        elif alarm.stage > before.stage and not _is_gone(alarm):
+            kind = EventKind.ESCALATED
+        else:
+            kind = EventKind.UPDATE
         if _is_gone(alarm):
             self._active.pop(alarm.alarm_id, None)
         else:
             self._active[alarm.alarm_id] = alarm
+        withdrawn = tuple(self._own_help_withdrawn(alarm))  # before "coming" counts again
         return Reaction(
             events=(AlarmEvent(kind, alarm, self.is_own(alarm.alarm_id)),),
             commands=tuple(self._answers(alarm)),
             help_coming=tuple(self._own_alarm_seen(alarm)),
+            help_withdrawn=withdrawn,
         )
+
+    def _own_help_withdrawn(self, alarm: AlarmView) -> list[UUID]:
+        """``[alarm_id]`` when nobody is coming any more to an own alarm that had colleagues
+        coming (it is still active); fewer coming is remembered, so that a colleague who comes
+        again is told as help coming again."""
+        if alarm.alarm_id not in self._own or _is_resolved(alarm):
+            return []
+        coming = len(alarm.responders)
+        if coming >= self._own_responders.get(alarm.alarm_id, 0):
+            return []
+        self._own_responders[alarm.alarm_id] = coming
+        return [alarm.alarm_id] if coming == 0 else []
 
     def _own_alarm_seen(self, alarm: AlarmView) -> list[tuple[UUID, int]]:
         """Confirms a raise; ``(alarm_id, n)`` when more colleagues than before are coming."""

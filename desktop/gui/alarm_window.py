@@ -165,6 +165,10 @@ class AlarmWindow(QWidget):
         self.responders = _label("", scale=1.15)
         self.declined = _label("", scale=1.0)
         self.own_answer = _label("", scale=1.1, bold=True)
+        # Escalation: nobody answered in time, so more people have the alarm now.
+        self.escalated = _label("", scale=1.1, bold=True)
+        self.escalated.setVisible(False)
+        column.addWidget(self.escalated)
         column.addWidget(self.responders)
         column.addWidget(self.declined)
         column.addWidget(self.own_answer)
@@ -292,6 +296,13 @@ class AlarmWindow(QWidget):
             else ""
         )
         self.declined.setVisible(bool(alarm.declined))
+        if alarm.stage:
+            self.escalated.setText(
+                _(
+                    "Escalated (stage {stage}): nobody answered in time; more people are alerted."
+                ).format(stage=alarm.stage)
+            )
+        self.escalated.setVisible(bool(alarm.stage))
         mine = {r.user for r in alarm.responders} | {r.user for r in alarm.declined}
         if self._answer is None and self._user in mine:
             coming = self._user in {r.user for r in alarm.responders}

@@ -18,14 +18,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.client import ClientEvent, Connected, Disconnected, HelpComing, NoLongerActive, Refused
+from desktop.client import (
+    AnnounceRefused,
+    ClientEvent,
+    Connected,
+    Disconnected,
+    HelpComing,
+    HelpWithdrawn,
+    NoLongerActive,
+    Refused,
+)
 from desktop.config import DeskSettings
 from desktop.core import (
     AlarmEvent,
+    AnnouncementEvent,
     Backoff,
+    EventKind,
     FaultEvent,
     Location,
     PresenceTracker,
@@ -36,6 +47,7 @@ from desktop.core import (
     should_ring,
 )
 from desktop.gui.alarm_window import AlarmWindow
+from desktop.gui.announcement_window import AnnouncementWindow
 from desktop.gui.bridge import ClientBridge
 from desktop.gui.discreet import CountdownBox, HelpComingToast, NotSentNotice, not_sent_text
 from desktop.gui.fault_texts import fault_line
@@ -48,7 +60,16 @@ from desktop.gui.triggers import (
     TriggerServer,
     choose_hotkeys,
 )
-from protocol.screen import AlarmState, AlarmView, CommandKind, FaultFrame, Hello
+from protocol import AnnouncementKind
+from protocol.screen import (
+    AlarmState,
+    AlarmView,
+    AnnouncementFrame,
+    AnnounceRequest,
+    CommandKind,
+    FaultFrame,
+    Hello,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +101,10 @@ class DeskApp(QObject):
         self.clock = clock
         self.hello: Hello | None = None
         self.windows: dict[UUID, AlarmWindow] = {}
+        # Evacuation / lockdown: one full-screen window per site while on (until all clear).
+        self.announcement_windows: dict[str, AnnouncementWindow] = {}
+        self.announce_confirm: QMessageBox | None = None  # the menu's confirm step, while open
+        self.announce_refused: QMessageBox | None = None  # central's "no", told to the user
         self.own_alarms: set[UUID] = set()
         self.shown_sent: set[UUID] = set()
         self.presence = PresenceTracker(started_at=clock())
@@ -98,6 +123,7 @@ class DeskApp(QObject):
         self.view.silent_alarm_requested.connect(lambda: self.trigger_silent(TriggerSource.TRAY))
         self.view.show_alarms_requested.connect(self.focus_newest)
         self.view.quit_requested.connect(QApplication.quit)
+        self.view.announce_requested.connect(self.confirm_announce)
         self.view.show_state(self.presence.state, None)
         self.countdown = CountdownBox(translations)
         self.countdown.cancelled.connect(self.cancel_silent)
@@ -131,6 +157,12 @@ class DeskApp(QObject):
         for window in list(self.windows.values()):
             window.dismiss()
         self.windows.clear()
+        for shown in list(self.announcement_windows.values()):
+            shown.end()
+        self.announcement_windows.clear()
+        for box in (self.announce_confirm, self.announce_refused):
+            if box is not None:
+                box.close()
         self.countdown.close()
         self.toast.close()
         self.not_sent.close()
@@ -155,9 +187,8 @@ class DeskApp(QObject):
             self._alarm(event)
         elif isinstance(event, NoLongerActive):
             self._close(event.alarm_id)
-        elif isinstance(event, HelpComing):
-            self.not_sent.hide()  # it went after all: colleagues are coming
-            self.toast.show_count(event.responders)
+        elif isinstance(event, HelpComing | HelpWithdrawn):
+            self._own_help(event)
         elif isinstance(event, RaiseFailed):
             within = self.bridge.confirm_within_s
             text = not_sent_text(event, self.translations, confirm_within_s=within)
@@ -165,7 +196,17 @@ class DeskApp(QObject):
             self.not_sent.show_text(text)
         elif isinstance(event, FaultEvent):
             self._faults(event)
+        elif isinstance(event, AnnouncementEvent | AnnounceRefused):
+            self._announcement_news(event)
         self._update_ringing()
+
+    def _own_help(self, event: HelpComing | HelpWithdrawn) -> None:
+        """The silent alarm raised here: colleagues coming, or none any more (both quiet)."""
+        if isinstance(event, HelpComing):
+            self.not_sent.hide()  # it went after all: colleagues are coming
+            self.toast.show_count(event.responders)
+        else:
+            self.toast.show_withdrawn()
 
     def _alarm(self, event: AlarmEvent) -> None:
         alarm = event.alarm
@@ -178,6 +219,14 @@ class DeskApp(QObject):
         window = self.windows.get(alarm.alarm_id)
         if window is not None:
             window.update_alarm(alarm)
+            if event.kind is EventKind.ESCALATED:  # nobody answered: ask for attention again
+                log.info(
+                    "alarm %s escalated to stage %d: alerting again", alarm.alarm_id, alarm.stage
+                )
+                window.showNormal()
+                window.raise_()
+                window.activateWindow()
+                self.ringer.alert_again()
             return
         self._open(alarm)
 
@@ -240,6 +289,97 @@ class DeskApp(QObject):
 
     def _show_presence(self) -> None:
         self.view.show_state(self.presence.state, self.presence.reason)
+
+    # -- evacuation and lockdown -----------------------------------------------------------
+    def _announcement(self, frame: AnnouncementFrame) -> None:
+        shown = self.announcement_windows.get(frame.site)
+        if not frame.active:
+            if shown is not None:
+                del self.announcement_windows[frame.site]
+                shown.end()
+                shown.deleteLater()
+                log.warning("all clear at %s", frame.site)
+            return
+        if shown is not None:
+            shown.update_frame(frame)
+        else:
+            shown = AnnouncementWindow(
+                frame,
+                translations=self.translations,
+                language=self.settings.language.value,
+                site_name=self.hello.site_names.get(frame.site) if self.hello else None,
+            )
+            self.announcement_windows[frame.site] = shown
+        shown.show_over_everything()
+        log.warning("%s at %s shown full screen", frame.kind, frame.site)
+
+    def announce_site(self) -> str | None:
+        """The site the menu announces for: the config's [location], else the user's only one."""
+        if self.settings.location is not None:
+            return self.settings.location.site
+        names = self.hello.site_names if self.hello else {}
+        return next(iter(names)) if len(names) == 1 else None
+
+    def confirm_announce(self, kind: str) -> None:
+        """The menu's confirm step (not modal: alarms keep coming while it is open)."""
+        _ = self._
+        site = self.announce_site()
+        if site is None:
+            self.view.announce_fault(_("No site to announce for: set [location] in the config"))
+            return
+        what = {
+            "evacuate": _("Evacuate"),
+            "lockdown": _("Lock down"),
+            "all_clear": _("All clear"),
+        }[kind]
+        name = self.hello.site_names.get(site, site) if self.hello else site
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            _("Trygg – {what}").format(what=what),
+            _("{what} for the whole of {site}? Every screen there shows it at once.").format(
+                what=what, site=name
+            ),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter does not evacuate
+        box.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
+        box.finished.connect(lambda result: self._announce_confirmed(result, site, kind))
+        self.announce_confirm = box
+        box.open()
+
+    def _announcement_news(self, event: AnnouncementEvent | AnnounceRefused) -> None:
+        if isinstance(event, AnnouncementEvent):
+            self._announcement(event.frame)
+        else:
+            self._announce_refused(event)
+
+    def _announce_refused(self, event: AnnounceRefused) -> None:
+        _ = self._
+        why = {
+            "forbidden": _("your role may not announce evacuation or lockdown"),
+            "not_your_site": _("your role may not announce evacuation or lockdown"),
+            "nothing_to_clear": _("nothing is announced there"),
+        }.get(event.reason, event.reason)
+        log.warning("announcement at %s refused by central: %s", event.site, event.reason)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            _("Trygg – not announced"),
+            _("Central did not announce it: {why}.").format(why=why),
+            QMessageBox.StandardButton.Ok,
+        )
+        box.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
+        if self.announce_refused is not None:
+            self.announce_refused.close()
+        self.announce_refused = box
+        box.open()
+
+    def _announce_confirmed(self, result: int, site: str, kind: str) -> None:
+        self.announce_confirm = None
+        if result != QMessageBox.StandardButton.Yes:
+            log.info("%s at %s not confirmed", kind, site)
+            return
+        self.bridge.announce(AnnounceRequest(site=site, kind=AnnouncementKind(kind)))
+        log.warning("%s at %s sent from the menu", kind, site)
 
     # -- the silent alarm ------------------------------------------------------------------
     def _triggered(self, word: str) -> None:

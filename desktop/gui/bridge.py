@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.client import DeskClient
 from desktop.config import DeskSettings
 from desktop.core import Backoff, RaiseWatch
-from protocol.screen import CommandKind, RaiseRequest
+from protocol.screen import AnnounceRequest, CommandKind, RaiseRequest
 
 
 class ClientBridge(QObject):
@@ -69,6 +69,11 @@ class ClientBridge(QObject):
         if self._client is None:
             raise RuntimeError("the desk's client is not running yet")
         self._call(self._client.raise_alarm, request)
+
+    def announce(self, request: AnnounceRequest) -> None:
+        if self._client is None:
+            raise RuntimeError("the desk's client is not running yet")
+        self._call(self._client.announce, request)
 
     def stop(self) -> None:
         if self._loop is None or self._client is None or not self._thread.is_alive():

@@ -3,7 +3,8 @@
 The countdown is a small grey box in a screen corner with neutral words ("Sending in 3 s",
 "Cancel") — nothing red, nothing that says "alarm" to the person across the desk or on the
 video call. After the raise, nothing at all, until colleagues are coming: then an equally quiet
-"help is on the way" for a few seconds.
+"help is on the way" for a few seconds (and as quietly "nobody is coming yet" if they all
+withdraw).
 
 Except when it did NOT go (:mod:`desktop.core.raising`): then the user must know at once, and
 what to do instead, so :class:`NotSentNotice` says both, in the same quiet box (the visitor
@@ -80,6 +81,15 @@ class HelpComingToast(_Quiet):
         self.label.setText(self._("✓ Help is on the way ({n})").format(n=responders))
         self.show_in_corner()
         self._timer.start(TOAST_MS)
+
+    def show_withdrawn(self) -> None:
+        """Nobody is coming any more (those who were withdrew): said as quietly, and it stays
+        until the user has seen it long enough to act (call 112, press the button)."""
+        self.label.setText(
+            self._("Nobody is coming yet: get help another way (call 112, the alarm button).")
+        )
+        self.show_in_corner()
+        self._timer.start(TOAST_MS * 3)
 
 
 def not_sent_text(

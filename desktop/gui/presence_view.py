@@ -113,6 +113,7 @@ class PresenceView(QObject):
     show_alarms_requested = Signal()
     quit_requested = Signal()
     fault_announced = Signal(str)  # the text of a tray message about a new fault
+    announce_requested = Signal(str)  # evacuate, lockdown or all_clear (the app confirms)
 
     def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
         super().__init__()
@@ -127,6 +128,19 @@ class PresenceView(QObject):
         show = QAction(_("Show alarms"), self.menu)
         show.triggered.connect(self.show_alarms_requested)
         self.menu.addAction(show)
+        # Evacuation and lockdown (central decides whether this user may); the app confirms.
+        self.announce_menu = QMenu(_("Evacuation and lockdown"), self.menu)
+        self.announce_actions: dict[str, QAction] = {}
+        for kind, text in (
+            ("evacuate", _("Evacuate…")),
+            ("lockdown", _("Lock down…")),
+            ("all_clear", _("All clear…")),
+        ):
+            action = QAction(text, self.announce_menu)
+            action.triggered.connect(lambda _checked=False, k=kind: self.announce_requested.emit(k))
+            self.announce_menu.addAction(action)
+            self.announce_actions[kind] = action
+        self.menu.addMenu(self.announce_menu)
         # Filled with one disabled entry per open fault; hidden while there are none.
         self.faults_menu = QMenu(self.menu)
         self.menu.addMenu(self.faults_menu)

@@ -136,6 +136,14 @@ class Ringer:
         self.ringing = False
         log.info("alarm sound: %s", player.description)
 
+    def alert_again(self) -> None:
+        """Start the sound over (an escalated alarm): a sound the user stopped hearing, or that
+        had stopped, comes back; :meth:`set_ringing` still decides when it ends."""
+        if self.ringing:
+            self.player.stop()
+        self.ringing = True
+        self.player.start()
+
     def set_ringing(self, ringing: bool) -> None:
         if ringing == self.ringing:
             return

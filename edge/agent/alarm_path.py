@@ -122,7 +122,7 @@ class AlarmPath:
             action.at,
             presses=action.presses,
         )
-        self.sender.adopt(message, action.state, action.at, action.said_at)
+        self.sender.adopt(message, action.state, action.at, action.said_at, action.said_rev)
 
     def _republish(self, action: Republish) -> None:
         previous = self.sender.message(action.alarm_id)
@@ -174,33 +174,44 @@ class AlarmPath:
     def restore(self, restored: Restored) -> None:
         """An active alarm of an earlier run: its input tracks it again (LED and the order of
         central's acks, re-presses)."""
-        message, shows, said_at = restored
+        message, shows, said_at, said_rev = restored
         if message.test:
             return  # a test alarm of an earlier run: resent, but no LED shows it
         held = HeldAlarm(
             alarm_id=message.alarm_id, input=message.input, presses=message.presses, state=shows
         )
         if message.source is AlarmSource.SENSOR and self.sensors is not None:
-            self.sensors.restore(held, said_at)
+            self.sensors.restore(held, said_at, said_rev)
         else:
-            self.apply(self.policy.restore(held, said_at))
+            self.apply(self.policy.restore(held, said_at, said_rev))
 
     def ack(self, ack: AckMessage) -> None:
         """Central's ack: the outbox first, then what the LED (or the board's alarm) shows."""
         log.info(
-            "ack alarm_id=%s state=%s presses=%s responders=%d input=%s",
+            "ack alarm_id=%s state=%s presses=%s responders=%d input=%s rev=%s shown=%s",
             ack.alarm_id,
             ack.state.value,
             ack.presses,
             len(ack.responders),
             ack.input or "-",
+            ack.rev,
+            ack.shown,
         )
         now = self._clock()
         waiting = self._test_acks.pop(ack.alarm_id, None)
         if waiting is not None and not waiting.done():
             waiting.set_result(ack.state.value)
         sent = self.sender.message(ack.alarm_id)
-        self.sender.acked(ack.alarm_id, ack.state, ack.presses, now, len(ack.responders), ack.at)
+        self.sender.acked(
+            ack.alarm_id,
+            ack.state,
+            ack.presses,
+            now,
+            len(ack.responders),
+            ack.at,
+            ack.rev,
+            shown=ack.shown,
+        )
         if (sent is not None and sent.test) or waiting is not None:
             self._notify()  # a synthetic test press: settled, and no LED ever shows it
             return

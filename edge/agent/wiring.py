@@ -27,6 +27,7 @@ from uuid import UUID, uuid4
 from pydantic import SecretStr
 
 from edge.agent.alarm_path import AlarmPath
+from edge.agent.announcing import Announcer
 from edge.agent.health import DeviceHealth
 from edge.config import EdgeSettings
 from edge.core import ButtonSpec, NextId, PressPolicy, StuckAtStart
@@ -37,7 +38,7 @@ from edge.link import LinkSettings, MqttLink
 from edge.outbox import AlarmSender, AsyncOutbox
 from edge.selftest import Probes, SelfTester
 from edge.sensing import RoomSensors
-from protocol import AckMessage, Health, HeldAlarm, SelftestRunMessage, encode
+from protocol import AckMessage, AnnounceMessage, Health, HeldAlarm, SelftestRunMessage, encode
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,16 @@ class EdgeAgent:
         )
         self._stuck = StuckInputs(limits.stuck_after)
         self._closed_at_start: set[str] = set()  # closed when this run started, not opened yet
+        # Evacuation / lockdown: the site's state on the buzzers, announcing inputs to central.
+        self._announcer = Announcer(
+            settings,
+            lambda topic, payload: self._link.publish(topic, payload, qos=1),
+            self._link.announce_request_topic,
+            lambda: self._link.connected,
+            clock,
+            self._notify,
+            id_factory,
+        )
         self._buttons: ButtonInputs | None = None
         self._selftests: set[asyncio.Task[None]] = set()
         self._selftester = SelfTester(
@@ -154,6 +165,11 @@ class EdgeAgent:
         """The room's sensor board (None when the room has none): state, ``ping``."""
         return self._sensors
 
+    @property
+    def announcement(self) -> str:
+        """What central says the site is told now: evacuate, lockdown or all_clear."""
+        return self._announcer.core.kind.value
+
     def led_state(self, input_name: str) -> str:
         return self._alarms.policy.led_state(input_name).value
 
@@ -190,6 +206,8 @@ class EdgeAgent:
                 self._alarms.restore(restored)
             next_ids, closed_before = await outbox.inputs()
             self._alarms.show_all(Indicators(self.settings.buttons, self._pin_factory))
+            self._announcer.indicators = self._alarms.indicators
+            self._announcer.start(loop, self._pin_factory)
             buttons = ButtonInputs(
                 self.settings.buttons, self._on_contact, self._clock, loop, self._pin_factory
             )
@@ -247,6 +265,8 @@ class EdgeAgent:
         self._buttons = None
         if buttons is not None:
             buttons.close()
+        self._announcer.close()
+        self._announcer.indicators = None
         if self._sensors is not None:
             await self._sensors.close()
         await self._link.close()
@@ -291,6 +311,7 @@ class EdgeAgent:
 
     def link_up(self) -> None:
         self._alarms.sender.link_up(self._clock())
+        self._announcer.link_up()
         self._notify()
 
     def link_down(self) -> None:
@@ -299,6 +320,9 @@ class EdgeAgent:
 
     def ack_received(self, ack: AckMessage) -> None:
         self._alarms.ack(ack)
+
+    def announce_received(self, message: AnnounceMessage) -> None:
+        self._announcer.received(message)
 
     def rejected(self, reason: str, detail: str) -> None:
         self._health.reject(reason, detail)

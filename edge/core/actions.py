@@ -57,6 +57,7 @@ class AdoptAlarm:
     level: AlarmLevel
     source: AlarmSource = AlarmSource.BUTTON
     said_at: datetime | None = None  # the ack's ``at``: central's time for ``state``
+    said_rev: int | None = None  # the ack's ``rev``: the revision of central's record
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,11 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
   is ignored (gpiozero filters bounce on real pins too; this makes it hold on every pin driver);
 * a new press while the input's alarm is active counts on that alarm (``presses`` + 1,
   republished with the same id); only after "resolved" does a press raise a new alarm;
-* the LED follows central's word, ordered by the ack's ``at``: an ack older than the last one
-  applied to the alarm is stale and changes nothing; any other shows what it says, back from
-  "help is coming" to "received" too (the only colleague coming withdrew). Nothing goes back to
+* the LED follows central's word, ordered by the ack's ``rev`` (by its ``at`` from a central
+  without revisions): an ack older than the last one applied to the alarm is stale and changes
+  nothing; any other shows what it says, back from "help is coming" to "received" too (the only
+  colleague coming withdrew), and from "stored" to "received" once a colleague's screen has
+  it. Nothing goes back to
   "sending"; "resolved" is final (a later ack for that alarm is not taken up again), shows for
   ``resolved_display`` and then the LED goes off (see :meth:`PressPolicy.tick`);
 * an ack (not "resolved") for an alarm the device does not know, naming a known input that has
@@ -44,7 +46,7 @@ from edge.core.actions import (
     SetLed,
     StuckAtStart,
 )
-from edge.core.led import LedState, Word, held_state, is_stale, led_for_held, may_show
+from edge.core.led import LedState, Word, held_state, is_stale, later, led_for_held, may_show
 from edge.errors import UnknownInput
 from protocol import AckState, AlarmLevel, AlarmSource, HeldAlarm
 
@@ -69,6 +71,7 @@ class _Alarm:
     presses: int
     led: LedState
     said_at: datetime | None = None  # ``at`` of the last ack applied (central's clock)
+    said_rev: int | None = None  # ``rev`` of the last ack applied (central's record)
 
 
 @dataclass(slots=True)
@@ -197,7 +200,7 @@ class PressPolicy:
         resolved here); any other is a no-op. ``word.presses``: the count central has stored
         (for an adopted alarm).
         """
-        alarm_id, at = word.alarm_id, word.at
+        alarm_id = word.alarm_id
         known = self._by_alarm.get(alarm_id)
         if known is None:
             if alarm_id in self._resolved:
@@ -208,10 +211,13 @@ class PressPolicy:
         alarm = entry.alarm
         if alarm is None or alarm.alarm_id != alarm_id:  # kept in step with _by_alarm
             raise RuntimeError(f"_by_alarm out of step with input {input_name}")
-        if is_stale(alarm.said_at, at, resolved=word.state is AckState.RESOLVED):
-            return []  # sent before the word already shown: central has said newer since
-        if at is not None and (alarm.said_at is None or at > alarm.said_at):
-            alarm.said_at = at
+        resolved = word.state is AckState.RESOLVED
+        if is_stale(
+            alarm.said_at, word.at, resolved=resolved, last_rev=alarm.said_rev, rev=word.rev
+        ):
+            return []  # said before the word already shown: central has said newer since
+        alarm.said_at = later(alarm.said_at, word.at)
+        alarm.said_rev = later(alarm.said_rev, word.rev)
         proposed = word.led
         if not may_show(alarm.led, proposed):
             return []
@@ -239,10 +245,12 @@ class PressPolicy:
                 actions.append(SetLed(name, LedState.OFF))
         return actions
 
-    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> list[Action]:
+    def restore(
+        self, held: HeldAlarm, said_at: datetime | None = None, said_rev: int | None = None
+    ) -> list[Action]:
         """An active alarm found in the outbox at start (unacked: "sending", or acked and not
-        resolved): track it again, showing ``held.state`` as central said it at ``said_at``
-        (an ack older than that is stale); later presses count on it.
+        resolved): track it again, showing ``held.state`` as central said it (revision
+        ``said_rev``, at ``said_at``; an older ack is stale); later presses count on it.
 
         Returns no actions when the input is no longer configured or already has an alarm;
         the outbox still delivers the alarm, only the LED cannot show it.
@@ -251,7 +259,7 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or held.alarm_id in self._by_alarm:
             return []
         led = led_for_held(held.state)
-        self._track(entry, held.alarm_id, held.presses, led, said_at)
+        self._track(entry, held.alarm_id, held.presses, led, said_at, said_rev)
         return [SetLed(held.input, led, held.alarm_id)]
 
     # -- internals -----------------------------------------------------------------------
@@ -287,10 +295,12 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or shows is None:
             return []  # unknown input, one alarm already held there, or "resolved"
         alarm_id, at, count = word.alarm_id, word.at, word.presses or 1
-        self._track(entry, alarm_id, count, led, at)
+        self._track(entry, alarm_id, count, led, at, word.rev)
         name = entry.spec.input
         spec = entry.spec
-        adopt = AdoptAlarm(alarm_id, name, count, shows, now, spec.level, spec.source, at)
+        adopt = AdoptAlarm(
+            alarm_id, name, count, shows, now, spec.level, spec.source, at, said_rev=word.rev
+        )
         return [adopt, SetLed(name, led, alarm_id)]
 
     def _track(
@@ -300,8 +310,9 @@ class PressPolicy:
         presses: int,
         led: LedState = LedState.SENDING,
         said_at: datetime | None = None,
+        said_rev: int | None = None,
     ) -> None:
-        entry.alarm = _Alarm(alarm_id, presses, led, said_at)
+        entry.alarm = _Alarm(alarm_id, presses, led, said_at, said_rev)
         entry.led = led
         entry.resolved_at = None
         self._by_alarm[alarm_id] = entry.spec.input

@@ -202,11 +202,13 @@ class SensorPolicy:
         The LED follows it as a button's does (edge.core.led)."""
         return self._presses.ack(word, now)
 
-    def restore(self, held: HeldAlarm, said_at: datetime | None = None) -> list[Action]:
+    def restore(
+        self, held: HeldAlarm, said_at: datetime | None = None, said_rev: int | None = None
+    ) -> list[Action]:
         """An active sensor alarm from the outbox: a new press on its input counts on it."""
         level = AlarmLevel.ASSIST if held.input == SOUND_INPUT else self._settings.pendant_level
         self._add(held.input, level)
-        return self._presses.restore(held, said_at)
+        return self._presses.restore(held, said_at, said_rev)
 
     # -- internals -----------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class Blink:
 PATTERNS: dict[LedState, Blink | bool] = {
     LedState.OFF: False,
     LedState.SENDING: Blink(0.1, 0.1),
+    # Short flash, long dark: central has it, but no colleague has it on screen yet.
+    LedState.STORED: Blink(0.3, 0.9),
     LedState.RECEIVED: Blink(0.5, 0.5),
     LedState.HELP_COMING: True,
     LedState.RESOLVED: Blink(0.08, 0.08, times=5),
@@ -42,6 +44,7 @@ class _Indicator:
     def __init__(self, config: ButtonConfig, pin_factory: Any) -> None:
         self.led: LED | None = None
         self.buzzer: Buzzer | None = None
+        self.announcing = False  # the buzzer sounds an evacuation / lockdown (edge.core.announce)
         try:
             if config.led_pin is not None:
                 self.led = LED(config.led_pin, pin_factory=pin_factory)
@@ -62,7 +65,7 @@ class _Indicator:
                 if not isinstance(pattern, Blink):
                     raise TypeError(f"unknown LED pattern {pattern!r}")
                 self.led.blink(on_time=pattern.on_s, off_time=pattern.off_s, n=pattern.times)
-        if self.buzzer is not None and state is LedState.RECEIVED:
+        if self.buzzer is not None and state is LedState.RECEIVED and not self.announcing:
             # The person in the room hears that the alarm got through, once.
             self.buzzer.beep(on_time=CHIRP.on_s, off_time=CHIRP.off_s, n=CHIRP.times)
 
@@ -94,6 +97,21 @@ class Indicators:
             indicator.show(state)
         except GPIOZeroError as exc:  # a failing LED must never stop the alarm path
             log.error("led input=%s state=%s failed: %s", input_name, state, exc)
+
+    def sound(self, on_s: float | None, off_s: float = 0.0) -> None:
+        """Every button's buzzer sounds an evacuation / lockdown pattern (``on_s`` None:
+        silence); the alarm's "got through" chirp waits until it is over."""
+        for name, indicator in self._by_input.items():
+            indicator.announcing = on_s is not None
+            if indicator.buzzer is None:
+                continue
+            try:
+                if on_s is None:
+                    indicator.buzzer.off()
+                else:
+                    indicator.buzzer.beep(on_time=on_s, off_time=off_s, n=None)
+            except GPIOZeroError as exc:
+                log.error("buzzer of %s failed: %s", name, exc)
 
     def readback(self, states: dict[str, LedState]) -> dict[str, tuple[bool | None, bool | None]]:
         """Each LED's (expected level, level its pin reads back); see :data:`STEADY`.

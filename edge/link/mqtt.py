@@ -22,7 +22,15 @@ from typing import Protocol
 
 import aiomqtt
 
-from protocol import AckMessage, ProtocolError, SelftestRunMessage, Topic, TopicKind, decode
+from protocol import (
+    AckMessage,
+    AnnounceMessage,
+    ProtocolError,
+    SelftestRunMessage,
+    Topic,
+    TopicKind,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ class LinkEvents(Protocol):
     def link_down(self) -> None: ...
     def ack_received(self, ack: AckMessage) -> None: ...
     def selftest_requested(self, run: SelftestRunMessage) -> None: ...
+    def announce_received(self, message: AnnounceMessage) -> None: ...
     def rejected(self, reason: str, detail: str) -> None: ...
     def birth_payload(self) -> bytes: ...
     def heartbeat_payload(self) -> bytes: ...
@@ -84,6 +93,8 @@ class MqttLink:
         self.result_topic = settings.topic(TopicKind.SELFTEST_RESULT)
         self.status_topic = settings.topic(TopicKind.STATUS)
         self.heartbeat_topic = settings.topic(TopicKind.HEARTBEAT)
+        self.announce_topic = settings.topic(TopicKind.ANNOUNCE)  # retained: the site's state
+        self.announce_request_topic = settings.topic(TopicKind.ANNOUNCE_REQUEST)
 
     @property
     def _address(self) -> tuple[str, int]:
@@ -203,6 +214,7 @@ class MqttLink:
     async def _session(self, client: aiomqtt.Client) -> None:
         await client.subscribe(self.ack_topic, qos=1)
         await client.subscribe(self.selftest_topic, qos=1)
+        await client.subscribe(self.announce_topic, qos=1)
         await client.publish(self.status_topic, self._events.birth_payload(), qos=1, retain=True)
         self._client = client
         log.info(
@@ -246,7 +258,7 @@ class MqttLink:
             log.info("status offline published (clean shutdown)")
 
     def _receive(self, topic: str, payload: object) -> None:
-        if topic not in (self.ack_topic, self.selftest_topic):
+        if topic not in (self.ack_topic, self.selftest_topic, self.announce_topic):
             self._events.rejected("unexpected_topic", f"message on {topic}")
             return
         if not isinstance(payload, bytes | bytearray):
@@ -259,6 +271,9 @@ class MqttLink:
             return
         if isinstance(message, SelftestRunMessage):
             self._events.selftest_requested(message)
+            return
+        if isinstance(message, AnnounceMessage):
+            self._events.announce_received(message)
             return
         if not isinstance(message, AckMessage):  # pragma: no cover - decode maps ack → AckMessage
             self._events.rejected("invalid_message", f"{type(message).__name__} on ack topic")

@@ -9,11 +9,11 @@ other (docs/architecture.md: "Notification does not wait for disk; disk does not
 notification").
 
 An alarm central has acked stays known (and on disk, with what central said and the ack's
-``at``) until it is resolved: what is kept follows the LED's rule (edge.core.led: an older ack
-changes nothing, a newer one is kept even when it goes back, "resolved" is final). After a
-restart :meth:`AlarmSender.open` hands back every active alarm with what it shows and when
-central said it, so the LED, its order and press counting come back; an alarm taken up from
-central (:meth:`AlarmSender.adopt`) is kept the same way.
+``rev`` and ``at``) until it is resolved: what is kept follows the LED's rule (edge.core.led: an
+older ack changes nothing, a newer one is kept even when it goes back, "resolved" is final).
+After a restart :meth:`AlarmSender.open` hands back every active alarm with what it shows and
+when central said it, so the LED, its order and press counting come back; an alarm taken up
+from central (:meth:`AlarmSender.adopt`) is kept the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from uuid import UUID
 
 from edge.core import OutboxPolicy
 from edge.core.faults import Fault, FaultKind
-from edge.core.led import held_for_ack, is_stale
+from edge.core.led import held_for_ack, is_stale, later
 from edge.errors import OutboxError
 from edge.outbox.store import AsyncOutbox, OutboxRecord
 from protocol import AckState, AlarmMessage, HeldState, ProtocolError, decode, encode
@@ -49,16 +49,18 @@ class Publish(Protocol):
 
 class Restored(NamedTuple):
     """An active alarm of an earlier run: what it shows, and when central said so (None: not
-    acked, or kept by an edge that did not store the time)."""
+    acked, or kept by an edge that did not store the time or the revision)."""
 
     message: AlarmMessage
     shows: HeldState
     said_at: datetime | None = None
+    said_rev: int | None = None
 
 
 class _Said(NamedTuple):
-    state: str  # received, acknowledged (a named responder counts), resolved
+    state: str  # stored, received, acknowledged (a named responder counts), resolved
     at: datetime | None
+    rev: int | None = None
 
 
 class AlarmSender:
@@ -98,7 +100,7 @@ class AlarmSender:
         for record in await outbox.active():
             pending = record.acked_state is None
             said = record.state or record.acked_state
-            if said in (HeldState.RECEIVED, HeldState.ACKNOWLEDGED):
+            if said in (HeldState.STORED, HeldState.RECEIVED, HeldState.ACKNOWLEDGED):
                 shows = HeldState(said)
             else:
                 shows = HeldState.SENDING
@@ -117,10 +119,10 @@ class AlarmSender:
                 continue  # a test alarm central has: nothing shows it, nothing to send
             self._alarms[message.alarm_id] = message
             if said is not None:
-                self._said[message.alarm_id] = _Said(said, record.state_at)
+                self._said[message.alarm_id] = _Said(said, record.state_at, record.state_rev)
             if pending:
                 self._policy.restored(message.alarm_id, message.presses)
-            restored.append(Restored(message, shows, record.state_at))
+            restored.append(Restored(message, shows, record.state_at, record.state_rev))
             log.info(
                 "outbox restored alarm_id=%s input=%s presses=%d pending=%s shows=%s",
                 message.alarm_id,
@@ -177,14 +179,15 @@ class AlarmSender:
         shows: HeldState,
         now: datetime,
         said_at: datetime | None = None,
+        said_rev: int | None = None,
     ) -> None:
-        """An active alarm central named (in an ack sent at ``said_at``) that this device did
-        not know: keep it (acked) so a re-press can be sent and a restart shows it again;
-        nothing to send now."""
+        """An active alarm central named (in an ack of revision ``said_rev``, sent at
+        ``said_at``) that this device did not know: keep it (acked) so a re-press can be sent
+        and a restart shows it again; nothing to send now."""
         self._alarms[message.alarm_id] = message
-        self._said[message.alarm_id] = _Said(shows.value, said_at)
+        self._said[message.alarm_id] = _Said(shows.value, said_at, said_rev)
         if self._outbox is not None:
-            record = _record(message, *encode(message), shows, said_at)
+            record = _record(message, *encode(message), shows, said_at, said_rev)
             self._write(self._outbox.put(record, now))
 
     def opened(self, input_name: str, now: datetime) -> None:
@@ -200,23 +203,27 @@ class AlarmSender:
         now: datetime,
         responders: int = 0,
         at: datetime | None = None,
+        rev: int | None = None,
+        shown: bool = True,
     ) -> None:
-        """Central's ack, sent at ``at``, with the count it stored: one behind ours keeps the
-        alarm pending. What central said is kept on disk too (by the LED's rule: an older ack
-        changes nothing, "resolved" is final), so a restart shows it again."""
+        """Central's ack (revision ``rev``, sent at ``at``) with the count it stored: one
+        behind ours keeps the alarm pending. What central said is kept on disk too (by the
+        LED's rule: an older ack changes nothing, "resolved" is final), so a restart shows it
+        again."""
         if self._policy.acked(alarm_id, state, presses) and self._outbox is not None:
             # Marked only up to the count just settled (every pending alarm is kept in
             # ``_alarms``): the disk then agrees with the policy whatever it was told before.
             settled = self._alarms[alarm_id].presses
             self._write(self._outbox.mark_acked(alarm_id, state.value, now, settled))
-        shown = held_for_ack(state, responders)
-        said = shown.value if shown is not None else AckState.RESOLVED.value
-        if alarm_id in self._alarms and _supersedes(self._said.get(alarm_id), said, at):
+        held = held_for_ack(state, responders, shown=shown)
+        said = held.value if held is not None else AckState.RESOLVED.value
+        if alarm_id in self._alarms and _supersedes(self._said.get(alarm_id), said, at, rev):
             last = self._said.get(alarm_id)
-            keep_at = at if at is not None or last is None else last.at
-            self._said[alarm_id] = _Said(said, keep_at)  # the disk applies the same rule
+            keep_at = at if last is None else later(last.at, at)
+            keep_rev = rev if last is None else later(last.rev, rev)
+            self._said[alarm_id] = _Said(said, keep_at, keep_rev)  # the disk: the same rule
             if self._outbox is not None:
-                self._write(self._outbox.mark_state(alarm_id, said, now, at))
+                self._write(self._outbox.mark_state(alarm_id, said, now, at, rev))
         if state is AckState.RESOLVED and not self._policy.is_pending(alarm_id):
             self._alarms.pop(alarm_id, None)  # over: a later press is a new alarm
             self._said.pop(alarm_id, None)
@@ -259,16 +266,17 @@ class AlarmSender:
             self._fault(Fault(FaultKind.OUTBOX_WRITE, detail=str(task.exception())))
 
 
-def _supersedes(last: _Said | None, said: str, at: datetime | None) -> bool:
-    """Whether central's ``said`` (in an ack sent at ``at``) changes what is kept: nothing
-    after "resolved", nothing older than the kept word, not the same word again unless newer."""
+def _supersedes(last: _Said | None, said: str, at: datetime | None, rev: int | None) -> bool:
+    """Whether central's ``said`` (in an ack of revision ``rev`` sent at ``at``) changes what
+    is kept: nothing after "resolved", nothing older than the kept word, not the same word
+    again unless newer."""
     if last is None:
         return True
     resolved = AckState.RESOLVED.value
-    if last.state == resolved or is_stale(last.at, at, resolved=said == resolved):
+    final = said == resolved
+    if last.state == resolved or is_stale(last.at, at, resolved=final, last_rev=last.rev, rev=rev):
         return False
-    newer = at is not None and (last.at is None or at > last.at)
-    return said != last.state or newer
+    return said != last.state or later(last.at, at) != last.at or later(last.rev, rev) != last.rev
 
 
 def _record(
@@ -277,9 +285,10 @@ def _record(
     payload: bytes,
     shows: HeldState | None = None,
     said_at: datetime | None = None,
+    said_rev: int | None = None,
 ) -> OutboxRecord:
     """The outbox row of an alarm: sent by this device (``shows`` None: not yet acked), or
-    taken up as central said it (``shows`` at ``said_at``)."""
+    taken up as central said it (``shows`` at ``said_at``, revision ``said_rev``)."""
     state = None if shows is None else shows.value
     return OutboxRecord(
         alarm_id=message.alarm_id,
@@ -291,4 +300,5 @@ def _record(
         acked_state=state,
         state=state,
         state_at=said_at,
+        state_rev=said_rev,
     )

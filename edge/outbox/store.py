@@ -4,9 +4,11 @@ SQLite in WAL mode with ``synchronous=FULL``: once :meth:`Outbox.put` returns, t
 survives a power cut, and an agent that starts finds every unacked alarm and sends it again.
 Acked rows stay: an alarm central has acked but not resolved is still *active* — after a
 restart its LED shows it again and a press counts on it (:meth:`Outbox.active`); ``state`` keeps
-what central last said (received, acknowledged, resolved) and ``state_at`` the ack's ``at``, by the
-LED's rule (edge.core.led): an older ack changes nothing, a newer one is kept even when it goes
-back (a withdrawn "I'm coming"), "resolved" is final. Resolved rows are pruned after a while.
+what central last said (stored, received, acknowledged, resolved), ``state_at`` the ack's ``at``
+and ``state_rev`` its ``rev``, by the LED's rule (edge.core.led): an older ack changes nothing, a
+newer one is kept even when it goes back (a withdrawn "I'm coming"), "resolved" is final. An
+outbox of an older edge gains ``state_rev`` on open (its rows: no revision known yet). Resolved
+rows are pruned after a while.
 
 The ``inputs`` table keeps, per input, the id its next alarm will carry (pre-allocated, stored in
 the same transaction as the previous alarm, so a press cut short by a power cut can be raised
@@ -33,7 +35,7 @@ from uuid import UUID
 
 import sqlite_utils
 
-from edge.core.led import is_stale
+from edge.core.led import is_stale, later
 from edge.errors import OutboxError
 
 T = TypeVar("T")
@@ -51,8 +53,9 @@ class OutboxRecord:
     presses: int
     created_at: datetime
     acked_state: str | None = None  # None while central has not confirmed it
-    state: str | None = None  # what central last said: received, acknowledged, resolved
+    state: str | None = None  # what central last said: stored, received, acknowledged, resolved
     state_at: datetime | None = None  # the ``at`` of the ack that said it (central's clock)
+    state_rev: int | None = None  # the ``rev`` of the ack that said it (central's record)
 
 
 class Outbox:
@@ -79,6 +82,7 @@ class Outbox:
                         "acked_at": str,
                         "state": str,
                         "state_at": str,
+                        "state_rev": int,
                     },
                     pk="alarm_id",
                     not_null={"input", "topic", "payload", "presses", "created_at"},
@@ -93,6 +97,8 @@ class Outbox:
                     )
             if "state_at" not in self._table.columns_dict:
                 self._table.add_column("state_at", str)  # older rows: no order known yet
+            if "state_rev" not in self._table.columns_dict:
+                self._table.add_column("state_rev", int)  # older rows: ordered by time
             self._inputs: Any = self._db.table(INPUTS)
             if not self._inputs.exists():
                 self._inputs.create(
@@ -123,6 +129,7 @@ class Outbox:
         if record.state is not None:
             row["state"] = record.state  # otherwise what central said stays as it was
             row["state_at"] = record.state_at.isoformat() if record.state_at else None
+            row["state_rev"] = record.state_rev
         with self._db.atomic():
             existing = self._table.count_where("alarm_id = ?", [row["alarm_id"]])
             if existing:
@@ -141,31 +148,46 @@ class Outbox:
                 )
 
     def mark_state(
-        self, alarm_id: UUID, state: str, now: datetime, at: datetime | None = None
+        self,
+        alarm_id: UUID,
+        state: str,
+        now: datetime,
+        at: datetime | None = None,
+        rev: int | None = None,
     ) -> bool:
-        """Central said ``state`` (received, acknowledged, resolved) about the alarm in an ack
-        sent at ``at``. Kept unless the alarm is resolved or the ack is older than the one kept
-        (the LED's rule); a newer ``at`` with the same state is kept too. False if nothing
-        changed (or the alarm is not held)."""
+        """Central said ``state`` (stored, received, acknowledged, resolved) about the alarm in
+        an ack of revision ``rev`` sent at ``at``. Kept unless the alarm is resolved or the ack
+        is older than the one kept (the LED's rule); a newer ``rev`` or ``at`` with the same
+        state is kept too. False if nothing changed (or the alarm is not held)."""
         with self._db.atomic():
             rows = list(
                 self._db.execute(
-                    f"SELECT state, state_at FROM {TABLE} WHERE alarm_id = ?", [str(alarm_id)]
+                    f"SELECT state, state_at, state_rev FROM {TABLE} WHERE alarm_id = ?",
+                    [str(alarm_id)],
                 )
             )
             if not rows:
                 return False
-            old_state, old_at_text = rows[0]
+            old_state, old_at_text, old_rev = rows[0]
             old_at = datetime.fromisoformat(old_at_text) if old_at_text else None
-            if old_state == RESOLVED or is_stale(old_at, at, resolved=state == RESOLVED):
+            final = state == RESOLVED
+            if old_state == RESOLVED or is_stale(
+                old_at, at, resolved=final, last_rev=old_rev, rev=rev
+            ):
                 return False
-            newer = at is not None and (old_at is None or at > old_at)
-            if state == old_state and not newer:
+            kept_at, kept_rev = later(old_at, at), later(old_rev, rev)
+            if state == old_state and (kept_at, kept_rev) == (old_at, old_rev):
                 return False
-            kept_at = at if newer else old_at
             self._db.execute(
-                f"UPDATE {TABLE} SET state = ?, state_at = ?, updated_at = ? WHERE alarm_id = ?",
-                [state, kept_at.isoformat() if kept_at else None, now.isoformat(), str(alarm_id)],
+                f"UPDATE {TABLE} SET state = ?, state_at = ?, state_rev = ?, updated_at = ?"
+                " WHERE alarm_id = ?",
+                [
+                    state,
+                    kept_at.isoformat() if kept_at else None,
+                    kept_rev,
+                    now.isoformat(),
+                    str(alarm_id),
+                ],
             )
             return True
 
@@ -273,6 +295,7 @@ def _record(row: dict[str, Any]) -> OutboxRecord:
         acked_state=row["acked_state"],
         state=row.get("state"),
         state_at=datetime.fromisoformat(row["state_at"]) if row.get("state_at") else None,
+        state_rev=row.get("state_rev"),
     )
 
 
@@ -301,9 +324,14 @@ class AsyncOutbox:
         await self._call(self._outbox.put, record, now, next_id)
 
     async def mark_state(
-        self, alarm_id: UUID, state: str, now: datetime, at: datetime | None = None
+        self,
+        alarm_id: UUID,
+        state: str,
+        now: datetime,
+        at: datetime | None = None,
+        rev: int | None = None,
     ) -> bool:
-        return await self._call(self._outbox.mark_state, alarm_id, state, now, at)
+        return await self._call(self._outbox.mark_state, alarm_id, state, now, at, rev)
 
     async def active(self) -> list[OutboxRecord]:
         return await self._call(self._outbox.active)

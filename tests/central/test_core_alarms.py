@@ -222,12 +222,20 @@ def test_coming_is_written_then_acked_and_shown_once_stored() -> None:
     assert before.state is AlarmState.RECEIVED
     actions = book.command(KARI, command(CommandKind.COMING, alarm_id), at(10))
     kari = Responder(user="kari", name="Kari Nordmann", at=at(10))
-    acked = before.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (kari,)})
+    # Whoever answers has seen the alarm; a change a device shows is a new revision.
+    acked = before.model_copy(
+        update={
+            "state": AlarmState.ACKNOWLEDGED,
+            "responders": (kari,),
+            "shown_at": at(10),
+            "rev": 2,
+        }
+    )
     coming = AlarmEvent(alarm_id, EventKind.COMING, at(10), "kari", "Kari Nordmann")
     assert actions == [Persist(alarm_id, acked, (coming,), ack_after_commit=True)]
     assert book.get(alarm_id) == before  # screens hear nothing before the disk has it
     assert book.committed(actions[0], at(10.1)) == [  # type: ignore[arg-type]
-        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (kari,), at(10.1), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (kari,), at(10.1), 1, "desk", 2),
         Broadcast(SITE, AlarmUpdate(alarm=acked)),
     ]
     assert book.get(alarm_id) == acked
@@ -235,7 +243,7 @@ def test_coming_is_written_then_acked_and_shown_once_stored() -> None:
     # nothing new to show (no ack), but screens do once it is stored.
     assert book.command(KARI, command(CommandKind.COMING, alarm_id), at(11)) == []
     ola = Responder(user="ola", name="Ola Nordmann", at=at(12))
-    both = acked.model_copy(update={"responders": (kari, ola)})
+    both = acked.model_copy(update={"responders": (kari, ola), "rev": 3})
     second = book.command(OLA, command(CommandKind.COMING, alarm_id), at(12))
     event = AlarmEvent(alarm_id, EventKind.COMING, at(12), "ola", "Ola Nordmann")
     assert second == [Persist(alarm_id, both, (event,))]
@@ -253,18 +261,25 @@ def test_cant_come_is_recorded_and_withdraws_a_responder() -> None:
     commit_all(book, book.command(KARI, command(CommandKind.COMING, alarm_id), at(1)), at(1))
     actions = book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(2))
     kari = Responder(user="kari", name="Kari Nordmann", at=at(2))
-    declined = before.model_copy(update={"declined": (kari,)})
+    declined = before.model_copy(update={"declined": (kari,), "shown_at": at(1), "rev": 3})
     event = AlarmEvent(alarm_id, EventKind.CANT_COME, at(2), "kari", "Kari Nordmann")
     assert actions == [Persist(alarm_id, declined, (event,), ack_after_commit=True)]
     assert commit_all(book, actions, at(2.1)) == [
-        AckEdge(SITE, "rom-101", alarm_id, AckState.RECEIVED, (), at(2.1), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RECEIVED, (), at(2.1), 1, "desk", 3),
         Broadcast(SITE, AlarmUpdate(alarm=declined)),
     ]
     assert book.command(KARI, command(CommandKind.CANT_COME, alarm_id), at(3)) == []
     # Changing one's mind again: coming removes the decline.
     again = book.command(KARI, command(CommandKind.COMING, alarm_id), at(4))
     coming = Responder(user="kari", name="Kari Nordmann", at=at(4))
-    acked = before.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (coming,)})
+    acked = before.model_copy(
+        update={
+            "state": AlarmState.ACKNOWLEDGED,
+            "responders": (coming,),
+            "shown_at": at(1),
+            "rev": 4,
+        }
+    )
     assert [p.alarm for p in only(again, Persist)] == [acked]
     assert only(commit_all(book, again, at(4.1)), Broadcast) == [
         Broadcast(SITE, AlarmUpdate(alarm=acked))
@@ -301,7 +316,7 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     assert book.get(alarm_id) == raised  # screens still show the alarm as raised
     # The timeline records "stored", and screens hear "received": the first row is stored.
     first_commit = book.committed(insert, at(0.01))
-    received = raised.model_copy(update={"state": AlarmState.RECEIVED})
+    received = raised.model_copy(update={"state": AlarmState.RECEIVED, "rev": 1})
     [stored] = only(first_commit, Persist)
     assert first_commit == [stored, Broadcast(SITE, AlarmUpdate(alarm=received))]
     assert [e.kind for e in stored.events] == [EventKind.RECEIVED]
@@ -311,23 +326,32 @@ def test_commands_in_the_window_before_the_first_commit() -> None:
     kari = Responder(user="kari", name="Kari Nordmann", at=at(0.001))
     kari_no = Responder(user="kari", name="Kari Nordmann", at=at(0.002))
     ola = Responder(user="ola", name="Ola Nordmann", at=at(0.003))
-    acked = received.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (kari,)})
-    declined = received.model_copy(update={"declined": (kari_no,)})
+    seen = at(0.001)  # Kari's answer: the alarm is on a colleague's screen
+    acked = received.model_copy(
+        update={
+            "state": AlarmState.ACKNOWLEDGED,
+            "responders": (kari,),
+            "shown_at": seen,
+            "rev": 2,
+        }
+    )
+    declined = received.model_copy(update={"declined": (kari_no,), "shown_at": seen, "rev": 3})
     ola_coming = declined.model_copy(
-        update={"state": AlarmState.ACKNOWLEDGED, "responders": (ola,)}
+        update={"state": AlarmState.ACKNOWLEDGED, "responders": (ola,), "rev": 4}
     )
     # Each answer reaches screens in order as it is stored; the edge hears "acknowledged"
     # twice (no "raised" ack for the withdrawal, which was never stored as received).
+    ack = AckState.ACKNOWLEDGED
     assert later == [
-        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (kari,), at(0.02), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, ack, (kari,), at(0.02), 1, "desk", 2),
         Broadcast(SITE, AlarmUpdate(alarm=acked)),
         Broadcast(SITE, AlarmUpdate(alarm=declined)),
-        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (ola,), at(0.02), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, ack, (ola,), at(0.02), 1, "desk", 4),
         Broadcast(SITE, AlarmUpdate(alarm=ola_coming)),
     ]
     # The "received" row was written last, with Ola's answer: nothing new for screens.
     assert book.committed(stored, at(0.03)) == [
-        AckEdge(SITE, "rom-101", alarm_id, AckState.ACKNOWLEDGED, (ola,), at(0.03), 1, "desk")
+        AckEdge(SITE, "rom-101", alarm_id, ack, (ola,), at(0.03), 1, "desk", 4)
     ]
     assert book.get(alarm_id) == ola_coming
 
@@ -340,14 +364,19 @@ def test_resolve_reaches_screens_once_stored_and_resolves_once() -> None:
     assert before is not None
     actions = book.command(OLA, command(CommandKind.RESOLVE, alarm_id), at(30))
     resolved = before.model_copy(
-        update={"state": AlarmState.RESOLVED, "resolved_at": at(30), "resolved_by": "ola"}
+        update={
+            "state": AlarmState.RESOLVED,
+            "resolved_at": at(30),
+            "resolved_by": "ola",
+            "rev": 2,
+        }
     )
     event = AlarmEvent(alarm_id, EventKind.RESOLVED, at(30), "ola", "Ola Nordmann")
     assert actions == [Persist(alarm_id, resolved, (event,), ack_after_commit=True)]
     assert book.active() == (before,)
     assert book.active_for(KARI) == (before,)
     assert commit_all(book, actions, at(30.1)) == [
-        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(30.1), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(30.1), 1, "desk", 2, False),
         Broadcast(SITE, AlarmUpdate(alarm=resolved)),
     ]
     assert book.active() == ()
@@ -383,7 +412,7 @@ def test_a_resolution_the_disk_refuses_is_never_shown_and_its_author_is_told() -
     assert book.commit_failed(retry, at(30.6)) == []
     [retry] = book.due(at(31.6))
     assert book.committed(retry, at(31.7)) == [  # type: ignore[arg-type]
-        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(31.7), 1, "desk"),
+        AckEdge(SITE, "rom-101", alarm_id, AckState.RESOLVED, (), at(31.7), 1, "desk", 2, False),
         Broadcast(SITE, AlarmUpdate(alarm=resolved)),
     ]
     assert book.active() == ()
@@ -430,6 +459,10 @@ def test_unknown_alarm_and_other_site_are_refused() -> None:
 def test_receipts_are_recorded_once_per_person(kind: CommandKind) -> None:
     book = AlarmBook()
     message = stored_alarm(book)
+    # The first "shown" is recorded on the row (tests/central/test_core_shown.py): Eva's here.
+    eva = Person("eva", "Eva Berg", "e" * 24, frozenset({SITE}))
+    shown = book.command(eva, command(CommandKind.SHOWN, message.alarm_id), at(0.5))
+    commit_all(book, shown, at(0.5))
     [persist] = book.command(KARI, command(kind, message.alarm_id), at(1))
     assert isinstance(persist, Persist)
     assert persist.alarm is None

@@ -51,8 +51,11 @@ def ack(
     now: float,
     presses: int = 1,
     responders: tuple[Responder, ...] = (),
+    rev: int = 1,
+    shown: bool = False,
 ) -> AckEdge:
-    return AckEdge(SITE, DEVICE, alarm_id, state, responders, at(now), presses, "desk")
+    """The ack of the committed row: by default the first revision, on nobody's screen."""
+    return AckEdge(SITE, DEVICE, alarm_id, state, responders, at(now), presses, "desk", rev, shown)
 
 
 def resolved(book: AlarmBook, alarm_id: UUID, now: float) -> None:
@@ -65,7 +68,8 @@ def resolved(book: AlarmBook, alarm_id: UUID, now: float) -> None:
 def test_sync_is_silent_when_the_device_agrees() -> None:
     book = AlarmBook()
     message = stored_alarm(book)
-    assert book.sync(SITE, DEVICE, [held(message.alarm_id, HeldState.RECEIVED)], at(5)) == []
+    # Stored, on nobody's screen yet: the device shows "stored".
+    assert book.sync(SITE, DEVICE, [held(message.alarm_id, HeldState.STORED)], at(5)) == []
 
 
 def test_sync_acks_each_difference_with_the_committed_record() -> None:
@@ -85,8 +89,8 @@ def test_sync_acks_each_difference_with_the_committed_record() -> None:
     assert book.sync(SITE, DEVICE, listed, at(5)) == [
         ack(sending.alarm_id, AckState.RECEIVED, 5),
         ack(counted.alarm_id, AckState.RECEIVED, 5),
-        ack(answered.alarm_id, AckState.ACKNOWLEDGED, 5, responders=kari),
-        ack(done.alarm_id, AckState.RESOLVED, 5),
+        ack(answered.alarm_id, AckState.ACKNOWLEDGED, 5, responders=kari, rev=2, shown=True),
+        ack(done.alarm_id, AckState.RESOLVED, 5, rev=2),
     ]
 
 
@@ -98,20 +102,21 @@ def test_sync_acks_active_alarms_the_device_forgot_so_it_takes_them_up() -> None
     stored_alarm(book, alarm(test=True))  # a test alarm: never taken up by an LED
     stored_alarm(book, alarm(device="rom-202"))  # another device's
     book.alarm(alarm(), at(2))  # not stored yet: nothing is promised before the commit
-    actions = book.sync(SITE, DEVICE, [held(kept.alarm_id, HeldState.RECEIVED)], at(5))
-    wall = AckEdge(SITE, DEVICE, forgotten.alarm_id, AckState.RECEIVED, (), at(5), 1, "wall")
+    actions = book.sync(SITE, DEVICE, [held(kept.alarm_id, HeldState.STORED)], at(5))
+    received = AckState.RECEIVED
+    wall = AckEdge(SITE, DEVICE, forgotten.alarm_id, received, (), at(5), 1, "wall", 1, False)
     assert actions == [wall]
     # What is committed is what counts: a resolution not yet on disk is not told.
     book.command(OLA, command(CommandKind.RESOLVE, forgotten.alarm_id), at(6))
-    assert book.sync(SITE, DEVICE, [held(kept.alarm_id, HeldState.RECEIVED)], at(7)) == [
-        AckEdge(SITE, DEVICE, forgotten.alarm_id, AckState.RECEIVED, (), at(7), 1, "wall")
+    assert book.sync(SITE, DEVICE, [held(kept.alarm_id, HeldState.STORED)], at(7)) == [
+        AckEdge(SITE, DEVICE, forgotten.alarm_id, received, (), at(7), 1, "wall", 1, False)
     ]
 
 
 def test_a_full_list_may_be_cut_short_so_nothing_missing_is_acked() -> None:
     book = AlarmBook()
     messages = [stored_alarm(book) for _ in range(MAX_HELD_ALARMS + 1)]
-    listed = [held(m.alarm_id, HeldState.RECEIVED) for m in messages[:MAX_HELD_ALARMS]]
+    listed = [held(m.alarm_id, HeldState.STORED) for m in messages[:MAX_HELD_ALARMS]]
     assert book.sync(SITE, DEVICE, listed, at(5)) == []
 
 
@@ -171,9 +176,9 @@ def test_press_after_resolution_is_a_new_alarm() -> None:
         f"acute button:desk in 'Møterom 101', raised_at {at(20).isoformat()} drill;"
         f" pressed after the resolution of {message.alarm_id}"
     )
-    stored = view.model_copy(update={"state": AlarmState.RECEIVED})
+    stored = view.model_copy(update={"state": AlarmState.RECEIVED, "rev": 1})
     assert actions == [
-        ack(message.alarm_id, AckState.RESOLVED, 20),
+        ack(message.alarm_id, AckState.RESOLVED, 20, rev=2),
         Persist(
             follow,
             stored,
@@ -188,7 +193,7 @@ def test_press_after_resolution_is_a_new_alarm() -> None:
     # The same press re-sent: the old alarm's "resolved" and the new one's ack, nothing more.
     for now in (21, 22, 23):
         assert book.alarm(alarm(message.alarm_id, presses=2), at(now)) == [
-            ack(message.alarm_id, AckState.RESOLVED, now),
+            ack(message.alarm_id, AckState.RESOLVED, now, rev=2),
             ack(follow, AckState.RECEIVED, now),
         ]
     assert [v.alarm_id for v in book.active()] == [follow]
@@ -213,8 +218,8 @@ def test_more_presses_after_resolution_count_on_the_successor_then_its_successor
     assert insert.alarm is not None
     assert insert.alarm.presses == 1
     assert only(third, AckEdge) == [
-        ack(message.alarm_id, AckState.RESOLVED, 40),
-        ack(follow, AckState.RESOLVED, 40, presses=2),
+        ack(message.alarm_id, AckState.RESOLVED, 40, rev=2),
+        ack(follow, AckState.RESOLVED, 40, presses=2, rev=2),
     ]
 
 
@@ -231,7 +236,7 @@ def test_press_while_the_resolution_is_not_yet_stored_is_a_new_alarm_too() -> No
     assert insert.alarm_id == successor_id(message.alarm_id)
     [retry] = book.due(at(10.6))
     assert only(book.committed(retry, at(10.7)), AckEdge) == [  # type: ignore[arg-type]
-        ack(message.alarm_id, AckState.RESOLVED, 10.7)
+        ack(message.alarm_id, AckState.RESOLVED, 10.7, rev=2)
     ]
 
 
@@ -240,7 +245,7 @@ def test_sync_turns_presses_held_on_a_resolved_alarm_into_its_successor() -> Non
     message = stored_alarm(book)
     resolved(book, message.alarm_id, 10)
     actions = book.sync(SITE, DEVICE, [held(message.alarm_id, HeldState.SENDING, 2)], at(20))
-    assert only(actions, AckEdge) == [ack(message.alarm_id, AckState.RESOLVED, 20)]
+    assert only(actions, AckEdge) == [ack(message.alarm_id, AckState.RESOLVED, 20, rev=2)]
     [insert] = only(actions, Persist)
     assert insert.alarm_id == successor_id(message.alarm_id)
     assert insert.insert
@@ -278,7 +283,7 @@ def test_failed_resolution_is_retried_with_backoff_until_stored() -> None:
     assert book.retrying == 1
     [retry] = book.due(at(27.5))  # capped at 5 s
     assert book.committed(retry, at(27.6)) == [  # type: ignore[arg-type]
-        ack(message.alarm_id, AckState.RESOLVED, 27.6),
+        ack(message.alarm_id, AckState.RESOLVED, 27.6, rev=2),
         Broadcast(SITE, AlarmUpdate(alarm=write.alarm)),
     ]
     assert book.due(at(60)) == []
@@ -299,7 +304,7 @@ def test_retry_waits_for_a_write_in_flight_and_needs_nothing_if_it_stored_it_all
     kari = resolve.alarm.responders
     # Screens never saw Kari coming on its own: they go straight to what is stored.
     assert book.committed(resolve, at(2.1)) == [
-        ack(message.alarm_id, AckState.RESOLVED, 2.1, responders=kari),
+        ack(message.alarm_id, AckState.RESOLVED, 2.1, responders=kari, rev=3, shown=True),
         Broadcast(SITE, AlarmUpdate(alarm=resolve.alarm)),
     ]
     assert book.due(at(3)) == []
@@ -353,5 +358,5 @@ def test_a_test_alarms_ack_names_no_input_so_no_device_takes_it_up() -> None:
     actions = book.alarm(message, at(0), frozenset({"testskjerm"}))
     acks = only(commit_all(book, actions, at(0.01)), AckEdge)
     assert acks == [
-        AckEdge(SITE, DEVICE, message.alarm_id, AckState.RECEIVED, (), at(0.01), 1, None)
+        AckEdge(SITE, DEVICE, message.alarm_id, AckState.RECEIVED, (), at(0.01), 1, None, 1, False)
     ]

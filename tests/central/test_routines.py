@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from central.core.schedule import Every, SelfTestKind
-from central.routines import SHIPPED, SHIPPED_SELF_TESTS, load_alarm_response, load_self_tests
+from central.routines import (
+    SHIPPED,
+    SHIPPED_EVACUATION,
+    SHIPPED_SELF_TESTS,
+    load_alarm_response,
+    load_evacuation,
+    load_self_tests,
+)
 from configfile import ConfigError
-from protocol import AlarmLevel
+from protocol import AlarmLevel, AnnouncementKind
 from tests.support.stack import script
 
 
@@ -118,3 +125,45 @@ def test_validate_config_checks_the_self_tests_and_their_sites(tmp_path: Path) -
     line = next(i for i, ln in enumerate(routine.read_text().splitlines(), 1) if "bergen" in ln)
     assert f"{routine}:{line}: [schedule.0.sites]" in result.stderr
     assert "unknown site(s): bergen" in result.stderr
+
+
+# --- evacuation and lockdown ---------------------------------------------------------------
+
+
+def test_shipped_evacuation_has_both_kinds_in_both_languages() -> None:
+    routines = load_evacuation(SHIPPED_EVACUATION).for_screens()
+    assert set(routines) == {AnnouncementKind.EVACUATE, AnnouncementKind.LOCKDOWN}
+    for routine in routines.values():
+        assert set(routine.title) == {"nb", "en"}
+        assert len(routine.steps["nb"]) == len(routine.steps["en"]) >= 3
+    assert any("112" in step for step in routines[AnnouncementKind.LOCKDOWN].steps["nb"])
+
+
+def test_broken_evacuation_names_file_line_and_reason(tmp_path: Path) -> None:
+    broken = tmp_path / "evacuation.toml"
+    text = SHIPPED_EVACUATION.read_text().replace("steps.en = [", "steps.de = [", 1)
+    broken.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_evacuation(broken)
+    de_line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("steps.de"))
+    problems = {(p.where, p.line) for p in info.value.problems}
+    assert ("evacuate.steps.de", de_line) in problems
+    assert any(p.where == "evacuate.steps.en" for p in info.value.problems)
+
+
+def test_validate_config_checks_the_evacuation_routine_it_names(tmp_path: Path) -> None:
+    routine = tmp_path / "evacuation.toml"
+    routine.write_text('[evacuate]\ntitle.nb = "Ut"\n')
+    config = tmp_path / "central.toml"
+    config.write_text(
+        '[mqtt]\npassword = "a-central-password-1"\n'
+        '[[sites]]\nid = "oslo"\nname = "Oslo"\n'
+        '[[devices]]\nsite = "oslo"\nid = "rom-101"\nroom = "Møterom 101"\n'
+        f'[routines]\nevacuation = "{routine}"\n'
+    )
+    result = subprocess.run(
+        [script("trygg-central"), "validate-config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert f"{routine}:2: [evacuate.title.en]" in result.stderr
+    assert "[lockdown]" in result.stderr

@@ -55,7 +55,14 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def test_file_is_in_wal_mode_and_rows_round_trip(store: Store) -> None:
     responder = Responder(user="kari", name="Kari Nordmann", at=T0)
-    alarm = view(state=AlarmState.ACKNOWLEDGED, responders=(responder,), test=True, presses=4)
+    alarm = view(
+        state=AlarmState.ACKNOWLEDGED,
+        responders=(responder,),
+        test=True,
+        presses=4,
+        rev=3,  # a restart continues the record's revisions from here
+        shown_at=T0,
+    )
     await store.submit(insert(alarm))
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

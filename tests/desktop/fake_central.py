@@ -31,6 +31,7 @@ from protocol.screen import (
     AlarmState,
     AlarmUpdate,
     AlarmView,
+    AnnounceRequest,
     Command,
     CommandKind,
     ErrorFrame,
@@ -194,6 +195,8 @@ class FakeCentral:
                 await connection.send(encode_frame(ErrorFrame(reason=reason)))
                 return
             await self._raise(user, command)
+            return
+        if isinstance(command, AnnounceRequest):  # evacuation: not this fake's business
             return
         self.commands.append((user, command))
         alarm = self.alarms.get(command.alarm_id)

@@ -11,12 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop.core import (
+    AlarmEvent,
     DeskCore,
     Elapsed,
+    EventKind,
     Location,
     Modifier,
     Presence,
     PresenceTracker,
+    Reaction,
     SilentAlarm,
     TriggerSource,
     elapsed,
@@ -250,6 +253,63 @@ def test_help_coming_is_told_when_more_colleagues_come() -> None:
     assert core.receive(AlarmUpdate(alarm=one)).help_coming == ()  # nothing new
     two = one.model_copy(update={"responders": (person("ola"), person("per"))})
     assert core.receive(AlarmUpdate(alarm=two)).help_coming == ((alarm.alarm_id, 2),)
+
+
+def test_the_raiser_is_told_when_nobody_is_coming_any_more() -> None:
+    core = synced()
+    request = raise_request()
+    core.raise_alarm(request)
+    alarm = make_alarm(alarm_id=request.alarm_id)
+    core.receive(AlarmNew(alarm=alarm))
+    ola, per = person("ola"), person("per")
+    two = alarm.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (ola, per)})
+    assert core.receive(AlarmUpdate(alarm=two)) == Reaction(
+        events=(AlarmEvent(EventKind.UPDATE, two, own=True),), help_coming=((alarm.alarm_id, 2),)
+    )
+    # One of two withdraws: help is still coming, nothing to tell.
+    one = two.model_copy(update={"responders": (per,), "declined": (ola,)})
+    assert core.receive(AlarmUpdate(alarm=one)) == Reaction(
+        events=(AlarmEvent(EventKind.UPDATE, one, own=True),)
+    )
+    # The last one withdraws: nobody is coming any more.
+    none = one.model_copy(
+        update={"state": AlarmState.RECEIVED, "responders": (), "declined": (ola, per)}
+    )
+    assert core.receive(AlarmUpdate(alarm=none)) == Reaction(
+        events=(AlarmEvent(EventKind.UPDATE, none, own=True),), help_withdrawn=(alarm.alarm_id,)
+    )
+    assert core.receive(AlarmUpdate(alarm=none)).help_withdrawn == ()  # told once
+    # Somebody comes after all: help is coming again (one colleague, told anew).
+    again = none.model_copy(update={"state": AlarmState.ACKNOWLEDGED, "responders": (ola,)})
+    assert core.receive(AlarmUpdate(alarm=again)) == Reaction(
+        events=(AlarmEvent(EventKind.UPDATE, again, own=True),),
+        help_coming=((alarm.alarm_id, 1),),
+    )
+    # Resolved is not "nobody is coming": the alarm is over.
+    done = again.model_copy(update={"state": AlarmState.RESOLVED, "responders": ()})
+    assert core.receive(AlarmUpdate(alarm=done)).help_withdrawn == ()
+
+
+def test_a_snapshot_after_a_reconnect_tells_a_withdrawal_missed_meanwhile() -> None:
+    core = synced()
+    request = raise_request()
+    core.raise_alarm(request)
+    coming = make_alarm(alarm_id=request.alarm_id, responders=(person("ola"),))
+    assert core.receive(AlarmNew(alarm=coming)).help_coming == ((request.alarm_id, 1),)
+    core.connection_closed()
+    core.connection_opened()
+    withdrawn = coming.model_copy(update={"responders": (), "declined": (person("ola"),)})
+    reaction = core.receive(Snapshot(alarms=(withdrawn,)))
+    assert (reaction.help_withdrawn, reaction.help_coming) == ((request.alarm_id,), ())
+
+
+def test_a_colleague_s_alarm_says_nothing_of_help_to_this_desk() -> None:
+    core = synced()
+    other = make_alarm(responders=(person("ola"),))
+    core.receive(AlarmNew(alarm=other))
+    withdrawn = other.model_copy(update={"responders": ()})
+    reaction = core.receive(AlarmUpdate(alarm=withdrawn))
+    assert (reaction.help_withdrawn, reaction.help_coming) == ((), ())
 
 
 def test_other_alarms_are_not_own_and_are_delivered() -> None:

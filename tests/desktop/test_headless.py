@@ -96,6 +96,9 @@ async def test_prints_alarms_as_json_lines_and_sends_delivered_and_commands(
     assert desk.not_json == []
     # Delivered once per alarm on one connection, however many frames mention it.
     assert len(central.received(CommandKind.DELIVERED, new.alarm_id)) == 1
+    # A printed line is the alarm shown to whoever reads this desk: "shown", once per alarm.
+    assert len(central.received(CommandKind.SHOWN, old.alarm_id)) == 1
+    assert len(central.received(CommandKind.SHOWN, new.alarm_id)) == 1
 
 
 async def test_ack_all_sends_coming_once_per_active_alarm(

@@ -70,6 +70,17 @@ def test_the_command_line_trigger_raises_after_the_countdown_and_nothing_shows(
     assert desk.app.toast.label.text() == "✓ Hjelp er på vei (1)"
     assert desk.app.windows == {}
 
+    # Ola presses "Can't come": nobody is coming any more, and the raiser is told as quietly.
+    desk.app.toast.hide()
+    withdrawn = alarm.model_copy(update={"responders": (), "declined": (ola,)})
+    central.run(central.central.update(withdrawn))
+    desk.wait(lambda: desk.app.toast.isVisible(), "the discreet withdrawal")
+    assert desk.app.toast.label.text() == (
+        "Ingen kommer ennå: skaff hjelp på en annen måte (ring 112, alarmknappen)."
+    )
+    assert desk.app.windows == {}
+    assert not desk.player.playing
+
 
 def test_cancelling_inside_the_countdown_raises_nothing(desk: Desk, central: CentralThread) -> None:
     desk.app.view.silent_action.trigger()  # the tray menu's "Silent alarm"

@@ -1,9 +1,12 @@
-"""The LED tells the truth: nobody coming never shows "help is coming" (issue 11, item 1).
+"""The LED tells the truth: nobody coming never shows "help is coming", and an alarm on
+nobody's screen never shows "received" (issue 11, item 1).
 
 Only both sides together can see this: central's record goes back from acknowledged to
 received when the only colleague coming presses "Can't come", and the edge's LED must follow
-it back (docs/protocol.md, the ack's ordering rule). Once it has, the alarm the edge lists in
-its heartbeats agrees with central's record, so central's state sync stops answering it.
+it back (docs/protocol.md, the ack's ordering rule, by the record's ``rev``). An alarm stored
+while no screen is connected is acked ``shown: false`` and the LED says "stored" until a
+colleague's screen shows it. Once the LED follows, the alarm the edge lists in its heartbeats
+agrees with central's record, so central's state sync stops answering it.
 
 Real Mosquitto, a real ``trygg-central`` and real ``trygg-desk --headless`` processes; the edge
 agent runs its normal code on gpiozero's mock pins; a plain MQTT subscriber watches the wire.
@@ -11,6 +14,7 @@ agent runs its normal code on gpiozero's mock pins; a plain MQTT subscriber watc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from protocol import AckMessage, HeartbeatMessage
@@ -96,3 +100,69 @@ async def test_the_only_responder_withdrawing_moves_the_led_back_and_the_sync_go
         assert edge.agent.led_state("desk") == "received"
         [stored] = [a for a in central.alarms("ola") if a["alarm_id"] == alarm_id]
         assert (stored["state"], stored["responders"]) == ("received", [])
+
+
+def words(acks: list[AckMessage]) -> list[tuple[str, bool, int | None, int]]:
+    """(state, shown, rev, responders) of each ack, in the order they came, repeats dropped."""
+    seen: list[tuple[str, bool, int | None, int]] = []
+    for ack in acks:
+        word = (ack.state.value, ack.shown, ack.rev, len(ack.responders))
+        if not seen or seen[-1] != word:
+            seen.append(word)
+    return seen
+
+
+async def test_an_alarm_on_nobody_s_screen_shows_stored_until_a_colleague_s_screen_has_it(
+    broker: Broker, central: Central, edge: RunningEdge, tmp_path: Path
+) -> None:
+    async with Observer(broker, "led-stored") as wire:
+        # No screen is connected: central stores the alarm, but nobody has it on screen.
+        edge.press(17)
+        await wait_led(edge.agent, "desk", "stored", timeout=15)
+        [alarm] = [a for a in central.alarms("kari") if a["device"] == "rom-101"]
+        alarm_id = str(alarm["alarm_id"])
+        assert (alarm["state"], alarm["shown_at"]) == ("received", None)
+        await wire.wait_for(
+            lambda: bool(acks_for(wire, alarm_id)), within=15, what="the ack on the wire"
+        )
+        assert words(acks_for(wire, alarm_id)) == [("received", False, 1, 0)]
+        await wire.wait_for(
+            lambda: bool(heartbeats_listing(wire, alarm_id, "stored", 0)),
+            within=15,
+            what="a heartbeat listing the alarm as stored",
+        )
+
+        # A colleague's desk connects and shows it (its snapshot): now it is "received".
+        kari = Desk(central, "kari", tmp_path)
+        await kari.start()
+        try:
+            await kari.wait_for(
+                lambda ln: ln.get("alarm_id") == alarm_id and ln["event"] == "active"
+            )
+            await wait_led(edge.agent, "desk", "received", timeout=15)
+            [stored] = [a for a in central.alarms("kari") if a["alarm_id"] == alarm_id]
+            assert stored["shown_at"] is not None
+
+            await kari.send(f"coming {alarm_id}")
+            await wait_led(edge.agent, "desk", "help_coming", timeout=15)
+            # The only colleague coming withdraws: back to "received", not to "stored" (she saw
+            # it), and never "help is coming" while nobody is.
+            await kari.send(f"cant_come {alarm_id}")
+            await wait_led(edge.agent, "desk", "received", timeout=15)
+            back = len(wire.seen)
+            await wire.wait_for(
+                lambda: len(heartbeats_listing(wire, alarm_id, "received", back)) >= 2,
+                within=30,
+                what="2 heartbeats listing the alarm as received",
+            )
+        finally:
+            await kari.stop()
+
+        # Every ack carried the record's revision, one higher for each change the LED shows.
+        assert words(acks_for(wire, alarm_id)) == [
+            ("received", False, 1, 0),
+            ("received", True, 2, 0),
+            ("acknowledged", True, 3, 1),
+            ("received", True, 4, 0),
+        ]
+        assert edge.agent.led_state("desk") == "received"

@@ -222,12 +222,16 @@ async def central_ack(
     presses: int | None = None,
     input_name: str | None = None,
     at: datetime | None = None,
+    rev: int | None = None,
+    shown: bool = True,
 ) -> None:
     """Publish an ack the way central does (user "central", QoS 1), with mosquitto_pub.
 
     ``presses``: the count central has stored; None, as from a central that predates it.
     ``input_name``: the alarm's input, as central's state sync names it.
     ``at``: when central sent the state (default: now); an older one makes a stale ack.
+    ``rev``: the revision of central's record (None: an older central); ``shown``: false for
+    an alarm stored but on nobody's screen yet.
     """
     now = at or datetime.now(UTC)
     ack = AckMessage(
@@ -239,6 +243,8 @@ async def central_ack(
         at=now,
         presses=presses,
         input=input_name,
+        rev=rev,
+        shown=shown,
     )
     topic, payload = encode(ack)
     await asyncio.to_thread(broker.pub, topic, payload, CENTRAL_USER)

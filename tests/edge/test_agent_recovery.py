@@ -6,6 +6,7 @@ Real agent, gpiozero mock pins, real Mosquitto; the test plays central by publis
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
@@ -202,6 +203,51 @@ async def test_a_restarted_edge_keeps_its_answered_alarm(
     async with running(third):
         assert third.led_state("desk") == "off"  # resolved is over, also on disk
         assert third.active_alarm("desk") is None
+
+
+async def test_a_restarted_edge_keeps_stored_and_the_revision_of_central_s_word(
+    broker: Broker, pins: MockFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="edge")
+    settings = edge_settings(broker, tmp_path / "outbox.db")
+    first = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids())
+    async with Observer(broker) as wire, running(first):
+        await wait_connected(first)
+        press(pins, DESK_PIN)
+        await wire.wait_alarm(lambda a: a.alarm_id == A1)
+        release(pins, DESK_PIN)
+        # Revision 2 of central's record: stored, and on nobody's screen yet.
+        await central_ack(broker, A1, AckState.RECEIVED, presses=1, rev=2, shown=False)
+        await wait_led(first, "desk", "stored")
+        await wait_pending(first, 0)
+
+    second = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(100))
+    async with Observer(broker) as wire, running(second):
+        assert second.led_state("desk") == "stored"  # from the outbox, before any ack
+        await wait_connected(second)
+        await wire.wait_for(
+            lambda: any(
+                s.health is not None and s.health.alarms == (held(A1, 1, HeldState.STORED),)
+                for _, s in wire.statuses()
+            ),
+            what="birth status listing the alarm as stored",
+        )
+        # A late ack of revision 1 (an "I'm coming" since withdrawn) changes nothing ...
+        await central_ack(broker, A1, AckState.ACKNOWLEDGED, ("kari",), presses=1, rev=1)
+        # ... and revision 3 (a colleague's screen has it) shows; its ack came after rev 1's.
+        await central_ack(broker, A1, AckState.RECEIVED, presses=1, rev=3)
+        await wait_led(second, "desk", "received")
+        assert second.led_state("desk") == "received"
+    # The stale word never lit the LED as "help is coming", not even for a moment.
+    assert "led input=desk state=help_coming" not in caplog.text
+    assert "led input=desk state=received" in caplog.text
+
+    third = EdgeAgent(settings, pin_factory=pins, id_factory=alarm_ids(200))
+    async with running(third):
+        assert third.led_state("desk") == "received"
+    record = Outbox(tmp_path / "outbox.db").get(A1)
+    assert record is not None
+    assert (record.state, record.state_rev) == ("received", 3)
 
 
 async def test_a_contact_held_at_start_is_an_alarm_and_stuck_only_at_the_next_start(

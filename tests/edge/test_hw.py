@@ -13,6 +13,7 @@ from edge.config import ButtonConfig
 from edge.core import LedState
 from edge.errors import EdgeError, HardwareError
 from edge.hw import ButtonInputs, Indicators
+from edge.hw.outputs import PATTERNS, Blink
 from protocol import AlarmLevel
 from tests.edge.helpers import poll
 
@@ -104,6 +105,25 @@ async def test_led_patterns_and_buzzer_chirp(pins: MockFactory) -> None:
         outputs.show("desk", LedState.OFF)
         assert led.state == 0
         outputs.show("nobody", LedState.SENDING)  # an input without outputs: nothing happens
+    finally:
+        outputs.close()
+
+
+def test_every_led_state_has_its_own_pattern() -> None:
+    """The person in the room must tell each state apart, "stored" (nobody has it on screen
+    yet) from "received" (a colleague has it) above all."""
+    assert set(PATTERNS) == set(LedState)
+    assert len({repr(p) for p in PATTERNS.values()}) == len(LedState)
+    assert PATTERNS[LedState.STORED] == Blink(0.3, 0.9)  # short flash, long dark
+
+
+async def test_stored_blinks_on_the_pin_and_does_not_chirp(pins: MockFactory) -> None:
+    outputs = Indicators([button("desk", 17, led_pin=27, buzzer_pin=22)], pins)
+    led, buzzer = pins.pin(27), pins.pin(22)
+    try:
+        outputs.show("desk", LedState.STORED)
+        await poll(lambda: len(led.states) >= 3, within=5, what="the stored pattern blinks")
+        assert not any(s.state for s in buzzer.states)  # the chirp says "a colleague has it"
     finally:
         outputs.close()
 

@@ -170,6 +170,58 @@ def test_an_outbox_without_state_times_gains_the_column(tmp_path: Path) -> None:
     box.close()
 
 
+def test_the_revision_of_central_s_word_orders_and_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = Outbox(path)
+    box.put(record(1), T0)
+    box.mark_acked(UUID(int=1), "received", T0)
+    assert box.mark_state(UUID(int=1), "stored", T0, sent(1), rev=1) is True
+    assert box.mark_state(UUID(int=1), "received", T0, sent(2), rev=2) is True
+    assert box.mark_state(UUID(int=1), "stored", T0, sent(9), rev=1) is False  # a late ack
+    assert box.mark_state(UUID(int=1), "received", T0, sent(2), rev=2) is False  # the same
+    assert box.mark_state(UUID(int=1), "acknowledged", T0, sent(0), rev=3) is True  # rev wins
+    box.close()
+    reopened = Outbox(path)
+    [kept] = reopened.active()
+    assert (kept.state, kept.state_at, kept.state_rev) == ("acknowledged", sent(2), 3)
+    assert reopened.mark_state(UUID(int=1), "received", T0, sent(5), rev=2) is False
+    assert reopened.mark_state(UUID(int=1), "resolved", T0, sent(0), rev=1) is True  # final
+    reopened.close()
+
+
+def test_an_outbox_without_revisions_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE outbox (alarm_id TEXT PRIMARY KEY, input TEXT NOT NULL, topic TEXT "
+            "NOT NULL, payload TEXT NOT NULL, presses INTEGER NOT NULL, created_at TEXT NOT "
+            "NULL, updated_at TEXT, acked_state TEXT, acked_at TEXT, state TEXT, state_at TEXT)"
+        )
+        db.execute(
+            "INSERT INTO outbox VALUES (?, 'desk', ?, '{}', 1, ?, ?, 'received', ?, "
+            "'acknowledged', ?)",
+            [
+                str(UUID(int=1)),
+                TOPIC,
+                T0.isoformat(),
+                T0.isoformat(),
+                T0.isoformat(),
+                sent(3).isoformat(),
+            ],
+        )
+    db.close()
+    box = Outbox(path)
+    [old] = box.active()
+    assert (old.state, old.state_at, old.state_rev) == ("acknowledged", sent(3), None)
+    # No revision kept yet: the ack's time orders it, as before.
+    assert box.mark_state(UUID(int=1), "received", T0, sent(2), rev=5) is False
+    assert box.mark_state(UUID(int=1), "received", T0, sent(4), rev=5) is True
+    stored = box.get(UUID(int=1))
+    assert stored is not None
+    assert (stored.state, stored.state_at, stored.state_rev) == ("received", sent(4), 5)
+    box.close()
+
+
 def test_an_adopted_alarm_is_stored_acked(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.db")
     adopted = OutboxRecord(

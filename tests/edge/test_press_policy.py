@@ -207,6 +207,88 @@ def test_a_duplicate_at_the_same_time_is_a_no_op(policy: PressPolicy) -> None:
     assert policy.led_state("desk") is LedState.HELP_COMING
 
 
+# -- ordered by the record's revision (``rev``) when central sends one --------------------
+
+
+def rev(
+    n: int,
+    state: AckState,
+    responders: tuple[object, ...] = (),
+    *,
+    shown: bool = True,
+    at: float = 0,
+) -> Word:
+    """Central's word of revision ``n`` (sent at ``sent(at)``) on A1 of the desk input."""
+    return Word(A1, state, responders, "desk", 1, at=sent(at), rev=n, shown=shown)
+
+
+def test_stored_then_shown_then_help_coming_then_withdrawn(policy: PressPolicy) -> None:
+    policy.contact_closed("desk", T0)
+    # Stored, on nobody's screen: the LED does not say a colleague has it.
+    assert policy.ack(rev(1, AckState.RECEIVED, shown=False), ms(50)) == [
+        SetLed("desk", LedState.STORED, A1)
+    ]
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.STORED),
+    )
+    assert policy.ack(rev(2, AckState.RECEIVED), ms(60)) == [SetLed("desk", LedState.RECEIVED, A1)]
+    assert policy.ack(rev(3, AckState.ACKNOWLEDGED, ("kari",)), ms(70)) == [
+        SetLed("desk", LedState.HELP_COMING, A1)
+    ]
+    assert policy.ack(rev(4, AckState.RECEIVED), ms(80)) == [SetLed("desk", LedState.RECEIVED, A1)]
+    assert policy.held() == (
+        HeldAlarm(alarm_id=A1, input="desk", presses=1, state=HeldState.RECEIVED),
+    )
+
+
+def test_a_late_ack_of_a_lower_revision_never_undoes_a_newer_one(policy: PressPolicy) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(rev(1, AckState.RECEIVED, shown=False, at=1), ms(50))
+    # The withdrawal (rev 4) arrives before the "I'm coming" (rev 3) it undid, and the ack that
+    # first said "shown" (rev 2) last of all, stamped later by a central whose clock jumped.
+    assert policy.ack(rev(4, AckState.RECEIVED, at=4), ms(60)) == [
+        SetLed("desk", LedState.RECEIVED, A1)
+    ]
+    assert policy.ack(rev(3, AckState.ACKNOWLEDGED, ("kari",), at=3), ms(70)) == []
+    assert policy.ack(rev(2, AckState.RECEIVED, shown=False, at=9), ms(80)) == []
+    assert policy.led_state("desk") is LedState.RECEIVED
+    # The same revision again (a resend, a state-sync answer) is the same word: nothing new.
+    assert policy.ack(rev(4, AckState.RECEIVED, at=5), ms(90)) == []
+    # A newer revision applies even when central's clock stepped back.
+    assert policy.ack(rev(5, AckState.ACKNOWLEDGED, ("ola",), at=0), ms(100)) == [
+        SetLed("desk", LedState.HELP_COMING, A1)
+    ]
+
+
+def test_without_a_revision_the_time_orders_as_before(policy: PressPolicy) -> None:
+    policy.contact_closed("desk", T0)
+    policy.ack(rev(3, AckState.ACKNOWLEDGED, ("kari",), at=5), ms(50))
+    older = Word(A1, AckState.RECEIVED, (), "desk", 1, at=sent(4))  # an older central's ack
+    assert policy.ack(older, ms(60)) == []
+    newer = Word(A1, AckState.RECEIVED, (), "desk", 1, at=sent(6))
+    assert policy.ack(newer, ms(70)) == [SetLed("desk", LedState.RECEIVED, A1)]
+
+
+def test_a_restored_or_adopted_alarm_keeps_the_revision_of_central_s_word(
+    policy: PressPolicy,
+) -> None:
+    old = UUID(int=500)
+    policy.restore(held(old, "desk", 1, HeldState.STORED), said_at=sent(5), said_rev=3)
+    assert policy.led_state("desk") is LedState.STORED
+    assert policy.ack(Word(old, AckState.ACKNOWLEDGED, ("kari",), at=sent(9), rev=2), ms(10)) == []
+    assert policy.ack(Word(old, AckState.RECEIVED, at=sent(1), rev=4), ms(20)) == [
+        SetLed("desk", LedState.RECEIVED, old)
+    ]
+    word = Word(S, AckState.RECEIVED, (), "door", 1, at=sent(7), rev=2, shown=False)
+    assert policy.ack(word, T0) == [
+        AdoptAlarm(
+            S, "door", 1, HeldState.STORED, T0, AlarmLevel.ASSIST, said_at=sent(7), said_rev=2
+        ),
+        SetLed("door", LedState.STORED, S),
+    ]
+    assert policy.ack(Word(S, AckState.ACKNOWLEDGED, ("ola",), at=sent(8), rev=1), ms(30)) == []
+
+
 def test_resolved_is_final_even_against_newer_acks_naming_the_input(
     policy: PressPolicy,
 ) -> None:

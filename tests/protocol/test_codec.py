@@ -232,6 +232,8 @@ def test_every_json_example_in_the_docs_decodes() -> None:
             "sensor" in data: "event",
             "deadline" in data: "selftest/run",
             "results" in data: "selftest/result",
+            "announcement_id" in data: "announce",
+            "request_id" in data: "announce/request",
         }[True]
         topic = f"trygg/v1/{data['site']}/{data['device']}/{kind}"
         decoded = decode(topic, example.encode())

@@ -119,9 +119,24 @@ def test_acl_names_each_device_s_own_site_and_no_wildcard(tmp_path: Path) -> Non
         "topic write trygg/v1/site-a/rom-101/selftest/result",
         "topic read trygg/v1/site-a/rom-101/ack",
         "topic read trygg/v1/site-a/rom-101/selftest/run",
+        "topic read trygg/v1/site-a/rom-101/announce",
     ]
     assert "+" not in device_part
     assert "pattern" not in acl
+
+
+def test_acl_lets_only_a_device_that_may_announce_ask_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "central.toml"
+    reception = ROM_101.replace("101", "102") + 'announces = ["evacuate", "all_clear"]\n'
+    path.write_text(BASE.format(mqtt="", devices=ROM_101 + reception))
+    acl = brokerconfig.acl_text(load_settings(CentralSettings, path))
+    plain = acl[acl.index("user rom-101") : acl.index("# site-a/rom-102")]
+    announcer = acl[acl.index("user rom-102") :]
+    assert "announce/request" not in plain
+    assert announcer.splitlines()[-2:] == [
+        "topic read trygg/v1/site-a/rom-102/announce",
+        "topic write trygg/v1/site-a/rom-102/announce/request",
+    ]
 
 
 def test_missing_or_weak_device_passwords_are_named(tmp_path: Path) -> None:

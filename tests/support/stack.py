@@ -68,11 +68,14 @@ class Central:
         roles: dict[str, tuple[str, ...]] | None = None,
         mqtt_port: int | None = None,
         mqtt_extra: tuple[str, ...] = (),
+        site_extra: dict[str, tuple[str, ...]] | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         """``devices``: the registry, (site, device, room) each; empty = an open registry
         (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user
         (default: every site, responder). ``mqtt_port``/``mqtt_extra``: another listener,
-        e.g. TLS with its ``tls_*`` lines."""
+        e.g. TLS with its ``tls_*`` lines. ``site_extra``: more lines of a site's table (e.g.
+        ``neighbours = [...]``); ``extra``: more tables at the end (e.g. ``[routines]``)."""
         self.dir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,6 +97,7 @@ class Central:
         ]
         for site in sites:
             lines += ["[[sites]]", f'id = "{site}"', f'name = "Site {site}"']
+            lines += (site_extra or {}).get(site, ())
         for user, name in users.items():
             lines += [
                 "[[users]]",
@@ -113,6 +117,7 @@ class Central:
             ]
         if not devices:  # the explicit opt-in central requires to run without a registry
             lines += ["[registry]", "open = true"]
+        lines += extra
         self.config = workdir / "central.toml"
         self.config.write_text("\n".join(lines) + "\n")
         self.log = workdir / "central.log"

@@ -16,6 +16,7 @@ import pytest
 
 from central.core import Action, AlarmBook, AlarmEvent, EventKind, Persist, Person
 from central.core.alarms import CENTRAL_ACTOR
+from central.core.escalation import Escalated, Reason
 from central.core.selftests import E2ETrial, RunResult, judge_device
 from central.web import details
 from protocol import AlarmLevel, AlarmMessage, AlarmSource, CheckName, CheckResult
@@ -79,6 +80,15 @@ def _closing_details() -> list[str]:
     return found
 
 
+def _escalations() -> list[Escalated]:
+    """One of each reason the escalation core gives, as its stages write them."""
+    return [
+        Escalated(1, ("guards",), Reason.NO_SCREEN, timedelta(0)),
+        Escalated(2, ("neighbours", "guards"), Reason.NO_ANSWER, timedelta(seconds=20)),
+        Escalated(3, ("arc",), Reason.NOT_SHOWN, timedelta(seconds=10)),
+    ]
+
+
 def _every_event() -> list[AlarmEvent]:
     """Drive the alarm book through every path that writes an event."""
     book = AlarmBook(site_names={SITE: "NAV Oslo sentrum"})
@@ -93,6 +103,11 @@ def _every_event() -> list[AlarmEvent]:
 
     first = uuid4()
     run(book.alarm(_alarm(first), _at(0)), _at(0.1))
+    for stage, escalated in enumerate(_escalations(), 1):  # nobody answered: wider
+        escalate = book.escalate(
+            first, stage, escalated.targets, (), (), escalated.detail(), _at(1)
+        )
+        run(escalate, _at(1.1))
     run(book.alarm(_alarm(first, presses=2), _at(1)), _at(1.1))
     for n, kind in enumerate(CommandKind):
         person = OLA if kind is CommandKind.CANT_COME else KARI
@@ -126,7 +141,8 @@ def test_every_alarm_event_central_writes_is_said_in_words(language: str) -> Non
     assert {"button tested in a test round", "test screen has it"} <= set(_closing_details())
     unknown = [e for e in events if details.event_words(e.kind, e.actor, e.detail, _) is None]
     assert not unknown, unknown
-    said = [details.event_words(e.kind, e.actor, e.detail, _) for e in events]
+    groups = {"guards": "vektere" if language == "nb" else "guards"}
+    said = [details.event_words(e.kind, e.actor, e.detail, _, groups) for e in events]
     if language == "nb":
         text = " | ".join(f"{who}: {what}" for who, what in said if what)  # type: ignore[misc]
         assert "Akutt alarm fra knapp «desk» i «Kari&#39;s &#34;rom&#34;; 2»" in text
@@ -139,6 +155,9 @@ def test_every_alarm_event_central_writes_is_said_in_words(language: str) -> Non
         assert "Bistandsalarm fra skrivebordsappen «hotkey» i «Resepsjon»" in text
         assert "Sentralen: knappen ble testet i en testrunde" in text
         assert "Sentralen: ende-til-ende-test: Bestått" in text
+        assert "Sentralen: Eskalert til naboer, vektere – 20 s uten svar (trinn 2)" in text
+        assert "Eskalert til vektere – ingen skjerm på stedet var tilkoblet (trinn 1)" in text
+        assert "Eskalert til alarmsentralen – ikke vist på noen skjerm innen 10 s (trinn 3)" in text
 
 
 def test_a_detail_central_does_not_write_is_not_passed_off_as_known() -> None:

@@ -179,7 +179,7 @@ def test_the_rules_follow_the_standard(role: Role) -> None:
 
 
 def test_every_socket_message_kind_has_a_rule() -> None:
-    kinds = {str(k) for k in CommandKind} | {"raise"}
+    kinds = {str(k) for k in CommandKind} | {"raise", "announce"}
     assert set(SOCKET_COMMANDS) == kinds
     nobody = Person("p", "P", "", frozenset({"*"}), frozenset(Role))
     assert socket_refusal(nobody, "no_such_kind") == "forbidden"
@@ -197,6 +197,8 @@ def _frame(kind: str, alarm_id: str) -> str:
                 "raised_at": "2025-01-01T10:00:00+00:00",
             }
         )
+    if kind == "announce":  # an all clear with nothing announced: refused, or "nothing_to_clear"
+        return json.dumps({"type": "announce", "site": alarm_id, "kind": "all_clear"})
     return json.dumps({"type": kind, "alarm_id": alarm_id})
 
 
@@ -232,7 +234,7 @@ async def test_every_socket_message_kind_for_every_role(broker: Broker, tmp_path
         order = sorted(Role, key=lambda r: allowed(_person(r), Action.ANSWER_ALARMS))
         for kind in SOCKET_COMMANDS:
             for role in order:
-                target = str(uuid4()) if kind == "raise" else alarm
+                target = {"raise": str(uuid4()), "announce": "oslo-sentrum"}.get(kind, alarm)
                 expected = socket_refusal(_person(role), kind) is None
                 if not expected and kind in ("resolve", "coming"):
                     # Screens see a change once it is stored: let the allowed "can't come"
