@@ -49,13 +49,15 @@ log = logging.getLogger("central.announcements")
 
 DEVICE_PREFIX = "device:"
 
-#: ``on_announced(site, kind, by, at)``: the hook the ARC transmitter is connected to.
-AnnouncedHook = Callable[[str, AnnouncementKind, str, datetime], None]
+#: ``on_announced(now, previous)``: the hook the ARC transmitter is connected to (the
+#: announcement made, and the one it replaced or ended: "All clear" restores that one).
+AnnouncedHook = Callable[[Announcement, Announcement | None], None]
 
 
-def log_for_arc(site: str, kind: AnnouncementKind, by: str, at: datetime) -> None:
-    """The ARC hook until the ARC package is connected: says what it would send."""
-    log.info("ARC hook: %s at %s by %s (%s); no ARC connected", kind, site, by, at.isoformat())
+def log_for_arc(now: Announcement, previous: Announcement | None) -> None:
+    """The ARC hook until the service connects it: says what happened."""
+    del previous  # "All clear" names what it ends once an ARC is connected
+    log.info("ARC hook: %s at %s by %s (%s)", now.kind, now.site, now.by, now.at.isoformat())
 
 
 class Announcing:
@@ -167,7 +169,7 @@ class Announcing:
         self._tell_devices(entry)
         self._changed(entry.site)
         try:
-            self.on_announced(entry.site, entry.kind, entry.by, entry.at)
+            self.on_announced(entry, outcome.previous)
         except Exception:  # the ARC's trouble must never stop an evacuation reaching screens
             log.exception("the ARC hook failed for %s at %s", entry.kind, entry.site)
         return (entry if entry.active else None), None
@@ -191,8 +193,15 @@ class Announcing:
         )
 
     def frames_for(self, person: Person) -> list[AnnouncementFrame]:
-        """One frame per site of ``person``: sent right after a screen's snapshot."""
-        return [self.frame(site) for site in self.zones if person.covers(site)]
+        """Sent right after a screen's snapshot: one frame per site of ``person`` that has ever
+        had an announcement (its current state, an "All clear" too, so that a desk that missed
+        the end while away drops its evacuation window). A site that never had one has nothing
+        to say, and 20,000 reconnecting screens are not sent a frame each for it."""
+        return [
+            self.frame(site)
+            for site in self.zones
+            if person.covers(site) and self.book.last(site) is not None
+        ]
 
     def _tell_devices(self, entry: Announcement) -> None:
         for device in self._registry.devices_at(entry.site):

@@ -31,10 +31,16 @@ log = logging.getLogger("central.escalation")
 class Escalator:
     """One per central: the routine, the core, and the sites' neighbours."""
 
-    def __init__(self, routine: EscalationRoutine, neighbours: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        routine: EscalationRoutine,
+        neighbours: Mapping[str, Iterable[str]],
+        arc_sites: Iterable[str] = (),
+    ) -> None:
         self.routine = routine
         self.core = Escalation(routine.plan())
         self._neighbours = {site: tuple(sites) for site, sites in neighbours.items()}
+        self._arc_sites = frozenset(arc_sites)  # sites with an alarm receiving centre
 
     def restore(self, active: Iterable[AlarmView], raised: Mapping[UUID, datetime]) -> None:
         """After a restart: each active alarm from its record (the stages it has taken), with
@@ -92,7 +98,7 @@ class Escalator:
         if not reaching:
             log.warning(
                 "alarm %s at %s: escalation stage %d (%s) reaches nobody: no neighbours"
-                " configured for the site, or an empty group",
+                " configured for the site, no ARC, or an empty group",
                 view.alarm_id,
                 view.site,
                 escalated.stage,
@@ -123,8 +129,10 @@ class Escalator:
     def _reaches(self, site: str, target: str) -> bool:
         if target == NEIGHBOURS:
             return bool(self._neighbours.get(site))
+        if target == ARC:
+            return site in self._arc_sites
         group = self.routine.groups.get(target)
-        return target == ARC or (group is not None and bool(group.users))
+        return group is not None and bool(group.users)
 
     @staticmethod
     def stored(persist: Persist) -> list[Escalated]:

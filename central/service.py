@@ -19,6 +19,15 @@ from uuid import UUID
 from sqlite_utils import Database
 
 from central.announcing import Announcing
+from central.arc import ArcEvent, ArcLink
+from central.arc.reports import (
+    alarm_report,
+    announcement_report,
+    replaced_report,
+    resolved_report,
+    trouble_report,
+    zone_numbers,
+)
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
 from central.config import OPEN_REGISTRY_NOTICE, CentralSettings, SiteSettings
@@ -36,7 +45,8 @@ from central.core import (
     Refusal,
 )
 from central.core.alarms import reaches
-from central.core.announcements import Origin
+from central.core.announcements import Announcement, Origin
+from central.core.escalation import ARC, Escalated
 from central.core.flood import (
     DESK_BURST,
     DESK_RATE_PER_S,
@@ -46,7 +56,13 @@ from central.core.flood import (
 from central.core.floodcards import FloodCards, Source
 from central.core.rounds import TestRound
 from central.core.strangers import FaultChange, UnknownDevices, describe
-from central.core.supervision import DeviceRecord, Fault, Supervisor
+from central.core.supervision import (
+    DeviceRecord,
+    Fault,
+    SupervisionAction,
+    Supervisor,
+    arc_fault,
+)
 from central.escalation import ArcHook, load_escalation
 from central.escalator import Escalator, arc_not_configured, first_raised
 from central.link import MqttLink
@@ -61,6 +77,7 @@ from central.store import floods as stored_floods
 from central.supervision import Watch
 from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
 from protocol.screen import (
+    AlarmState,
     AlarmUpdate,
     AlarmView,
     AnnounceRequest,
@@ -108,13 +125,21 @@ class Central:
         self.rejected: Counter[str] = Counter()
         self.routines = load_alarm_response(settings.routines.alarm_response).for_screens()
         self.book = AlarmBook(site_names=self.site_names)
+        # The alarm receiving centre of each site that has one (SIA DC-09, central.arc): told
+        # of an alarm by an escalation stage, of its resolution, of evacuations and of device
+        # trouble (central.arc.reports says which); its link state is a fault when down.
+        self.arc = ArcLink.from_settings(settings)
+        self.arc_zones = zone_numbers((d.site, d.id) for d in settings.devices)
+        arc_sites = {s.id for s in settings.sites if s.arc is not None}
         # Who else is told when nobody answers (routines/escalation.toml); ``to_arc`` is called
-        # once per stored stage that names the ARC (the coordinator connects the transmitter).
+        # once per stored stage that names the ARC (only for a site that has one).
         self.escalator = Escalator(
             load_escalation(settings.routines.escalation),
             {s.id: s.neighbours for s in settings.sites},
+            arc_sites,
         )
-        self.to_arc: ArcHook = arc_not_configured
+        self.to_arc: ArcHook = self._alarm_to_arc if arc_sites else arc_not_configured
+        self._arc_down: dict[str, Fault] = {}  # sites whose ARC is unreachable, as faults
         self.hub = Hub()
         # Pings every screen; one that stops answering is closed and no longer counts.
         self.pulse = Pulse(
@@ -134,8 +159,7 @@ class Central:
             on_announce=lambda message: self.announcing.from_device(message),
         )
         self.registry = Registry(settings.devices, trust_all=settings.registry.open)
-        # Evacuate / lock down / all clear per site (central.announcing); its ARC hook is
-        # ``self.announcing.on_announced(site, kind, by, at)``.
+        # Evacuate / lock down / all clear per site (central.announcing), told to the ARC too.
         self.announcing = Announcing(
             settings,
             self.store,
@@ -147,6 +171,7 @@ class Central:
             lambda site: self._tell_listeners(site),
             clock,
         )
+        self.announcing.on_announced = self._announced_to_arc
         # Alarms from unregistered devices: one fault per (site, device), kept up to date.
         self.strangers = UnknownDevices()
         self.floods = FloodGuard()
@@ -193,6 +218,9 @@ class Central:
         await self.announcing.start()
         if self.registry.open:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
+        await self.arc.start()  # sends what the ARC never confirmed before a stop
+        self._offer_arc_again()
+        self.watch.fault_listeners.append(self._trouble_to_arc)
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
@@ -214,6 +242,7 @@ class Central:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        await self.arc.stop()
         await self.store.close()
 
     async def _tick_forever(self) -> None:
@@ -229,6 +258,7 @@ class Central:
                 self._flood_faults(self.floods.tick(now), now)
                 self._stranger_faults(self.strangers.tick(now, self._registered))
                 self._flood_faults(self.desk_floods.tick(now), now, desk=True)
+                self._arc_faults(now)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
                 log.exception("tick failed")
@@ -556,11 +586,60 @@ class Central:
             view = self.book.get(persist.alarm_id)
             if view is not None:
                 self.to_arc(view, escalated)
+        row = persist.alarm
+        if row is not None and row.state is AlarmState.RESOLVED:
+            self._send_arc(resolved_report(row, self.arc_zones))  # the ARC had it: restore
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)
             if detail is not None:
                 self._carry_out(self.book.close_test(persist.alarm_id, now, detail))
+
+    # --- the alarm receiving centre (central.arc; what it hears: central.arc.reports) ------
+
+    def _send_arc(self, event: ArcEvent | None) -> None:
+        if event is not None:
+            self.arc.send(event)
+
+    def _alarm_to_arc(self, alarm: AlarmView, escalated: Escalated) -> None:
+        log.warning(
+            "alarm %s at %s goes to the ARC (stage %d: %s)",
+            alarm.alarm_id,
+            alarm.site,
+            escalated.stage,
+            escalated.reason,
+        )
+        self._send_arc(alarm_report(alarm, self.arc_zones))
+
+    def _announced_to_arc(self, now: Announcement, previous: Announcement | None) -> None:
+        self._send_arc(replaced_report(now, previous))  # a lockdown become an evacuation: ended
+        self._send_arc(announcement_report(now, previous))
+
+    def _trouble_to_arc(self, action: SupervisionAction) -> None:
+        self._send_arc(trouble_report(action, self.arc_zones))
+
+    def _offer_arc_again(self) -> None:
+        """After a restart: every alarm the record says went to the ARC, and every such
+        resolution, offered again. The ARC's outbox knows what it sent (the same event is
+        sent once), so this only closes the gap of a stop between a commit and its send."""
+        for view in self.book.kept():
+            if ARC in view.escalated_to:
+                self._send_arc(alarm_report(view, self.arc_zones))
+                self._send_arc(resolved_report(view, self.arc_zones))
+
+    def _arc_faults(self, now: datetime) -> None:
+        """A site whose ARC cannot be reached is a fault for its facility managers."""
+        down = self.arc.faults()
+        supervisor = self.watch.supervisor
+        for site, fault in list(self._arc_down.items()):
+            if site not in down:
+                del self._arc_down[site]
+                self.watch.carry_out(supervisor.withdraw(fault, now))
+        for site, state in down.items():
+            if site not in self._arc_down:
+                fault = arc_fault(site, state.reason, state.since)
+                self._arc_down[site] = fault
+                self.watch.carry_out(supervisor.report(fault))
 
     # --- what routes and pages ask and do: explicit, so they never reach into the parts ----
 

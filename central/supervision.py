@@ -54,6 +54,8 @@ class Watch:
         self._store = store
         # Screens that do not count as "someone would get the alarm" (a site's test screen).
         self._not_coverage = not_coverage
+        # Told of every fault raised or cleared, after screens and the test log (the ARC).
+        self.fault_listeners: list[Callable[[SupervisionAction], None]] = []
 
     def heard(self, message: Message, now: datetime) -> None:
         """A status, heartbeat, event or self-test result from a device."""
@@ -142,6 +144,8 @@ class Watch:
                 )
             self._push(frame)
             self._store.submit(write).add_done_callback(_log_failure)
+            for listener in self.fault_listeners:
+                listener(action)
 
     def _push(self, frame: FaultFrame) -> None:
         prepared = Prepared(encode_frame(frame))

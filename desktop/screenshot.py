@@ -1,14 +1,16 @@
-"""Pictures of the alarm window and the silent-alarm countdown, for the README.
+"""Pictures of the alarm window, the silent-alarm countdown and an evacuation, for the README.
 
     python -m desktop.screenshot [--language nb|en] [--out docs/img]
 
-Runs Qt offscreen (no display needed) with an example alarm and the repository's routine file,
-and saves ``desk-alarm.png`` and ``desk-countdown.png``.
+Runs Qt offscreen (no display needed) with an example alarm and the repository's routine files,
+and saves ``desk-alarm.png``, ``desk-countdown.png`` and ``desk-evacuation.png`` (the full-screen
+window of an evacuation announced from a reception's button).
 """
 
 from __future__ import annotations
 
 import argparse
+import gettext
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINES = ROOT / "routines" / "alarm-response.toml"
+EVACUATION = ROOT / "routines" / "evacuation.toml"
 FULL_HD = {
     "name": "desk",
     "x": 0,
@@ -89,12 +92,48 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     countdown_png = args.out / "desk-countdown.png"
     countdown.grab().save(str(countdown_png))
+    evacuation_png = _evacuation(args.out, args.language, translations, raised)
     screens.unlink()
     print(alarm_png)
     print(countdown_png)
+    print(evacuation_png)
     window.dismiss()
     countdown.close()
     return 0
+
+
+def _evacuation(
+    out: Path, language: str, translations: gettext.NullTranslations, at: datetime
+) -> Path:
+    """The announcement window as every desk of the site shows it, full screen."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.gui.announcement_window import AnnouncementWindow
+    from protocol import AnnouncementKind
+    from protocol.screen import AnnouncementFrame, RoutineText
+
+    frame = AnnouncementFrame(
+        site="bergen",
+        kind=AnnouncementKind.EVACUATE,
+        by="device:brg-200",
+        by_name="Resepsjon",
+        at=at + timedelta(minutes=2),
+        routine=RoutineText.model_validate(
+            tomllib.loads(EVACUATION.read_text(encoding="utf-8"))["evacuate"]
+        ),
+    )
+    window = AnnouncementWindow(
+        frame,
+        translations=translations,
+        language=language,
+        site_name="NAV Bergen",
+    )
+    window.show_over_everything()
+    QApplication.processEvents()
+    path = out / "desk-evacuation.png"
+    window.grab().save(str(path))
+    window.end()
+    return path
 
 
 if __name__ == "__main__":

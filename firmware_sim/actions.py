@@ -1,8 +1,9 @@
 """What ``trygg-sim`` and scenarios do to a running demo's hardware, through its sockets.
 
 A demo's working directory holds, per room, the edge config ``<device>.toml`` (the source of the
-input -> pin mapping), the pins' control socket ``<device>.sock`` and, with a sensor board,
-``<device>.board.sock`` and the board's port ``<device>.tty``.
+input -> pin mapping: its ``[[buttons]]`` and its ``[[announce.inputs]]``, such as a reception's
+evacuation button, which are worked alike), the pins' control socket ``<device>.sock`` and,
+with a sensor board, ``<device>.board.sock`` and the board's port ``<device>.tty``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def device_config(workdir: Path, device: str) -> dict[str, Any]:
 
 
 def _buttons(workdir: Path, device: str) -> list[dict[str, Any]]:
-    return list(device_config(workdir, device).get("buttons", []))
+    """Every input of the device: its alarm buttons, then its announcing inputs."""
+    config = device_config(workdir, device)
+    return [*config.get("buttons", []), *config.get("announce", {}).get("inputs", [])]
 
 
 def pin_of(workdir: Path, device: str, input_name: str) -> int | str:
@@ -86,4 +89,7 @@ def outputs(workdir: Path, device: str) -> dict[str, dict[str, Any]]:
             if f"{part}_pin" in button:
                 entry[part] = pin(button[f"{part}_pin"])
         result[str(button["input"])] = entry
+    sounder = device_config(workdir, device).get("announce", {}).get("buzzer_pin")
+    if sounder is not None:  # the [announce] sounder of its own (evacuation, lockdown)
+        result["announce"] = {"buzzer": pin(sounder)}
     return result

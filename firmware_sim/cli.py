@@ -51,6 +51,17 @@ _HELP = {
 }
 
 
+def _seconds(text: str) -> float:
+    """A delay for ``--escalate-after``: more than 0, at most an hour (as in the demo config)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    return value
+
+
 def _board_parser(sub: Any) -> None:
     board = sub.add_parser(
         "board",
@@ -103,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-boards", action="store_true", help="rooms without sensor boards (no [sensor_board])"
     )
     demo.add_argument(
+        "--escalate-after",
+        type=_seconds,
+        metavar="S",
+        help="an alarm nobody answers escalates after S seconds (later stages in proportion); "
+        "default: the shipped routine, routines/escalation.toml",
+    )
+    demo.add_argument(
         "--fresh",
         action="store_true",
         help="start with an empty office; by default a demo run before in the same workdir "
@@ -151,6 +169,23 @@ def _demo_settings(config: Path | None) -> DemoSettings:
     return load_settings(DemoSettings, config) if config else DEFAULT_DEMO
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from firmware_sim.demo import run_demo
+    from firmware_sim.scenario import Scenario, check_against, load_scenario
+
+    settings = _demo_settings(args.config)
+    if args.no_boards:
+        settings = settings.without_boards()
+    if args.escalate_after is not None:
+        settings = settings.model_copy(update={"escalate_after_s": args.escalate_after})
+    scenario: Scenario | None = None
+    if args.scenario:
+        scenario = load_scenario(args.scenario)
+        if problems := check_against(scenario, args.scenario, settings):
+            raise ConfigError(problems)
+    return run_demo(settings, args.workdir, scenario, fresh=args.fresh)
+
+
 def _run(args: argparse.Namespace) -> int:
     workdir: Path = args.workdir
     if args.command == "validate-config":
@@ -164,18 +199,7 @@ def _run(args: argparse.Namespace) -> int:
             return report(exc.problems, args.file)
         return report(check_against(loaded, args.file, _demo_settings(args.config)), args.file)
     if args.command == "demo":
-        from firmware_sim.demo import run_demo
-        from firmware_sim.scenario import Scenario, check_against, load_scenario
-
-        settings = _demo_settings(args.config)
-        if args.no_boards:
-            settings = settings.without_boards()
-        scenario: Scenario | None = None
-        if args.scenario:
-            scenario = load_scenario(args.scenario)
-            if problems := check_against(scenario, args.scenario, settings):
-                raise ConfigError(problems)
-        return run_demo(settings, workdir, scenario, fresh=args.fresh)
+        return _demo(args)
     if args.command == "play":
         from firmware_sim.scenario import load_scenario, play
 

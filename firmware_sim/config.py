@@ -26,6 +26,30 @@ class SimButton(BaseModel):
     buzzer_pin: int | None = Field(default=None, ge=2, le=27)
 
 
+class SimAnnounceInput(BaseModel):
+    """A button that announces for the whole site (a reception's evacuation button)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: InputName
+    pin: int = Field(ge=2, le=27)
+    kind: Literal["evacuate", "lockdown", "all_clear"]
+
+
+class SimAnnounce(BaseModel):
+    """The edge's ``[announce]``: its inputs, and a sounder of its own for evacuation and
+    lockdown. Central's registry entry allows exactly the kinds of these inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    buzzer_pin: int | None = Field(default=None, ge=2, le=27)
+    inputs: list[SimAnnounceInput] = Field(min_length=1)
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({i.kind for i in self.inputs})
+
+
 class SimBoard(BaseModel):
     """The room's sensor board (firmware_sim.board), served on ``<workdir>/<device>.tty``."""
 
@@ -44,9 +68,28 @@ class SimRoom(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     buttons: list[SimButton] = Field(min_length=1)
     board: SimBoard | None = None
+    announce: SimAnnounce | None = None
     measures: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
         default_factory=list, description="security measures besides the simulated hardware"
     )
+
+    @property
+    def inputs(self) -> list[str]:
+        """Every input's name: the alarm buttons', then the announcing ones'."""
+        announcing = self.announce.inputs if self.announce is not None else []
+        return [b.input for b in self.buttons] + [a.input for a in announcing]
+
+    @model_validator(mode="after")
+    def _one_use_per_pin_and_name(self) -> SimRoom:
+        pins = [p for b in self.buttons for p in (b.pin, b.led_pin, b.buzzer_pin) if p is not None]
+        if self.announce is not None:
+            pins += [a.pin for a in self.announce.inputs]
+            pins += [self.announce.buzzer_pin] if self.announce.buzzer_pin is not None else []
+        if len(pins) != len(set(pins)):
+            raise ValueError(f"room {self.device}: a GPIO pin is used twice")
+        if len(self.inputs) != len(set(self.inputs)):
+            raise ValueError(f"room {self.device}: an input name is used twice")
+        return self
 
 
 class SimSite(BaseModel):
@@ -56,12 +99,24 @@ class SimSite(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     rooms: list[SimRoom] = Field(min_length=1)
     desks: list[Id] = Field(min_length=1, description="one headless desk per user id")
+    answers: bool = Field(
+        default=True,
+        description="the site's desks answer 'I'm coming' to every alarm (--ack-all); false: "
+        "nobody answers, so the site's alarms escalate to the other sites (its neighbours)",
+    )
 
 
 class DemoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRYGG_SIM_", extra="forbid")
 
     sites: list[SimSite] = Field(min_length=1)
+    escalate_after_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="the first escalation stage's delay (later stages keep their ratio to it); "
+        "none: the shipped routine (routines/escalation.toml) as it is",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self) -> DemoSettings:
@@ -89,6 +144,7 @@ class DemoSettings(BaseSettings):
 ROOM_W, ROOM_H, GAP, WAITING, STAFF_W = 8.0, 6.0, 1.0, 4.0, 10.0
 _LEVEL_WORDS = {"acute": "akutt alarm", "assist": "be om bistand"}
 _PLACES = {"desk": "under bordet", "wall": "på veggen ved døra"}
+_ANNOUNCE_WORDS = {"evacuate": "evakuering", "lockdown": "innelåsing", "all_clear": "faren over"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +175,8 @@ def room_measures(room: SimRoom) -> tuple[str, ...]:
         f"Alarmknapp {_PLACES.get(b.input, f'«{b.input}»')}: {_LEVEL_WORDS[b.level]}"
         for b in room.buttons
     ]
+    if room.announce is not None:
+        found += [f"Knapp «{a.input}»: {_ANNOUNCE_WORDS[a.kind]}" for a in room.announce.inputs]
     if room.board is not None:
         found += [f"Personlig alarmanheng {p}" for p in room.board.pendants]
         if room.board.sound_alarm_db is not None:
@@ -168,6 +226,26 @@ def _room(device: str, name: str, number: int, sound_alarm_db: int | None = None
     )
 
 
+def _reception(device: str) -> SimRoom:
+    """A reception: an alarm button, and the site's evacuation and all-clear buttons with a
+    sounder of their own (no sensor board)."""
+    return SimRoom(
+        device=device,
+        name="Resepsjon",
+        buttons=[SimButton(input="desk", level="acute", pin=17, led_pin=27, buzzer_pin=22)],
+        announce=SimAnnounce(
+            buzzer_pin=25,
+            inputs=[
+                SimAnnounceInput(input="evacuate", pin=23, kind="evacuate"),
+                SimAnnounceInput(input="all_clear", pin=24, kind="all_clear"),
+            ],
+        ),
+        measures=["Resepsjonen ser hele venterommet"],
+    )
+
+
+# Oslo's desk answers every alarm; Bergen's does not (Ola is away from his screen), so a press
+# in Bergen shows how escalation reaches the neighbouring office.
 DEFAULT_DEMO = DemoSettings(
     sites=[
         SimSite(
@@ -184,7 +262,9 @@ DEFAULT_DEMO = DemoSettings(
             id="bergen",
             name="NAV Bergen",
             desks=["ola"],
+            answers=False,
             rooms=[
+                _reception("brg-200"),
                 _room("brg-201", "Møterom 201", 201, sound_alarm_db=80),
                 _room("brg-202", "Møterom 202", 202),
                 _room("brg-203", "Samtalerom 203", 203),

@@ -15,6 +15,13 @@ is reported, the device shows offline wherever supervision shows it, and ``trygg
 starts it again on the same outbox. The broker, central or a desk ending does stop the demo:
 without them it would show nothing true.
 
+Escalation and evacuation: the sites are each other's neighbours (central's ``neighbours``), and
+a site may be one whose desks don't answer (``answers = false``: no ``--ack-all``), so that its
+alarms escalate to the other office after the routine's delay (``--escalate-after`` writes a
+shortened copy of the routine). A room may have announcing inputs (a reception's evacuate and
+all-clear buttons, ``[announce]`` in its edge config, ``announces`` in central's registry).
+The desks' lines are printed with how far an alarm has escalated and every announcement.
+
 The rooms' sensor boards run inside this process (a thread each, see :mod:`firmware_sim.board`)
 and serve their ptys at ``<workdir>/<device>.tty``, which the edge configs name as their port;
 each has a control socket ``<workdir>/<device>.board.sock``. On the way out they are unplugged,
@@ -168,9 +175,11 @@ class Demo:
                 self._spawn(room.device, *self.edges[room.device])
             for desk in site.desks:
                 config = demo_files.desk_config(self.dir, desk, self.http_port, self.tokens[desk])
+                argv = [_script("trygg-desk"), "--config", str(config), "--headless"]
                 proc = self._spawn(
                     f"desk-{desk}",
-                    [_script("trygg-desk"), "--config", str(config), "--headless", "--ack-all"],
+                    # A site whose colleagues don't answer: its alarms escalate.
+                    [*argv, "--ack-all"] if site.answers else argv,
                     stdout=subprocess.PIPE,
                 )
                 threading.Thread(target=self._echo_desk, args=(desk, proc), daemon=True).start()
@@ -238,19 +247,7 @@ class Demo:
             for raw in proc.stdout:
                 record.write(raw)
                 record.flush()
-                try:
-                    item = json.loads(raw)
-                    if item.get("event") == "fault":
-                        print(_fault_line(desk, item), file=self.out, flush=True)
-                        continue
-                    who = ", ".join(r["name"] for r in item.get("responders", [])) or "-"
-                    line = (
-                        f"[desk {desk}] {item['event']:<6} {item['level'].upper():<6} "
-                        f"{item['room']} ({item['site']}) state={item['state']} coming={who}"
-                    )
-                except (ValueError, KeyError):
-                    line = f"[desk {desk}] {raw.decode(errors='replace').rstrip()}"
-                print(line, file=self.out, flush=True)
+                print(desk_line(desk, raw), file=self.out, flush=True)
 
     def banner(self) -> str:
         first_site = self.settings.sites[0]
@@ -277,9 +274,32 @@ class Demo:
                 f"  outputs:  {cli} outputs {room.device}",
                 *board_lines,
                 f"  power:    {cli} power-off|power-on {room.device} (watch supervision)",
+                *self._escalation_lines(cli),
                 "  stop:     Ctrl-C",
             ]
         )
+
+    def _escalation_lines(self, cli: str) -> list[str]:
+        """Escalation, the ARC and evacuation: how to see them in this office (if it can)."""
+        after = self.settings.escalate_after_s or demo_files.first_escalation_s()
+        lines = []
+        quiet = [site for site in self.settings.sites if not site.answers]
+        if quiet and len(self.settings.sites) > 1:
+            site = quiet[0]
+            rooms = [r for r in site.rooms if r.announce is None] or site.rooms
+            lines += [
+                f"  escalate: {site.name}'s desks don't answer; nobody answers in {after:g} s:"
+                " the other office is alerted",
+                f"            try: {cli} tap {rooms[0].device} {rooms[0].buttons[0].input}",
+                "  ARC:      none in the demo: an escalation stage naming only the ARC is"
+                " skipped (central logs it; docs/arc.md)",
+            ]
+        for _site, room in self.settings.rooms():
+            if room.announce is not None:
+                inputs = "|".join(a.input for a in room.announce.inputs)
+                lines.append(f"  announce: {cli} tap {room.device} {inputs} ({room.name})")
+                break
+        return lines
 
     def _screens(self) -> int:
         """How many screens watch: /healthz tells it only to a signed-in user, so the demo
@@ -351,6 +371,36 @@ class Demo:
         """One look at the parts: edges that ended are reported; what else has ended."""
         self._notice_edges_off()
         return self.dead()
+
+
+def desk_line(desk: str, raw: bytes) -> str:
+    """One line of a headless desk's stdout as the demo prints it: an alarm (and how far it
+    has escalated), a fault, or an evacuation / lockdown / all clear."""
+    try:
+        item = json.loads(raw)
+        if item.get("event") == "fault":
+            return _fault_line(desk, item)
+        if item.get("event") == "announcement":
+            return _announcement_line(desk, item)
+        who = ", ".join(r["name"] for r in item.get("responders", [])) or "-"
+        line = (
+            f"[desk {desk}] {item['event']:<6} {item['level'].upper():<6} "
+            f"{item['room']} ({item['site']}) state={item['state']} coming={who}"
+        )
+        if item.get("stage"):
+            told = ", ".join(item.get("escalated_to", ()))
+            whom = ", ".join([*item.get("escalated_sites", ()), *item.get("escalated_users", ())])
+            line += f" escalated: stage {item['stage']} told {told} ({whom or 'nobody more'})"
+        return line
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"[desk {desk}] {raw.decode(errors='replace').rstrip()}"
+
+
+def _announcement_line(desk: str, item: dict[str, Any]) -> str:
+    where = item["site"] + (f" zone {item['zone']}" if item.get("zone") else "")
+    who = item.get("by_name") or item.get("by") or "?"
+    state = "on" if item.get("active") else "ended"
+    return f"[desk {desk}] announcement {item['kind'].upper()} {where} by {who} ({state})"
 
 
 def _fault_line(desk: str, item: dict[str, Any]) -> str:

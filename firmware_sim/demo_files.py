@@ -9,12 +9,16 @@ into the workdir and returns its path; none starts anything.
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_sim.config import DemoSettings, PlanArea, SimRoom, SimSite, floor_plan
 
 CENTRAL_USER = "central"
+#: The escalation routine central uses unless told otherwise (central's ``[routines]`` default).
+SHIPPED_ESCALATION = Path(__file__).resolve().parents[1] / "routines" / "escalation.toml"
 
 
 def toml_str(value: str) -> str:
@@ -58,8 +62,15 @@ def central_config(
         "[store]",
         f"path = {toml_str(str(workdir / 'central.db'))}",
     ]
+    if settings.escalate_after_s is not None:
+        routine = escalation_routine(workdir, settings.escalate_after_s)
+        lines += ["[routines]", f"escalation = {toml_str(str(routine))}"]
     for site in settings.sites:
         lines += ["[[sites]]", f'id = "{site.id}"', f"name = {toml_str(site.name)}"]
+        # Every other office is a neighbour: an alarm nobody answers reaches them in time.
+        others = [toml_str(s.id) for s in settings.sites if s.id != site.id]
+        if others:
+            lines.append(f"neighbours = [{', '.join(others)}]")
         lines += _plan_lines(site)
     for site in settings.sites:  # the device registry: rooms come from here
         for room in site.rooms:
@@ -69,6 +80,8 @@ def central_config(
                 f'id = "{room.device}"',
                 f"room = {toml_str(room.name)}",
             ]
+            if room.announce is not None:  # what its announcing inputs may ask for
+                lines.append(f"announces = [{', '.join(map(toml_str, room.announce.kinds))}]")
     for site in settings.sites:
         for desk in site.desks:
             lines += [
@@ -110,12 +123,54 @@ def edge_config(workdir: Path, site_id: str, room: SimRoom, at: Endpoints, passw
             lines.append(f"led_pin = {button.led_pin}")
         if button.buzzer_pin is not None:
             lines.append(f"buzzer_pin = {button.buzzer_pin}")
+    if room.announce is not None:
+        lines.append("[announce]")
+        if room.announce.buzzer_pin is not None:
+            lines.append(f"buzzer_pin = {room.announce.buzzer_pin}")
+        for announcing in room.announce.inputs:
+            lines += [
+                "[[announce.inputs]]",
+                f'input = "{announcing.input}"',
+                f"pin = {announcing.pin}",
+                f'kind = "{announcing.kind}"',
+            ]
     if room.board is not None:
         lines += ["[sensor_board]", f"port = {toml_str(str(board_port(workdir, room)))}"]
         if room.board.sound_alarm_db is not None:
             lines.append(f"sound_alarm_db = {room.board.sound_alarm_db}")
     path = workdir / f"{room.device}.toml"
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def first_escalation_s(routine: Path = SHIPPED_ESCALATION) -> float:
+    """The delay of an acute alarm's first escalation stage in ``routine`` (for the banner)."""
+    stages = tomllib.loads(routine.read_text(encoding="utf-8")).get("acute", {}).get("stages", [])
+    return float(stages[0]["after_s"]) if stages else 0.0
+
+
+def escalation_routine(workdir: Path, first_after_s: float) -> Path:
+    """The shipped routine with each level's first stage after ``first_after_s`` and its later
+    stages at their shipped ratio to the first (20 s, 60 s -> 2 s, 6 s). Rewritten line by line,
+    so the comments and the groups stay as shipped."""
+    text = SHIPPED_ESCALATION.read_text(encoding="utf-8")
+    firsts = {
+        level: float(table["stages"][0]["after_s"])
+        for level, table in tomllib.loads(text).items()
+        if isinstance(table, dict) and table.get("stages")
+    }
+    level, out = None, []
+    for line in text.splitlines():
+        if header := re.match(r"\[\[(\w+)\.stages\]\]", line.strip()):
+            level = header[1]
+        elif line.strip().startswith("["):
+            level = None
+        elif level in firsts and (delay := re.match(r"\s*after_s\s*=\s*([\d.]+)", line)):
+            scaled = round(float(delay[1]) * first_after_s / firsts[level], 3)
+            line = f"after_s = {scaled:g}"
+        out.append(line)
+    path = workdir / "escalation.toml"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
 
 

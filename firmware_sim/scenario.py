@@ -5,8 +5,8 @@ A scenario is TOML, validated like every config (errors name file and line)::
     description = "A press, then the board misbehaves"
     [[step]]
     at_s = 5            # seconds after the demo is up
-    action = "tap"      # press tap hold release bounce stuck cut fix   (need input)
-    device = "rom-102"
+    action = "tap"      # press tap hold release bounce stuck cut fix   (need input; an
+    device = "rom-102"  # announcing input, such as a reception's "evacuate", is one too)
     input = "desk"
     [[step]]
     at_s = 8
@@ -138,8 +138,10 @@ def check_against(scenario: Scenario, path: Path, demo: DemoSettings) -> list[Co
         room = rooms.get(step.device)
         if room is None:
             problems.append(problem("device", f"the demo has no device {step.device!r}"))
-        elif step.input is not None and step.input not in {b.input for b in room.buttons}:
-            problems.append(problem("input", f"{step.device} has no input {step.input!r}"))
+        elif step.input is not None and step.input not in room.inputs:
+            known = ", ".join(room.inputs)
+            reason = f"{step.device} has no input {step.input!r} (its inputs: {known})"
+            problems.append(problem("input", reason))
         elif step.action not in PIN_ACTIONS and room.board is None:
             problems.append(problem("action", f"{step.device} has no sensor board"))
     return problems

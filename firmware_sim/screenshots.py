@@ -98,7 +98,7 @@ def _prepare(page: Page, demo: Demo) -> str:
     if not ran.ok:
         raise SimError(f"the self-test did not start: {ran.status} {ran.text()}")
 
-    # A test round in Bergen: three of its six buttons pressed, the rest left untested.
+    # A test round in Bergen: three of its seven buttons pressed, the rest left untested.
     def round_open() -> bool:
         rounds = _json(page, demo, "/api/test-rounds?site=bergen")["rounds"]
         return any(r["state"] == "open" for r in rounds)

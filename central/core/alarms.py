@@ -224,6 +224,10 @@ class AlarmBook:
         entry = self._entries.get(alarm_id)
         return entry.only if entry else None
 
+    def kept(self) -> tuple[AlarmView, ...]:
+        """Every alarm the book keeps: the active ones and those resolved within retention."""
+        return tuple(entry.view for entry in self._entries.values())
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -49,6 +49,7 @@ class FaultKind(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"  # an alarm from a (site, device) not in the registry
     FLOOD = "flood"  # a device raises alarms faster than people press buttons
     BROKER_UNREACHABLE = "broker_unreachable"  # central's MQTT link is down: it hears no device
+    ARC_UNREACHABLE = "arc_unreachable"  # no receiver of the site's alarm receiving centre answers
 
 
 #: Faults central raises on what it sees, not on what a device says of itself.
@@ -58,6 +59,7 @@ CENTRAL_KINDS = frozenset(
         FaultKind.UNKNOWN_DEVICE,
         FaultKind.FLOOD,
         FaultKind.BROKER_UNREACHABLE,
+        FaultKind.ARC_UNREACHABLE,
     }
 )
 BROKER_REASON = "central cannot reach the MQTT broker: no alarm from any device reaches central"
@@ -126,6 +128,17 @@ class FaultCleared:
 
 
 SupervisionAction = FaultRaised | FaultCleared
+
+
+def arc_fault(site: str, reason: str, since: datetime) -> Fault:
+    """The site's alarm receiving centre answers on no receiver (central.arc): an alarm that
+    escalates to it would not get there, so its facility managers must know."""
+    why = (
+        f"the alarm receiving centre does not answer ({reason})"
+        if reason
+        else ("the alarm receiving centre does not answer")
+    )
+    return Fault(site, "", FaultKind.ARC_UNREACHABLE, why, since)
 
 
 @dataclass(slots=True)

@@ -76,6 +76,7 @@ FAULT_KINDS = {
     "unknown_device": N_("Alarm from a device not in the registry"),
     "flood": N_("Flood of alarms"),
     "broker_unreachable": N_("Central cannot reach the message broker – no device alarms"),
+    "arc_unreachable": N_("The alarm receiving centre does not answer"),
 }
 
 # Commands a screen may send (an audit row's detail when one is refused).

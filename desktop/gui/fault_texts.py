@@ -25,6 +25,7 @@ def describe_kind(kind: str, translations: gettext.NullTranslations) -> str:
         "unknown_device": _("Alarm from a device not in the registry"),
         "flood": _("Flood of alarms"),
         "broker_unreachable": _("Central cannot reach the message broker – no device alarms"),
+        "arc_unreachable": _("The alarm receiving centre does not answer"),
     }
     # A kind newer than this desk still reads as something: the kind's own name.
     return texts.get(kind, kind.replace("_", " "))

@@ -1,7 +1,10 @@
 """`trygg-sim demo` (what `make demo` runs): it starts two sites of three rooms, a simulated
 press and a pendant on a simulated sensor board reach central and the desks, the console login
 it prints works and its board shows each site's floor plan lit up, and Ctrl-C leaves no
-process, pty symlink or control socket of it behind.
+process, pty symlink or control socket of it behind. Escalation and evacuation in the same run
+(a short escalation delay, `--escalate-after 2`): Bergen's desk does not answer, so its pendant
+alarm reaches Oslo's desk, and the reception's evacuate and all-clear buttons reach Bergen's
+desk as announcement lines and sound the reception's sounder until all clear.
 
 A second demo in the same workdir (the default one is shared, so a returning user's first
 `make demo` finds the last one's files) is refused while the first runs, naming it, and works
@@ -11,10 +14,12 @@ killed is a device without power: the demo goes on, central shows the device off
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +30,8 @@ import httpx
 
 from tests.support.stack import script
 
-ROOMS = ["brg-201", "brg-202", "brg-203", "rom-101", "rom-102", "rom-103"]
+ROOMS = ["brg-200", "brg-201", "brg-202", "brg-203", "rom-101", "rom-102", "rom-103"]
+BOARDED = [room for room in ROOMS if room != "brg-200"]  # the reception has no sensor board
 
 
 def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float = 60) -> str:
@@ -61,7 +67,7 @@ def log_in_to_console(client: httpx.Client, user: str, password: str) -> httpx.R
 def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     proc = subprocess.Popen(
-        [script("trygg-sim"), "--workdir", str(workdir), "demo"],
+        [script("trygg-sim"), "--workdir", str(workdir), "demo", "--escalate-after", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -69,6 +75,9 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
     )
     try:
         banner = read_until(proc, r"stop:\s+Ctrl-C")
+        assert "nobody answers in 2 s: the other office is alerted" in banner
+        assert "ARC:      none in the demo" in banner
+        assert "tap brg-200 evacuate|all_clear (Resepsjon)" in banner
         url = re.search(r"(http://127\.0\.0\.1:\d+)/healthz", banner)
         token = re.search(r"Bearer ([\w-]+)", banner)
         console = re.search(r"console:\s+(http://127\.0\.0\.1:\d+)/login", banner)
@@ -80,7 +89,7 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         assert "broker:   mqtt://127.0.0.1:" in banner
         assert "board rom-101 pendant p-101" in banner
         ports = sorted(p.name for p in workdir.glob("*.tty"))
-        assert ports == [f"{room}.tty" for room in ROOMS]
+        assert ports == [f"{room}.tty" for room in BOARDED]
         assert all(p.is_symlink() and p.exists() for p in workdir.glob("*.tty"))
 
         for _ in range(100):  # the edge may still be connecting
@@ -136,6 +145,21 @@ def test_demo_runs_a_press_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
         )
         assert pendant.returncode == 0, pendant.stderr
         read_until(proc, r"\[desk ola\] alarm\s+ACUTE\s+Møterom 202 \(bergen\)")
+        # Nobody in Bergen answers: after 2 s Oslo's desk (the neighbours) has it, and answers.
+        read_until(
+            proc,
+            r"\[desk kari\] alarm\s+ACUTE\s+Møterom 202 \(bergen\) .*"
+            r"escalated: stage 1 told neighbours \(oslo-sentrum\)",
+        )
+
+        # The reception's evacuation button: Bergen's desk shows it, the sounder sounds.
+        poll(lambda: sim(workdir, "tap", "brg-200", "evacuate").returncode == 0, "reception up")
+        read_until(proc, r"\[desk ola\] announcement EVACUATE bergen by Resepsjon \(on\)")
+        poll(lambda: sounder(workdir)["changes"] > 0, "the reception's sounder to sound")
+        cleared = sim(workdir, "tap", "brg-200", "all_clear")
+        assert cleared.returncode == 0, cleared.stderr
+        read_until(proc, r"\[desk ola\] announcement ALL_CLEAR bergen by Resepsjon \(ended\)")
+        poll(lambda: sounder(workdir)["pattern"] == "off", "the sounder to stop")
         assert demo_processes(workdir), "the demo's parts should be running before Ctrl-C"
     finally:
         proc.send_signal(signal.SIGINT)
@@ -226,6 +250,13 @@ def test_demo_again_in_the_same_workdir(tmp_path: Path) -> None:
     assert demo_processes(workdir) == []
 
 
+def sounder(workdir: Path) -> dict[str, Any]:
+    """The reception's own sounder (its ``[announce] buzzer_pin``) as its pins show it."""
+    shown = sim(workdir, "outputs", "brg-200")
+    assert shown.returncode == 0, shown.stderr
+    return dict(json.loads(shown.stdout)["announce"]["buzzer"])
+
+
 def device_state(url: str, token: str, device: str) -> str:
     answer = httpx.get(f"{url}/api/devices", headers={"Authorization": f"Bearer {token}"})
     answer.raise_for_status()
@@ -296,3 +327,25 @@ def test_help_lists_power(tmp_path: Path) -> None:
     refused = sim(tmp_path, "power-off", "rom-101")
     assert refused.returncode == 2
     assert f"no demo is running in {tmp_path}" in refused.stderr
+
+
+def test_readme_pictures_exist_and_the_desk_s_are_made(tmp_path: Path) -> None:
+    """Every picture the README shows is in the repository, and ``python -m desktop.screenshot``
+    (how the desk's pictures are made) makes the evacuation screen: full HD, full screen."""
+    root = Path(__file__).parents[2]
+    shown = re.findall(r"!\[[^]]*\]\((docs/img/[\w.-]+)\)", (root / "README.md").read_text())
+    assert "docs/img/desk-evacuation.png" in shown
+    assert [p for p in shown if not (root / p).is_file()] == []
+    made = subprocess.run(
+        [sys.executable, "-m", "desktop.screenshot", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        # Unset: the script sets its own offscreen full-HD screen.
+        env={k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"},
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    header = (tmp_path / "desk-evacuation.png").read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (int.from_bytes(header[16:20]), int.from_bytes(header[20:24])) == (1920, 1080)

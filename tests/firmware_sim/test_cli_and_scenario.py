@@ -178,7 +178,7 @@ def test_scenario_against_the_demo_names_lines(tmp_path: Path) -> None:
     problems = [str(p) for p in check_against(load_scenario(path), path, no_boards)]
     assert problems == [
         f"{path}:4: [step.0.device] the demo has no device 'nope'",
-        f"{path}:10: [step.1.input] rom-101 has no input 'floor'",
+        f"{path}:10: [step.1.input] rom-101 has no input 'floor' (its inputs: desk, wall)",
         f"{path}:13: [step.2.action] rom-101 has no sensor board",
     ]
     assert main(["validate-scenario", str(path)]) == 2
