@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from central.announcing import Announcing
 from central.arc import ArcEvent, ArcLink
+from central.arc.outbox import RETENTION as ARC_MEMORY
 from central.arc.reports import (
     alarm_report,
     announcement_report,
@@ -621,11 +622,18 @@ class Central:
     def _offer_arc_again(self) -> None:
         """After a restart: every alarm the record says went to the ARC, and every such
         resolution, offered again. The ARC's outbox knows what it sent (the same event is
-        sent once), so this only closes the gap of a stop between a commit and its send."""
+        sent once), so this only closes the gap of a stop between a commit and its send.
+        Only what the outbox can still recognise: an alarm older than its memory of sent
+        events is not offered again (the ARC had it long ago)."""
+        horizon = self.clock() - ARC_MEMORY + timedelta(days=1)
         for view in self.book.kept():
-            if ARC in view.escalated_to:
+            if ARC in view.escalated_to and view.raised_at > horizon:
                 self._send_arc(alarm_report(view, self.arc_zones))
                 self._send_arc(resolved_report(view, self.arc_zones))
+        for site in self.site_names:  # each site's latest announcement, as it was told
+            latest = self.announcing.book.history(site, limit=2)
+            if latest and latest[0].at > horizon:
+                self._announced_to_arc(latest[0], latest[1] if len(latest) > 1 else None)
 
     def _arc_faults(self, now: datetime) -> None:
         """A site whose ARC cannot be reached is a fault for its facility managers."""

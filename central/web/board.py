@@ -21,6 +21,7 @@ from central.api.deps import CentralDep, PersonDep
 from central.auth.routes import needs
 from central.auth.rules import Action
 from central.core import Person
+from central.core.alarms import reaches
 from central.service import Central
 from central.web import queries
 from central.web.deps import PagesDep, back_to
@@ -113,7 +114,8 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 async def _answer(central: Central, person: Person, alarm_id: UUID, kind: CommandKind) -> Response:
     found = central.alarm(alarm_id)
-    if found is None or not person.covers(found.site) or found.test:
+    # A neighbour site's responder or a guard the alarm escalated to may answer it here too.
+    if found is None or not reaches(person, found) or found.test:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such active alarm")
     refused = central.answer(person, kind, alarm_id)
     return back_to("/board", done="refused" if refused else str(kind))
@@ -183,7 +185,9 @@ async def alarm_page(
     alarm_id: UUID, request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
 ) -> Response:
     found = await central.read(lambda db: queries.alarm(db, str(alarm_id)))
-    if found is None or not person.covers(found["site"]):
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alarm")
     view = AlarmView.model_validate({k: v for k, v in found.items() if k != "events"})
+    if not reaches(person, view):  # its site's people, and those it escalated to
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alarm")
     return pages.render(request, "alarm.html", alarm=view, events=found["events"])
