@@ -26,9 +26,10 @@ from central.arc.reports import (
     announcement_report,
     replaced_report,
     resolved_report,
-    trouble_report,
     zone_numbers,
 )
+from central.arc.troubles import SETTLE_AFTER as TROUBLES_SETTLE_AFTER
+from central.arc.troubles import Troubles
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
 from central.config import OPEN_REGISTRY_NOTICE, CentralSettings, SiteSettings
@@ -141,6 +142,8 @@ class Central:
         )
         self.to_arc: ArcHook = self._alarm_to_arc if arc_sites else arc_not_configured
         self._arc_down: dict[str, Fault] = {}  # sites whose ARC is unreachable, as faults
+        self.troubles = Troubles(self.arc_zones)  # device trouble the ARCs have open
+        self._settle_troubles_at: datetime | None = None
         self.hub = Hub()
         # Pings every screen; one that stops answering is closed and no longer counts.
         self.pulse = Pulse(
@@ -221,6 +224,8 @@ class Central:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
         await self.arc.start()  # sends what the ARC never confirmed before a stop
         self._offer_arc_again()
+        self.troubles.restore(await self.arc.open_troubles())
+        self._settle_troubles_at = self.clock() + TROUBLES_SETTLE_AFTER
         self.watch.fault_listeners.append(self._trouble_to_arc)
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
@@ -260,6 +265,7 @@ class Central:
                 self._stranger_faults(self.strangers.tick(now, self._registered))
                 self._flood_faults(self.desk_floods.tick(now), now, desk=True)
                 self._arc_faults(now)
+                self._settle_troubles(now)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
                 log.exception("tick failed")
@@ -617,7 +623,15 @@ class Central:
         self._send_arc(announcement_report(now, previous))
 
     def _trouble_to_arc(self, action: SupervisionAction) -> None:
-        self._send_arc(trouble_report(action, self.arc_zones))
+        self._send_arc(self.troubles.changed(action))
+
+    def _settle_troubles(self, now: datetime) -> None:
+        """Once after a start, when supervision has judged every device: the ARC's open
+        troubles that no fault stands behind any more are restored."""
+        if self._settle_troubles_at is not None and now >= self._settle_troubles_at:
+            self._settle_troubles_at = None
+            for event in self.troubles.settle(now):
+                self._send_arc(event)
 
     def _offer_arc_again(self) -> None:
         """After a restart: every alarm the record says went to the ARC, and every such

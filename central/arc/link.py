@@ -155,6 +155,8 @@ class ArcLink:
     # --- the API -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if not self._sites and not self._db_path.exists():
+            return  # no site has (or had) an ARC: no outbox file, nothing to send
         now = self._clock()
         self._outbox = await self._on_disk(Outbox, self._db_path, now)
         for site in self._sites.values():
@@ -181,6 +183,13 @@ class ArcLink:
             await self._on_disk(self._outbox.close)
             self._outbox = None
         self._disk.shutdown(wait=True)
+
+    async def open_troubles(self) -> list[ArcEvent]:
+        """The trouble events the ARCs were offered and never the restore of (for
+        central.arc.troubles after a restart)."""
+        if self._outbox is None:
+            return []
+        return await self._on_disk(self._outbox.open_troubles)
 
     def send(self, event: ArcEvent) -> None:
         """Queue an event for its site's ARC; never blocks. A site without an ARC: ignored."""

@@ -80,6 +80,19 @@ class Outbox:
             [state, now.isoformat(), event.site, event.unique],
         )
 
+    def open_troubles(self) -> list[ArcEvent]:
+        """Trouble events offered whose restore never was (central.arc.troubles)."""
+        rows = self._db.execute(
+            "SELECT site, key, kind, at, zone, restore FROM arc_outbox AS a"
+            " WHERE kind = 'trouble' AND restore = 0 AND NOT EXISTS ("
+            "  SELECT 1 FROM arc_outbox AS b WHERE b.site = a.site AND b.key = a.key"
+            "  AND b.kind = 'trouble' AND b.restore = 1) ORDER BY id"
+        ).fetchall()
+        return [
+            ArcEvent(site, key, ArcKind(kind), datetime.fromisoformat(at), zone, bool(restore))
+            for site, key, kind, at, zone, restore in rows
+        ]
+
     def pending(self) -> list[ArcEvent]:
         """The events not yet delivered, in the order offered."""
         rows = self._db.execute(

@@ -16,8 +16,10 @@ docs/arc.md can state them and a test can check each by exact equality:
   the announcement it ends, and so does one of the other kind replacing it (a lockdown that
   becomes an evacuation): the ARC never keeps a zone open that the site has left.
 * A device fault (offline, tamper, a stuck input, a silent sensor board, a reported fault) is
-  trouble (380) on that device's zone, restored when cleared. Faults of the whole site (no
-  screen, the broker link, a flood) are central's own business and stay off the ARC's desk.
+  trouble (380) on that device's zone, restored when cleared (``central.arc.troubles`` keeps
+  one open trouble per device and kind, also across a restart of central). Faults of the
+  whole site (no screen, the broker link, a flood) are central's own business and stay off the
+  ARC's desk.
 
 Every event's ``key`` names what makes it one (the alarm id, the announcement id, the fault and
 its start), so the outbox sends an event offered twice only once (a restart re-running a step).
@@ -30,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from central.arc.events import MAX_ZONE, ArcEvent, ArcKind
 from central.core.announcements import Announcement
 from central.core.escalation import ARC
-from central.core.supervision import Fault, FaultCleared, FaultKind, FaultRaised
+from central.core.supervision import FaultKind
 from protocol import AlarmLevel, AlarmSource
 from protocol.messages import AnnouncementKind
 from protocol.screen import AlarmState, AlarmView
@@ -119,15 +121,3 @@ def replaced_report(now: Announcement, previous: Announcement | None) -> ArcEven
     if previous is None or kind is None or ended is None or ended is kind:
         return None
     return ArcEvent(now.site, str(previous.announcement_id), ended, now.at, restore=True)
-
-
-def trouble_report(action: FaultRaised | FaultCleared, zones: Zones) -> ArcEvent | None:
-    """Trouble for a device fault, or its restore when cleared (None: not the ARC's)."""
-    fault: Fault = action.fault
-    if not fault.device or fault.kind not in TROUBLE_KINDS:
-        return None
-    key = f"{fault.device}/{fault.kind.value}/{fault.since.isoformat()}"
-    zone = zones.get((fault.site, fault.device), 0)
-    if isinstance(action, FaultRaised):
-        return ArcEvent(fault.site, key, ArcKind.TROUBLE, fault.since, zone=zone)
-    return ArcEvent(fault.site, key, ArcKind.TROUBLE, action.at, zone=zone, restore=True)

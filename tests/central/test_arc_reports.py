@@ -11,17 +11,14 @@ import pytest
 
 from central.arc.events import MAX_ZONE, ArcEvent, ArcKind
 from central.arc.reports import (
-    TROUBLE_KINDS,
     alarm_kind,
     alarm_report,
     announcement_report,
     replaced_report,
     resolved_report,
-    trouble_report,
     zone_numbers,
 )
 from central.core.announcements import Announcement, Origin
-from central.core.supervision import Fault, FaultCleared, FaultKind, FaultRaised
 from protocol import AlarmLevel, AlarmSource
 from protocol.messages import AnnouncementKind
 from protocol.screen import AlarmState, AlarmView
@@ -74,10 +71,6 @@ def announcement(
     return Announcement(
         announcement_id, SITE, kind, None, "kari", "Kari Nordmann", Origin.CONSOLE, at(seconds)
     )
-
-
-def fault(kind: FaultKind, device: str = "rom-102") -> Fault:
-    return Fault(SITE, device, kind, "why", at(5))
 
 
 # --- zone numbers ------------------------------------------------------------------------
@@ -305,66 +298,3 @@ def test_nothing_is_replaced_by_a_first_announcement_or_by_all_clear() -> None:
     assert replaced_report(evacuate, None) is None
     assert replaced_report(clear, evacuate) is None  # all clear's restore: announcement_report
     assert replaced_report(evacuate, clear) is None
-
-
-# --- device trouble ----------------------------------------------------------------------
-
-
-def test_the_trouble_kinds_are_the_devices_own_faults() -> None:
-    assert frozenset(FaultKind) - TROUBLE_KINDS == {
-        FaultKind.NO_SCREEN,
-        FaultKind.UNKNOWN_DEVICE,
-        FaultKind.FLOOD,
-        FaultKind.BROKER_UNREACHABLE,
-        FaultKind.ARC_UNREACHABLE,
-    }
-
-
-@pytest.mark.parametrize("kind", sorted(TROUBLE_KINDS))
-def test_a_device_fault_is_trouble_on_its_zone_and_its_clearing_the_restore(
-    kind: FaultKind,
-) -> None:
-    raised = fault(kind)
-    key = f"rom-102/{kind.value}/{at(5).isoformat()}"
-    assert trouble_report(FaultRaised(raised), ZONES) == ArcEvent(
-        SITE, key, ArcKind.TROUBLE, at(5), zone=2
-    )
-    assert trouble_report(FaultCleared(raised, at(65)), ZONES) == ArcEvent(
-        SITE, key, ArcKind.TROUBLE, at(65), zone=2, restore=True
-    )
-
-
-def test_two_spells_of_one_fault_are_two_events() -> None:
-    first = trouble_report(FaultRaised(fault(FaultKind.OFFLINE)), ZONES)
-    later = Fault(SITE, "rom-102", FaultKind.OFFLINE, "why", at(300))
-    second = trouble_report(FaultRaised(later), ZONES)
-    assert first is not None
-    assert second is not None
-    assert (first.key, second.key) == (
-        f"rom-102/offline/{at(5).isoformat()}",
-        f"rom-102/offline/{at(300).isoformat()}",
-    )
-
-
-def test_trouble_of_an_unnumbered_device_is_zone_zero() -> None:
-    assert trouble_report(FaultRaised(fault(FaultKind.TAMPER, "rom-999")), ZONES) == ArcEvent(
-        SITE, f"rom-999/tamper/{at(5).isoformat()}", ArcKind.TROUBLE, at(5), zone=0
-    )
-
-
-@pytest.mark.parametrize("kind", sorted(frozenset(FaultKind) - TROUBLE_KINDS))
-def test_faults_of_the_whole_site_stay_off_the_arcs_desk(kind: FaultKind) -> None:
-    site_wide = fault(kind, device="")
-    assert trouble_report(FaultRaised(site_wide), ZONES) is None
-    assert trouble_report(FaultCleared(site_wide, at(9)), ZONES) is None
-
-
-@pytest.mark.parametrize("kind", [FaultKind.UNKNOWN_DEVICE, FaultKind.FLOOD])
-def test_central_findings_about_a_device_are_not_trouble(kind: FaultKind) -> None:
-    assert trouble_report(FaultRaised(fault(kind)), ZONES) is None
-    assert trouble_report(FaultCleared(fault(kind), at(9)), ZONES) is None
-
-
-@pytest.mark.parametrize("kind", sorted(TROUBLE_KINDS))
-def test_a_device_kind_without_a_device_is_not_trouble(kind: FaultKind) -> None:
-    assert trouble_report(FaultRaised(fault(kind, device="")), ZONES) is None
