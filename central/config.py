@@ -375,10 +375,26 @@ class DeviceSettings(_Section):
     # What an input of this device may announce (evacuate, lockdown, all_clear), e.g. a
     # reception button; empty: nothing. Its broker ACL gets ``announce/request`` only if set.
     announces: tuple[Literal["evacuate", "lockdown", "all_clear"], ...] = ()
+    # The number the site's alarm receiving centre knows this device by (the zone of its
+    # events; 901/902 are evacuation/lockdown). Required at a site with [sites.arc], unique
+    # there: an explicit number, so adding or reordering devices never moves a room at the ARC.
+    arc_zone: int | None = Field(default=None, ge=1, le=899)
 
     @property
     def mqtt_username(self) -> str:
         return self.username or self.id
+
+
+def _arc_zones(site: str, devices: list[DeviceSettings]) -> None:
+    """At a site with an ARC every device has its own ``arc_zone`` (docs/arc.md)."""
+    missing = [d.id for d in devices if d.arc_zone is None]
+    if missing:
+        raise ValueError(
+            f"site {site} has an alarm receiving centre ([sites.arc]): give each of its devices"
+            f" the zone number the ARC knows it by (arc_zone = 1-899); missing for"
+            f" {', '.join(missing)}"
+        )
+    _refuse_repeats(f"arc_zone at site {site}", [str(d.arc_zone) for d in devices])
 
 
 class RegistrySettings(_Section):
@@ -466,6 +482,9 @@ class CentralSettings(BaseSettings):
         for device in devices:
             if device.site not in known:
                 raise ValueError(f"device {device.id} names unknown site {device.site!r}")
+        for site in sites:
+            if site.arc is not None:
+                _arc_zones(site.id, [d for d in devices if d.site == site.id])
         registry = info.data.get("registry")
         if not devices and registry is not None and not registry.open:
             raise ValueError(

@@ -131,7 +131,7 @@ class Central:
         # of an alarm by an escalation stage, of its resolution, of evacuations and of device
         # trouble (central.arc.reports says which); its link state is a fault when down.
         self.arc = ArcLink.from_settings(settings)
-        self.arc_zones = zone_numbers((d.site, d.id) for d in settings.devices)
+        self.arc_zones = zone_numbers((d.site, d.id, d.arc_zone) for d in settings.devices)
         arc_sites = {s.id for s in settings.sites if s.arc is not None}
         # Who else is told when nobody answers (routines/escalation.toml); ``to_arc`` is called
         # once per stored stage that names the ARC (only for a site that has one).

@@ -9,7 +9,7 @@ docs/arc.md can state them and a test can check each by exact equality:
   (routines/escalation.toml): never a test alarm, never a drill (the escalation core keeps both
   away), never at once — the site's own colleagues get their chance first. Acute is Contact ID
   120 (panic); acute raised silently from a desk is 122 (silent panic: the raiser may be
-  watched); assist is 101. The zone is the device's number in the site's registry.
+  watched); assist is 101. The zone is the device's ``arc_zone`` from the registry.
 * Its resolution is a restore of the same event, sent only for an alarm the ARC was told of
   (``"arc"`` in its ``escalated_to``): an ARC never hears "all clear" for an alarm it never had.
 * Evacuate and lock down are events of their own (fixed zones 901/902); "All clear" restores
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from central.arc.events import MAX_ZONE, ArcEvent, ArcKind
+from central.arc.events import ArcEvent, ArcKind
 from central.core.announcements import Announcement
 from central.core.escalation import ARC
 from central.core.supervision import FaultKind
@@ -55,17 +55,11 @@ _ANNOUNCED = {
 Zones = Mapping[tuple[str, str], int]
 
 
-def zone_numbers(devices: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Each (site, device) of the registry numbered from 1 within its site, in registry order
-    (the numbers an operator hands the ARC with the room names; docs/arc.md)."""
-    numbers: dict[tuple[str, str], int] = {}
-    per_site: dict[str, int] = {}
-    for site, device in devices:
-        if (site, device) in numbers:
-            continue
-        per_site[site] = per_site.get(site, 0) + 1
-        numbers[(site, device)] = min(per_site[site], MAX_ZONE)
-    return numbers
+def zone_numbers(devices: Iterable[tuple[str, str, int | None]]) -> dict[tuple[str, str], int]:
+    """Each (site, device, arc_zone) of the registry that has a zone: the number the ARC
+    knows the device by (set explicitly in the registry, so that adding or reordering devices
+    never moves a room at the ARC; central's config requires it at a site with an ARC)."""
+    return {(site, device): zone for site, device, zone in devices if zone is not None}
 
 
 def alarm_kind(view: AlarmView) -> ArcKind:

@@ -8,7 +8,10 @@ press is: policy → publish (network first) → outbox write on the disk thread
 Start-up order matters for an alarm system that may have lost power mid-press: the outbox's
 active alarms come back first (LEDs, press counts), then the contacts are read and the press
 policy decides what a closed one is (the alarm it was, a restored alarm, or stuck); the ids and
-flags that decision needs are on disk before any press is taken (``ready``).
+flags that decision needs are on disk before any press is taken (``ready``). A contact edge
+that comes in meanwhile (the pins are open, the start is still being written) waits for that
+and is then taken in order; dropping it lost a press made as the edge came up (the chaos rig's
+edge-powercut, on a loaded machine).
 
 :attr:`EdgeAgent.changed` is the one change hook: an event set (and replaced) at every change
 of state, so a caller can wait for any condition on the public view without polling (the
@@ -65,6 +68,7 @@ class EdgeAgent:
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._ready = False
+        self._early: list[tuple[str, bool, datetime]] | None = None  # edges before ``ready``
         self._link = MqttLink(
             _link_settings(settings),
             events=self,
@@ -208,6 +212,7 @@ class EdgeAgent:
             self._alarms.show_all(Indicators(self.settings.buttons, self._pin_factory))
             self._announcer.indicators = self._alarms.indicators
             self._announcer.start(loop, self._pin_factory)
+            self._early = []  # from here on a contact edge is kept until the start is on disk
             buttons = ButtonInputs(
                 self.settings.buttons, self._on_contact, self._clock, loop, self._pin_factory
             )
@@ -218,6 +223,9 @@ class EdgeAgent:
                 self._sensors.start(loop)
             tasks = [asyncio.create_task(self._ticker(), name="edge-ticker")]
             self._ready = True
+            early, self._early = self._early or [], None
+            for input_name, closed, at in early:  # pressed while the start was being written
+                self._on_contact(input_name, closed, at)
             self._notify()
             log.info(
                 "edge agent running site=%s device=%s inputs=%s",
@@ -259,6 +267,7 @@ class EdgeAgent:
         self, buttons: ButtonInputs | None, tasks: list[asyncio.Task[None]]
     ) -> None:
         self._ready = False
+        self._early = None
         for selftest in self._selftests:
             selftest.cancel()
         await asyncio.gather(*self._selftests, return_exceptions=True)
@@ -294,7 +303,9 @@ class EdgeAgent:
 
     def _on_contact(self, input_name: str, closed: bool, at: datetime) -> None:
         if not self._ready:
-            return  # an edge delivered after shutdown began
+            if self._early is not None:
+                self._early.append((input_name, closed, at))  # taken once ready
+            return  # otherwise an edge delivered after shutdown began
         policy = self._alarms.policy
         if closed:
             self._stuck.closed(input_name, at)

@@ -106,6 +106,31 @@ def test_bad_keys_are_refused(
     assert refusal in problems(config(tmp_path, extra='key_env = "OSLO_ARC_KEY"'))
 
 
+def with_devices(tmp_path: Path, *zones: str) -> Path:
+    """The base config with a registry of rom-1, rom-2, ... at oslo, each with ``zones[i]``
+    (its table's extra line, "" for none)."""
+    text = BASE.format(receivers='"127.0.0.1:9000"', extra="").replace(
+        "[registry]\nopen = true\n", ""
+    )
+    for n, zone in enumerate(zones, start=1):
+        text += f'[[devices]]\nsite = "oslo"\nid = "rom-{n}"\nroom = "Rom {n}"\n{zone}\n'
+    path = tmp_path / "central.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_device_of_a_site_with_an_arc_names_its_zone_once(tmp_path: Path) -> None:
+    ok = load_settings(CentralSettings, with_devices(tmp_path, "arc_zone = 2", "arc_zone = 1"))
+    assert [(d.id, d.arc_zone) for d in ok.devices] == [("rom-1", 2), ("rom-2", 1)]
+    missing = problems(with_devices(tmp_path, "arc_zone = 1", ""))
+    assert "central.toml:" in missing
+    assert "missing for rom-2" in missing
+    assert "arc_zone at site oslo" in problems(
+        with_devices(tmp_path, "arc_zone = 3", "arc_zone = 3")
+    )
+    assert "arc_zone" in problems(with_devices(tmp_path, "arc_zone = 901"))  # announcements'
+
+
 def test_bad_addresses_and_accounts_are_refused(tmp_path: Path) -> None:
     assert "receiver 'arc.example.no' is not host:port" in problems(
         config(tmp_path, '"arc.example.no"')

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from central.arc.events import MAX_ZONE, ArcEvent, ArcKind
+from central.arc.events import ArcEvent, ArcKind
 from central.arc.reports import (
     alarm_kind,
     alarm_report,
@@ -76,34 +76,18 @@ def announcement(
 # --- zone numbers ------------------------------------------------------------------------
 
 
-def test_zones_are_numbered_from_one_per_site_in_registry_order() -> None:
+def test_zones_are_the_registrys_explicit_numbers() -> None:
     devices = [
-        (SITE, "rom-101"),
-        ("bergen", "rom-201"),
-        (SITE, "rom-102"),
-        (SITE, "rom-101"),  # listed twice: keeps its first number, takes none
-        ("bergen", "rom-202"),
-        (SITE, "resepsjon"),
+        (SITE, "rom-101", 7),
+        ("bergen", "rom-201", 1),
+        (SITE, "rom-102", None),  # a site without an ARC needs none: no zone
+        (SITE, "resepsjon", 899),
     ]
     assert zone_numbers(devices) == {
-        (SITE, "rom-101"): 1,
+        (SITE, "rom-101"): 7,
         ("bergen", "rom-201"): 1,
-        (SITE, "rom-102"): 2,
-        ("bergen", "rom-202"): 2,
-        (SITE, "resepsjon"): 3,
+        (SITE, "resepsjon"): 899,
     }
-
-
-def test_zones_beyond_contact_ids_three_digits_share_the_last_number() -> None:
-    devices = [(SITE, f"rom-{n}") for n in range(1, MAX_ZONE + 3)]
-    numbers = zone_numbers(devices)
-    assert [numbers[(SITE, f"rom-{n}")] for n in (1, MAX_ZONE - 1, MAX_ZONE)] == [
-        1,
-        MAX_ZONE - 1,
-        MAX_ZONE,
-    ]
-    assert numbers[(SITE, f"rom-{MAX_ZONE + 1}")] == MAX_ZONE
-    assert numbers[(SITE, f"rom-{MAX_ZONE + 2}")] == MAX_ZONE
 
 
 def test_no_devices_no_zones() -> None:

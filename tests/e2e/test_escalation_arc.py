@@ -32,7 +32,7 @@ ACUTE, ASSIST = 17, 22  # the edge's buttons (tests.support.stack.edge_config)
 ACCOUNT = "5678"
 KEY_ENV = "TRYGG_TEST_ARC_KEY"
 TEXT_KEY = "A1B2C3D4E5F60718"  # 16 hex characters used as the key's bytes (pysiaalarm's way)
-# The registry: the edge's rom-101 is its site's second device, so the ARC knows it as zone 2.
+# The registry: at a site with an ARC every device names its zone (arc_zone); rom-101 is 2.
 DEVICES = (
     (SITE, "resepsjon", "Resepsjon"),
     (SITE, "rom-101", "Møterom 101"),
@@ -47,8 +47,9 @@ SLACK_S = 10  # process start-up, central's 0.5 s ticks, the desk's round trip
 
 
 def routine(after: tuple[float, float]) -> str:
-    """Both levels: the neighbours after ``after[0]``, the ARC after ``after[1]``. Headless
-    desks never report "shown", so the "not shown" limit is set out of reach."""
+    """Both levels: the neighbours after ``after[0]``, the ARC after ``after[1]``. The "not
+    shown" limit is set out of reach, so that only the delays decide when a stage is taken
+    (a site whose only desk is away would otherwise escalate at once)."""
     lines = ["unseen_after_s = 600"]
     for level in ("acute", "assist"):
         for target, delay in zip(("neighbours", "arc"), after, strict=True):
@@ -89,6 +90,7 @@ def make_central(
         user_sites=user_sites,
         roles=roles,
         site_extra={SITE: (f'neighbours = ["{NEIGHBOUR}"]', *arc_section(arc_port))},
+        device_extra={(SITE, "resepsjon"): ("arc_zone = 1",), (SITE, "rom-101"): ("arc_zone = 2",)},
         extra=("[routines]", f'escalation = "{path}"'),
     )
 

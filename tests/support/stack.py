@@ -69,13 +69,15 @@ class Central:
         mqtt_port: int | None = None,
         mqtt_extra: tuple[str, ...] = (),
         site_extra: dict[str, tuple[str, ...]] | None = None,
+        device_extra: dict[tuple[str, str], tuple[str, ...]] | None = None,
         extra: tuple[str, ...] = (),
     ) -> None:
         """``devices``: the registry, (site, device, room) each; empty = an open registry
         (``[registry] open = true``: rooms from payloads). ``user_sites``/``roles``: per user
         (default: every site, responder). ``mqtt_port``/``mqtt_extra``: another listener,
         e.g. TLS with its ``tls_*`` lines. ``site_extra``: more lines of a site's table (e.g.
-        ``neighbours = [...]``); ``extra``: more tables at the end (e.g. ``[routines]``)."""
+        ``neighbours = [...]``); ``device_extra``: more lines of a device's table, by (site,
+        device) (e.g. ``arc_zone = 2``); ``extra``: more tables at the end (e.g. ``[routines]``)."""
         self.dir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +116,7 @@ class Central:
                 f'site = "{site}"',
                 f'id = "{device}"',
                 f"room = {json.dumps(room, ensure_ascii=False)}",
+                *(device_extra or {}).get((site, device), ()),
             ]
         if not devices:  # the explicit opt-in central requires to run without a registry
             lines += ["[registry]", "open = true"]
