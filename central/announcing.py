@@ -2,11 +2,18 @@
 
 The core (``central.core.announcements``) decides; this module carries its decisions out, in
 one place, so what a change reaches is visible: the store (one row per change, restored at
-start), the audit trail, every screen of the site (an ``announcement`` frame with the site's
-routine; a screen that connects later gets the current state right after its snapshot), every
-edge of the site (a retained ``announce`` message per device, so one that reconnects gets the
-state from the broker), the console's board (its listeners) and the ARC hook
-(:attr:`Announcing.on_announced`, which the ARC package is connected to; until then it logs).
+start; a failed write is retried until stored, :meth:`Announcing.tick`), the audit trail,
+every screen of the site (an ``announcement`` frame with the site's routine; a screen that
+connects later finds every active announcement of its sites in its ``snapshot``, and one that
+is not there is over), every edge of the site (a retained ``announce`` message per device, so
+one that reconnects gets the state from the broker), the console's board (its listeners) and
+the ARC hook (:attr:`Announcing.on_announced`; central.service connects the ARC to it).
+
+What people see follows central's truth after any fault: every MQTT link-up of central
+(:meth:`Announcing.link_up`: a restart, a broker that restarted and lost its retained
+messages) tells every device of every site its current state again, ``all_clear`` for a site
+with nothing on (even one never announced: a record lost to a crash leaves no trace here, but
+may have left buzzers sounding); each desk's snapshot says what is on at its sites.
 
 Who may ask is checked here, before the core sees a request: a person by the rule table
 (``central.auth.rules``, action ``announce``) and the sites they cover; a device by the
@@ -21,7 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 from central.audit.trail import Trail
 from central.auth.rules import Action, allowed
@@ -48,6 +55,9 @@ from protocol.screen import AnnouncementFrame, encode_frame
 log = logging.getLogger("central.announcements")
 
 DEVICE_PREFIX = "device:"
+CENTRAL = "central"  # ``by`` of the all clear a site never announced at is told
+#: Fixed for ever: the namespace of that all clear's id (one per site).
+NOTHING_ANNOUNCED = UUID("3f6c2a91-8d4e-4b7a-9c15-e2d07b5a8f43")
 
 #: ``on_announced(now, previous)``: the hook the ARC transmitter is connected to (the
 #: announcement made, and the one it replaced or ended: "All clear" restores that one).
@@ -88,16 +98,43 @@ class Announcing:
         self.on_announced: AnnouncedHook = log_for_arc
 
     async def start(self) -> None:
-        """The stored history back; every edge is told the current state again (the broker
-        may have lost its retained messages)."""
+        """The stored history back (the edges are told at the link-up: :meth:`link_up`)."""
         history = await self._store.read(stored.stored)
         self.book = Announcements.restore(self.zones, history)
         for entry in self.book.active():
             log.warning("restored: %s at %s since %s", entry.kind, entry.site, entry.at)
+
+    def link_up(self) -> None:
+        """Central's MQTT link is (back) up: every device of every site is told its current
+        state again. The broker may have restarted and lost its retained messages, and one
+        may hold a state central no longer has (its record lost): what sounds must be what
+        central says, ``all_clear`` included."""
         for site in self.zones:
-            last = self.book.last(site)
-            if last is not None:
-                self._tell_devices(last)
+            self._tell_devices(self._latest(site))
+
+    def tick(self, now: datetime) -> None:
+        """A change whose write failed (a full disk) is written again when due, until stored."""
+        for entry in self.book.due(now):
+            log.warning("announcement %s at %s: writing it again", entry.kind, entry.site)
+            self._write(entry)
+
+    def _write(self, entry: Announcement) -> None:
+        def done(future: asyncio.Future[None]) -> None:
+            failed = future.cancelled() or future.exception() is not None
+            if not failed:
+                self.book.stored(entry.announcement_id)
+                return
+            why = "cancelled" if future.cancelled() else future.exception()
+            log.error("%s at %s not stored (%s): retried", entry.kind, entry.site, why)
+            self.book.write_failed(entry.announcement_id, self._clock())
+
+        try:
+            future = self._store.submit(stored.recorded(entry))
+        except RuntimeError as exc:  # the store is not open (yet, or any more)
+            log.error("%s at %s not stored (%s): retried", entry.kind, entry.site, exc)
+            self.book.write_failed(entry.announcement_id, self._clock())
+            return
+        future.add_done_callback(done)
 
     # --- requests ------------------------------------------------------------------------
 
@@ -161,7 +198,7 @@ class Announcing:
         entry = outcome.now
         where = f"{entry.site}" + (f" zone {entry.zone}" if entry.zone else "")
         log.warning("%s at %s by %s (%s)", entry.kind, where, entry.by, entry.origin)
-        self._store.submit(stored.recorded(entry)).add_done_callback(_report)
+        self._write(entry)
         detail = f"{entry.kind}" + (f" zone {entry.zone}" if entry.zone else "")
         self._trail.record(entry.by, "announced", entry.site, f"{detail} ({entry.origin})")
         frame = self.frame(entry.site)
@@ -181,6 +218,10 @@ class Announcing:
         last = self.book.last(site)
         if last is None:
             return AnnouncementFrame(site=site, kind=AnnouncementKind.ALL_CLEAR)
+        return self._frame(last)
+
+    def _frame(self, last: Announcement) -> AnnouncementFrame:
+        site = last.site
         return AnnouncementFrame(
             site=site,
             kind=last.kind,
@@ -192,16 +233,29 @@ class Announcing:
             routine=self.routines.get(last.kind),
         )
 
-    def frames_for(self, person: Person) -> list[AnnouncementFrame]:
-        """Sent right after a screen's snapshot: one frame per site of ``person`` that has ever
-        had an announcement (its current state, an "All clear" too, so that a desk that missed
-        the end while away drops its evacuation window). A site that never had one has nothing
-        to say, and 20,000 reconnecting screens are not sent a frame each for it."""
-        return [
-            self.frame(site)
-            for site in self.zones
-            if person.covers(site) and self.book.last(site) is not None
-        ]
+    def snapshot(self, person: Person) -> tuple[AnnouncementFrame, ...]:
+        """For a screen's ``snapshot``: the active announcement of each site of ``person``
+        (by site). A site not in it has nothing on: a desk ends any window it shows for it."""
+        return tuple(
+            self._frame(entry) for entry in self.book.active() if person.covers(entry.site)
+        )
+
+    def _latest(self, site: str) -> Announcement:
+        """The site's latest change; for a site never announced at, an all clear by central
+        (a fixed id per site, stamped now)."""
+        last = self.book.last(site)
+        if last is not None:
+            return last
+        return Announcement(
+            announcement_id=uuid5(NOTHING_ANNOUNCED, site),
+            site=site,
+            kind=AnnouncementKind.ALL_CLEAR,
+            zone=None,
+            by=CENTRAL,
+            by_name="Central",
+            origin=Origin.CONSOLE,
+            at=self._clock(),
+        )
 
     def _tell_devices(self, entry: Announcement) -> None:
         for device in self._registry.devices_at(entry.site):
@@ -234,8 +288,3 @@ class Announcing:
 
     def active(self, person: Person) -> list[Announcement]:
         return [a for a in self.book.active() if person.covers(a.site)]
-
-
-def _report(future: asyncio.Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("announcement not stored: %s", future.exception())

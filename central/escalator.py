@@ -12,7 +12,7 @@ restart, which restores the stages taken from the record, can never call it twic
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -80,10 +80,13 @@ class Escalator:
             elif event.kind in (EventKind.COMING, EventKind.CANT_COME):
                 self.core.answered(row.alarm_id, coming=bool(row.responders))
 
-    def tick(self, book: AlarmBook, now: datetime) -> list[Action]:
-        """The stages due now, carried into the book: wider audience, timeline, screens."""
+    def tick(
+        self, book: AlarmBook, now: datetime, held: Container[UUID] = frozenset()
+    ) -> list[Action]:
+        """The stages due now, carried into the book: wider audience, timeline, screens.
+        ``held``: alarms merged into a flood card that another alarm escalates for."""
         actions: list[Action] = []
-        for escalate in self.core.tick(now):
+        for escalate in self.core.tick(now, held):
             actions.extend(self._take(book, escalate))
         return actions
 

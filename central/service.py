@@ -12,24 +12,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlite_utils import Database
 
 from central.announcing import Announcing
-from central.arc import ArcEvent, ArcLink
-from central.arc.outbox import RETENTION as ARC_MEMORY
-from central.arc.reports import (
-    alarm_report,
-    announcement_report,
-    replaced_report,
-    resolved_report,
-    zone_numbers,
-)
-from central.arc.troubles import SETTLE_AFTER as TROUBLES_SETTLE_AFTER
-from central.arc.troubles import Troubles
+from central.arc.reporting import ArcReporting
 from central.audit.trail import Trail
 from central.auth.rules import socket_refusal
 from central.config import OPEN_REGISTRY_NOTICE, CentralSettings, SiteSettings
@@ -47,8 +37,7 @@ from central.core import (
     Refusal,
 )
 from central.core.alarms import reaches
-from central.core.announcements import Announcement, Origin
-from central.core.escalation import ARC, Escalated
+from central.core.announcements import Origin
 from central.core.flood import (
     DESK_BURST,
     DESK_RATE_PER_S,
@@ -61,9 +50,7 @@ from central.core.strangers import FaultChange, UnknownDevices, describe
 from central.core.supervision import (
     DeviceRecord,
     Fault,
-    SupervisionAction,
     Supervisor,
-    arc_fault,
 )
 from central.escalation import ArcHook, load_escalation
 from central.escalator import Escalator, arc_not_configured, first_raised
@@ -79,7 +66,6 @@ from central.store import floods as stored_floods
 from central.supervision import Watch
 from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
 from protocol.screen import (
-    AlarmState,
     AlarmUpdate,
     AlarmView,
     AnnounceRequest,
@@ -130,20 +116,15 @@ class Central:
         # The alarm receiving centre of each site that has one (SIA DC-09, central.arc): told
         # of an alarm by an escalation stage, of its resolution, of evacuations and of device
         # trouble (central.arc.reports says which); its link state is a fault when down.
-        self.arc = ArcLink.from_settings(settings)
-        self.arc_zones = zone_numbers((d.site, d.id, d.arc_zone) for d in settings.devices)
-        arc_sites = {s.id for s in settings.sites if s.arc is not None}
+        self.arc = ArcReporting(settings)
         # Who else is told when nobody answers (routines/escalation.toml); ``to_arc`` is called
         # once per stored stage that names the ARC (only for a site that has one).
         self.escalator = Escalator(
             load_escalation(settings.routines.escalation),
             {s.id: s.neighbours for s in settings.sites},
-            arc_sites,
+            self.arc.sites,
         )
-        self.to_arc: ArcHook = self._alarm_to_arc if arc_sites else arc_not_configured
-        self._arc_down: dict[str, Fault] = {}  # sites whose ARC is unreachable, as faults
-        self.troubles = Troubles(self.arc_zones)  # device trouble the ARCs have open
-        self._settle_troubles_at: datetime | None = None
+        self.to_arc: ArcHook = self.arc.escalated if self.arc.sites else arc_not_configured
         self.hub = Hub()
         # Pings every screen; one that stops answering is closed and no longer counts.
         self.pulse = Pulse(
@@ -159,7 +140,7 @@ class Central:
             clock,
             on_device=self.on_device,
             # Central's own broker link: while it is down no device is blamed (one broker fault).
-            on_link=lambda up: self.watch.link_changed(up, self.clock()),
+            on_link=self._link_changed,
             on_announce=lambda message: self.announcing.from_device(message),
         )
         self.registry = Registry(settings.devices, trust_all=settings.registry.open)
@@ -175,7 +156,7 @@ class Central:
             lambda site: self._tell_listeners(site),
             clock,
         )
-        self.announcing.on_announced = self._announced_to_arc
+        self.announcing.on_announced = self.arc.announced
         # Alarms from unregistered devices: one fault per (site, device), kept up to date.
         self.strangers = UnknownDevices()
         self.floods = FloodGuard()
@@ -204,7 +185,7 @@ class Central:
         # Every screen of a site is told a test round is open there, and when it ends.
         self.testing.rounds.listeners.add(self._round_changed)
         # Called with the site whenever one of its alarms changes (the console's live board).
-        self.alarm_listeners: set[Callable[[str], None]] = set()
+        self.alarm_listeners: set[Callable[[str, AlarmView | None], None]] = set()
         self._link_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -222,11 +203,12 @@ class Central:
         await self.announcing.start()
         if self.registry.open:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
-        await self.arc.start()  # sends what the ARC never confirmed before a stop
-        self._offer_arc_again()
-        self.troubles.restore(await self.arc.open_troubles())
-        self._settle_troubles_at = self.clock() + TROUBLES_SETTLE_AFTER
-        self.watch.fault_listeners.append(self._trouble_to_arc)
+        # What no ARC confirmed before a stop is sent, and what the record says went there is
+        # offered again (the ARC's outbox sends nothing twice).
+        latest = (self.announcing.book.history(site, limit=2) for site in self.site_names)
+        told = [(pair[0], pair[1] if len(pair) > 1 else None) for pair in latest if pair]
+        await self.arc.start(self.book.kept(), told, self.clock())
+        self.watch.fault_listeners.append(self.arc.fault_changed)
         await self.testing.start()
         self.watch.screens_changed([s.id for s in self.settings.sites], self.clock())
         self._link_task = asyncio.create_task(self.link.run(), name="mqtt-link")
@@ -259,13 +241,15 @@ class Central:
                 self.pulse.tick()  # first: screens' liveness never waits behind other work
                 # Failed writes (a full disk) are retried until stored; acks follow commits.
                 self._carry_out(self.book.due(now))
-                self._carry_out(self.escalator.tick(self.book, now))  # nobody answered: widen
+                self.announcing.tick(now)
+                # Nobody answered: widen. A flood escalates once, by its leader (floodcards).
+                held = self.flood_cards.held()
+                self._carry_out(self.escalator.tick(self.book, now, held))
                 self.watch.tick(now)
                 self._flood_faults(self.floods.tick(now), now)
                 self._stranger_faults(self.strangers.tick(now, self._registered))
                 self._flood_faults(self.desk_floods.tick(now), now, desk=True)
-                self._arc_faults(now)
-                self._settle_troubles(now)
+                self.arc.tick(now, self.watch.supervisor, self.watch.carry_out)
                 await self.testing.tick(now)
             except Exception:  # a bug here must not stop supervision for good
                 log.exception("tick failed")
@@ -343,8 +327,7 @@ class Central:
                 self.watch.carry_out(supervisor.report(fault))
             else:
                 self.watch.carry_out(supervisor.withdraw(fault, now))
-            for listener in tuple(self.alarm_listeners):  # the board's flood card
-                listener(fault.site)
+            self._tell_listeners(fault.site)  # the board's flood card
 
     def _desk_flood(self, person: Person, request: RaiseRequest, now: datetime) -> bool:
         """Whether a desk's new silent alarm floods (per-user rate limit): then the person's
@@ -398,13 +381,12 @@ class Central:
         # A flood's alarms are one card here too (with its count): a screen that reconnects
         # during a flood gets a bounded snapshot that still shows every room.
         shown = self.flood_cards.listed(self.book.active_for(person))
-        snapshot = Snapshot(alarms=tuple(shown))
+        # Every active evacuation / lockdown of the person's sites: one not in it is over.
+        snapshot = Snapshot(alarms=tuple(shown), announcements=self.announcing.snapshot(person))
         self.hub.join(screen, Prepared(encode_frame(hello)), Prepared(encode_frame(snapshot)))
         for open_round in self.testing.rounds.all():
             if open_round.open and person.covers(open_round.site):
                 self.hub.send(screen, Prepared(encode_frame(round_frame(open_round))))
-        for announcement in self.announcing.frames_for(person):  # mid-evacuation: at once
-            self.hub.send(screen, Prepared(encode_frame(announcement)))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
@@ -414,8 +396,7 @@ class Central:
         self.hub.broadcast(changed.site, Prepared(encode_frame(round_frame(changed))))
         if changed.expired:  # started and closed by a person are recorded by the API
             self.trail.record("central", "round_expired", str(changed.round_id), changed.site)
-        for listener in tuple(self.alarm_listeners):  # the console's board shows it too
-            listener(changed.site)
+        self._tell_listeners(changed.site)  # the console's board shows it too
 
     def screen_left(self, screen: Screen) -> None:
         self.pulse.left(screen)
@@ -488,9 +469,18 @@ class Central:
             reason = f"{refused}: announce {command.site}"
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
 
-    def _tell_listeners(self, site: str) -> None:
-        for listener in tuple(self.alarm_listeners):  # the console's board
-            listener(site)
+    def _link_changed(self, up: bool) -> None:
+        """Central's broker link: supervision blames no device while it is down; once up,
+        every device is told its site's announcement again (the broker may have lost it)."""
+        self.watch.link_changed(up, self.clock())
+        if up:
+            self.announcing.link_up()
+
+    def _tell_listeners(self, site: str, alarm: AlarmView | None = None) -> None:
+        """The console's boards: ``site`` changed; ``alarm``, the alarm that changed (whose
+        wider audience's boards must change too: ``reaches``), if it was one."""
+        for listener in tuple(self.alarm_listeners):
+            listener(site, alarm)
 
     def answer(self, person: Person, kind: CommandKind, alarm_id: UUID) -> list[str]:
         """A command from the console (I'm coming, resolve); the reasons it was refused."""
@@ -503,14 +493,16 @@ class Central:
         return refused
 
     def _command(self, person: Person, command: Command, now: datetime) -> list[Action]:
-        """A person's command; "resolve" on a flood card resolves every alarm of its flood
-        (each recorded on its own), the card's alarm last."""
-        if command.type is not CommandKind.RESOLVE:
+        """A person's command; on a flood card it is given on every alarm of its flood (each
+        recorded on its own: a receipt, an answer, a resolution per alarm), the card's alarm
+        last, by anyone the card reaches (it carries every member's wider audience)."""
+        card = self.flood_cards.card(command.alarm_id)
+        if card is None:
             return self.book.command(person, command, now)
         actions: list[Action] = []
         for alarm_id in self.flood_cards.members(command.alarm_id):
-            resolve = Command(type=CommandKind.RESOLVE, alarm_id=alarm_id)
-            actions += self.book.command(person, resolve, now)
+            each = Command(type=command.type, alarm_id=alarm_id)
+            actions += self.book.command(person, each, now, via=card)
         return actions
 
     # --- outputs -------------------------------------------------------------------------
@@ -534,7 +526,10 @@ class Central:
                 # The screens of the person who asked: their change is not on screens yet.
                 reason = f"{action.reason}: {action.what} {action.alarm_id}"
                 frame = Prepared(encode_frame(ErrorFrame(reason=reason)))
-                self.hub.broadcast(action.site, frame, frozenset({action.user}))
+                # Wherever they answered from: a neighbour or a guard an escalation reached
+                # has no screen of the alarm's site.
+                user = frozenset({action.user})
+                self.hub.broadcast(action.site, frame, user, users=user)
             else:
                 refusals.append(action)
         return refusals
@@ -548,6 +543,9 @@ class Central:
             return
         for out in shown.out:
             self._broadcast_frame(out)
+        if shown.joined is not None:  # screens show the card already: shown by the same people
+            alarm_id = action.frame.alarm.alarm_id
+            self._carry_out(self.book.shown_as(alarm_id, shown.joined, self.clock()))
         if shown.ended is not None:
             self._store_flood(stored_floods.ended(shown.ended))
 
@@ -562,8 +560,7 @@ class Central:
             users=alarm.escalated_users,
         )
         if action.only is None:  # test alarms are not on the board
-            for listener in tuple(self.alarm_listeners):
-                listener(action.site)
+            self._tell_listeners(action.site, alarm)
 
     def _write(self, persist: Persist) -> None:
         for event in persist.events:
@@ -593,75 +590,12 @@ class Central:
             view = self.book.get(persist.alarm_id)
             if view is not None:
                 self.to_arc(view, escalated)
-        row = persist.alarm
-        if row is not None and row.state is AlarmState.RESOLVED:
-            self._send_arc(resolved_report(row, self.arc_zones))  # the ARC had it: restore
+        self.arc.stored(persist.alarm)  # a resolution of an alarm the ARC had: its restore
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)
             if detail is not None:
                 self._carry_out(self.book.close_test(persist.alarm_id, now, detail))
-
-    # --- the alarm receiving centre (central.arc; what it hears: central.arc.reports) ------
-
-    def _send_arc(self, event: ArcEvent | None) -> None:
-        if event is not None:
-            self.arc.send(event)
-
-    def _alarm_to_arc(self, alarm: AlarmView, escalated: Escalated) -> None:
-        log.warning(
-            "alarm %s at %s goes to the ARC (stage %d: %s)",
-            alarm.alarm_id,
-            alarm.site,
-            escalated.stage,
-            escalated.reason,
-        )
-        self._send_arc(alarm_report(alarm, self.arc_zones))
-
-    def _announced_to_arc(self, now: Announcement, previous: Announcement | None) -> None:
-        self._send_arc(replaced_report(now, previous))  # a lockdown become an evacuation: ended
-        self._send_arc(announcement_report(now, previous))
-
-    def _trouble_to_arc(self, action: SupervisionAction) -> None:
-        self._send_arc(self.troubles.changed(action))
-
-    def _settle_troubles(self, now: datetime) -> None:
-        """Once after a start, when supervision has judged every device: the ARC's open
-        troubles that no fault stands behind any more are restored."""
-        if self._settle_troubles_at is not None and now >= self._settle_troubles_at:
-            self._settle_troubles_at = None
-            for event in self.troubles.settle(now):
-                self._send_arc(event)
-
-    def _offer_arc_again(self) -> None:
-        """After a restart: every alarm the record says went to the ARC, and every such
-        resolution, offered again. The ARC's outbox knows what it sent (the same event is
-        sent once), so this only closes the gap of a stop between a commit and its send.
-        Only what the outbox can still recognise: an alarm older than its memory of sent
-        events is not offered again (the ARC had it long ago)."""
-        horizon = self.clock() - ARC_MEMORY + timedelta(days=1)
-        for view in self.book.kept():
-            if ARC in view.escalated_to and view.raised_at > horizon:
-                self._send_arc(alarm_report(view, self.arc_zones))
-                self._send_arc(resolved_report(view, self.arc_zones))
-        for site in self.site_names:  # each site's latest announcement, as it was told
-            latest = self.announcing.book.history(site, limit=2)
-            if latest and latest[0].at > horizon:
-                self._announced_to_arc(latest[0], latest[1] if len(latest) > 1 else None)
-
-    def _arc_faults(self, now: datetime) -> None:
-        """A site whose ARC cannot be reached is a fault for its facility managers."""
-        down = self.arc.faults()
-        supervisor = self.watch.supervisor
-        for site, fault in list(self._arc_down.items()):
-            if site not in down:
-                del self._arc_down[site]
-                self.watch.carry_out(supervisor.withdraw(fault, now))
-        for site, state in down.items():
-            if site not in self._arc_down:
-                fault = arc_fault(site, state.reason, state.since)
-                self._arc_down[site] = fault
-                self.watch.carry_out(supervisor.report(fault))
 
     # --- what routes and pages ask and do: explicit, so they never reach into the parts ----
 
@@ -712,7 +646,8 @@ class Central:
         return dict(self.testing.known)
 
     def alarm(self, alarm_id: UUID) -> AlarmView | None:
-        return self.book.get(alarm_id)
+        """The alarm as screens show it: a flood card as its card (with its flood's audience)."""
+        return self.flood_cards.card(alarm_id) or self.book.get(alarm_id)
 
     def board(self, person: Person) -> list[AlarmView]:
         """The active alarms of ``person``'s sites as the board shows them (no test alarms; a
@@ -720,8 +655,10 @@ class Central:
         mine = [a for a in self.book.active() if reaches(person, a) and not a.test]
         return list(self.flood_cards.listed(mine))
 
-    def listen(self, listener: Callable[[str], None]) -> Callable[[], None]:
-        """``listener(site)`` on every change of an alarm of ``site``; returns the way out."""
+    def listen(self, listener: Callable[[str, AlarmView | None], None]) -> Callable[[], None]:
+        """``listener(site, alarm)`` on every change at ``site`` (``alarm``: the alarm that
+        changed, which its wider audience's boards show too; None for a round, a flood fault,
+        an announcement); returns the way out."""
         self.alarm_listeners.add(listener)
         return lambda: self.alarm_listeners.discard(listener)
 

@@ -335,8 +335,8 @@ class DeskClient:
 
     def _announcements(self, reaction: Reaction) -> None:
         """Evacuation / lockdown news, and central's "no" to one sent from here."""
-        if reaction.announcement is not None:
-            self._emit(reaction.announcement)
+        for event in reaction.announcements:
+            self._emit(event)
         if reaction.announce_refused is not None:
             self._emit(AnnounceRefused(*reaction.announce_refused))
 

@@ -112,9 +112,39 @@ class Hello(_Frame):
     routines: dict[AlarmLevel, RoutineText] = Field(default_factory=dict)
 
 
+class AnnouncementFrame(_Frame):
+    """The site's announcement: ``evacuate`` or ``lockdown`` (optionally of one ``zone`` of its
+    floor plan) until ``all_clear``. Sent to every screen of the site when it changes (an
+    ``all_clear`` also when nothing was on: it ends any window still shown); and each active
+    one of the screen's sites is in its ``snapshot`` (``announcements``), so a desk connecting
+    mid-evacuation shows it at once and one whose snapshot lacks a site's drops it.
+    ``routine``: what to do, by language. Part of ``ServerFrame``; a screen built before it
+    ignores it as an unknown frame."""
+
+    type: Literal["announcement"] = "announcement"
+    site: str
+    kind: AnnouncementKind
+    zone: str | None = None
+    zone_name: str | None = None
+    by: str | None = None  # the user id, or "device:<device>" for an edge input
+    by_name: str | None = None
+    at: AwareDatetime | None = None
+    routine: RoutineText | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not AnnouncementKind.ALL_CLEAR
+
+
 class Snapshot(_Frame):
+    """The state a screen starts from, sent after ``hello`` on every connection: the alarms
+    still active for the user's sites, and the evacuation / lockdown on at each of them (one
+    ``announcement`` per site with one active; a site not listed has nothing on). A screen
+    replaces what it showed with it."""
+
     type: Literal["snapshot"] = "snapshot"
     alarms: tuple[AlarmView, ...]
+    announcements: tuple[AnnouncementFrame, ...] = ()
 
 
 class AlarmNew(_Frame):
@@ -177,29 +207,6 @@ class RoundFrame(_Frame):
     open: bool
     expires_at: AwareDatetime
     expired: bool = False  # it closed by itself at expires_at
-
-
-class AnnouncementFrame(_Frame):
-    """The site's announcement: ``evacuate`` or ``lockdown`` (optionally of one ``zone`` of its
-    floor plan) until ``all_clear``. Sent to every screen of the site when it changes, and for
-    each of the screen's sites right after ``snapshot`` (``all_clear`` without ``by``/``at``
-    when nothing was ever announced there), so a desk connecting mid-evacuation shows it at
-    once. ``routine``: what to do, by language. Part of ``ServerFrame``; a screen built before
-    it ignores it as an unknown frame."""
-
-    type: Literal["announcement"] = "announcement"
-    site: str
-    kind: AnnouncementKind
-    zone: str | None = None
-    zone_name: str | None = None
-    by: str | None = None  # the user id, or "device:<device>" for an edge input
-    by_name: str | None = None
-    at: AwareDatetime | None = None
-    routine: RoutineText | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.kind is not AnnouncementKind.ALL_CLEAR
 
 
 AnyServerFrame = (

@@ -535,17 +535,22 @@ class AlarmBook:
 
     # --- commands from screens -----------------------------------------------------------
 
-    def command(self, person: Person, command: Command, now: datetime) -> list[Action]:
+    def command(
+        self, person: Person, command: Command, now: datetime, via: AlarmView | None = None
+    ) -> list[Action]:
+        """A person's command. ``via``: the flood card it was given on, standing for this
+        alarm (central.core.floodcards): whoever the card reaches may answer every alarm of it,
+        though this alarm's own audience may be narrower."""
         entry = self._entries.get(command.alarm_id)
         if entry is None:
             return [Refusal(command.alarm_id, "unknown_alarm")]
-        if not reaches(person, entry.view) or (
+        if not reaches(person, via or entry.view) or (
             entry.only is not None and person.user_id not in entry.only
         ):
             return [Refusal(command.alarm_id, "not_your_site")]
         kind = command.type
         if kind in (CommandKind.DELIVERED, CommandKind.SHOWN):
-            return self._receipt(entry, person, EventKind(kind.value), now)
+            return self._receipt(entry, person.user_id, EventKind(kind.value), now)
         if entry.view.state is AlarmState.RESOLVED:
             return [Refusal(command.alarm_id, "already_resolved")]
         if kind is CommandKind.COMING:
@@ -554,20 +559,31 @@ class AlarmBook:
             return self._cant_come(entry, person, now)
         return self._resolve(entry, person, now)
 
-    def _receipt(
-        self, entry: _Entry, person: Person, kind: EventKind, now: datetime
-    ) -> list[Action]:
-        key = (person.user_id, kind)
+    def shown_as(self, alarm_id: UUID, card_id: UUID, now: datetime) -> list[Action]:
+        """``alarm_id`` joined the flood card of ``card_id`` on screens that already show it
+        (screens report a card shown once): everyone whose screen showed the card has shown
+        this alarm too, a receipt each, so that its device hears a colleague has it."""
+        entry, card = self._entries.get(alarm_id), self._entries.get(card_id)
+        if entry is None or card is None or entry.only is not None:
+            return []
+        actions: list[Action] = []
+        for user, kind in sorted(card.receipts):
+            if kind is EventKind.SHOWN:
+                actions += self._receipt(entry, user, kind, now)
+        return actions
+
+    def _receipt(self, entry: _Entry, user: str, kind: EventKind, now: datetime) -> list[Action]:
+        key = (user, kind)
         if key in entry.receipts:
             return []
         entry.receipts.add(key)
-        event = AlarmEvent(entry.view.alarm_id, kind, now, person.user_id)
+        event = AlarmEvent(entry.view.alarm_id, kind, now, user)
         view = entry.view
         if (
             kind is EventKind.SHOWN
             and view.shown_at is None
             and entry.only is None  # a test alarm's screen is no colleague's
-            and view.raised_by != person.user_id  # nor is the raiser's own desk
+            and view.raised_by != user  # nor is the raiser's own desk
             and view.state is not AlarmState.RESOLVED
         ):
             # On a colleague's screen at last: recorded, and the device told once stored.

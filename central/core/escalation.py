@@ -18,6 +18,9 @@ Why it is shaped so:
   takes its first stage at once; the later stages keep their delays from the raise.
 * "I'm coming" stops it; if the last colleague coming withdraws ("Can't come"), it goes on,
   and a stage that fell due meanwhile is taken at once: nobody coming is nobody coming.
+* A flood escalates once (central.core.floodcards): an alarm merged into a flood card whose
+  *leader* is another alarm is held (``tick(now, held)``): it takes no stage while held, and its
+  track is kept, so that it goes on should it lead (or stand alone) again.
 * A test alarm never escalates. A drill does, to people, as the routine says (a drill is there
   to rehearse it), but never to the ARC: a drill must not send guards or police.
 
@@ -28,7 +31,7 @@ say it in the reader's language and a restart can read what was taken.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -192,11 +195,12 @@ class Escalation:
         """Resolved (or no longer an alarm of its own): it escalates no further."""
         self._tracks.pop(alarm_id, None)
 
-    def tick(self, now: datetime) -> list[Escalate]:
-        """The stages due at ``now``, in order of alarm and stage."""
+    def tick(self, now: datetime, held: Container[UUID] = frozenset()) -> list[Escalate]:
+        """The stages due at ``now``, in order of alarm and stage; ``held`` alarms (merged into
+        a flood card another alarm escalates for) take none now."""
         actions: list[Escalate] = []
         for alarm_id, track in tuple(self._tracks.items()):
-            if track.coming:
+            if track.coming or alarm_id in held:
                 continue
             unseen = not track.shown and now - track.since >= self._plan.unseen_after
             if track.rush is None and unseen:

@@ -18,6 +18,20 @@ resolved and others remain, the next oldest becomes the card (sent as new). The 
 being merged only when none of its alarms is active any more; :meth:`FloodCards.merging` says
 which sources are merged so that the shell can store it (a restart keeps the card).
 
+Escalation (:mod:`central.core.escalation`) and a flood: the card stands for the whole flood, so
+
+* it carries the wider audience of every alarm it ever stood for (``escalated_sites``,
+  ``escalated_users``, ``escalated_to``, the highest ``stage``): whoever any member reached sees
+  the card, and keeps seeing it (its resolution included) while the source is merged;
+* "shown", "I'm coming", "can't come" and "resolve" given on the card are given on every
+  member (:meth:`FloodCards.members`; the shell records a receipt per member), and an alarm that
+  joins a card already shown is shown by the same people (``Shown.joined``);
+* the flood escalates once, not once per alarm: only its *leader* (the oldest member at the
+  flood's highest level, usually the card's own alarm) takes stages; the other members are
+  held (:meth:`FloodCards.held`) while merged. So one flood reaches the ARC once, not N times.
+  The leader escalates by its own routine; a member that becomes leader (the leader resolved
+  alone, or a more acute alarm joining) escalates from its own raise from then on.
+
 The shell feeds every broadcast of a real alarm through :meth:`FloodCards.changed`, which says
 what to send instead; a snapshot or the console's board lists alarms through
 :meth:`FloodCards.listed`. Test alarms are never merged (they go to their tester only).
@@ -51,6 +65,11 @@ class _Group:
     members: dict[UUID, AlarmView] = field(default_factory=dict)  # oldest first: the card
     acute: int = 0  # members at the highest level
     presses: int = 0
+    # The wider audience of every member it ever had (sticky while merged: never narrowed).
+    stage: int = 0
+    escalated_to: dict[str, None] = field(default_factory=dict)
+    sites: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
 
     def put(self, view: AlarmView) -> None:
         old = self.members.get(view.alarm_id)
@@ -60,6 +79,10 @@ class _Group:
         self.members[view.alarm_id] = view
         self.acute += view.level is AlarmLevel.ACUTE
         self.presses += view.presses
+        self.stage = max(self.stage, view.stage)
+        self.escalated_to.update(dict.fromkeys(view.escalated_to))
+        self.sites.update(view.escalated_sites)
+        self.users.update(view.escalated_users)
 
     def drop(self, alarm_id: UUID) -> None:
         old = self.members.pop(alarm_id, None)
@@ -71,11 +94,31 @@ class _Group:
     def first(self) -> UUID:
         return next(iter(self.members))
 
+    @property
+    def leader(self) -> UUID:
+        """The member that escalates for the flood: the oldest at the highest level."""
+        if self.acute:
+            return next(a for a, v in self.members.items() if v.level is AlarmLevel.ACUTE)
+        return self.first
+
+    def audience(self, site: str) -> dict[str, object]:
+        """The escalation fields of the card: every member's wider audience together."""
+        return {
+            "stage": self.stage,
+            "escalated_to": tuple(self.escalated_to),
+            "escalated_sites": tuple(sorted(self.sites - {site})),
+            "escalated_users": tuple(sorted(self.users)),
+        }
+
     def card(self) -> AlarmView:
         view = self.members[self.first]
         level = AlarmLevel.ACUTE if self.acute else view.level
         update = {"flood": len(self.members), "level": level, "presses": self.presses}
-        return view.model_copy(update=update)
+        return view.model_copy(update=update | self.audience(view.site))
+
+    def widened(self, view: AlarmView) -> AlarmView:
+        """``view`` (a member's resolution) told to everyone the card reached."""
+        return view.model_copy(update=self.audience(view.site))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +127,7 @@ class Shown:
 
     out: tuple[Broadcast, ...] | None
     ended: Source | None = None  # the source's last active alarm was resolved: merged no more
+    joined: UUID | None = None  # a new alarm joined this card (which screens already show)
 
 
 class FloodCards:
@@ -103,6 +147,24 @@ class FloodCards:
             if group.members and group.first == alarm_id:
                 return (*(a for a in group.members if a != alarm_id), alarm_id)
         return (alarm_id,)
+
+    def card(self, alarm_id: UUID) -> AlarmView | None:
+        """The card as screens show it, if ``alarm_id`` is a card's alarm (whoever it reaches
+        may answer every alarm of its flood); None otherwise."""
+        for group in self._groups.values():
+            if group.members and group.first == alarm_id:
+                return group.card()
+        return None
+
+    def held(self) -> frozenset[UUID]:
+        """The alarms that take no escalation stage of their own now: every merged alarm but
+        its flood's leader (the oldest at the flood's highest level), which escalates for it."""
+        held: set[UUID] = set()
+        for group in self._groups.values():
+            if group.members:
+                leader = group.leader
+                held.update(a for a in group.members if a != leader)
+        return frozenset(held)
 
     def start(
         self, source: Source, since: datetime, active: Iterable[AlarmView]
@@ -152,13 +214,14 @@ class FloodCards:
                 return Shown(None)  # not on any screen as active: tell it as it is
             was_card = group.first == view.alarm_id
             group.drop(view.alarm_id)
+            resolved = group.widened(view)  # to everyone who had the card
             if not group.members:
                 del self._groups[source]
-                return Shown((Broadcast(site, AlarmUpdate(alarm=view)),), ended=source)
+                return Shown((Broadcast(site, AlarmUpdate(alarm=resolved)),), ended=source)
             if was_card:  # the next oldest takes over the card
                 return Shown(
                     (
-                        Broadcast(site, AlarmUpdate(alarm=view)),
+                        Broadcast(site, AlarmUpdate(alarm=resolved)),
                         Broadcast(site, AlarmNew(alarm=group.card())),
                     )
                 )
@@ -176,16 +239,22 @@ class FloodCards:
             # already withdrawn into the card.
             merged = view.model_copy(update={"merged_into": card.alarm_id})
             out.append(Broadcast(site, AlarmUpdate(alarm=merged), only=frozenset({source[1]})))
-        return Shown(tuple(out))
+        joined = card.alarm_id if new and card.alarm_id != view.alarm_id else None
+        return Shown(tuple(out), joined=joined)
 
     def listed(self, alarms: Iterable[AlarmView]) -> list[AlarmView]:
         """``alarms`` as screens list them (a snapshot, the board): a merged source's alarms as
-        its one card, where its card's alarm is; everything else as it is."""
+        its one card, where the first of them is (the card's own alarm, unless a reader is
+        reached by a member only: then the card, which carries every member's audience, is
+        there); everything else as it is."""
         out: list[AlarmView] = []
+        listed: set[Source] = set()
         for view in alarms:
-            group = self._groups.get(flood_source(view))
+            source = flood_source(view)
+            group = self._groups.get(source)
             if group is None or view.test or view.alarm_id not in group.members:
                 out.append(view)
-            elif group.first == view.alarm_id:
+            elif source not in listed:
+                listed.add(source)
                 out.append(group.card())
         return out

@@ -7,7 +7,10 @@ what fails is logged in one line and counted by reason, and never stops the link
 
 Acks and runs are delivered at least once: one that was not confirmed by the broker (the link
 went down before its PUBACK, or the publish failed) goes back to the head of the queue, in its
-order, and out again on the next connection. Reconnecting is retried at most a second apart:
+order, and out again on the next connection. A device's ``announce`` is a state, not an event:
+only the latest per device is kept (never dropped, however long the outage; the bounded queue
+of acks and runs may drop its oldest), and an older one not confirmed never replaces a newer.
+Reconnecting is retried at most a second apart:
 a local broker that refuses connections costs nothing to ask again, and every second of
 absence is a second an alarm waits.
 """
@@ -91,6 +94,8 @@ class MqttLink:
         self.received = 0
         # (sequence number, item): the number keeps the order when unsent items are requeued.
         self._acks: deque[tuple[int, Outgoing]] = deque(maxlen=MAX_PENDING_ACKS)
+        # Each device's latest announce to send, by (site, device): bounded by the registry.
+        self._announces: dict[tuple[str, str], tuple[int, AnnounceMessage]] = {}
         self._sequence = 0
         self._unconfirmed: dict[int, Outgoing] = {}  # handed to the client, no PUBACK yet
         self._acks_waiting = asyncio.Event()
@@ -107,24 +112,39 @@ class MqttLink:
         self._queue(run)
 
     def publish_announce(self, message: AnnounceMessage) -> None:
-        """Queue a device's ``announce`` (QoS 1, retained: a reconnecting edge gets it)."""
-        self._queue(message)
+        """Queue a device's ``announce`` (QoS 1, retained: a reconnecting edge gets it); it
+        replaces one for the same device still waiting to go."""
+        self._sequence += 1
+        key = (message.site, message.device)
+        self._announces.pop(key, None)  # to the end: the dict's order is the sending order
+        self._announces[key] = (self._sequence, message)
+        self._acks_waiting.set()
 
     @property
     def pending(self) -> int:
-        """Acks and runs not yet confirmed by the broker (queued or in flight)."""
-        return len(self._acks) + len(self._unconfirmed)
+        """Acks, runs and announces not yet confirmed by the broker (queued or in flight)."""
+        return len(self._acks) + len(self._announces) + len(self._unconfirmed)
 
     def _queue(self, item: Outgoing) -> None:
         self._sequence += 1
         self._acks.append((self._sequence, item))
         self._acks_waiting.set()
 
+    def _take(self) -> tuple[int, Outgoing] | None:
+        """The next item to publish: acks and runs first (an alarm's ack waits for nothing),
+        then the announces."""
+        if self._acks:
+            return self._acks.popleft()
+        if self._announces:
+            key = next(iter(self._announces))
+            return self._announces.pop(key)
+        return None
+
     async def _publish_acks(self, client: aiomqtt.Client) -> None:
         while True:
             await self._acks_waiting.wait()
-            while self._acks:
-                number, item = self._acks.popleft()
+            while (taken := self._take()) is not None:
+                number, item = taken
                 self._unconfirmed[number] = item
                 task = asyncio.create_task(self._publish(client, number, item))
                 self._publishing.add(task)
@@ -137,7 +157,14 @@ class MqttLink:
             task.cancel()
         if self._unconfirmed:
             log.info("mqtt: %d acks/runs not confirmed; requeued", len(self._unconfirmed))
-            self._acks.extendleft(sorted(self._unconfirmed.items(), reverse=True))
+            unsent = sorted(self._unconfirmed.items(), reverse=True)
+            self._acks.extendleft((n, i) for n, i in unsent if not isinstance(i, AnnounceMessage))
+            for number, item in reversed(unsent):  # oldest first: a newer one wins
+                if isinstance(item, AnnounceMessage):
+                    key = (item.site, item.device)
+                    queued = self._announces.get(key)
+                    if queued is None or queued[0] < number:
+                        self._announces[key] = (number, item)
             self._unconfirmed.clear()
 
     async def _publish(self, client: aiomqtt.Client, number: int, item: Outgoing) -> None:
@@ -216,7 +243,7 @@ class MqttLink:
                     backoff = BACKOFF_FIRST_S
                     log.info("mqtt: connected to %s as %s", where, self._settings.client_id)
                     publisher = asyncio.create_task(self._publish_acks(client))
-                    if self._acks:
+                    if self._acks or self._announces:
                         self._acks_waiting.set()
                     async for message in client.messages:
                         self.handle(message.topic.value, message.payload)

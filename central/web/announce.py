@@ -29,7 +29,7 @@ from protocol.topics import SiteId
 
 router = APIRouter()
 
-_STATUS = {"not_your_site": 403, "forbidden": 403, "unknown_site": 404}
+_STATUS = {"forbidden": 403, "not_your_site": 404, "unknown_site": 404}
 
 
 class AnnounceBody(BaseModel):
@@ -82,10 +82,10 @@ def _do(
     zone: str | None,
     origin: Origin,
 ) -> tuple[Announcement | None, str | None]:
-    if central.settings.site(site) is None:
+    # The person's sites first, and one answer for a site that is not there and one that is
+    # not theirs: nobody learns from it which site ids exist (as the confirm page).
+    if not person.covers(site) or central.settings.site(site) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such site: {site}")
-    if not person.covers(site):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
     return central.announcing.from_person(person, site, kind, zone or None, origin)
 
 

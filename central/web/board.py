@@ -78,11 +78,14 @@ async def board_live(
 
 @router.websocket("/board/feed", dependencies=[needs(Action.VIEW_BOARD)])
 async def board_feed(websocket: WebSocket, central: CentralDep, person: PersonDep) -> None:
-    """Says which site changed; nothing else (the page fetches what it may see)."""
+    """Says which site changed; nothing else (the page fetches what it may see). An alarm's
+    change is said to everyone it reaches: a neighbour site's responder or a guard it escalated
+    to sees it come, change and go on their board too."""
     changed: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
 
-    def listener(site: str) -> None:
-        if person.covers(site) and not changed.full():
+    def listener(site: str, alarm: AlarmView | None) -> None:
+        mine = reaches(person, alarm) if alarm is not None else person.covers(site)
+        if mine and not changed.full():
             changed.put_nowait(site)
 
     await websocket.accept()

@@ -94,8 +94,9 @@ class Reaction:
     pong: Pong | None = None  # the frame was central's ping: answer at once
     # A silent alarm raised here that central refused: (alarm_id, central's reason).
     raise_refused: tuple[tuple[UUID, str], ...] = ()
-    # An evacuation / lockdown started, changed or ended at one of the user's sites.
-    announcement: AnnouncementEvent | None = None
+    # Evacuations / lockdowns started, changed or ended at the user's sites (a snapshot may
+    # change several; a live frame one).
+    announcements: tuple[AnnouncementEvent, ...] = ()
     # An announcement sent from this desk that central refused: (site, central's reason).
     announce_refused: tuple[str, str] | None = None
 
@@ -189,7 +190,8 @@ class DeskCore:
         if isinstance(frame, Ping):
             return Reaction(pong=Pong(seq=frame.seq))
         if isinstance(frame, AnnouncementFrame):
-            return Reaction(announcement=self.announcements.receive(frame))
+            event = self.announcements.receive(frame)
+            return Reaction(announcements=(event,) if event is not None else ())
         if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")
@@ -237,6 +239,7 @@ class DeskCore:
             help_coming=tuple(help_coming),
             help_withdrawn=tuple(help_withdrawn),
             faults=self._faults.snapshot(),
+            announcements=self.announcements.snapshot(frame.announcements),
         )
 
     def _alarm(self, alarm: AlarmView) -> Reaction:

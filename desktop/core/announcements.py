@@ -1,16 +1,19 @@
 """Evacuation and lockdown at the desk, without I/O: ``announcement`` frames in, what to show.
 
-Central sends the state of each of the user's sites right after every snapshot (``all_clear``
-where nothing is on) and every change after that; so a desk that connects mid-evacuation shows
-it at once, and one that missed the all clear while disconnected ends it at the reconnect.
-Only changes are events: the frames repeated after a reconnect change nothing on the screen.
+Every ``snapshot`` (each connection) carries the active announcement of each of the user's
+sites, and the desk replaces its state with it: a site not in it has nothing on, so its window
+ends (an all clear missed while disconnected, or an evacuation central has no record of after
+a crash: the screen follows central's truth). After that each change comes as an
+``announcement`` frame (``all_clear`` ends it). Only changes are events: a snapshot repeating
+what is shown changes nothing on the screen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from protocol import AnnouncementKind
 from protocol.screen import AnnouncementFrame
 
 
@@ -33,6 +36,17 @@ class DeskAnnouncements:
     @property
     def active(self) -> Mapping[str, AnnouncementFrame]:
         return self._active
+
+    def snapshot(self, frames: Iterable[AnnouncementFrame]) -> tuple[AnnouncementEvent, ...]:
+        """A connection's snapshot: its active announcements replace the state; one event per
+        site that changed (ended: an ``all_clear`` frame of that site without ``by``/``at``)."""
+        now = {f.site: f for f in frames if f.active}
+        events = [
+            self.receive(AnnouncementFrame(site=site, kind=AnnouncementKind.ALL_CLEAR))
+            for site in sorted(set(self._active) - set(now))
+        ]
+        events += [self.receive(now[site]) for site in sorted(now)]
+        return tuple(e for e in events if e is not None)
 
     def receive(self, frame: AnnouncementFrame) -> AnnouncementEvent | None:
         before = self._active.get(frame.site)

@@ -3,8 +3,9 @@ announcing inputs' presses to ``announce/request``.
 
 The decisions are the core's (``edge.core.announce``); this module carries them out: a change
 of kind sounds its pattern on the dedicated sounder (``[announce] buzzer_pin``) and on every
-button's buzzer, until all clear; a press is published at once (QoS 1), or kept until the link
-is back. Central decides whether a request is honoured (the device registry's ``announces``);
+button's buzzer, until all clear; a press is published at once (QoS 1) and kept until the
+broker confirms it: one pressed while the link is down, or whose publish fails, goes at the
+next link-up. Central decides whether a request is honoured (the device registry's ``announces``);
 the device only hears the outcome, on its ``announce`` topic, like every other device of the
 site.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -31,7 +32,7 @@ class Announcer:
     def __init__(
         self,
         settings: EdgeSettings,
-        publish: Callable[[str, bytes], bool],
+        publish: Callable[[str, bytes], Awaitable[bool]],
         request_topic: str,
         connected: Callable[[], bool],
         clock: Callable[[], datetime],
@@ -50,6 +51,7 @@ class Announcer:
         self.indicators: Indicators | None = None  # the buttons' buzzers, set while running
         self._sounder: Sounder | None = None
         self._inputs: AnnounceInputs | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     def start(self, loop: asyncio.AbstractEventLoop, pin_factory: Any) -> None:
         self._sounder = Sounder(self._settings.announce.buzzer_pin, pin_factory)
@@ -58,6 +60,8 @@ class Announcer:
         )
 
     def close(self) -> None:
+        for task in self._sending:
+            task.cancel()
         if self._inputs is not None:
             self._inputs.close()
             self._inputs = None
@@ -98,5 +102,12 @@ class Announcer:
 
     def _send(self, request: AnnounceRequestMessage) -> None:
         log.warning("announce input %s pressed: asking central for %s", request.input, request.kind)
-        if not self._publish(self._request_topic, encode(request)[1]):
-            log.error("announce request %s not sent (mqtt down)", request.request_id)
+        task = asyncio.create_task(self._publish_confirmed(request))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _publish_confirmed(self, request: AnnounceRequestMessage) -> None:
+        if await self._publish(self._request_topic, encode(request)[1]):
+            self.core.sent(request)
+            return
+        log.error("announce request %s not sent: sent at the next link-up", request.request_id)

@@ -38,6 +38,7 @@ from edge.core.faults import stuck_at_start
 from edge.core.selftest import Limits, StuckInputs
 from edge.hw import ButtonInputs, Indicators
 from edge.link import LinkSettings, MqttLink
+from edge.link.mqtt import PUBLISH_TIMEOUT_S
 from edge.outbox import AlarmSender, AsyncOutbox
 from edge.selftest import Probes, SelfTester
 from edge.sensing import RoomSensors
@@ -113,7 +114,7 @@ class EdgeAgent:
         # Evacuation / lockdown: the site's state on the buzzers, announcing inputs to central.
         self._announcer = Announcer(
             settings,
-            lambda topic, payload: self._link.publish(topic, payload, qos=1),
+            self._publish_confirmed,
             self._link.announce_request_topic,
             lambda: self._link.connected,
             clock,
@@ -331,6 +332,10 @@ class EdgeAgent:
 
     def ack_received(self, ack: AckMessage) -> None:
         self._alarms.ack(ack)
+
+    async def _publish_confirmed(self, topic: str, payload: bytes) -> bool:
+        """Publish at QoS 1; True once the broker confirmed it (PUBACK)."""
+        return await self._link.round_trip(topic, payload, timeout=PUBLISH_TIMEOUT_S) is not None
 
     def announce_received(self, message: AnnounceMessage) -> None:
         self._announcer.received(message)

@@ -9,7 +9,8 @@ able to tell apart by ear, next to the alarm's own "got through" chirp (one 80 m
 
 The retained ``announce`` topic carries the site's state, so a message may repeat what is
 already sounding (a reconnect): only a change of kind changes the sound. A press sends one
-request; a press while the link is down is kept (the newest only) and sent when it is back.
+request, kept (the newest press only) until the broker has confirmed it: a press while the link
+is down, or whose publish failed (the link looked up but was going), goes at the next link-up.
 """
 
 from __future__ import annotations
@@ -77,13 +78,15 @@ class AnnounceCore:
             input=input_name,
             at=at,
         )
-        if not connected:
-            self._pending = request
-            return None
-        self._pending = None
-        return request
+        self._pending = request  # the newest press wins: an older one is not sent again
+        return request if connected else None
+
+    def sent(self, request: AnnounceRequestMessage) -> None:
+        """The broker confirmed ``request`` (PUBACK): it is central's now."""
+        if self._pending == request:
+            self._pending = None
 
     def link_up(self) -> AnnounceRequestMessage | None:
-        """The request pressed while the link was down, to send now."""
-        pending, self._pending = self._pending, None
-        return pending
+        """The newest press the broker has not confirmed (pressed while the link was down, or
+        its publish failed), to send now; kept until :meth:`sent`."""
+        return self._pending

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from central.core.alarms import RETRY_FIRST, RETRY_MAX
 from central.core.announcements import (
     Announced,
     Announcement,
@@ -109,9 +110,60 @@ def test_all_clear_ends_a_zone_announcement_whatever_zone_it_names() -> None:
     )
 
 
+def test_all_clear_with_nothing_on_is_accepted_recorded_and_told() -> None:
+    """An evacuation whose record was lost (central killed before the commit) may still sound
+    out there: "All clear" must always be possible, and it ends the whole site."""
+    book = Announcements(ZONES)
+    cleared = book.request(ask(1, ALL_CLEAR, zone="nord", by="ola"), at(0))
+    assert cleared == Announced(entry(1, ALL_CLEAR, at(0), by="ola"), None)
+    assert book.current(SITE) is None
+    assert book.last(SITE) == entry(1, ALL_CLEAR, at(0), by="ola")
+    again = book.request(ask(2, ALL_CLEAR, origin=Origin.DEVICE, by="device:resepsjon"), at(5))
+    assert again == Announced(
+        entry(2, ALL_CLEAR, at(5), by="device:resepsjon", origin=Origin.DEVICE), None
+    )
+    assert book.history(SITE) == [
+        entry(2, ALL_CLEAR, at(5), by="device:resepsjon", origin=Origin.DEVICE),
+        entry(1, ALL_CLEAR, at(0), by="ola"),
+    ]
+
+
+def test_a_failed_write_is_offered_again_with_a_backoff_until_stored() -> None:
+    book = Announcements(ZONES)
+    book.request(ask(1, EVACUATE), at(0))
+    book.request(ask(2, LOCKDOWN, site=OTHER), at(0))
+    assert book.unstored == 2
+    assert book.due(at(0)) == []  # both with the store now
+    book.stored(uid(2))
+    book.write_failed(uid(1), at(1))  # a full disk
+    assert book.unstored == 1
+    first = RETRY_FIRST.total_seconds()
+    assert book.due(at(1 + first / 2)) == []
+    assert book.due(at(1 + first)) == [entry(1, EVACUATE, at(0))]
+    assert book.due(at(1 + first)) == []  # in flight again
+    # Each failure doubles the wait (1 s, 2 s, 4 s), up to RETRY_MAX (5 s), until stored.
+    now = 1 + first
+    for wait in (1.0, 2.0, 4.0, 5.0, 5.0):
+        book.write_failed(uid(1), at(now))
+        assert book.due(at(now + wait - 0.01)) == []
+        assert book.due(at(now + wait)) == [entry(1, EVACUATE, at(0))]
+        now += wait
+    assert (RETRY_FIRST.total_seconds(), RETRY_MAX.total_seconds()) == (0.5, 5.0)
+    book.stored(uid(1))
+    assert book.unstored == 0
+    assert book.due(at(now + 3600)) == []
+    # A repeat changes nothing and writes nothing; an all clear is written.
+    assert book.request(ask(3, EVACUATE), at(now)) == Unchanged(entry(1, EVACUATE, at(0)))
+    assert book.unstored == 0
+    book.request(ask(4, ALL_CLEAR), at(now))
+    assert book.unstored == 1
+    book.write_failed(uid(999), at(now))  # not one of ours: nothing
+    book.stored(uid(4))
+    assert book.unstored == 0
+
+
 def test_refusals_change_nothing() -> None:
     book = Announcements(ZONES)
-    assert book.request(ask(1, ALL_CLEAR), at(0)) == Refused(SITE, "nothing_to_clear")
     assert book.request(ask(2, EVACUATE, site="tromso"), at(0)) == Refused("tromso", "unknown_site")
     assert book.request(ask(3, EVACUATE, zone="vest"), at(0)) == Refused(SITE, "unknown_zone")
     assert book.request(ask(4, LOCKDOWN, site=OTHER, zone="nord"), at(0)) == Refused(
@@ -119,6 +171,7 @@ def test_refusals_change_nothing() -> None:
     )
     assert book.history() == []
     assert book.active() == []
+    assert book.unstored == 0
 
 
 def test_sites_are_independent_and_history_is_newest_first_and_bounded() -> None:

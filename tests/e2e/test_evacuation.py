@@ -7,13 +7,23 @@ and nothing of another site; a desk and an edge that connect mid-evacuation get 
 employee's desk may not end it; a reception button ends it (all clear, everywhere) and starts
 one again; a device of another site and a malformed request change nothing, with the reason
 logged.
+
+What people see follows central's truth after any fault: an evacuation whose write fails on a
+full disk is retried until stored (and so survives a kill of central); one whose record was
+lost with a kill is ended on every buzzer and desk when central is back, and "All clear" is
+accepted all the same; a broker that restarts (losing its retained messages) gets every
+device's state again from central, and a change made while it is down is not lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import secrets
+import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path

@@ -74,7 +74,8 @@ def test_every_change_of_a_flood_alarm_updates_the_one_card() -> None:
     new = _view(11, state=AlarmState.RAISED)
     # The 11th alarm: not a card of its own, the card's count goes up.
     assert cards.changed(AlarmNew(alarm=new)) == Shown(
-        (Broadcast("a", AlarmUpdate(alarm=_card(first, 2, 2, AlarmLevel.ASSIST))),)
+        (Broadcast("a", AlarmUpdate(alarm=_card(first, 2, 2, AlarmLevel.ASSIST))),),
+        joined=_id(1),  # screens already show the card: its "shown" is this alarm's too
     )
     # Its state changes (stored, a re-press, acute) reach the screens as the card.
     pressed = new.model_copy(update={"presses": 3, "level": AlarmLevel.ACUTE})
@@ -148,7 +149,8 @@ def test_a_desk_s_silent_alarms_merge_per_person_and_the_raiser_sees_its_own_sto
         (
             Broadcast("a", AlarmUpdate(alarm=_card(mine[0], 4, 4, AlarmLevel.ACUTE))),
             Broadcast("a", AlarmUpdate(alarm=_merged(fourth, 1)), only=frozenset({"kari"})),
-        )
+        ),
+        joined=_id(1),
     )
     assert cards.changed(AlarmNew(alarm=ola)) == Shown(None)  # another person: as it is
 
