@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from central.api.mobile import router as mobile_api_router
 from central.api.routes import router as api_router
 from central.api.screens import router as screens_router
 from central.api.testing import router as testing_router
@@ -22,7 +23,8 @@ from central.config import CentralSettings
 from central.service import Central
 from central.web.announce import router as announce_router
 from central.web.board import router as board_router
-from central.web.hardening import Hardening
+from central.web.hardening import Hardening, page_policy, tile_source
+from central.web.mobile import router as mobile_router
 from central.web.pages import router as pages_router
 from central.web.render import STATIC, Pages
 from central.web.views import router as views_router
@@ -36,6 +38,9 @@ def create_app(settings: CentralSettings) -> FastAPI:
         auth = Auth(settings.web, central.directory, central.store, central.clock, central.trail)
         await auth.start()
         pages = Pages(auth, settings.web.language)
+        # A phone alarm's map (templates/mobile.html): its tile server's images are allowed.
+        pages.policy = page_policy(tile_source(settings.map.tile_url))
+        pages.env.globals["map_tiles"] = settings.map
         # Timelines and the board name the escalation routine's groups in the reader's language.
         pages.env.globals["escalation_groups"] = central.escalator.routine.group_names()
         app.state.central = central
@@ -60,10 +65,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(api_router)
     app.include_router(testing_router)
     app.include_router(screens_router)
+    app.include_router(mobile_api_router)  # the phone's alarm (protocol.mobile)
     app.include_router(pages_router)
     app.include_router(board_router)
     app.include_router(announce_router)  # evacuate / lock down / all clear
     app.include_router(views_router)
+    app.include_router(mobile_router)  # the phone page /m (its API: central.api.mobile)
     app.router.routes.append(PublicMount("/static", StaticFiles(directory=STATIC), name="static"))
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).
     app.add_middleware(Guard)

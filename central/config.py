@@ -145,6 +145,9 @@ class WebSettings(_Section):
     language: Literal["nb", "en"] = "nb"
     # Desk tokens made by `trygg-central user token` die after this many days.
     token_days: float = Field(default=180.0, gt=0, le=3 * 365)
+    # A phone's credential (POST /api/mobile/credential) dies after this many days: long, so
+    # the alarm works the day it is needed, and revocable on the console's accounts page.
+    phone_token_days: float = Field(default=365.0, ge=1, le=2 * 365)
     # Failed logins allowed per account and per client address within the window.
     login_failures_per_account: int = Field(default=10, ge=1, le=1000)
     login_failures_per_address: int = Field(default=20, ge=1, le=10_000)
@@ -406,6 +409,19 @@ class RegistrySettings(_Section):
     open: bool = False
 
 
+class MapSettings(_Section):
+    """``[map]``: the tiles under a phone alarm's position on the console (Leaflet). Without
+    ``tile_url`` there is no map: the position shows as coordinates ± accuracy. The tile
+    server's host is allowed in the console's Content-Security-Policy (img-src)."""
+
+    # e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png" (mind the tile server's policy)
+    # The host goes into the pages' Content-Security-Policy: letters, digits, . - : and {s}.
+    tile_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.:{}-]+/\S*$", max_length=500
+    )
+    attribution: str = Field(default="", max_length=300)
+
+
 OPEN_REGISTRY_NOTICE = (
     "the device registry is open ([registry] open = true): every device the broker admits is"
     " trusted and rooms come from payloads; for trials only (docs/security.md)"
@@ -423,6 +439,7 @@ class CentralSettings(BaseSettings):
     store: StoreSettings = StoreSettings()
     test_rounds: TestRoundSettings = TestRoundSettings()
     routines: RoutineSettings = RoutineSettings()
+    map: MapSettings = MapSettings()
     # ``open = true``: run without [[devices]] (trials only). Declared before ``sites`` so
     # that a missing registry is reported at the config's [[sites]] line.
     registry: RegistrySettings = RegistrySettings()

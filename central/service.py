@@ -64,7 +64,15 @@ from central.selftests import SelfTesting
 from central.store import Store
 from central.store import floods as stored_floods
 from central.supervision import Watch
-from protocol import AlarmMessage, HeartbeatMessage, Message, ProtocolError, StatusMessage
+from protocol import (
+    AlarmMessage,
+    AlarmSource,
+    HeartbeatMessage,
+    Message,
+    ProtocolError,
+    StatusMessage,
+)
+from protocol.mobile import PhoneRaise
 from protocol.screen import (
     AlarmUpdate,
     AlarmView,
@@ -73,6 +81,7 @@ from protocol.screen import (
     CommandKind,
     ErrorFrame,
     Hello,
+    Position,
     RaiseRequest,
     RoundFrame,
     Snapshot,
@@ -453,6 +462,32 @@ class Central:
             )
             reason = f"{refusal.reason}: {command.type} {refusal.alarm_id}"
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
+
+    def raise_from_phone(
+        self, person: Person, alarm_id: UUID, request: PhoneRaise
+    ) -> str | None:
+        """A phone's alarm (central.api.mobile): carried out at once, the screens told while
+        the disk writes; None, or the reason it was refused (nothing changed then)."""
+        now = self.clock()
+        if self.book.get(alarm_id) is None:
+            log.info("phone alarm %s from %s at %s", alarm_id, person.user_id, request.site)
+        refused = self._carry_out(self.book.raise_from_phone(person, alarm_id, request, now))
+        return refused[0].reason if refused else None
+
+    def phone_position(self, person: Person, alarm_id: UUID, position: Position) -> str | None:
+        """A newer position of a phone's alarm: stored and on screens; or why not."""
+        refused = self._carry_out(self.book.position(person, alarm_id, position, self.clock()))
+        return refused[0].reason if refused else None
+
+    def phone_alarm(self, person: Person, alarm_id: UUID) -> tuple[AlarmView, bool, bool] | None:
+        """``person``'s phone alarm as it stands, whether it is stored and whether a
+        colleague's screen has it; None if it is not theirs (or unknown)."""
+        view = self.book.get(alarm_id)
+        if view is None or view.source is not AlarmSource.MOBILE:
+            return None
+        if view.raised_by != person.user_id:
+            return None
+        return view, self.book.stored(alarm_id), self.book.on_screen(alarm_id)
 
     def _screen_announce(self, screen: Screen, command: AnnounceRequest) -> None:
         """An announcement from a desk: refused (an error frame saying why) or carried out."""

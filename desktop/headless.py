@@ -4,7 +4,9 @@ stdout carries only machine-readable lines, one JSON object each, flushed at onc
 
     {"event": "alarm", "alarm_id": "…", "site": "…", "room": "…", "state": "received", …}
 
-``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. A line
+``event`` is ``active`` (active when we connected), ``alarm`` (new) or ``update``. A phone's
+alarm (``source`` ``mobile``) also has ``where``: its last ``position`` in words (UTC), or
+"no position". A line
 printed is an alarm shown: the desk tells central ``shown`` once per alarm (not for its own
 silent alarm), so the device's LED can say a colleague has it. A facility
 manager's desk also prints ``{"event": "fault", "site", "device", "kind", "reason", "at",
@@ -59,6 +61,7 @@ from desktop.core import (
     SilentAlarm,
     TriggerSource,
 )
+from desktop.core.mobile import position_text
 from desktop.errors import BadCommandLine
 from protocol import AnnouncementKind
 from protocol.screen import AlarmState, AnnounceRequest, CommandKind, FaultFrame
@@ -108,6 +111,9 @@ def parse_command_line(line: str) -> tuple[CommandKind, UUID] | str | AnnounceRe
 
 def json_line(event: AlarmEvent) -> bytes:
     fields = event.alarm.model_dump(mode="json")
+    where = position_text(event.alarm, str, UTC)  # a phone's alarm: its position, in words
+    if where is not None:
+        fields["where"] = where
     return json.dumps({"event": event.kind.value, **fields}, ensure_ascii=False).encode() + b"\n"
 
 

@@ -27,6 +27,7 @@ opens them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -133,7 +134,17 @@ class SimFactory(MockFactory):  # type: ignore[misc]
             raise SimError(f"pin {request.get('pin')} is an output, not an input")
         with self._lock:
             self.held_at_start.discard(name)
-            return self._act(str(cmd), name, pin, request)
+            try:
+                return self._act(str(cmd), name, pin, request)
+            except SimError:
+                raise
+            except Exception as exc:
+                # The device on the pin is still being set up (gpiozero's Button takes the
+                # pin's edges before it is whole, and its callback fails): let go of the pin,
+                # which would otherwise stay pressed, and refuse, so the caller presses again.
+                with contextlib.suppress(Exception):
+                    _release(pin)
+                raise SimError(f"pin {name} not ready ({exc!r}); press again") from None
 
     def _act(self, cmd: str, name: str, pin: MockPin, request: dict[str, Any]) -> dict[str, Any]:
         fault = self._faults.get(name)

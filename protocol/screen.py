@@ -44,6 +44,19 @@ class AlarmState(StrEnum):
     RESOLVED = "resolved"
 
 
+class Position(BaseModel):
+    """Where a phone says it is (the browser's geolocation): WGS 84 degrees, the radius of
+    its uncertainty in metres, and when it was measured. Values no phone can report are
+    refused (a typo or a forgery must not put a colleague in the wrong place)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    accuracy_m: float = Field(ge=0, le=100_000, allow_inf_nan=False)
+    at: AwareDatetime
+
+
 class AlarmView(BaseModel):
     """An alarm as a screen shows it."""
 
@@ -90,6 +103,10 @@ class AlarmView(BaseModel):
     escalated_to: tuple[str, ...] = ()
     escalated_sites: tuple[str, ...] = ()
     escalated_users: tuple[str, ...] = ()
+    # A phone's alarm (source ``mobile``, docs/mobile.md): its last position (None: "no
+    # position"), and whether the phone makes no sound (screens still do).
+    position: Position | None = None
+    silent: bool = False
 
 
 class _Frame(BaseModel):

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central.auth import csrf
 from central.auth.routes import endpoint_for
-from central.auth.rules import WS, allowed
+from central.auth.rules import WS, Action, allowed
 from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth, Credential
 from central.core import Person
 
@@ -109,6 +109,11 @@ class Guard:
             await _watched(self.app, auth, credential, scope, receive, send)
             return
         if method in SAFE_METHODS or (bearer(scope) is not None and person is not None):
+            await self.app(scope, receive, send)
+            return
+        if action is Action.PUBLIC and _json(scope):
+            # A public JSON call (a phone's credential) uses no session: nothing to forge,
+            # and another site cannot send JSON here without a CORS preflight nobody answers.
             await self.app(scope, receive, send)
             return
         binding = session_id or cookies(scope).get(PRE_COOKIE)
@@ -200,6 +205,11 @@ async def _watched(
         await app(scope, guarded_receive, guarded_send)
     finally:
         unwatch()
+
+
+def _json(scope: Scope) -> bool:
+    kind = _header(scope, b"content-type").split(";")[0].strip().lower()
+    return kind == "application/json"
 
 
 def _same_origin(scope: Scope) -> bool:

@@ -124,6 +124,23 @@ class Auth:
     async def login(self, user_id: str, password: str, address: str = "?") -> LoginResult:
         """A new session, or why not: wrong name or password (the same for both), throttled
         (``wait_s``), or too many logins at once (``busy``)."""
+        found = await self.verified(user_id, password, address)
+        if isinstance(found, LoginResult):
+            return found
+        user = found.user_id
+        session_id = secrets.token_urlsafe(32)
+        now = self._clock()
+        expires = now + timedelta(hours=self.settings.session_hours)
+        await self._store.submit(lambda db: rows.add_session(db, session_id, user, now, expires))
+        self.trail.record(user, "login", user, f"from {address}")
+        return LoginResult(session_id=session_id)
+
+    async def verified(
+        self, user_id: str, password: str, address: str = "?"
+    ) -> rows.Account | LoginResult:
+        """The account whose password this is (enabled), or why not (an empty result: wrong
+        name or password); a failure is throttled and in the audit trail. The console's
+        login and a phone's credential (central.api.mobile) both pass here."""
         wait = self.throttle.wait_s(user_id, address)
         if wait:
             self.trail.record(user_id or "?", "login_throttled", user_id, f"from {address}")
@@ -144,13 +161,7 @@ class Auth:
             return LoginResult()
         if found is None:  # `good` is only true for an account that was found
             raise RuntimeError("login verified without an account")
-        user = found.user_id
-        session_id = secrets.token_urlsafe(32)
-        now = self._clock()
-        expires = now + timedelta(hours=self.settings.session_hours)
-        await self._store.submit(lambda db: rows.add_session(db, session_id, user, now, expires))
-        self.trail.record(user, "login", user, f"from {address}")
-        return LoginResult(session_id=session_id)
+        return found
 
     async def logout(self, session_id: str, user_id: str = "?") -> None:
         await self._store.submit(lambda db: rows.end_session(db, session_id))

@@ -48,6 +48,7 @@ from central.core.model import (
 )
 from protocol import AckState, AlarmMessage, AlarmSource
 from protocol.messages import MAX_HELD_ALARMS, HeldAlarm, HeldState, Responder
+from protocol.mobile import PhoneRaise
 from protocol.screen import (
     AlarmNew,
     AlarmState,
@@ -55,11 +56,15 @@ from protocol.screen import (
     AlarmView,
     Command,
     CommandKind,
+    Position,
     RaiseRequest,
 )
 
 CENTRAL_ACTOR = "central"
 DESK_DEVICE = "desktop"  # the device of alarms raised from a desk (their raiser is a person)
+PHONE_DEVICE = "mobile"  # ... and of alarms raised from a phone (docs/mobile.md)
+PHONE_INPUT = "phone"
+PHONE_ROOM = "Mobil – {name}"  # stored in bokmål; screens and the console say it in theirs
 DEFAULT_RETENTION = timedelta(days=7)
 #: Fixed for ever: the namespace of successor ids (docs/protocol.md, "State sync").
 SUCCESSOR_NAMESPACE = UUID("5b8f3c1e-9a27-4d6b-b0e4-7c2f1d9a6e35")
@@ -219,6 +224,12 @@ class AlarmBook:
         entry = self._entries.get(alarm_id)
         return entry is not None and entry.view.shown_at is not None
 
+    def stored(self, alarm_id: UUID) -> bool:
+        """Whether the alarm is on disk (its first write committed): what a phone waits for
+        before it forgets the alarm."""
+        entry = self._entries.get(alarm_id)
+        return entry is not None and entry.committed is not None
+
     def audience(self, alarm_id: UUID) -> frozenset[str] | None:
         """Who may see a test alarm (user ids); None for a real alarm (or an unknown one)."""
         entry = self._entries.get(alarm_id)
@@ -373,6 +384,66 @@ class AlarmBook:
         )
         only = frozenset({person.user_id}) if request.test else None
         return self._open(view, now, actor=person.user_id, only=only)
+
+    def raise_from_phone(
+        self, person: Person, alarm_id: UUID, request: PhoneRaise, now: datetime
+    ) -> list[Action]:
+        """The alarm from a person's phone, at ``request.site`` (the shell fills in the
+        account's first site when the phone named none). Like a desk's: the phone re-sends
+        the same ``alarm_id`` until it reads ``stored``, and a resend changes nothing (the
+        phone reads the alarm as it stands); an ``alarm_id`` that is not this person's phone
+        alarm is refused (``alarm_id_taken``), whoever's it is."""
+        self._prune(now)
+        entry = self._entries.get(alarm_id)
+        if entry is not None:
+            view = entry.view
+            if view.source is not AlarmSource.MOBILE or view.raised_by != person.user_id:
+                return [Refusal(alarm_id, "alarm_id_taken")]
+            return []
+        if request.site is None or not person.covers(request.site):
+            return [Refusal(alarm_id, "not_your_site")]
+        view = AlarmView(
+            alarm_id=alarm_id,
+            site=request.site,
+            site_name=self._site_names.get(request.site),
+            device=PHONE_DEVICE,
+            room=PHONE_ROOM.format(name=person.name),
+            level=request.level,
+            source=AlarmSource.MOBILE,
+            input=PHONE_INPUT,
+            raised_at=request.raised_at,
+            state=AlarmState.RAISED,
+            raised_by=person.user_id,
+            raised_by_name=person.name,
+            position=request.position,
+            silent=request.silent,
+        )
+        note = "" if request.position is not None else "no position"
+        return self._open(view, now, actor=person.user_id, note=note)
+
+    def position(
+        self, person: Person, alarm_id: UUID, position: Position, now: datetime
+    ) -> list[Action]:
+        """A newer position of the phone alarm ``alarm_id``, from its raiser while it is
+        active: written, and told to screens at once (like a press, it is news, and a stale
+        position is worse than an unstored one). One measured no later than the one kept
+        changes nothing (positions cross on a bad network)."""
+        self._prune(now)
+        entry = self._entries.get(alarm_id)
+        if (
+            entry is None
+            or entry.view.source is not AlarmSource.MOBILE
+            or entry.view.raised_by != person.user_id
+        ):
+            return [Refusal(alarm_id, "unknown_alarm")]
+        if entry.view.state is AlarmState.RESOLVED:
+            return [Refusal(alarm_id, "already_resolved")]
+        kept = entry.view.position
+        if kept is not None and position.at <= kept.at:
+            return []
+        entry.view = entry.view.model_copy(update={"position": position})
+        entry.shown = entry.shown.model_copy(update={"position": position})
+        return [self._persist(entry), self._broadcast(entry, AlarmUpdate(alarm=entry.shown))]
 
     def _open(
         self,
@@ -724,8 +795,8 @@ class AlarmBook:
 
     @staticmethod
     def _ack(view: AlarmView, now: datetime) -> list[AckEdge]:
-        if view.source is AlarmSource.DESKTOP:
-            return []  # no edge behind it: the raiser's desk follows the screens' updates
+        if view.source in (AlarmSource.DESKTOP, AlarmSource.MOBILE):
+            return []  # no edge behind it: the raiser's desk (or phone) follows the record
         return [
             AckEdge(
                 site=view.site,

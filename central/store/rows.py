@@ -36,6 +36,10 @@ ALARM_COLUMNS: dict[str, type] = {
     "escalated_to": str,
     "escalated_sites": str,
     "escalated_users": str,
+    # A phone's alarm: its last position (JSON {lat, lon, accuracy_m, at}; NULL: none) and
+    # whether the phone is silent (NULL in older rows: 0).
+    "position": str,
+    "silent": int,
 }
 EVENT_COLUMNS: dict[str, type] = {
     "id": int,
@@ -55,6 +59,8 @@ def alarm_row(view: AlarmView) -> dict[str, Any]:
         data[key] = json.dumps(data[key], ensure_ascii=False)
     data["test"] = int(view.test)
     data["drill"] = int(view.drill)
+    data["position"] = json.dumps(data["position"]) if view.position is not None else None
+    data["silent"] = int(view.silent)
     return data
 
 
@@ -66,6 +72,8 @@ def alarm_view(row: dict[str, Any]) -> AlarmView:
     data["drill"] = bool(data["drill"])
     data["rev"] = data.get("rev") or 0
     data["stage"] = data.get("stage") or 0
+    data["position"] = json.loads(data["position"]) if data.get("position") else None
+    data["silent"] = bool(data.get("silent"))
     return AlarmView.model_validate(data)
 
 

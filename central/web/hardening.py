@@ -27,11 +27,29 @@ PAGE_POLICY = (
     " connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
 )
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
 ALWAYS = (
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
 )
+
+
+def tile_source(tile_url: str | None) -> str | None:
+    """The CSP source of a map tile server (``[map] tile_url``): its scheme and host, with
+    Leaflet's ``{s}`` subdomain as a wildcard; None without one."""
+    if not tile_url:
+        return None
+    scheme, _, rest = tile_url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return f"{scheme}://{host}"
+
+
+def page_policy(img_source: str | None = None) -> str:
+    """The pages' policy; ``img_source`` (the map's tiles) may be shown as images too."""
+    if img_source is None:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace("img-src 'self' data:;", f"img-src 'self' data: {img_source};")
 
 
 def host_cookie(set_cookie: str) -> str:

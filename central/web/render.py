@@ -67,6 +67,7 @@ class Pages:
         self.env = environment()
         self.auth = auth
         self.default_language = default_language
+        self.policy = PAGE_POLICY  # with a map's tile server: central.web.hardening.page_policy
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **context: Any
@@ -93,7 +94,7 @@ class Pages:
         response = HTMLResponse(html, status_code=status_code)
         response.headers["Cache-Control"] = "no-store"
         # The other security headers (and HSTS) are set on every answer: central.web.hardening.
-        response.headers["Content-Security-Policy"] = PAGE_POLICY
+        response.headers["Content-Security-Policy"] = self.policy
         if new_pre is not None:
             response.set_cookie(
                 PRE_COOKIE,

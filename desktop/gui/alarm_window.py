@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core import elapsed
+from desktop.core.mobile import is_mobile, position_text, room_text
 from desktop.gui.icons import LEVEL_COLOURS, LEVEL_TEXT_COLOURS, level_pixmap
 from protocol.messages import AlarmLevel, AlarmSource, Responder
 from protocol.screen import AlarmView, CommandKind, RoutineText
@@ -130,7 +131,7 @@ class AlarmWindow(QWidget):
         header.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         self.title = _label(self.level_text, scale=2.2, bold=True, name="title")
-        self.room = _label(self.alarm.room, scale=2.0, bold=True, name="room")
+        self.room = _label(room_text(self.alarm, _), scale=2.0, bold=True, name="room")
         where = [site_name or self.alarm.site_name or self.alarm.site]
         if self.alarm.floor:
             where.append(self.alarm.floor)
@@ -143,6 +144,10 @@ class AlarmWindow(QWidget):
         self.raised_by = _label(self._raised_by_text(), scale=1.15)
         self.since = _label("", scale=1.15, bold=True)
         column.addWidget(self.raised_by)
+        # A phone's alarm: where the phone last said it was, or "no position".
+        self.position = _label(position_text(self.alarm, _, None) or "", scale=1.15, bold=True)
+        self.position.setVisible(is_mobile(self.alarm))
+        column.addWidget(self.position)
         column.addWidget(self.since)
 
         box = QFrame()
@@ -284,6 +289,7 @@ class AlarmWindow(QWidget):
         _ = self._
         self.alarm = alarm
         self.raised_by.setText(self._raised_by_text())  # a flood card's count changes
+        self.position.setText(position_text(alarm, _, None) or "")  # a phone moved
         if alarm.responders:
             self.responders.setText(
                 _("Coming: {names}").format(names=self._people(alarm.responders))

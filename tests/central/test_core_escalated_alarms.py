@@ -132,7 +132,7 @@ ROUTINE = EscalationRoutine(
 
 def test_the_shell_feeds_the_core_from_the_books_writes_and_carries_out_stages() -> None:
     book = AlarmBook()
-    escalator = Escalator(ROUTINE, {SITE: ("bergen",)})
+    escalator = Escalator(ROUTINE, {SITE: ("bergen",)}, arc_sites=(SITE,))
     message = alarm()
     for persist in only(book.alarm(message, at(0)), Persist):
         escalator.wrote(persist, covered=lambda alarm: alarm.site == SITE)
@@ -188,7 +188,9 @@ def test_targets_that_tell_nobody_are_left_out_and_an_empty_stage_is_not_taken()
     empty = ROUTINE.model_copy(
         update={"groups": {"guards": ROUTINE.groups["guards"].model_copy(update={"users": ()})}}
     )
-    escalator = Escalator(empty, {})  # no neighbours for the site, nobody in the group
+    escalator = Escalator(
+        empty, {}, arc_sites=(SITE,)
+    )  # no neighbours for the site, nobody in the group
     book = AlarmBook()
     message = stored_alarm(book)
     escalator.core.restore(message.alarm_id, message.level, at(0), taken=0, coming=False)
@@ -204,10 +206,22 @@ def test_targets_that_tell_nobody_are_left_out_and_an_empty_stage_is_not_taken()
     assert first.events[0].detail == "stage=1; to=guards; reason=no_answer; after_s=20"
 
 
+def test_the_arc_stage_of_a_site_without_an_arc_is_not_taken() -> None:
+    escalator = Escalator(ROUTINE, {SITE: ("bergen",)})  # no site has an ARC
+    book = AlarmBook()
+    message = stored_alarm(book)
+    escalator.core.restore(message.alarm_id, message.level, at(0), taken=0, coming=False)
+    [first] = only(escalator.tick(book, at(20)), Persist)
+    assert first.alarm is not None
+    assert first.alarm.stage == 1
+    assert escalator.tick(book, at(60)) == []  # the ARC stage tells nobody: not on record
+    assert book.get(message.alarm_id).stage == 1  # type: ignore[union-attr]
+
+
 def test_restore_takes_no_stage_twice() -> None:
     book, persist, _ = escalated_book()
     assert persist.alarm is not None
-    escalator = Escalator(ROUTINE, {})
+    escalator = Escalator(ROUTINE, {}, arc_sites=(SITE,))
     escalator.restore([persist.alarm], {persist.alarm_id: at(0)})
     [second] = only(escalator.tick(book, at(60)), Persist)
     assert second.alarm is not None

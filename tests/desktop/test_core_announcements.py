@@ -49,12 +49,56 @@ def test_only_changes_are_events() -> None:
 def test_the_desk_core_reports_announcements_from_the_wire() -> None:
     core = DeskCore()
     core.connection_opened()
-    core.receive(Snapshot(alarms=()))
+    assert core.receive(Snapshot(alarms=())).announcements == ()
     reaction = core.receive_text(encode_frame(EVACUATE))
-    assert reaction.announcement == AnnouncementEvent(EVACUATE, (EVACUATE,))
+    assert reaction.announcements == (AnnouncementEvent(EVACUATE, (EVACUATE,)),)
     assert reaction.commands == ()
-    assert core.receive_text(encode_frame(EVACUATE)).announcement is None
-    assert core.receive_text(encode_frame(NOTHING)).announcement == AnnouncementEvent(NOTHING, ())
+    assert core.receive_text(encode_frame(EVACUATE)).announcements == ()
+    ended = core.receive_text(encode_frame(NOTHING)).announcements
+    assert ended == (AnnouncementEvent(NOTHING, ()),)
+
+
+def test_a_snapshot_replaces_the_announcements_shown() -> None:
+    """Each connection's snapshot says what is on: a site not in it has nothing on (an all
+    clear missed while away, or an evacuation central has no record of after a crash)."""
+    core = DeskCore()
+    core.connection_opened()
+    # Connecting mid-evacuation: shown at once, from the snapshot.
+    started = core.receive(Snapshot(alarms=(), announcements=(EVACUATE,))).announcements
+    assert started == (AnnouncementEvent(EVACUATE, (EVACUATE,)),)
+    assert dict(core.announcements.active) == {OSLO: EVACUATE}
+    # A reconnect with the same state: no news, the window stays as it is.
+    core.connection_opened()
+    assert core.receive(Snapshot(alarms=(), announcements=(EVACUATE,))).announcements == ()
+    # Oslo's is over, Bergen locked down meanwhile: Oslo's window ends, Bergen's opens.
+    core.connection_opened()
+    reaction = core.receive(Snapshot(alarms=(), announcements=(LOCKDOWN,)))
+    assert reaction.announcements == (
+        AnnouncementEvent(NOTHING, ()),
+        AnnouncementEvent(LOCKDOWN, (LOCKDOWN,)),
+    )
+    assert not reaction.announcements[0].started
+    # A snapshot without any: every window ends; a stray all clear in it changes nothing.
+    core.connection_opened()
+    reaction = core.receive(Snapshot(alarms=(), announcements=(CLEAR,)))
+    ended_bergen = frame(BERGEN, AnnouncementKind.ALL_CLEAR, by=None)
+    assert reaction.announcements == (AnnouncementEvent(ended_bergen, ()),)
+    assert dict(core.announcements.active) == {}
+
+
+def test_the_snapshot_s_announcements_on_the_wire() -> None:
+    """An older central's snapshot has no ``announcements``: nothing on, as far as it says."""
+    snapshot = Snapshot(alarms=(), announcements=(EVACUATE, LOCKDOWN))
+    core = DeskCore()
+    reaction = core.receive_text(encode_frame(snapshot))
+    assert reaction.announcements == (
+        AnnouncementEvent(LOCKDOWN, (LOCKDOWN,)),
+        AnnouncementEvent(EVACUATE, (LOCKDOWN, EVACUATE)),
+    )
+    assert core.receive_text('{"type": "snapshot", "alarms": []}').announcements == (
+        AnnouncementEvent(frame(BERGEN, AnnouncementKind.ALL_CLEAR, by=None), (EVACUATE,)),
+        AnnouncementEvent(NOTHING, ()),
+    )
 
 
 def test_headless_announce_lines() -> None:

@@ -131,7 +131,8 @@ async def running_edge(
         pins.close()
 
 
-def make_central(broker: Broker, workdir: Path) -> Central:
+def make_central(broker: Broker, workdir: Path, store: Path | None = None) -> Central:
+    """``store``: the record's file elsewhere (on a small disk)."""
     central = Central(
         broker,
         workdir,
@@ -142,6 +143,8 @@ def make_central(broker: Broker, workdir: Path) -> Central:
         roles={"lise": ("employee",)},
     )
     text = central.config.read_text()
+    if store is not None:
+        text = text.replace(str(workdir / "central.db"), str(store))
     reception = 'id = "resepsjon"\n'
     central.config.write_text(
         text.replace(reception, reception + 'announces = ["evacuate", "all_clear"]\n')
@@ -345,5 +348,182 @@ async def test_a_lockdown_survives_a_restart_of_central(broker: Broker, tmp_path
                 await room.silent()
             finally:
                 await desk.stop()
+    finally:
+        central.stop()
+
+
+# --- after faults: the record, central, the broker ----------------------------------------------
+
+
+def stored_kinds(db: Path) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT kind FROM announcements ORDER BY at").fetchall()
+    return [r[0] for r in rows]
+
+
+def mount_small_disk(path: Path) -> None:
+    path.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, (
+        f"this test mounts a small tmpfs to fill it (needs root and `mount`): {result.stderr}"
+    )
+
+
+def fill(disk: Path) -> Path:
+    """Write zeros until the disk takes no byte more."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        size = 65536
+        while size:
+            try:
+                os.write(fd, b"\0" * size)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                size //= 2
+    finally:
+        os.close(fd)
+    return filler
+
+
+async def until(check: Any, what: str) -> None:
+    """Until ``check()`` is true (bounded polling)."""
+    for _ in range(1000):
+        if await asyncio.to_thread(check):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_an_evacuation_not_stored_on_a_full_disk_is_retried_and_survives_a_kill(
+    broker: Broker, tmp_path: Path
+) -> None:
+    disk = tmp_path / "disk"
+    mount_small_disk(disk)
+    db = disk / "central.db"
+    central = make_central(broker, tmp_path, store=db)
+    central.start()
+    try:
+        async with running_edge(broker, tmp_path, SITE, "rom-101") as room:
+            desk = Desk(central, "ola", tmp_path)
+            await desk.start()
+            try:
+                filler = fill(disk)
+                answer = await asyncio.to_thread(announce, central, "kari", "evacuate")
+                assert answer.status_code == 200, answer.text
+                # Screens and buzzers do not wait for the disk; the record cannot take it yet.
+                await desk.wait_for(announcement("evacuate", "kari"))
+                await room.sounding("evacuate")
+                await until(
+                    lambda: "evacuate at oslo-sentrum not stored" in central.log.read_text(),
+                    "the failed write logged",
+                )
+                assert stored_kinds(db) == []
+                os.unlink(filler)  # the disk clears: the retry stores it
+                try:
+                    await until(lambda: stored_kinds(db) == ["evacuate"], "the retry stored")
+                except AssertionError:
+                    import glob
+                    raise AssertionError(f"{stored_kinds(db)} {glob.glob(str(disk)+'/*')} {os.statvfs(disk)}")
+
+                central.kill()  # a power cut: what comes back is what is on disk
+                central.start()
+                assert [a["kind"] for a in active(central)] == ["evacuate"]
+                assert room.agent.announcement == "evacuate"
+                ended = await asyncio.to_thread(announce, central, "ola", "all_clear")
+                assert ended.status_code == 200, ended.text
+                await desk.wait_for(announcement("all_clear", "ola"))
+                await room.silent()
+                assert stored_kinds(db) == ["evacuate", "all_clear"]
+            finally:
+                await desk.stop()
+    finally:
+        central.stop()
+        subprocess.run(["umount", "-l", str(disk)], check=False)  # noqa: ASYNC221
+
+
+async def test_an_evacuation_whose_record_a_kill_lost_ends_everywhere_and_all_clear_is_taken(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Central killed between telling everyone and its commit: the record has no evacuation
+    (the test removes the row while central is down, the window it stands for). Buzzers and
+    desks follow central's truth when it is back, and "All clear" is accepted, not refused."""
+    central = make_central(broker, tmp_path)
+    central.start()
+    try:
+        async with running_edge(broker, tmp_path, SITE, "rom-101") as room:
+            desk = Desk(central, "ola", tmp_path)
+            await desk.start()
+            try:
+                answer = await asyncio.to_thread(announce, central, "kari", "evacuate")
+                assert answer.status_code == 200, answer.text
+                await desk.wait_for(announcement("evacuate", "kari"))
+                await room.sounding("evacuate")
+                central.kill()
+                with sqlite3.connect(tmp_path / "central.db") as connection:
+                    connection.execute("DELETE FROM announcements")
+                central.start()
+                assert active(central) == []
+                # The edge is told "all clear" at central's link-up (its retained message too);
+                # the desk's new snapshot has no evacuation: its window ends.
+                await room.silent()
+                dropped = await desk.wait_for(
+                    lambda ln: ln["event"] == "announcement" and ln["kind"] == "all_clear"
+                )
+                assert (dropped["site"], dropped["by"], dropped["active"]) == (SITE, None, False)
+                # "All clear" is always accepted (recorded, and told to everyone again).
+                ended = await asyncio.to_thread(announce, central, "ola", "all_clear")
+                assert ended.status_code == 200, ended.text
+                assert ended.json() == {"site": SITE, "active": None}
+                history = announcements(central, "ola")["history"]
+                assert [(a["kind"], a["by"]) for a in history] == [("all_clear", "ola")]
+                # A device connecting now gets "all clear" from the broker: nothing sounds.
+                async with running_edge(broker, tmp_path, SITE, "rom-102") as late:
+                    await late.silent()
+                    assert late.changes(SOUNDER) == 1  # only its initial state
+                await room.silent()
+            finally:
+                await desk.stop()
+    finally:
+        central.stop()
+
+
+async def central_connected(central: Central) -> None:
+    await until(lambda: central.health()["mqtt"] == "connected", "central's link back up")
+
+
+async def test_a_broker_restart_gets_every_device_its_state_again(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Mosquitto here keeps nothing across a restart (``persistence false``): the retained
+    ``announce`` messages are gone with it. Central's link-up sends every device its state
+    again; a change made while the broker is down goes out when it is back."""
+    central = make_central(broker, tmp_path)
+    central.start()
+    try:
+        async with running_edge(broker, tmp_path, SITE, "rom-101") as room:
+            answer = await asyncio.to_thread(announce, central, "kari", "evacuate")
+            assert answer.status_code == 200, answer.text
+            await room.sounding("evacuate")
+            broker.kill()
+            broker.start()
+            await central_connected(central)
+            # rom-102 was never connected: what it hears is the broker's retained message,
+            # or central's publish after its link-up.
+            async with running_edge(broker, tmp_path, SITE, "rom-102") as late:
+                await late.sounding("evacuate")
+                # Down again; a lockdown meanwhile reaches every buzzer once it is back.
+                broker.kill()
+                locked = await asyncio.to_thread(announce, central, "kari", "lockdown")
+                assert locked.status_code == 200, locked.text
+                broker.start()
+                await room.sounding("lockdown")
+                await late.sounding("lockdown")
+            assert room.agent.announcement == "lockdown"
     finally:
         central.stop()

@@ -47,6 +47,7 @@ def test_a_press_of_an_announcing_input_asks_central() -> None:
     core = AnnounceCore(SITE, DEVICE, {"evac": EVACUATE, "clear": ALL_CLEAR})
     assert core.pressed("desk", T0, UUID(int=1), connected=True) is None
     assert core.pressed("evac", T0, UUID(int=2), connected=True) == request(2, EVACUATE, "evac")
+    core.sent(request(2, EVACUATE, "evac"))  # the broker's PUBACK
     assert core.link_up() is None
 
 
@@ -55,4 +56,26 @@ def test_a_press_while_the_link_is_down_goes_when_it_is_back_newest_only() -> No
     assert core.pressed("evac", T0, UUID(int=1), connected=False) is None
     assert core.pressed("clear", T0, UUID(int=2), connected=False) is None
     assert core.link_up() == request(2, ALL_CLEAR, "clear")
+    core.sent(request(2, ALL_CLEAR, "clear"))
+    assert core.link_up() is None
+
+
+def test_a_press_whose_publish_failed_goes_at_the_next_link_up() -> None:
+    """The link looked up, but the broker never confirmed the request (the link was going):
+    kept, and sent again (the same request id) until the broker has it."""
+    core = AnnounceCore(SITE, DEVICE, {"evac": EVACUATE, "clear": ALL_CLEAR})
+    assert core.pressed("evac", T0, UUID(int=1), connected=True) == request(1, EVACUATE, "evac")
+    assert core.link_up() == request(1, EVACUATE, "evac")  # no PUBACK came
+    assert core.link_up() == request(1, EVACUATE, "evac")  # that publish failed too
+    core.sent(request(1, EVACUATE, "evac"))
+    assert core.link_up() is None
+
+
+def test_a_newer_press_replaces_an_unconfirmed_one() -> None:
+    core = AnnounceCore(SITE, DEVICE, {"evac": EVACUATE, "clear": ALL_CLEAR})
+    core.pressed("evac", T0, UUID(int=1), connected=True)
+    assert core.pressed("clear", T0, UUID(int=2), connected=True) == request(2, ALL_CLEAR, "clear")
+    core.sent(request(1, EVACUATE, "evac"))  # the older one's PUBACK: the newer still waits
+    assert core.link_up() == request(2, ALL_CLEAR, "clear")
+    core.sent(request(2, ALL_CLEAR, "clear"))
     assert core.link_up() is None

@@ -126,6 +126,26 @@ def test_bad_requests_are_errors_not_crashes(
     assert room.presses == 1
 
 
+def test_a_press_on_a_device_still_being_set_up_is_refused_and_let_go(room: Room) -> None:
+    """gpiozero's Button takes its pin's edges before it is whole (its hold thread comes last),
+    so a press in between fails in its callback: as the chaos rig's tap the moment a restarted
+    edge's pins answered. The pin must not stay pressed (the edge would read a held contact),
+    and the caller is told to press again."""
+    pin = room.factory.pin(17)
+    whole = pin.when_changed
+
+    def half_built(_ticks: int, _state: bool) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'holding'")
+
+    pin.when_changed = half_built
+    with pytest.raises(SimError, match="not ready"):
+        room.send("tap")
+    pin.when_changed = whole
+    assert not room.button.is_pressed
+    room.send("tap")
+    assert room.presses == 1
+
+
 def test_without_a_control_path_it_is_plain_mock_pins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRYGG_SIM_CONTROL", raising=False)
     factory = SimFactory()

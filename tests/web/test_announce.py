@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 
 from central.auth.rules import Action, allowed
 from central.core import Person, Role
-from tests.central.helpers import SITE, until
+from tests.central.helpers import KARI, OTHER_SITE, SITE, until
 from tests.support.broker import Broker
 from tests.web.console import Console, console, csrf_in
 
@@ -51,17 +51,50 @@ async def test_the_api_both_ways_for_every_role(broker: Broker, tmp_path: Path) 
             assert (status, body) == (200, {"site": SITE, "active": None})
         history = central.announcing.book.history(SITE)
         assert [a.kind.value for a in history] == ["all_clear", "lockdown"] * len(MAY)
-        # Refusals: nothing to clear, an unknown zone, a site that is not there.
-        assert (await _api(c, Role.ADMIN, {"site": SITE, "kind": "all_clear"}))[0] == 409
+        # "All clear" with nothing on is accepted (recorded, told to every screen and edge:
+        # it ends whatever may still show out there).
+        assert await _api(c, Role.ADMIN, {"site": SITE, "kind": "all_clear"}) == (
+            200,
+            {"site": SITE, "active": None},
+        )
+        # Refusals: an unknown zone, a site that is not there.
         zone = {"site": SITE, "kind": "evacuate", "zone": "kjeller"}
         assert await _api(c, Role.ADMIN, zone) == (409, {"detail": "unknown_zone"})
         assert (await _api(c, Role.ADMIN, {"site": "tromso", "kind": "evacuate"}))[0] == 404
-        assert len(central.announcing.book.history(SITE)) == 2 * len(MAY)
+        assert len(central.announcing.book.history(SITE)) == 2 * len(MAY) + 1
         async with c.client() as client:
             headers = {"Authorization": f"Bearer {c.tokens[Role.SAFETY_REP]}"}
             read = (await client.get("/api/announcements", headers=headers)).json()
         assert read["active"] == []
-        assert [a["kind"] for a in read["history"][:2]] == ["all_clear", "lockdown"]
+        assert [a["kind"] for a in read["history"][:3]] == ["all_clear", "all_clear", "lockdown"]
+
+
+async def test_a_site_not_yours_answers_as_one_that_is_not_there(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Kari covers Oslo only: Bergen (there, not hers) and Tromsø (not there) get the same
+    answer, so nobody can probe which site ids exist; neither changes anything."""
+    async with console(broker, tmp_path) as c:
+        central = c.running.central
+        headers = {"Authorization": f"Bearer {KARI}"}
+        answers = []
+        async with c.client() as client:
+            for site in (OTHER_SITE, "tromso"):
+                for kind in ("evacuate", "all_clear"):
+                    body = {"site": site, "kind": kind}
+                    answer = await client.post("/api/announcements", json=body, headers=headers)
+                    answers.append((answer.status_code, answer.json()))
+            mine = await client.post(
+                "/api/announcements", json={"site": SITE, "kind": "lockdown"}, headers=headers
+            )
+        assert answers == [
+            (404, {"detail": f"no such site: {OTHER_SITE}"}),
+            (404, {"detail": f"no such site: {OTHER_SITE}"}),
+            (404, {"detail": "no such site: tromso"}),
+            (404, {"detail": "no such site: tromso"}),
+        ]
+        assert central.announcing.book.history(OTHER_SITE) == []
+        assert mine.status_code == 200, mine.text
 
 
 async def test_the_console_confirms_then_shows_banner_and_history(
@@ -144,9 +177,10 @@ async def test_a_desk_announces_and_a_screen_connecting_later_gets_it(
             connect(url, additional_headers=bearer(Role.EMPLOYEE)) as employee,
             connect(url, additional_headers=bearer(Role.RESPONDER)) as responder,
         ):
-            first = await _frames_until(employee, "announcement")
-            assert first[-1] == {"type": "announcement", "site": SITE, "kind": "all_clear"}
-            await _frames_until(responder, "announcement")
+            # Nothing on: the snapshot lists no announcement, and no frame follows it.
+            first = await _frames_until(employee, "snapshot")
+            assert first[-1] == {"type": "snapshot", "alarms": [], "announcements": []}
+            await _frames_until(responder, "snapshot")
             # An employee's desk may not: refused, nothing changes.
             await employee.send(json.dumps({"type": "announce", "site": SITE, "kind": "evacuate"}))
             error = (await _frames_until(employee, "error"))[-1]
@@ -162,12 +196,11 @@ async def test_a_desk_announces_and_a_screen_connecting_later_gets_it(
             )
             assert told["routine"]["title"]["en"].startswith("EVACUATE")
             assert len(told["routine"]["steps"]["nb"]) >= 3
-            # A screen connecting now gets it right after its snapshot.
+            # A screen connecting now gets it in its snapshot (the frame the others got).
             async with connect(url, additional_headers=bearer(Role.LEADER)) as late:
-                frames = await _frames_until(late, "announcement")
-                assert [f["type"] for f in frames] == ["hello", "snapshot", "announcement"]
-                assert frames[-1]["kind"] == "evacuate"
-                assert frames[-1]["at"] == told["at"]
+                frames = await _frames_until(late, "snapshot")
+                assert [f["type"] for f in frames] == ["hello", "snapshot"]
+                assert frames[-1]["announcements"] == [told]
             await responder.send(
                 json.dumps({"type": "announce", "site": SITE, "kind": "all_clear"})
             )

@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from central.app import create_app
 from central.auth.routes import endpoints, needs
-from central.auth.rules import SOCKET_COMMANDS, WS, Action, allowed, socket_refusal
+from central.auth.rules import RULES, SOCKET_COMMANDS, WS, Action, allowed, socket_refusal
 from central.config import CentralSettings
 from central.core import Person, Role
 from protocol.screen import CommandKind
@@ -39,6 +39,15 @@ FILL = {
 BODIES = {
     "/api/test-rounds": {"site": "oslo-sentrum"},
     "/api/test-rounds/{round_id}/fail": {"device": "d", "input": "i"},
+    # The phone's alarm (central.api.mobile): a real body, so that an allowed role reaches the
+    # route (the first raises it, the rest get 409: another user's alarm id).
+    "/api/mobile/alarms/{alarm_id}": {"level": "assist", "raised_at": "2025-01-01T10:00:00Z"},
+    "/api/mobile/alarms/{alarm_id}/position": {
+        "lat": 59.9,
+        "lon": 10.7,
+        "accuracy_m": 10,
+        "at": "2025-01-01T10:00:05Z",
+    },
 }
 
 
@@ -86,6 +95,18 @@ def test_a_route_without_an_action_has_none() -> None:
     assert found["/twice"] is None
     assert found["/healthz"] is Action.PUBLIC
     assert found["/static"] is Action.PUBLIC
+
+
+def test_the_phone_endpoints_are_for_every_employee_and_its_login_for_anyone() -> None:
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    assert {k: v for k, v in found.items() if k[0].startswith("/api/mobile/")} == {
+        ("/api/mobile/credential", "POST"): Action.PUBLIC,
+        ("/api/mobile/alarms/{alarm_id}", "PUT"): Action.RAISE_ALARM,
+        ("/api/mobile/alarms/{alarm_id}", "GET"): Action.RAISE_ALARM,
+        ("/api/mobile/alarms/{alarm_id}/position", "POST"): Action.RAISE_ALARM,
+    }
+    assert RULES[Action.RAISE_ALARM] == frozenset(Role)
 
 
 async def _undeclared() -> dict[str, str]:
@@ -197,7 +218,7 @@ def _frame(kind: str, alarm_id: str) -> str:
                 "raised_at": "2025-01-01T10:00:00+00:00",
             }
         )
-    if kind == "announce":  # an all clear with nothing announced: refused, or "nothing_to_clear"
+    if kind == "announce":  # an all clear with nothing announced: forbidden, or done
         return json.dumps({"type": "announce", "site": alarm_id, "kind": "all_clear"})
     return json.dumps({"type": kind, "alarm_id": alarm_id})
 

@@ -1,0 +1,192 @@
+"""The alarm from a phone (issue 13, docs/mobile.md) in the pure lifecycle: raised with or
+without a position, re-sent, forged, and its position updated while it is active."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+from pydantic import ValidationError
+
+from central.core import AckEdge, AlarmBook, AlarmEvent, Broadcast, EventKind, Persist, Refusal
+from central.escalator import Escalator
+from protocol import AlarmLevel, AlarmSource
+from protocol.mobile import PhoneRaise
+from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, AlarmView, CommandKind, Position
+from tests.central.test_core_alarms import KARI, OLA, PER, SITE, T0, at, command, commit_all, only
+from tests.central.test_core_escalated_alarms import ROUTINE
+
+ALARM = UUID("6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f")
+DETAIL = "stage=1; to=neighbours,guards; reason=not_shown; after_s=10"
+HERE = Position(lat=59.9127, lon=10.7461, accuracy_m=12.5, at=T0)
+
+
+def phone(position: Position | None = HERE, **extra: object) -> PhoneRaise:
+    data: dict[str, object] = {
+        "level": "assist",
+        "silent": True,
+        "raised_at": T0,
+        "site": SITE,
+        "position": position,
+    }
+    data.update(extra)
+    return PhoneRaise.model_validate(data)
+
+
+def raised_view(position: Position | None = HERE, rev: int = 1) -> AlarmView:
+    return AlarmView(
+        alarm_id=ALARM,
+        site=SITE,
+        site_name="NAV Oslo sentrum",
+        device="mobile",
+        room="Mobil – Kari Nordmann",
+        level=AlarmLevel.ASSIST,
+        source=AlarmSource.MOBILE,
+        input="phone",
+        raised_at=T0,
+        state=AlarmState.RAISED,
+        raised_by="kari",
+        raised_by_name="Kari Nordmann",
+        position=position,
+        silent=True,
+        rev=rev,
+    )
+
+
+def book() -> AlarmBook:
+    return AlarmBook(site_names={SITE: "NAV Oslo sentrum"})
+
+
+def test_phone_alarm_is_written_and_on_screens_at_once_with_its_position() -> None:
+    alarms = book()
+    actions = alarms.raise_from_phone(KARI, ALARM, phone(), at(0))
+    detail = f"assist mobile:phone in 'Mobil – Kari Nordmann', raised_at {T0.isoformat()}"
+    stored_row = raised_view().model_copy(update={"state": AlarmState.RECEIVED})
+    assert actions == [
+        Persist(
+            ALARM,
+            stored_row,
+            (AlarmEvent(ALARM, EventKind.RAISED, at(0), "kari", detail),),
+            insert=True,
+        ),
+        Broadcast(SITE, AlarmNew(alarm=raised_view(rev=0))),
+    ]
+    assert not alarms.stored(ALARM)
+    commit_all(alarms, actions, at(0.01))
+    assert alarms.stored(ALARM)
+
+
+def test_phone_alarm_without_position_says_so_in_its_timeline() -> None:
+    [persist, _] = book().raise_from_phone(KARI, ALARM, phone(position=None), at(0))
+    assert isinstance(persist, Persist)
+    assert persist.alarm is not None
+    assert persist.alarm.position is None
+    assert persist.events[0].detail.endswith("; no position")
+
+
+def test_phone_alarm_resent_changes_nothing_and_no_edge_is_ever_acked() -> None:
+    alarms = book()
+    first = alarms.raise_from_phone(KARI, ALARM, phone(), at(0))
+    assert alarms.raise_from_phone(KARI, ALARM, phone(), at(0.001)) == []  # before the commit
+    later = commit_all(alarms, first, at(0.01))
+    assert alarms.raise_from_phone(KARI, ALARM, phone(level="acute"), at(2)) == []
+    later += commit_all(
+        alarms, alarms.command(OLA, command(CommandKind.COMING, ALARM), at(3)), at(3.01)
+    )
+    assert only(later, AckEdge) == []
+    view = alarms.get(ALARM)
+    assert view is not None
+    assert (view.state, view.level, [r.user for r in view.responders]) == (
+        AlarmState.ACKNOWLEDGED,
+        AlarmLevel.ASSIST,
+        ["ola"],
+    )
+
+
+def test_phone_alarm_id_of_someone_else_or_of_a_desk_is_taken() -> None:
+    alarms = book()
+    alarms.raise_from_phone(KARI, ALARM, phone(), at(0))
+    before = alarms.get(ALARM)
+    assert alarms.raise_from_phone(OLA, ALARM, phone(), at(1)) == [Refusal(ALARM, "alarm_id_taken")]
+    assert alarms.get(ALARM) == before
+
+
+def test_phone_alarm_refused_for_a_site_the_person_does_not_cover() -> None:
+    alarms = book()
+    assert alarms.raise_from_phone(PER, ALARM, phone(), at(0)) == [Refusal(ALARM, "not_your_site")]
+    assert alarms.raise_from_phone(KARI, ALARM, phone(site=None), at(0)) == [
+        Refusal(ALARM, "not_your_site")
+    ]
+    assert len(alarms) == 0
+
+
+def test_newer_position_is_written_and_told_to_screens_at_once() -> None:
+    alarms = book()
+    commit_all(alarms, alarms.raise_from_phone(KARI, ALARM, phone(), at(0)), at(0.01))
+    moved = Position(lat=59.92, lon=10.75, accuracy_m=30.0, at=at(5))
+    actions = alarms.position(KARI, ALARM, moved, at(5.1))
+    stored = raised_view(moved, rev=1).model_copy(update={"state": AlarmState.RECEIVED})
+    assert actions == [
+        Persist(ALARM, stored, ()),
+        Broadcast(SITE, AlarmUpdate(alarm=stored)),
+    ]
+    commit_all(alarms, actions, at(5.2))
+    assert alarms.get(ALARM) == stored
+
+
+def test_older_or_same_position_changes_nothing() -> None:
+    alarms = book()
+    alarms.raise_from_phone(KARI, ALARM, phone(), at(0))
+    earlier = Position(lat=1.0, lon=1.0, accuracy_m=1.0, at=at(-5))
+    assert alarms.position(KARI, ALARM, earlier, at(1)) == []
+    assert alarms.position(KARI, ALARM, HERE, at(1)) == []
+    view = alarms.get(ALARM)
+    assert view is not None
+    assert view.position == HERE
+
+
+def test_position_only_from_the_raiser_and_only_while_active() -> None:
+    alarms = book()
+    moved = Position(lat=59.92, lon=10.75, accuracy_m=30.0, at=at(5))
+    assert alarms.position(KARI, ALARM, moved, at(1)) == [Refusal(ALARM, "unknown_alarm")]
+    commit_all(alarms, alarms.raise_from_phone(KARI, ALARM, phone(), at(0)), at(0.01))
+    assert alarms.position(OLA, ALARM, moved, at(1)) == [Refusal(ALARM, "unknown_alarm")]
+    commit_all(alarms, alarms.command(OLA, command(CommandKind.RESOLVE, ALARM), at(2)), at(2.1))
+    assert alarms.position(KARI, ALARM, moved, at(6)) == [Refusal(ALARM, "already_resolved")]
+    view = alarms.get(ALARM)
+    assert view is not None
+    assert view.position == HERE
+
+
+def test_the_escalation_routine_takes_a_phone_alarm_like_any_other() -> None:
+    alarms = book()
+    escalator = Escalator(ROUTINE, {SITE: ("bergen",)})
+    raised = alarms.raise_from_phone(KARI, ALARM, phone(level="acute"), at(0))
+    for persist in only(raised, Persist):
+        escalator.wrote(persist, covered=lambda alarm: alarm.site == SITE)
+        commit_all(alarms, [persist], at(0.1))
+    assert escalator.tick(alarms, at(9)) == []
+    # Nobody's screen showed it within the routine's 10 s: its first stage at once.
+    [persist] = only(escalator.tick(alarms, at(10)), Persist)
+    assert persist.events[0].detail == DETAIL
+    assert persist.alarm is not None
+    assert (persist.alarm.stage, persist.alarm.escalated_sites, persist.alarm.position) == (
+        1,
+        ("bergen",),
+        HERE,
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lat": 91.0, "lon": 10.0, "accuracy_m": 5.0},
+        {"lat": 59.0, "lon": -180.5, "accuracy_m": 5.0},
+        {"lat": 59.0, "lon": 10.0, "accuracy_m": -1.0},
+        {"lat": 59.0, "lon": 10.0, "accuracy_m": 100_001.0},
+        {"lat": float("nan"), "lon": 10.0, "accuracy_m": 5.0},
+    ],
+)
+def test_implausible_positions_are_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        Position.model_validate({**bad, "at": T0})

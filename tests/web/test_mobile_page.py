@@ -1,0 +1,328 @@
+"""The phone page /m in Debian's Chromium, emulating a phone (Pixel 7: touch, a small screen)
+against a real central: log in, hold to raise, the alarm on the console's board with its
+position, "coming" back on the phone; offline → raise → online stores it exactly once; a
+refused position still raises; an early release or a cancel raises nothing; axe finds no
+serious WCAG 2.1 AA issue.
+
+The hold is a real touch (CDP touch events, as a finger), never a click. The tests that are
+about how long the control is held install Playwright's clock, so "held 1.5 s" and "held 2.1
+s" are exact and nothing depends on how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    CDPSession,
+    Page,
+    Playwright,
+    async_playwright,
+    expect,
+)
+
+from central.core import Role
+from tests.support.broker import Broker
+from tests.web.browser import ARGS, chromium_path
+from tests.web.console import PASSWORD, Console, console
+
+HERE = {"latitude": 59.9127, "longitude": 10.7461, "accuracy": 12}  # Oslo sentrum
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+RAISER = "user-employee"
+AT_CENTRAL = re.compile("^(raised|received)$")  # stored; on a colleague's screen or not yet
+
+
+@pytest.fixture
+async def playwright() -> AsyncIterator[Playwright]:
+    async with async_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
+    launched = await playwright.chromium.launch(executable_path=chromium_path(), args=ARGS)
+    try:
+        yield launched
+    finally:
+        await launched.close()
+
+
+async def phone(
+    playwright: Playwright, browser: Browser, *, position: bool = True
+) -> BrowserContext:
+    """A Pixel 7 in Norwegian; the position granted at ``HERE``, or refused."""
+    device = {k: v for k, v in playwright.devices["Pixel 7"].items() if k != "default_browser_type"}
+    return await browser.new_context(
+        **device,
+        locale="nb-NO",
+        geolocation=HERE if position else None,
+        permissions=["geolocation"] if position else [],
+    )
+
+
+async def sign_in(page: Page, url: str, user: str = RAISER) -> None:
+    await page.goto(f"{url}/m")
+    await expect(page.get_by_role("heading", name="Logg inn på denne telefonen")).to_be_visible()
+    await page.get_by_label("Brukernavn").fill(user)
+    await page.get_by_label("Passord").fill(PASSWORD)
+    await page.get_by_role("button", name="Logg inn").click()
+    await expect(page.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
+
+
+class Finger:
+    """A finger on the phone's screen: CDP touch events, as a real touch screen sends."""
+
+    def __init__(self, cdp: CDPSession, page: Page) -> None:
+        self.cdp = cdp
+        self.page = page
+
+    @classmethod
+    async def on(cls, context: BrowserContext, page: Page) -> Finger:
+        return cls(await context.new_cdp_session(page), page)
+
+    async def down(self, name: str = "Hold inne for alarm") -> None:
+        box = await self.page.get_by_role("button", name=name).bounding_box()
+        assert box is not None
+        point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+        await self.cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]}
+        )
+
+    async def up(self) -> None:
+        await self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+async def hold_to_raise(finger: Finger) -> None:
+    """Hold until the cancel window opens, let go, and let the window pass."""
+    await finger.down()
+    await expect(finger.page.get_by_role("button", name="Avbryt")).to_be_visible()
+    await finger.up()
+    await expect(finger.page.locator("#active")).to_be_visible()
+
+
+async def mobile_alarms(c: Console) -> list[dict[str, Any]]:
+    """The alarm record as the API gives it: the mobile alarms only. (Asynchronous: central
+    runs in this test's event loop.)"""
+    async with httpx.AsyncClient(base_url=c.url, timeout=10) as client:
+        answer = await client.get(
+            "/api/alarms", headers={"Authorization": f"Bearer {c.tokens[Role.ADMIN]}"}
+        )
+    answer.raise_for_status()
+    return [a for a in answer.json()["alarms"] if a["source"] == "mobile"]
+
+
+async def phone_alarm_id(page: Page) -> str:
+    found = await page.evaluate("TryggStore.get('active')")
+    assert isinstance(found, str), found
+    return found
+
+
+async def stored(c: Console, alarm_id: str, within: float = 20) -> dict[str, Any]:
+    """The alarm ``alarm_id`` in the record, as soon as it is there (bounded polling)."""
+    for _ in range(int(within / 0.1)):
+        for alarm in await mobile_alarms(c):
+            if alarm["alarm_id"] == alarm_id:
+                return alarm
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"alarm {alarm_id} not in the record: {await mobile_alarms(c)}")
+
+
+async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_phone(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        # Login once: the phone keeps the device token, never the password.
+        kept = await page.evaluate("TryggStore.get('session')")
+        assert kept["user"] == RAISER, kept
+        assert kept["token"], kept
+        assert PASSWORD not in str(kept)
+        await page.get_by_label("Akutt").check()
+        await hold_to_raise(await Finger.on(context, page))
+        await expect(page.get_by_role("heading", name="Akutt alarm")).to_be_visible()
+        await expect(page.locator("#state")).to_have_attribute(
+            "data-state", AT_CENTRAL, timeout=15000
+        )
+        await expect(page.locator("#position")).to_contain_text("± 12 m")
+
+        alarm_id = await phone_alarm_id(page)
+        alarm = await stored(c, alarm_id)
+        assert alarm["level"] == "acute"
+        assert alarm["raised_by"] == RAISER
+        assert alarm["position"]["lat"] == pytest.approx(HERE["latitude"])
+        assert alarm["position"]["lon"] == pytest.approx(HERE["longitude"])
+        assert alarm["position"]["accuracy_m"] == pytest.approx(12)
+
+        # The console's board, in a desktop browser: the mobile alarm, its person, its place.
+        desk = await browser.new_page(viewport={"width": 1200, "height": 900})
+        await desk.goto(f"{c.url}/login")
+        await desk.get_by_label("Brukernavn").fill("user-responder")
+        await desk.get_by_label("Passord").fill(PASSWORD)
+        await desk.get_by_role("button", name="Logg inn").click()
+        await desk.goto(f"{c.url}/board")
+        card = desk.locator(".card", has_text="User-Employee")
+        await expect(card).to_be_visible()
+        await expect(card).to_contain_text("59.91")
+        await card.get_by_role("button", name="Jeg kommer").click()
+
+        # Back on the phone: who is coming, within a poll or two.
+        await expect(page.locator("#state")).to_have_text("User-Responder kommer", timeout=15000)
+        await desk.goto(f"{c.url}/board")
+        await desk.get_by_role("button", name="Avslutt (alt er i orden)").click()
+        await expect(page.locator("#state")).to_have_text("Alarmen er avsluttet.", timeout=15000)
+        await page.get_by_role("button", name="Ferdig").click()
+        await expect(page.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
+        assert await page.evaluate("TryggStore.alarms()") == []
+        await page.screenshot(path=str(tmp_path / "mobile-after.png"))
+        await context.close()
+
+
+async def test_offline_raise_is_kept_and_stored_exactly_once_when_back_online(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        # The worker controls the page, so the page opens again without network.
+        await page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+        await context.set_offline(True)
+        await hold_to_raise(await Finger.on(context, page))
+        state = page.locator("#state")
+        await expect(state).to_have_attribute("data-state", "queued")
+        await expect(state).to_contain_text("Ingen nett")
+        alarm_id = await phone_alarm_id(page)
+        pending = await page.evaluate("TryggStore.pending()")
+        assert [a["alarm_id"] for a in pending] == [alarm_id]
+        assert await mobile_alarms(c) == []
+
+        # Still offline, the page is closed and opened again: the alarm is still there.
+        await page.reload()
+        await expect(state).to_have_attribute("data-state", "queued")
+        assert await phone_alarm_id(page) == alarm_id
+
+        await context.set_offline(False)
+        await expect(state).to_have_attribute("data-state", AT_CENTRAL, timeout=20000)
+        assert await page.evaluate("TryggStore.pending()") == []
+        # More send rounds (the retry timer, Background Sync) change nothing: one alarm.
+        await page.evaluate("TryggStore.flush()")
+        found = [a for a in await mobile_alarms(c) if a["alarm_id"] == alarm_id]
+        assert len(found) == 1, found
+        assert len(await mobile_alarms(c)) == 1
+        await context.close()
+
+
+async def test_a_refused_position_still_raises_the_alarm_without_one(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser, position=False)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        await hold_to_raise(await Finger.on(context, page))
+        await expect(page.locator("#position")).to_have_text("Uten posisjon")
+        await expect(page.locator("#state")).to_have_attribute(
+            "data-state", AT_CENTRAL, timeout=15000
+        )
+        alarm = await stored(c, await phone_alarm_id(page))
+        assert alarm["position"] is None
+        assert alarm["level"] == "assist"
+        await context.close()
+
+
+async def test_an_early_release_or_a_cancel_raises_nothing(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await page.clock.install()
+        await sign_in(page, c.url)
+        finger = await Finger.on(context, page)
+        hint = page.locator("#hold-hint")
+
+        # Held 1.5 s: nothing.
+        await finger.down()
+        await expect(hint).to_have_text("Hold inne …")
+        await page.clock.run_for(1500)
+        await finger.up()
+        await expect(hint).to_contain_text("Sluppet for tidlig")
+        await expect(page.get_by_role("button", name="Avbryt")).to_be_hidden()
+
+        # A tap (a click, as a screen reader sends): nothing either.
+        await page.get_by_role("button", name="Hold inne for alarm").click()
+        await page.clock.run_for(5000)
+        await expect(page.get_by_role("button", name="Avbryt")).to_be_hidden()
+
+        # Held 2.1 s: the cancel window; "Avbryt" after 2 s of it: nothing.
+        await finger.down()
+        await page.clock.run_for(2100)
+        await expect(page.locator("#countdown-text")).to_have_text("Alarmen sendes om 3 s")
+        await finger.up()
+        await page.clock.run_for(2000)
+        await expect(page.locator("#countdown-text")).to_have_text("Alarmen sendes om 1 s")
+        await page.get_by_role("button", name="Avbryt").click()
+        await expect(hint).to_have_text("Avbrutt – ingen alarm er sendt.")
+        # Long after the window would have closed, still nothing: not sent, not kept.
+        await page.clock.run_for(10000)
+        assert await page.evaluate("TryggStore.alarms()") == []
+        assert await page.evaluate("TryggStore.get('active')") is None
+
+        # And the control still works: a full hold raises exactly one alarm, the first.
+        await finger.down()
+        await page.clock.run_for(2100)
+        await finger.up()
+        await page.clock.run_for(3100)
+        await expect(page.locator("#active")).to_be_visible()
+        alarm_id = await phone_alarm_id(page)
+        await stored(c, alarm_id)
+        assert [a["alarm_id"] for a in await mobile_alarms(c)] == [alarm_id]
+        await context.close()
+
+
+async def test_phone_pages_have_no_serious_accessibility_violations(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    axe = Axe()
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        problems: list[str] = []
+
+        async def scan(what: str) -> None:
+            results = await axe.run(page, options=WCAG)
+            assert results.response["passes"], f"axe checked nothing on {what}"
+            for violation in results.response["violations"]:
+                if violation["impact"] in ("serious", "critical"):
+                    problems.append(
+                        f"{what}: {violation['id']}: {violation['help']} "
+                        f"{[n['target'] for n in violation['nodes']][:3]}"
+                    )
+
+        await page.goto(f"{c.url}/m")
+        await expect(page.get_by_role("button", name="Logg inn")).to_be_visible()
+        await scan("login")
+        await sign_in(page, c.url)
+        await scan("main")
+        await hold_to_raise(await Finger.on(context, page))
+        await expect(page.locator("#state")).to_have_attribute(
+            "data-state", AT_CENTRAL, timeout=15000
+        )
+        await scan("active alarm")
+        await page.goto(f"{c.url}/m?lang=en")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await scan("active alarm, English")
+        assert not problems, "\n".join(problems)
+        await context.close()
