@@ -188,9 +188,8 @@ def test_targets_that_tell_nobody_are_left_out_and_an_empty_stage_is_not_taken()
     empty = ROUTINE.model_copy(
         update={"groups": {"guards": ROUTINE.groups["guards"].model_copy(update={"users": ()})}}
     )
-    escalator = Escalator(
-        empty, {}, arc_sites=(SITE,)
-    )  # no neighbours for the site, nobody in the group
+    # No neighbours for the site, nobody in the group; the site has an ARC.
+    escalator = Escalator(empty, {}, arc_sites=(SITE,))
     book = AlarmBook()
     message = stored_alarm(book)
     escalator.core.restore(message.alarm_id, message.level, at(0), taken=0, coming=False)
