@@ -116,13 +116,15 @@ class Announcing:
         """A change whose write failed (a full disk) is written again when due, until stored."""
         for entry in self.book.due(now):
             log.warning("announcement %s at %s: writing it again", entry.kind, entry.site)
-            self._write(entry)
+            self._write(entry, again=True)
 
-    def _write(self, entry: Announcement) -> None:
+    def _write(self, entry: Announcement, again: bool = False) -> None:
         def done(future: asyncio.Future[None]) -> None:
             failed = future.cancelled() or future.exception() is not None
             if not failed:
                 self.book.stored(entry.announcement_id)
+                if again:
+                    log.warning("%s at %s stored at last", entry.kind, entry.site)
                 return
             why = "cancelled" if future.cancelled() else future.exception()
             log.error("%s at %s not stored (%s): retried", entry.kind, entry.site, why)

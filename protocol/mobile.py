@@ -22,7 +22,9 @@ LABEL_MAX = 60
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A field this central does not know is ignored: an alarm is never refused for a newer
+    # page's extra field. A known field out of range is refused (422).
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class CredentialRequest(_Body):

@@ -47,9 +47,10 @@ class AlarmState(StrEnum):
 class Position(BaseModel):
     """Where a phone says it is (the browser's geolocation): WGS 84 degrees, the radius of
     its uncertainty in metres, and when it was measured. Values no phone can report are
-    refused (a typo or a forgery must not put a colleague in the wrong place)."""
+    refused (a typo or a forgery must not put a colleague in the wrong place); fields it does
+    not know (a browser's altitude, heading) are ignored."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)

@@ -46,6 +46,7 @@ _REFUSALS = {  # the core's reason → the answer's status
     "already_resolved": status.HTTP_409_CONFLICT,
     "not_your_site": status.HTTP_403_FORBIDDEN,
     "unknown_alarm": status.HTTP_404_NOT_FOUND,
+    "position_ahead": 422,  # measured in the future (a wrong clock)
 }
 
 

@@ -147,7 +147,7 @@ class Auth:
             return LoginResult(wait_s=wait)
         if self._waiting >= MAX_LOGINS_WAITING:
             return LoginResult(busy=True)
-        found = await self._store.read(lambda db: rows.account(db, user_id))
+        found: rows.Account | None = await self._store.read(lambda db: rows.account(db, user_id))
         hashed = found.password_hash if found is not None and not found.disabled else None
         self._waiting += 1
         try:

@@ -26,6 +26,11 @@ alarm that is resolved is a *new* alarm, whose id is derived from the old one so
 never double it (:func:`successor_id`); and a failed write is retried with backoff until it is
 stored (:meth:`AlarmBook.due`), since the edge cannot be relied on to resend (a resolution has
 no edge message behind it at all).
+
+A phone's alarm (:meth:`AlarmBook.raise_from_phone`, issue 13) is a desk's silent alarm that
+came over HTTP: raised by a person, no edge to ack, re-sent until the phone reads it stored.
+Its raiser's newer positions (:meth:`AlarmBook.position`) are news like a press: written, and
+on screens at once.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ DESK_DEVICE = "desktop"  # the device of alarms raised from a desk (their raiser
 PHONE_DEVICE = "mobile"  # ... and of alarms raised from a phone (docs/mobile.md)
 PHONE_INPUT = "phone"
 PHONE_ROOM = "Mobil – {name}"  # stored in bokmål; screens and the console say it in theirs
+#: A phone's position measured later than this after ``now`` is no position (a wrong clock
+#: would otherwise make every later, true position look older than it, and be ignored).
+POSITION_AHEAD = timedelta(minutes=5)
 DEFAULT_RETENTION = timedelta(days=7)
 #: Fixed for ever: the namespace of successor ids (docs/protocol.md, "State sync").
 SUCCESSOR_NAMESPACE = UUID("5b8f3c1e-9a27-4d6b-b0e4-7c2f1d9a6e35")
@@ -402,6 +410,12 @@ class AlarmBook:
             return []
         if request.site is None or not person.covers(request.site):
             return [Refusal(alarm_id, "not_your_site")]
+        position = request.position
+        note = "" if position is not None else "no position"
+        if position is not None and position.at > now + POSITION_AHEAD:
+            # The alarm goes all the same: without a position it is still an alarm.
+            note = f"no position (measured {position.at.isoformat()}: ahead)"
+            position = None
         view = AlarmView(
             alarm_id=alarm_id,
             site=request.site,
@@ -415,10 +429,9 @@ class AlarmBook:
             state=AlarmState.RAISED,
             raised_by=person.user_id,
             raised_by_name=person.name,
-            position=request.position,
+            position=position,
             silent=request.silent,
         )
-        note = "" if request.position is not None else "no position"
         return self._open(view, now, actor=person.user_id, note=note)
 
     def position(
@@ -438,6 +451,8 @@ class AlarmBook:
             return [Refusal(alarm_id, "unknown_alarm")]
         if entry.view.state is AlarmState.RESOLVED:
             return [Refusal(alarm_id, "already_resolved")]
+        if position.at > now + POSITION_AHEAD:
+            return [Refusal(alarm_id, "position_ahead")]
         kept = entry.view.position
         if kept is not None and position.at <= kept.at:
             return []

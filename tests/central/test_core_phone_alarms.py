@@ -3,6 +3,7 @@ without a position, re-sent, forged, and its position updated while it is active
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from central.core import AckEdge, AlarmBook, AlarmEvent, Broadcast, EventKind, Persist, Refusal
 from central.escalator import Escalator
+from central.store.rows import alarm_row, alarm_view
 from protocol import AlarmLevel, AlarmSource
 from protocol.mobile import PhoneRaise
 from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, AlarmView, CommandKind, Position
@@ -190,3 +192,34 @@ def test_the_escalation_routine_takes_a_phone_alarm_like_any_other() -> None:
 def test_implausible_positions_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         Position.model_validate({**bad, "at": T0})
+
+
+def test_the_record_keeps_position_and_silence_and_older_rows_read_without() -> None:
+    view = raised_view().model_copy(update={"state": AlarmState.RECEIVED})
+    row = alarm_row(view)
+    assert (json.loads(row["position"]), row["silent"]) == (HERE.model_dump(mode="json"), 1)
+    assert alarm_view(row) == view
+    older = {**alarm_row(make_alarm_view()), "position": None, "silent": None}
+    assert (alarm_view(older).position, alarm_view(older).silent) == (None, False)
+
+
+def make_alarm_view() -> AlarmView:
+    return raised_view(position=None).model_copy(
+        update={"source": AlarmSource.BUTTON, "silent": False, "raised_by": None}
+    )
+
+
+def test_a_position_from_the_future_is_no_position() -> None:
+    alarms = book()
+    ahead = Position(lat=59.9, lon=10.7, accuracy_m=5.0, at=at(301))
+    [persist, _] = alarms.raise_from_phone(KARI, ALARM, phone(position=ahead), at(0))
+    assert isinstance(persist, Persist)
+    assert persist.alarm is not None
+    assert persist.alarm.position is None
+    assert persist.events[0].detail.endswith(
+        "; no position (measured 2025-01-06T09:05:01+00:00: ahead)"
+    )
+    assert alarms.position(KARI, ALARM, ahead, at(0.5)) == [Refusal(ALARM, "position_ahead")]
+    assert alarms.get(ALARM).position is None  # type: ignore[union-attr]
+    just = ahead.model_copy(update={"at": at(300)})
+    assert len(alarms.position(KARI, ALARM, just, at(0))) == 2

@@ -1,7 +1,8 @@
 """Evacuation on the real desk window (issue 11, item 4): full screen above everything with the
 site's routine until all clear, on a desk that was connected and on one that connects
-mid-evacuation; the tray menu's "All clear…" (confirmed) ends it everywhere. A real
-``trygg-central`` and Mosquitto; Qt offscreen, driven with pytest-qt.
+mid-evacuation; the tray menu's "All clear…" (confirmed) ends it everywhere, and is accepted
+with nothing on too; a role that may not announce is told so. A real ``trygg-central`` and
+Mosquitto; Qt offscreen, driven with pytest-qt.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from tests.e2e.gui_support import WindowDesk
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central
 
-USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen"}
+USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen", "lise": "Lise Berg"}
 ROUTINE = Path(__file__).resolve().parents[2] / "routines" / "evacuation.toml"
 
 
 @pytest.fixture
 def central(broker: Broker, tmp_path: Path) -> Iterator[Central]:
-    made = Central(broker, tmp_path, USERS)
+    made = Central(broker, tmp_path, USERS, roles={"lise": ("employee",)})
     made.start()
     try:
         yield made
@@ -49,6 +50,7 @@ def test_the_window_shows_an_evacuation_full_screen_until_all_clear_from_the_men
     kari = WindowDesk(qtbot, central, "kari")
     kari.start()
     ola: WindowDesk | None = None
+    lise: WindowDesk | None = None
     try:
         kari.wait_connected()
         answer = httpx.post(
@@ -91,25 +93,44 @@ def test_the_window_shows_an_evacuation_full_screen_until_all_clear_from_the_men
         kari.wait(lambda: not kari.app.announcement_windows, "kari: all clear closes it")
         ola.wait(lambda: not ola.app.announcement_windows, "ola: all clear closes it")
         assert not shiboken6.isValid(window) or not window.isVisible()  # closed, then deleted
-        # Central's "no" is told to the user: an all clear with nothing announced.
+        # "All clear" with nothing on is accepted (it ends whatever may still show out there).
         kari.app.view.announce_actions["all_clear"].trigger()
         box = kari.app.announce_confirm
         assert box is not None
         box.button(QMessageBox.StandardButton.Yes).click()
-        kari.wait(lambda: kari.app.announce_refused is not None, "kari: told it was refused")
-        refused = kari.app.announce_refused
-        assert refused is not None
-        assert refused.text() == "Sentralen varslet det ikke: ingenting er varslet der."
-        history = httpx.get(
-            f"{central.url}/api/announcements",
-            headers={"Authorization": f"Bearer {central.tokens['kari']}"},
-            timeout=10,
-        ).json()["history"]
-        assert [(a["kind"], a["by"], a["origin"]) for a in history] == [
+
+        def history() -> list[tuple[str, str, str]]:
+            answer = httpx.get(
+                f"{central.url}/api/announcements",
+                headers={"Authorization": f"Bearer {central.tokens['kari']}"},
+                timeout=10,
+            )
+            return [(a["kind"], a["by"], a["origin"]) for a in answer.json()["history"]]
+
+        kari.wait(lambda: len(history()) == 3, "kari: the second all clear recorded")
+        assert history() == [
+            ("all_clear", "kari", "desk"),
             ("all_clear", "kari", "desk"),
             ("evacuate", "ola", "console"),
         ]
+        assert kari.app.announce_refused is None
+        # Central's "no" is told to the user: an employee may not announce.
+        lise = WindowDesk(qtbot, central, "lise")
+        lise.start()
+        lise.wait_connected()
+        lise.app.view.announce_actions["evacuate"].trigger()
+        box = lise.app.announce_confirm
+        assert box is not None
+        box.button(QMessageBox.StandardButton.Yes).click()
+        lise.wait(lambda: lise.app.announce_refused is not None, "lise: told it was refused")
+        refused = lise.app.announce_refused
+        assert refused is not None
+        assert refused.text() == (
+            "Sentralen varslet det ikke: rollen din kan ikke varsle evakuering eller innelåsing."
+        )
+        assert len(history()) == 3
     finally:
-        if ola is not None:
-            ola.stop()
+        for desk in (lise, ola):
+            if desk is not None:
+                desk.stop()
         kari.stop()

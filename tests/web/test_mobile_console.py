@@ -4,6 +4,7 @@ the alarm page has the vendored Leaflet map, its tile host allowed by the page's
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,11 @@ async def test_the_board_follows_the_position_and_the_page_maps_it(
                 what="the position in the book",
             )
             page = None
-            for _ in range(200):  # the page reads the record, written behind the answer
+            for _ in range(400):  # the page reads the record, written behind the answer
                 page = await client.get(f"/alarms/{alarm_id}")
                 if "60.39299" in page.text:
                     break
+                await asyncio.sleep(0.05)
             assert page is not None
             assert 'id="alarm-map"' in page.text
             assert 'data-lat="60.39299" data-lon="5.32415" data-accuracy="8.0"' in page.text

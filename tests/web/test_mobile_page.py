@@ -12,6 +12,7 @@ s" are exact and nothing depends on how fast this machine is.
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from PIL import Image
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -31,6 +33,7 @@ from playwright.async_api import (
 )
 
 from central.core import Role
+from central.store import accounts as rows
 from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
 from tests.web.console import PASSWORD, Console, console
@@ -38,6 +41,21 @@ from tests.web.console import PASSWORD, Console, console
 HERE = {"latitude": 59.9127, "longitude": 10.7461, "accuracy": 12}  # Oslo sentrum
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 RAISER = "user-employee"
+# The elements that reach past the right edge of the screen (nothing may).
+WIDER_THAN_SCREEN = """
+Array.from(document.querySelectorAll("body *"))
+  .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right
+    > document.documentElement.clientWidth + 0.5)
+  .map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className.baseVal ?? e.className}`
+    + ` ${Math.round(e.getBoundingClientRect().right)}`)
+"""
+BUZZ_RECORDER = """
+window.buzzes = [];
+Object.defineProperty(Navigator.prototype, "vibrate", {
+  configurable: true,
+  value: function (pattern) { window.buzzes.push(pattern); return true; },
+});
+"""
 AT_CENTRAL = re.compile("^(raised|received)$")  # stored; on a colleague's screen or not yet
 
 
@@ -61,12 +79,15 @@ async def phone(
 ) -> BrowserContext:
     """A Pixel 7 in Norwegian; the position granted at ``HERE``, or refused."""
     device = {k: v for k, v in playwright.devices["Pixel 7"].items() if k != "default_browser_type"}
-    return await browser.new_context(
+    context = await browser.new_context(
         **device,
         locale="nb-NO",
         geolocation=HERE if position else None,
         permissions=["geolocation"] if position else [],
     )
+    # Headless Chromium has no motor: the page's calls to navigator.vibrate are written down.
+    await context.add_init_script(BUZZ_RECORDER)
+    return context
 
 
 async def sign_in(page: Page, url: str, user: str = RAISER) -> None:
@@ -149,6 +170,7 @@ async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_pho
         assert kept["token"], kept
         assert PASSWORD not in str(kept)
         await page.get_by_label("Akutt").check()
+        await page.screenshot(path=str(tmp_path / "mobile-home.png"))
         await hold_to_raise(await Finger.on(context, page))
         await expect(page.get_by_role("heading", name="Akutt alarm")).to_be_visible()
         await expect(page.locator("#state")).to_have_attribute(
@@ -163,6 +185,8 @@ async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_pho
         assert alarm["position"]["lat"] == pytest.approx(HERE["latitude"])
         assert alarm["position"]["lon"] == pytest.approx(HERE["longitude"])
         assert alarm["position"]["accuracy_m"] == pytest.approx(12)
+        assert alarm["silent"] is False
+        assert await page.evaluate("window.buzzes.length") >= 2  # the hold, the alarm sent
 
         # The console's board, in a desktop browser: the mobile alarm, its person, its place.
         desk = await browser.new_page(viewport={"width": 1200, "height": 900})
@@ -178,13 +202,13 @@ async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_pho
 
         # Back on the phone: who is coming, within a poll or two.
         await expect(page.locator("#state")).to_have_text("User-Responder kommer", timeout=15000)
+        await page.screenshot(path=str(tmp_path / "mobile-alarm.png"))  # docs/img/
         await desk.goto(f"{c.url}/board")
         await desk.get_by_role("button", name="Avslutt (alt er i orden)").click()
         await expect(page.locator("#state")).to_have_text("Alarmen er avsluttet.", timeout=15000)
         await page.get_by_role("button", name="Ferdig").click()
         await expect(page.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
         assert await page.evaluate("TryggStore.alarms()") == []
-        await page.screenshot(path=str(tmp_path / "mobile-after.png"))
         await context.close()
 
 
@@ -326,3 +350,136 @@ async def test_phone_pages_have_no_serious_accessibility_violations(
         await scan("active alarm, English")
         assert not problems, "\n".join(problems)
         await context.close()
+
+
+async def test_silent_mode_neither_vibrates_nor_sounds_and_says_silent(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        await page.get_by_label("Stille alarm").check()
+        await hold_to_raise(await Finger.on(context, page))
+        await expect(page.get_by_role("heading", name="Bistandsalarm (stille)")).to_be_visible()
+        alarm = await stored(c, await phone_alarm_id(page))
+        assert alarm["silent"] is True
+        assert await page.evaluate("window.buzzes") == []
+        # Nothing on the page can make a sound: no audio, no media at all.
+        assert await page.locator("audio, video").count() == 0
+        await context.close()
+
+
+async def test_a_revoked_phone_keeps_its_alarm_until_it_is_logged_in_again(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        token = (await page.evaluate("TryggStore.get('session')"))["token"]
+        async with c.client(Role.ADMIN) as admin:
+            revoked = await admin.post(
+                f"/admin/tokens/{rows.token_id_of(token)}/revoke",
+                headers={"X-CSRF-Token": c.csrf_for(c.sessions[Role.ADMIN])},
+            )
+        assert revoked.status_code == 303, revoked.text
+        finger = await Finger.on(context, page)
+        await finger.down()
+        await expect(page.get_by_role("button", name="Avbryt")).to_be_visible()
+        await finger.up()
+        # Central refuses the old credential: the phone asks for a login and keeps the alarm.
+        await expect(page.get_by_text("Telefonen er ikke lenger innlogget")).to_be_visible()
+        pending = await page.evaluate("TryggStore.pending()")
+        assert len(pending) == 1, pending
+        assert await mobile_alarms(c) == []
+        await page.get_by_label("Brukernavn").fill(RAISER)
+        await page.get_by_label("Passord").fill(PASSWORD)
+        await page.get_by_role("button", name="Logg inn").click()
+        alarm = await stored(c, pending[0]["alarm_id"])
+        assert alarm["raised_by"] == RAISER
+        await expect(page.locator("#active")).to_be_visible()
+        await expect(page.locator("#state")).to_have_attribute(
+            "data-state", AT_CENTRAL, timeout=15000
+        )
+        await context.close()
+
+
+async def test_at_200_percent_text_the_controls_fit_a_phone(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    """The browser's text size at 200 %: nothing runs off the side, the alarm control is whole
+    on the screen and every control is at least 44 px high (a thumb)."""
+    async with console(broker, tmp_path) as c:
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        # As the browser's text size setting does: the root font size, which every rem follows.
+        await page.evaluate("document.documentElement.style.fontSize = '200%'")
+        width = await page.evaluate("document.documentElement.clientWidth")
+        wide = await page.evaluate(WIDER_THAN_SCREEN)
+        assert not wide, wide
+        hold = await page.get_by_role("button", name="Hold inne for alarm").bounding_box()
+        assert hold is not None
+        assert hold["x"] >= 0
+        assert hold["x"] + hold["width"] <= width
+        assert hold["height"] >= 200, hold
+        # Its words stay inside it.
+        words = await page.locator("#hold .hold-text").bounding_box()
+        assert words is not None
+        assert hold["y"] < words["y"], (hold, words)
+        assert words["y"] + words["height"] < hold["y"] + hold["height"], (hold, words)
+        for control in ("Bistand", "Akutt"):
+            box = await page.locator("label.level", has_text=control).bounding_box()
+            assert box is not None, control
+            assert box["height"] >= 44, (control, box)
+            assert box["x"] + box["width"] <= width, (control, box)
+        await page.screenshot(path=str(tmp_path / "mobile-200.png"), full_page=True)
+        await context.close()
+
+
+async def test_the_shell_manifest_and_worker(broker: Broker, tmp_path: Path) -> None:
+    """What a phone fetches before any script runs: the shell in bokmål (English when asked
+    or when the browser prefers it), no inline code allowed; the manifest to install it; the
+    worker, allowed to control /m itself."""
+    async with (
+        console(broker, tmp_path) as c,
+        httpx.AsyncClient(base_url=c.url, timeout=10) as client,
+    ):
+        shell = await client.get("/m")
+        assert shell.status_code == 200
+        assert '<html lang="nb">' in shell.text
+        assert "Hold inne for alarm" in shell.text
+        policy = shell.headers["content-security-policy"]
+        assert "script-src 'self';" in policy
+        assert "unsafe-inline" not in policy
+        assert 'name="csrf-token"' in shell.text
+        english = await client.get("/m", headers={"Accept-Language": "en-GB,en;q=0.8"})
+        assert '<html lang="en">' in english.text
+        assert "Hold for alarm" in english.text
+        chosen = await client.get("/m?lang=en", headers={"Accept-Language": "nb-NO"})
+        assert '<html lang="en">' in chosen.text
+        assert chosen.cookies.get("trygg_lang") == "en"
+
+        manifest = await client.get("/m/manifest.webmanifest")
+        assert manifest.headers["content-type"].startswith("application/manifest+json")
+        found = manifest.json()
+        assert found["start_url"] == "/m"
+        assert found["scope"] == "/m"
+        assert found["display"] == "standalone"
+        sizes = set()
+        for icon in found["icons"]:
+            image = await client.get(icon["src"])
+            assert image.status_code == 200, icon
+            if icon["type"] == "image/png":
+                with Image.open(io.BytesIO(image.content)) as png:
+                    assert f"{png.width}x{png.height}" == icon["sizes"], icon
+                sizes.add(icon["sizes"])
+        assert {"192x192", "512x512"} <= sizes
+
+        worker = await client.get("/m/sw.js")
+        assert worker.status_code == 200
+        assert worker.headers["service-worker-allowed"] == "/m"
+        assert worker.headers["content-type"].startswith("text/javascript")
+        assert worker.headers["content-security-policy"] == "default-src 'self'"
+        assert 'addEventListener("sync"' in worker.text

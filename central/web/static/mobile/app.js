@@ -86,6 +86,12 @@ async function login(event) {
       password.value = "";
       $("revoked").hidden = true;
       await home();
+      if (active && !active.finished) {
+        // Logged in again during an alarm (a revoked key): back to it; it goes out now.
+        showActive();
+        startPosition();
+        startPolling();
+      }
       await flushOutbox();
       askForPositionEarly();
       return;
@@ -428,6 +434,12 @@ async function start() {
   });
   addEventListener("online", () => { flushOutbox(); if (active) { paintState(); } });
   addEventListener("offline", () => { if (active && !active.stored) { paintState(); } });
+  // Hidden (the screen locks, another app): the page is about to be frozen. The worker may
+  // live a little longer, so it gets one more send round of whatever is still waiting.
+  document.addEventListener("visibilitychange", async () => {
+    if (!document.hidden || !navigator.serviceWorker?.controller) { return; }
+    if ((await store().pending()).length) { navigator.serviceWorker.controller.postMessage("flush"); }
+  });
   // The outbox is retried on a timer too: "online" is not fired everywhere, nor reliably.
   setInterval(async () => {
     if ((await store().pending()).length) { await flushOutbox(); }
