@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from central.api.meetings import router as meetings_api_router
 from central.api.mobile import router as mobile_api_router
 from central.api.routes import router as api_router
 from central.api.screens import router as screens_router
 from central.api.testing import router as testing_router
+from central.api.visits import router as visits_api_router
 from central.auth.guard import Guard
 from central.auth.routes import PublicMount, needs
 from central.auth.rules import Action
@@ -24,6 +26,7 @@ from central.service import Central
 from central.web.announce import router as announce_router
 from central.web.board import router as board_router
 from central.web.hardening import Hardening, page_policy, tile_source
+from central.web.meetings import router as meetings_router
 from central.web.mobile import router as mobile_router
 from central.web.pages import router as pages_router
 from central.web.render import STATIC, Pages
@@ -66,11 +69,14 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(testing_router)
     app.include_router(screens_router)
     app.include_router(mobile_api_router)  # the phone's alarm (protocol.mobile)
+    app.include_router(visits_api_router)  # the visit timer (protocol.visits)
+    app.include_router(meetings_api_router)  # standby for risky meetings (2.2)
     app.include_router(pages_router)
     app.include_router(board_router)
     app.include_router(announce_router)  # evacuate / lock down / all clear
     app.include_router(views_router)
     app.include_router(mobile_router)  # the phone page /m (its API: central.api.mobile)
+    app.include_router(meetings_router)  # the console's page for standby at meetings
     app.router.routes.append(PublicMount("/static", StaticFiles(directory=STATIC), name="static"))
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).
     app.add_middleware(Guard)

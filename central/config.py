@@ -422,6 +422,18 @@ class MapSettings(_Section):
     attribution: str = Field(default="", max_length=300)
 
 
+class VisitSettings(_Section):
+    """``[visits]``: the lone-work visit timer (central.visiting, docs/mobile.md). Not checked
+    out by the visit's end plus its grace, central asks the phone (Web Push) and a colleague's
+    desk; ``answer_within_min`` later it raises an assist alarm by itself. ``push_contact``:
+    the VAPID ``sub`` claim push services may use to reach the operator (mailto: or https:)."""
+
+    answer_within_min: float = Field(default=5.0, gt=0, le=60)
+    push_contact: str = Field(
+        default="mailto:trygg@localhost", pattern=r"^(mailto:|https://)\S+$", max_length=200
+    )
+
+
 OPEN_REGISTRY_NOTICE = (
     "the device registry is open ([registry] open = true): every device the broker admits is"
     " trusted and rooms come from payloads; for trials only (docs/security.md)"
@@ -440,6 +452,7 @@ class CentralSettings(BaseSettings):
     test_rounds: TestRoundSettings = TestRoundSettings()
     routines: RoutineSettings = RoutineSettings()
     map: MapSettings = MapSettings()
+    visits: VisitSettings = VisitSettings()
     # ``open = true``: run without [[devices]] (trials only). Declared before ``sites`` so
     # that a missing registry is reported at the config's [[sites]] line.
     registry: RegistrySettings = RegistrySettings()

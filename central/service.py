@@ -61,9 +61,11 @@ from central.push.wire import Prepared
 from central.registry import Registry, flood_faults
 from central.routines import load_alarm_response, load_self_tests
 from central.selftests import SelfTesting
+from central.standby import Standby
 from central.store import Store
 from central.store import floods as stored_floods
 from central.supervision import Watch
+from central.visiting import Visiting
 from protocol import (
     AlarmMessage,
     AlarmSource,
@@ -85,6 +87,7 @@ from protocol.screen import (
     RaiseRequest,
     RoundFrame,
     Snapshot,
+    StandbyAnswer,
     decode_command,
     encode_frame,
 )
@@ -166,6 +169,16 @@ class Central:
             clock,
         )
         self.announcing.on_announced = self.arc.announced
+        # The lone-work visit timer (central.visiting): runs here, never only in the phone.
+        self.visiting = Visiting(
+            settings,
+            self.store,
+            self.hub,
+            self.raise_from_phone,
+            self.phone_position,
+            self.trail.record,
+            clock,
+        )
         # Alarms from unregistered devices: one fault per (site, device), kept up to date.
         self.strangers = UnknownDevices()
         self.floods = FloodGuard()
@@ -191,6 +204,11 @@ class Central:
             clock,
         )
         self._close_when_stored: dict[UUID, str] = {}  # round ticks: central ends them
+        # Standby for risky meetings (2.2): who stands by where, asked on their desks; an
+        # alarm from such a meeting names them and reaches them first (central.standby).
+        self.standby = Standby(
+            settings, self.registry, self.store, self.hub, self.trail, self._tell_listeners
+        )
         # Every screen of a site is told a test round is open there, and when it ends.
         self.testing.rounds.listeners.add(self._round_changed)
         # Called with the site whenever one of its alarms changes (the console's live board).
@@ -209,7 +227,9 @@ class Central:
         raised = await self.store.read(first_raised(a.alarm_id for a in self.book.active()))
         self.escalator.restore(self.book.active(), raised)
         await self._restore_floods()
+        await self.standby.start()
         await self.announcing.start()
+        await self.visiting.start()
         if self.registry.open:
             log.warning("%s", OPEN_REGISTRY_NOTICE)
         # What no ARC confirmed before a stop is sent, and what the record says went there is
@@ -251,6 +271,8 @@ class Central:
                 # Failed writes (a full disk) are retried until stored; acks follow commits.
                 self._carry_out(self.book.due(now))
                 self.announcing.tick(now)
+                self.visiting.tick(now)
+                self.standby.tick(now)  # reminders before meetings with standby
                 # Nobody answered: widen. A flood escalates once, by its leader (floodcards).
                 held = self.flood_cards.held()
                 self._carry_out(self.escalator.tick(self.book, now, held))
@@ -288,7 +310,7 @@ class Central:
                 log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
         if not show:  # a flood: its alarms are merged into one card (this one too)
             self._merge((message.site, message.device, False), now)
-        actions = self.book.alarm(message, now, test_for)
+        actions = self.standby.route(self.book, self.book.alarm(message, now, test_for), now)
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
                 "alarm %s resent by %s/%s (presses=%d)",
@@ -398,6 +420,7 @@ class Central:
                 self.hub.send(screen, Prepared(encode_frame(round_frame(open_round))))
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
+        self.standby.joined(screen, self.clock())  # open standby requests to this person
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
         self.pulse.joined(screen)  # pinged from now on; one that stops answering is closed
 
@@ -428,6 +451,9 @@ class Central:
         if isinstance(command, AnnounceRequest):  # the desk's menu: evacuate, lock down, …
             self._screen_announce(screen, command)
             return
+        if isinstance(command, StandbyAnswer):  # "I stand by" / "I can't" for a meeting
+            self._screen_standby(screen, command)
+            return
         # The same rule table as the console's routes (central.auth.rules): refused, nothing
         # changes; the desk gets the reason and the audit trail a row.
         refused = socket_refusal(screen.person, str(command.type))
@@ -445,6 +471,7 @@ class Central:
             if self._desk_flood(screen.person, command, now):  # one card for the person
                 self._merge((command.site, screen.person.user_id, True), now)
             actions = self.book.raise_from_screen(screen.person, command, now)
+            actions = self.standby.route(self.book, actions, now)
         else:
             now = self.clock()
             actions = self._command(screen.person, command, now)
@@ -464,14 +491,16 @@ class Central:
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
 
     def raise_from_phone(
-        self, person: Person, alarm_id: UUID, request: PhoneRaise
+        self, person: Person, alarm_id: UUID, request: PhoneRaise, note: str = ""
     ) -> str | None:
-        """A phone's alarm (central.api.mobile): carried out at once, the screens told while
-        the disk writes; None, or the reason it was refused (nothing changed then)."""
+        """A phone's alarm (central.api.mobile; the visit timer's, with its ``note``): carried
+        out at once, the screens told while the disk writes; None, or the reason it was
+        refused (nothing changed then)."""
         now = self.clock()
         if self.book.get(alarm_id) is None:
             log.info("phone alarm %s from %s at %s", alarm_id, person.user_id, request.site)
-        refused = self._carry_out(self.book.raise_from_phone(person, alarm_id, request, now))
+        actions = self.book.raise_from_phone(person, alarm_id, request, now, note)
+        refused = self._carry_out(self.standby.route(self.book, actions, now))
         return refused[0].reason if refused else None
 
     def phone_position(self, person: Person, alarm_id: UUID, position: Position) -> str | None:
@@ -502,6 +531,21 @@ class Central:
             )
         if refused is not None:
             reason = f"{refused}: announce {command.site}"
+            self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
+
+    def _screen_standby(self, screen: Screen, command: StandbyAnswer) -> None:
+        """A desk's answer to a standby request: refused (an error frame saying why) or kept."""
+        person = screen.person
+        refused = socket_refusal(person, command.type)
+        if refused is not None:
+            self.rejected[f"screen_{refused}"] += 1
+            meeting = str(command.meeting_id)
+            self.trail.record(person.user_id, "socket_refused", meeting, command.type)
+        else:
+            now = self.clock()
+            refused = self.standby.answer(person, command.meeting_id, command.confirm, now)
+        if refused is not None:
+            reason = f"{refused}: {command.type} {command.meeting_id}"
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
 
     def _link_changed(self, up: bool) -> None:
@@ -587,12 +631,15 @@ class Central:
     def _broadcast_frame(self, action: Broadcast) -> None:
         alarm = action.frame.alarm  # an escalated alarm reaches its wider audience too
         frame = Prepared(encode_frame(action.frame))
+        # A meeting's standby colleagues get it first, in this same fan-out (central.standby).
+        standby = tuple(s.user for s in alarm.standby)
         self.hub.broadcast(
             action.site,
             frame,
             action.only,
             sites=alarm.escalated_sites,
-            users=alarm.escalated_users,
+            users=(*alarm.escalated_users, *standby),
+            first=standby,
         )
         if action.only is None:  # test alarms are not on the board
             self._tell_listeners(action.site, alarm)

@@ -34,7 +34,16 @@ from desktop.core import (
     RaiseWatch,
     Reaction,
 )
-from protocol.screen import AnnounceRequest, CommandKind, Hello, RaiseRequest, encode_frame
+from desktop.core.standby import StandbyEvent
+from protocol.screen import (
+    AnnounceRequest,
+    CommandKind,
+    Hello,
+    RaiseRequest,
+    StandbyAnswer,
+    VisitNotice,
+    encode_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +114,8 @@ class AnnounceRefused:
 
 # RaiseFailed: a silent alarm raised here did not go (refused, unconfirmed, or no connection).
 ClientEvent = (
-    Connected
+    VisitNotice
+    | Connected
     | AlarmEvent
     | NoLongerActive
     | Disconnected
@@ -116,6 +126,7 @@ ClientEvent = (
     | RaiseFailed
     | AnnouncementEvent
     | AnnounceRefused
+    | StandbyEvent
 )
 
 
@@ -154,7 +165,7 @@ class DeskClient:
         self._listeners: list[Callable[[ClientEvent], None]] = []
         self._subscribers: list[asyncio.Queue[ClientEvent | None]] = []
         # The user's commands (and announcements from the menu), kept until sent.
-        self._outbox: deque[Outgoing | AnnounceRequest] = deque()
+        self._outbox: deque[Outgoing | AnnounceRequest | StandbyAnswer] = deque()
         self._outbox_ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._connection: ClientConnection | None = None
@@ -184,6 +195,11 @@ class DeskClient:
         """Evacuate / lock down / all clear from this desk: sent now, or at the next connection.
         Central checks the permission; a refusal comes back as a logged error frame."""
         self._outbox.append(request)
+        self._outbox_ready.set()
+
+    def answer_standby(self, meeting_id: UUID, confirm: bool) -> None:
+        """The user's answer to a standby request: sent now, or at the next connection."""
+        self._outbox.append(self.core.standby.answer(meeting_id, confirm))
         self._outbox_ready.set()
 
     def raise_alarm(self, request: RaiseRequest) -> None:
@@ -318,6 +334,8 @@ class DeskClient:
             self.raises.confirmed(alarm_id)  # central has stored it
         for event in reaction.events:
             self._emit(event)
+        for standby in reaction.standby:
+            self._emit(standby)
         for alarm_id in reaction.gone:
             self._emit(NoLongerActive(alarm_id))
         for alarm_id, responders in reaction.help_coming:
@@ -337,6 +355,8 @@ class DeskClient:
         """Evacuation / lockdown news, and central's "no" to one sent from here."""
         for event in reaction.announcements:
             self._emit(event)
+        for visit in reaction.visits:  # a colleague overdue from a home visit: call them
+            self._emit(visit)
         if reaction.announce_refused is not None:
             self._emit(AnnounceRefused(*reaction.announce_refused))
 
@@ -348,7 +368,13 @@ class DeskClient:
                 # Dropped only once handed to the socket: a command typed while the link is
                 # down (or that failed to send) goes out on the next connection.
                 self._outbox.popleft()
-                what = command.site if isinstance(command, AnnounceRequest) else command.alarm_id
+                what = (
+                    command.site
+                    if isinstance(command, AnnounceRequest)
+                    else command.meeting_id
+                    if isinstance(command, StandbyAnswer)
+                    else command.alarm_id
+                )
                 log.info("sent %s for %s", command.type, what)
             self._outbox_ready.clear()
             await self._outbox_ready.wait()

@@ -22,6 +22,11 @@ Evacuation and lockdown: ``{"event": "announcement", "site", "kind", "zone", "by
 "at", "active"}`` when one starts, changes or ends (``kind`` ``all_clear``, ``active`` false)
 at one of the user's sites, including right after connecting mid-evacuation. stdin takes
 ``evacuate <site>``, ``lockdown <site>`` and ``all_clear <site>`` (central checks the right).
+
+Standby for a risky meeting (docs/standby.md): ``{"event": "standby", "meeting_id", "site",
+"owner", "owner_name", "room", "address", "start", "end", "concern", "note", "answer",
+"reminder", "text"}`` when a colleague asks this user to stand by (and when it changes); stdin
+takes ``standby <meeting_id> yes`` or ``standby <meeting_id> no``.
 """
 
 from __future__ import annotations
@@ -62,9 +67,11 @@ from desktop.core import (
     TriggerSource,
 )
 from desktop.core.mobile import position_text
+from desktop.core.standby import StandbyEvent, standby_text
+from desktop.core.visits import visit_text
 from desktop.errors import BadCommandLine
 from protocol import AnnouncementKind
-from protocol.screen import AlarmState, AnnounceRequest, CommandKind, FaultFrame
+from protocol.screen import AlarmState, AnnounceRequest, CommandKind, FaultFrame, VisitNotice
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +114,33 @@ def parse_command_line(line: str) -> tuple[CommandKind, UUID] | str | AnnounceRe
     except ValueError:
         raise BadCommandLine(f"{words[1]!r} is not an alarm id (a UUID)") from None
     return kind, alarm_id
+
+
+STANDBY = "standby"
+_YES_NO = {"yes": True, "no": False}
+
+
+def parse_standby_line(words: list[str]) -> tuple[UUID, bool]:
+    """``standby <meeting_id> yes|no`` → (meeting, confirm), or :class:`BadCommandLine`."""
+    if len(words) != 3 or words[2] not in _YES_NO:
+        raise BadCommandLine("expected `standby <meeting_id> yes` or `standby <meeting_id> no`")
+    try:
+        return UUID(words[1]), _YES_NO[words[2]]
+    except ValueError:
+        raise BadCommandLine(f"{words[1]!r} is not a meeting id (a UUID)") from None
+
+
+def standby_line(event: StandbyEvent) -> bytes:
+    fields = event.frame.model_dump(mode="json", exclude={"type"})
+    line = {"event": STANDBY, **fields, "text": standby_text(event.frame)}
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+
+
+def visit_line(frame: VisitNotice) -> bytes:
+    """A colleague has not checked out of a home visit (the visit timer): one JSON line."""
+    fields = frame.model_dump(mode="json", exclude={"type"})
+    line = {"event": "visit_overdue", **fields, "text": visit_text(frame, str, UTC)}
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
 
 
 def json_line(event: AlarmEvent) -> bytes:
@@ -205,6 +239,14 @@ async def print_events(
             out.write(announcement_line(event))
             out.flush()
             continue
+        if isinstance(event, StandbyEvent):
+            out.write(standby_line(event))
+            out.flush()
+            continue
+        if isinstance(event, VisitNotice):
+            out.write(visit_line(event))
+            out.flush()
+            continue
         message = describe(event, client.settings.server)
         level = logging.INFO
         if isinstance(event, Disconnected | Refused | AnnounceRefused):
@@ -253,6 +295,15 @@ async def read_commands(client: DeskClient, lines: AsyncIterator[bytes]) -> None
     rejected: Counter[str] = Counter()
     async for raw in lines:
         text = raw.decode("utf-8", errors="replace").strip()
+        if text.split()[:1] == [STANDBY]:
+            try:
+                meeting_id, confirm = parse_standby_line(text.split())
+            except BadCommandLine as exc:
+                rejected[exc.reason] += 1
+                log.warning("ignored stdin line %r: %s", text, exc)
+                continue
+            client.answer_standby(meeting_id, confirm)
+            continue
         try:
             parsed = parse_command_line(text)
         except BadCommandLine as exc:

@@ -108,6 +108,11 @@ class AlarmView(BaseModel):
     # position"), and whether the phone makes no sound (screens still do).
     position: Position | None = None
     silent: bool = False
+    # Standby for a risky meeting (central.core.standby, docs/standby.md): the colleagues who
+    # confirmed they stand by for the meeting this alarm came from (its room, or its raiser's
+    # desk or phone, during the meeting). They get the alarm first, wherever their site; every
+    # screen names them. Empty on any other alarm.
+    standby: tuple[Responder, ...] = ()
 
 
 class _Frame(BaseModel):
@@ -227,6 +232,44 @@ class RoundFrame(_Frame):
     expired: bool = False  # it closed by itself at expires_at
 
 
+class StandbyFrame(_Frame):
+    """central → a colleague's desk: will you stand by for this meeting (STANDARD 2.2)?
+    Sent when the meeting is registered and again shortly before it starts (``reminder``);
+    answer with :class:`StandbyAnswer`. ``answer``: what this colleague has answered so far
+    (``asked``, ``confirmed``, ``declined``). The note never names the client. Part of
+    ``ServerFrame``; a screen built before it ignores it as an unknown frame."""
+
+    type: Literal["standby"] = "standby"
+    meeting_id: UUID
+    site: str
+    owner: str
+    owner_name: str
+    room: str | None = None  # None: outside the office, at ``address``
+    address: str = ""
+    start: AwareDatetime
+    end: AwareDatetime
+    concern: str
+    note: str = ""
+    answer: str = "asked"
+    reminder: bool = False
+
+
+class VisitNotice(_Frame):
+    """central → the chosen colleague's desk (or the site's responders): ``name`` has not
+    checked out of a home visit that ended at ``until`` (the visit timer, docs/mobile.md) —
+    call them. If nobody checks out soon after, central raises an assist alarm by itself.
+    Part of ``ServerFrame``; a screen built before it ignores it as an unknown frame."""
+
+    type: Literal["visit"] = "visit"
+    visit_id: UUID
+    site: str
+    user: str
+    name: str
+    address: str = ""
+    until: AwareDatetime
+    at: AwareDatetime
+
+
 AnyServerFrame = (
     Hello
     | Snapshot
@@ -237,6 +280,8 @@ AnyServerFrame = (
     | Ping
     | RoundFrame
     | AnnouncementFrame
+    | StandbyFrame
+    | VisitNotice
 )
 ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 
@@ -286,6 +331,16 @@ class AnnounceRequest(_Frame):
     zone: SiteId | None = None
 
 
+class StandbyAnswer(_Frame):
+    """screen → central: the answer to a :class:`StandbyFrame` (``confirm`` true: I stand
+    by). Only a colleague the meeting asked may answer; a refusal comes back as an error frame
+    ``<reason>: standby_answer <meeting_id>``."""
+
+    type: Literal["standby_answer"] = "standby_answer"
+    meeting_id: UUID
+    confirm: bool
+
+
 class Pong(_Frame):
     """screen → central: the answer to a :class:`Ping`, echoing its ``seq``."""
 
@@ -305,7 +360,9 @@ def _check_size(text: str | bytes) -> None:
         raise PayloadTooLarge(f"frame is {len(text)} bytes; the limit is {MAX_FRAME_BYTES}")
 
 
-def decode_command(text: str | bytes) -> Command | RaiseRequest | AnnounceRequest:
+def decode_command(
+    text: str | bytes,
+) -> Command | RaiseRequest | AnnounceRequest | StandbyAnswer:
     """A screen's command, or a :class:`protocol.errors.ProtocolError` saying why not."""
     _check_size(text)
     try:
@@ -314,11 +371,13 @@ def decode_command(text: str | bytes) -> Command | RaiseRequest | AnnounceReques
         raise BadJson("frame is not JSON") from None
     if not isinstance(data, dict):
         raise BadJson("frame is not a JSON object")
-    model: type[Command] | type[RaiseRequest] | type[AnnounceRequest] = (
+    model: type[Command] | type[RaiseRequest] | type[AnnounceRequest] | type[StandbyAnswer] = (
         RaiseRequest
         if data.get("type") == "raise"
         else AnnounceRequest
         if data.get("type") == "announce"
+        else StandbyAnswer
+        if data.get("type") == "standby_answer"
         else Command
     )
     try:

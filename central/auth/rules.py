@@ -35,6 +35,12 @@ class Action(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_AUDIT = "read_audit"
     ANNOUNCE = "announce"  # evacuate / lock down / all clear for a site (3.2)
+    # Standby for a risky meeting (2.2, central.core.standby): register one's own meetings
+    # (and read, end, cancel them); answer a standby request (the core checks it is the
+    # colleague asked); read the meetings of one's sites.
+    REGISTER_MEETING = "register_meeting"
+    ANSWER_STANDBY = "answer_standby"
+    READ_MEETINGS = "read_meetings"
 
 
 _EVERYONE = frozenset(Role)
@@ -61,6 +67,11 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.READ_AUDIT: frozenset({Role.ADMIN, Role.SAFETY_REP}),
     # Telling a whole site to leave or to lock down: those who lead a response on site.
     Action.ANNOUNCE: frozenset({Role.LEADER, Role.FACILITY_MANAGER, Role.RESPONDER, Role.ADMIN}),
+    # Every employee registers their own meetings; those who answer alarms stand by; those who
+    # lead the response or check the measures (2.4) read the site's meetings.
+    Action.REGISTER_MEETING: _EVERYONE,
+    Action.ANSWER_STANDBY: frozenset({Role.RESPONDER, Role.LEADER, Role.ADMIN}),
+    Action.READ_MEETINGS: frozenset({Role.RESPONDER, Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
 }
 
 # The screen socket's messages (their ``type``) → action: the same rules as the console's
@@ -73,6 +84,7 @@ SOCKET_COMMANDS: dict[str, Action] = {
     "cant_come": Action.ANSWER_ALARMS,
     "resolve": Action.ANSWER_ALARMS,
     "announce": Action.ANNOUNCE,  # evacuate / lock down / all clear from the desk's menu
+    "standby_answer": Action.ANSWER_STANDBY,  # confirm / decline a meeting's standby request
 }
 FORBIDDEN = "forbidden"  # the error frame's reason: "forbidden: <type> <alarm id>"
 

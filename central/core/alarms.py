@@ -148,11 +148,13 @@ def _agrees(committed: AlarmView, held: HeldAlarm) -> bool:
 
 def reaches(person: Person, view: AlarmView) -> bool:
     """Whether ``person``'s screens get ``view`` and may answer it: a person of its site, or
-    of a site or among the users its escalation widened it to (central.core.escalation)."""
+    of a site or among the users its escalation widened it to (central.core.escalation), or
+    a colleague standing by for the meeting it came from (central.core.standby)."""
     return (
         person.covers(view.site)
         or person.user_id in view.escalated_users
         or any(person.covers(site) for site in view.escalated_sites)
+        or any(s.user == person.user_id for s in view.standby)
     )
 
 
@@ -394,13 +396,14 @@ class AlarmBook:
         return self._open(view, now, actor=person.user_id, only=only)
 
     def raise_from_phone(
-        self, person: Person, alarm_id: UUID, request: PhoneRaise, now: datetime
+        self, person: Person, alarm_id: UUID, request: PhoneRaise, now: datetime, note: str = ""
     ) -> list[Action]:
         """The alarm from a person's phone, at ``request.site`` (the shell fills in the
         account's first site when the phone named none). Like a desk's: the phone re-sends
         the same ``alarm_id`` until it reads ``stored``, and a resend changes nothing (the
         phone reads the alarm as it stands); an ``alarm_id`` that is not this person's phone
-        alarm is refused (``alarm_id_taken``), whoever's it is."""
+        alarm is refused (``alarm_id_taken``), whoever's it is. ``note``: said on the timeline
+        (the visit timer's alarm says that it raised it, central.core.visits)."""
         self._prune(now)
         entry = self._entries.get(alarm_id)
         if entry is not None:
@@ -411,11 +414,12 @@ class AlarmBook:
         if request.site is None or not person.covers(request.site):
             return [Refusal(alarm_id, "not_your_site")]
         position = request.position
-        note = "" if position is not None else "no position"
+        where = "" if position is not None else "no position"
         if position is not None and position.at > now + POSITION_AHEAD:
             # The alarm goes all the same: without a position it is still an alarm.
-            note = f"no position (measured {position.at.isoformat()}: ahead)"
+            where = f"no position (measured {position.at.isoformat()}: ahead)"
             position = None
+        note = "; ".join(n for n in (where, note) if n)
         view = AlarmView(
             alarm_id=alarm_id,
             site=request.site,
@@ -770,6 +774,19 @@ class AlarmBook:
         entry.shown = entry.shown.model_copy(update=update)
         event = AlarmEvent(alarm_id, EventKind.ESCALATED, now, CENTRAL_ACTOR, detail)
         return [self._persist(entry, event), self._broadcast(entry, AlarmUpdate(alarm=entry.shown))]
+
+    def stand_by(self, alarm_id: UUID, standby: tuple[Responder, ...]) -> AlarmView | None:
+        """A new alarm came from a meeting with standby (central.core.standby): it names the
+        confirmed colleagues, who get it too (first). Called by the shell between the book's
+        answer to a new alarm and carrying it out, so the very first broadcast names them;
+        never delays anything. Returns the alarm as screens now see it (None: unknown, or
+        a test alarm, which reaches nobody else)."""
+        entry = self._entries.get(alarm_id)
+        if entry is None or entry.only is not None or not standby:
+            return None
+        entry.view = entry.view.model_copy(update={"standby": standby})
+        entry.shown = entry.shown.model_copy(update={"standby": standby})
+        return entry.shown
 
     def _change(self, entry: _Entry, update: dict[str, object], event: AlarmEvent) -> list[Action]:
         """A person's change: written now; edge and screens hear of it once it is stored."""

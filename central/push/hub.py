@@ -193,11 +193,13 @@ class Hub:
         *,
         sites: Iterable[str] = (),
         users: Iterable[str] = (),
+        first: Iterable[str] = (),
     ) -> int:
         """Hand ``frame`` to every screen that may see ``site`` (of the users in ``only``, when
         given: a test alarm's audience), now or in the next loop turns behind what is already
         pending; returns to how many screens it goes. ``sites`` and ``users``: an escalated
-        alarm's wider audience, each screen once."""
+        alarm's wider audience, each screen once. ``first``: users whose screens come first in
+        this same fan-out (a meeting's standby colleagues); nobody else waits longer for it."""
         screens = self._audience.recipients(site)
         wider = frozenset(users)
         if sites or wider:
@@ -210,6 +212,9 @@ class Hub:
             screens = tuple(chosen)
         if only is not None:
             screens = tuple(s for s in screens if s.person.user_id in only)
+        ahead = frozenset(first)
+        if ahead:
+            screens = tuple(sorted(screens, key=lambda s: s.person.user_id not in ahead))
         self._queue(screens, frame)
         return len(screens)
 

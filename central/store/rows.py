@@ -40,6 +40,9 @@ ALARM_COLUMNS: dict[str, type] = {
     # whether the phone is silent (NULL in older rows: 0).
     "position": str,
     "silent": int,
+    # The colleagues on standby for the meeting the alarm came from (central.core.standby):
+    # JSON list of {user, name, at}; NULL in older rows: none.
+    "standby": str,
 }
 EVENT_COLUMNS: dict[str, type] = {
     "id": int,
@@ -49,7 +52,14 @@ EVENT_COLUMNS: dict[str, type] = {
     "actor": str,
     "detail": str,
 }
-_JSON_LISTS = ("responders", "declined", "escalated_to", "escalated_sites", "escalated_users")
+_JSON_LISTS = (
+    "responders",
+    "declined",
+    "escalated_to",
+    "escalated_sites",
+    "escalated_users",
+    "standby",
+)
 
 
 def alarm_row(view: AlarmView) -> dict[str, Any]:

@@ -30,8 +30,10 @@ from central.errors import StoreClosed, StoreError
 from central.store.accounts import create_schema as create_accounts_schema
 from central.store.announcements import create_schema as create_announcements_schema
 from central.store.floods import create_schema as create_floods_schema
+from central.store.meetings import create_schema as create_meetings_schema
 from central.store.rows import ALARM_COLUMNS, EVENT_COLUMNS, alarm_row, alarm_view, event_row
 from central.store.testlog import create_schema as create_testlog_schema
+from central.store.visits import create_schema as create_visits_schema
 from protocol.screen import AlarmView
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ def create_schema(db: sqlite_utils.Database) -> None:
         create_accounts_schema(db)
         create_floods_schema(db)  # merged flood cards (central.core.floodcards)
         create_announcements_schema(db)  # evacuate / lockdown / all clear (their history)
+        create_visits_schema(db)  # the visit timer and phones' push (central.core.visits)
+        create_meetings_schema(db)  # meetings with standby (central.core.standby)
 
 
 class Store:

@@ -53,6 +53,10 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
         "announcements": central.announcing.active(person),
         "announcement_history": central.announcing.history(person, 10),
         "timelines": timelines,
+        # Meetings with standby on now (central.core.standby): "Standby: Kari, Ola" per room.
+        "standby_now": [
+            m for s in sites for m in central.standby.book.on_now(s.id, central.clock())
+        ],
         "rooms": {
             a.alarm_id: (
                 s.room_of(a.device, a.room) if (s := central.settings.site(a.site)) else None

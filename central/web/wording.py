@@ -47,6 +47,11 @@ AUDIT_ACTIONS = {
     "socket_refused": N_("Screen action refused"),
     "announced": N_("Evacuation or lockdown announced, or all clear"),
     "announce_refused": N_("Evacuation or lockdown refused"),
+    "meeting_registered": N_("Meeting with standby registered"),
+    "standby_confirmed": N_("Standby confirmed"),
+    "standby_declined": N_("Standby declined"),
+    "meeting_ended": N_("Meeting with standby ended"),
+    "meeting_cancelled": N_("Meeting with standby cancelled"),
 }
 
 CHAIN_BREAKS = {"edited": N_("edited"), "deleted": N_("deleted"), "reordered": N_("reordered")}

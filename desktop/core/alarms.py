@@ -26,6 +26,7 @@ from desktop.core.announcements import (
 )
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
 from desktop.core.raising import refused_raise
+from desktop.core.standby import DeskStandby, StandbyEvent
 from protocol.errors import ProtocolError
 from protocol.screen import (
     AlarmNew,
@@ -43,6 +44,8 @@ from protocol.screen import (
     RaiseRequest,
     RoundFrame,
     Snapshot,
+    StandbyFrame,
+    VisitNotice,
     decode_server_frame,
 )
 
@@ -56,6 +59,8 @@ ServerFrame = (
     | Ping
     | RoundFrame
     | AnnouncementFrame
+    | StandbyFrame
+    | VisitNotice
 )
 
 
@@ -99,6 +104,10 @@ class Reaction:
     announcements: tuple[AnnouncementEvent, ...] = ()
     # An announcement sent from this desk that central refused: (site, central's reason).
     announce_refused: tuple[str, str] | None = None
+    # A colleague asks this desk's user to stand by for a meeting (desktop.core.standby).
+    standby: tuple[StandbyEvent, ...] = ()
+    # A colleague has not checked out of a home visit: call them (desktop.core.visits).
+    visits: tuple[VisitNotice, ...] = ()
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -128,6 +137,7 @@ class DeskCore:
     _synced: bool = field(default=False, init=False)  # this connection's snapshot has come
     _faults: OpenFaults = field(default_factory=OpenFaults, init=False)
     announcements: DeskAnnouncements = field(default_factory=DeskAnnouncements, init=False)
+    standby: DeskStandby = field(default_factory=DeskStandby, init=False)
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
@@ -192,6 +202,11 @@ class DeskCore:
         if isinstance(frame, AnnouncementFrame):
             event = self.announcements.receive(frame)
             return Reaction(announcements=(event,) if event is not None else ())
+        if isinstance(frame, StandbyFrame):
+            found = self.standby.receive(frame)
+            return Reaction(standby=(found,) if found is not None else ())
+        if isinstance(frame, VisitNotice):
+            return Reaction(visits=(frame,))
         if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")

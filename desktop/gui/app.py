@@ -46,6 +46,8 @@ from desktop.core import (
     parse_hotkey,
     should_ring,
 )
+from desktop.core.standby import StandbyEvent
+from desktop.core.visits import visit_text
 from desktop.gui.alarm_window import AlarmWindow
 from desktop.gui.announcement_window import AnnouncementWindow
 from desktop.gui.bridge import ClientBridge
@@ -53,6 +55,7 @@ from desktop.gui.discreet import CountdownBox, HelpComingToast, NotSentNotice, n
 from desktop.gui.fault_texts import fault_line
 from desktop.gui.presence_view import PresenceView
 from desktop.gui.sound import Player, Ringer, choose_player
+from desktop.gui.standby_notice import StandbyNotice
 from desktop.gui.triggers import (
     FOCUS_ALARM,
     SILENT_ALARM,
@@ -69,6 +72,7 @@ from protocol.screen import (
     CommandKind,
     FaultFrame,
     Hello,
+    VisitNotice,
 )
 
 log = logging.getLogger(__name__)
@@ -105,6 +109,8 @@ class DeskApp(QObject):
         self.announcement_windows: dict[str, AnnouncementWindow] = {}
         self.announce_confirm: QMessageBox | None = None  # the menu's confirm step, while open
         self.announce_refused: QMessageBox | None = None  # central's "no", told to the user
+        self.visit_notices: dict[UUID, QMessageBox] = {}  # colleagues overdue from a visit
+        self.standby_notices: dict[UUID, StandbyNotice] = {}  # colleagues' standby requests
         self.own_alarms: set[UUID] = set()
         self.shown_sent: set[UUID] = set()
         self.presence = PresenceTracker(started_at=clock())
@@ -196,9 +202,48 @@ class DeskApp(QObject):
             self.not_sent.show_text(text)
         elif isinstance(event, FaultEvent):
             self._faults(event)
-        elif isinstance(event, AnnouncementEvent | AnnounceRefused):
-            self._announcement_news(event)
+        elif isinstance(event, AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent):
+            self._news(event)
         self._update_ringing()
+
+    def _standby(self, event: StandbyEvent) -> None:
+        """A colleague asks this user to stand by for a meeting: a notice with the answer
+        buttons, replaced by central's copy whenever it changes (the answer included)."""
+        previous = self.standby_notices.pop(event.frame.meeting_id, None)
+        if previous is not None:
+            previous.close()
+        zone = datetime.now().astimezone().tzinfo or UTC
+        notice = StandbyNotice(event.frame, self.translations, zone, self.bridge.answer_standby)
+        self.standby_notices[event.frame.meeting_id] = notice
+        notice.open()
+
+    def _news(
+        self, event: AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent
+    ) -> None:
+        if isinstance(event, StandbyEvent):
+            self._standby(event)
+        elif isinstance(event, VisitNotice):
+            self._visit_overdue(event)
+        else:
+            self._announcement_news(event)
+
+    def _visit_overdue(self, notice: VisitNotice) -> None:
+        """A colleague has not checked out of a home visit (the visit timer): a box on top
+        saying whom to call; central raises an assist alarm itself if nobody checks out."""
+        text = visit_text(notice, self._, datetime.now().astimezone().tzinfo or UTC)
+        log.warning("visit %s: %s", notice.visit_id, text)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            self._("Trygg – home visit not checked out"),
+            text,
+            QMessageBox.StandardButton.Ok,
+        )
+        box.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
+        previous = self.visit_notices.pop(notice.visit_id, None)
+        if previous is not None:
+            previous.close()
+        self.visit_notices[notice.visit_id] = box
+        box.open()
 
     def _own_help(self, event: HelpComing | HelpWithdrawn) -> None:
         """The silent alarm raised here: colleagues coming, or none any more (both quiet)."""

@@ -75,6 +75,11 @@ class ClientBridge(QObject):
             raise RuntimeError("the desk's client is not running yet")
         self._call(self._client.announce, request)
 
+    def answer_standby(self, meeting_id: UUID, confirm: bool) -> None:
+        if self._client is None:
+            raise RuntimeError("the desk's client is not running yet")
+        self._call(self._client.answer_standby, meeting_id, confirm)
+
     def stop(self) -> None:
         if self._loop is None or self._client is None or not self._thread.is_alive():
             return

@@ -40,6 +40,7 @@ from protocol.screen import (
     RaiseRequest,
     RoutineText,
     Snapshot,
+    StandbyAnswer,
     decode_command,
     encode_frame,
 )
@@ -90,6 +91,7 @@ class FakeCentral:
         self.port = free_port()
         self.commands: list[tuple[str, Command]] = []
         self.raises: list[tuple[str, RaiseRequest]] = []
+        self.standby_answers: list[tuple[str, StandbyAnswer]] = []  # meetings' standby
         # Set to a reason to refuse every raise the way central does ("<reason>: raise <id>").
         self.refuse_raises: str | None = None
         self.routines = load_routines()
@@ -197,6 +199,9 @@ class FakeCentral:
             await self._raise(user, command)
             return
         if isinstance(command, AnnounceRequest):  # evacuation: not this fake's business
+            return
+        if isinstance(command, StandbyAnswer):  # recorded; the test sends central's copy
+            self.standby_answers.append((user, command))
             return
         self.commands.append((user, command))
         alarm = self.alarms.get(command.alarm_id)

@@ -26,6 +26,7 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     CDPSession,
+    Geolocation,
     Page,
     Playwright,
     async_playwright,
@@ -38,7 +39,7 @@ from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
 from tests.web.console import PASSWORD, Console, console
 
-HERE = {"latitude": 59.9127, "longitude": 10.7461, "accuracy": 12}  # Oslo sentrum
+HERE: Geolocation = {"latitude": 59.9127, "longitude": 10.7461, "accuracy": 12}  # Oslo
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 RAISER = "user-employee"
 # The elements that reach past the right edge of the screen (nothing may).

@@ -35,6 +35,8 @@ FILL = {
     "schedule_id": "x",
     "user_id": "nobody",
     "token_id": "0123456789ab",
+    "meeting_id": str(uuid4()),
+    "visit_id": str(uuid4()),
 }
 BODIES = {
     "/api/test-rounds": {"site": "oslo-sentrum"},
@@ -47,6 +49,18 @@ BODIES = {
         "lon": 10.7,
         "accuracy_m": 10,
         "at": "2025-01-01T10:00:05Z",
+    },
+    # The visit timer (central.api.visits): real bodies too (a visit ending in 2099).
+    "/api/mobile/visits": {"visit_id": str(uuid4()), "until": "2099-01-01T10:00:00Z"},
+    "/api/mobile/visits/{visit_id}/position": {
+        "lat": 59.9,
+        "lon": 10.7,
+        "accuracy_m": 10,
+        "at": "2025-01-01T10:00:05Z",
+    },
+    "/api/mobile/push-subscription": {
+        "endpoint": "http://127.0.0.1:9/push",
+        "keys": {"p256dh": "x", "auth": "y"},
     },
 }
 
@@ -105,6 +119,12 @@ def test_the_phone_endpoints_are_for_every_employee_and_its_login_for_anyone() -
         ("/api/mobile/alarms/{alarm_id}", "PUT"): Action.RAISE_ALARM,
         ("/api/mobile/alarms/{alarm_id}", "GET"): Action.RAISE_ALARM,
         ("/api/mobile/alarms/{alarm_id}/position", "POST"): Action.RAISE_ALARM,
+        ("/api/mobile/push-key", "GET"): Action.RAISE_ALARM,
+        ("/api/mobile/push-subscription", "PUT"): Action.RAISE_ALARM,
+        ("/api/mobile/visits", "POST"): Action.RAISE_ALARM,
+        ("/api/mobile/visits/{visit_id}", "GET"): Action.RAISE_ALARM,
+        ("/api/mobile/visits/{visit_id}/checkout", "POST"): Action.RAISE_ALARM,
+        ("/api/mobile/visits/{visit_id}/position", "POST"): Action.RAISE_ALARM,
     }
     assert RULES[Action.RAISE_ALARM] == frozenset(Role)
 
@@ -200,7 +220,7 @@ def test_the_rules_follow_the_standard(role: Role) -> None:
 
 
 def test_every_socket_message_kind_has_a_rule() -> None:
-    kinds = {str(k) for k in CommandKind} | {"raise", "announce"}
+    kinds = {str(k) for k in CommandKind} | {"raise", "announce", "standby_answer"}
     assert set(SOCKET_COMMANDS) == kinds
     nobody = Person("p", "P", "", frozenset({"*"}), frozenset(Role))
     assert socket_refusal(nobody, "no_such_kind") == "forbidden"
@@ -220,6 +240,8 @@ def _frame(kind: str, alarm_id: str) -> str:
         )
     if kind == "announce":  # an all clear with nothing announced: forbidden, or done
         return json.dumps({"type": "announce", "site": alarm_id, "kind": "all_clear"})
+    if kind == "standby_answer":  # no such meeting: forbidden, or unknown_meeting
+        return json.dumps({"type": kind, "meeting_id": alarm_id, "confirm": True})
     return json.dumps({"type": kind, "alarm_id": alarm_id})
 
 
@@ -293,3 +315,31 @@ def test_only_those_who_answer_alarms_may_answer_over_the_socket(role: Role) -> 
     for kind in ("raise", "delivered", "shown"):
         assert socket_refusal(person, kind) is None  # every employee's desk
     assert allowed(person, Action.READ_AUDIT) == (role in (Role.ADMIN, Role.SAFETY_REP))
+
+
+def test_the_meeting_endpoints_and_who_may_use_them() -> None:
+    """Standby for risky meetings (2.2): every employee registers their own; those who answer
+    alarms stand by; responders, leaders and the safety representative read the site's."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    assert {k: v for k, v in found.items() if "meetings" in k[0]} == {
+        ("/api/meetings", "POST"): Action.REGISTER_MEETING,
+        ("/api/meetings", "GET"): Action.REGISTER_MEETING,
+        ("/api/meetings/site", "GET"): Action.READ_MEETINGS,
+        ("/api/meetings/{meeting_id}/answer", "POST"): Action.ANSWER_STANDBY,
+        ("/api/meetings/{meeting_id}/end", "POST"): Action.REGISTER_MEETING,
+        ("/api/meetings/{meeting_id}/cancel", "POST"): Action.REGISTER_MEETING,
+        ("/meetings", "GET"): Action.REGISTER_MEETING,
+        ("/meetings", "POST"): Action.REGISTER_MEETING,
+        ("/meetings/{meeting_id}/answer", "POST"): Action.ANSWER_STANDBY,
+        ("/meetings/{meeting_id}/end", "POST"): Action.REGISTER_MEETING,
+        ("/meetings/{meeting_id}/cancel", "POST"): Action.REGISTER_MEETING,
+    }
+    for role in Role:
+        person = _person(role)
+        assert allowed(person, Action.REGISTER_MEETING)
+        stands_by = role in (Role.RESPONDER, Role.LEADER, Role.ADMIN)
+        assert allowed(person, Action.ANSWER_STANDBY) == stands_by
+        assert (socket_refusal(person, "standby_answer") is None) == stands_by
+        reads = role in (Role.RESPONDER, Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
+        assert allowed(person, Action.READ_MEETINGS) == reads

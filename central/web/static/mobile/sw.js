@@ -10,12 +10,13 @@
 
 importScripts("/static/mobile/store.js");
 
-var CACHE = "trygg-mobile-v1";
+var CACHE = "trygg-mobile-v2";
 var SHELL = "/m";
 var FILES = [
   "/static/mobile/store.js",
   "/static/mobile/app.js",
   "/static/mobile/hold.js",
+  "/static/mobile/visit.js",
   "/static/mobile/mobile.css",
   "/static/mobile/icon.svg",
   "/static/mobile/icon-192.png",
@@ -101,4 +102,38 @@ self.addEventListener("sync", function (event) {
 // The page asks for a send round too (e.g. when it is about to be hidden).
 self.addEventListener("message", function (event) {
   if (event.data === "flush") { event.waitUntil(self.TryggStore.flush()); }
+});
+
+// The visit timer's question (central.visiting): a Web Push reaches an installed page even
+// with the screen locked — the one thing that does. It only asks; the alarm follows on
+// central's side whatever happens here.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (_) { data = {}; }
+  var body = data.body || "Er du OK? Sjekk ut av besøket";
+  event.waitUntil(self.registration.showNotification(data.title || "Trygg", {
+    body: body,
+    tag: "trygg-visit-" + (data.visit_id || ""),
+    renotify: true,
+    requireInteraction: true,
+    icon: "/static/mobile/icon-192.png",
+    data: { url: data.url || SHELL },
+    actions: [{ action: "open", title: body.indexOf("Er du") === 0 ? "Åpne" : "Open" }],
+  }));
+});
+
+// A tap on the notification (or its action) opens /m, where the check-out button is.
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = (event.notification.data && event.notification.data.url) || SHELL;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (open) {
+      for (var i = 0; i < open.length; i++) {
+        if (new URL(open[i].url).pathname === SHELL && "focus" in open[i]) {
+          return open[i].focus();
+        }
+      }
+      return self.clients.openWindow(url);
+    })
+  );
 });
