@@ -263,8 +263,10 @@ class StandbyBook:
         """Reminders due at ``now``: once per meeting, :data:`REMIND_BEFORE` its start, to
         every colleague who has not declined."""
         actions: list[StandbyAction] = []
-        for meeting in self._sorted(self._meetings.values()):
-            if meeting.reminded or meeting.over or meeting.start - now > REMIND_BEFORE:
+        # Every registration is kept for ever: only those still to remind are looked at.
+        due = (m for m in self._meetings.values() if not (m.reminded or m.over))
+        for meeting in self._sorted(due):
+            if meeting.start - now > REMIND_BEFORE:
                 continue
             changed = self._change(meeting, reminded=True)
             actions.extend(changed)

@@ -22,6 +22,7 @@ from protocol.screen import (
     MAX_FRAME_BYTES,
     AnnounceRequest,
     RaiseRequest,
+    StandbyAnswer,
     decode_command,
     decode_server_frame,
 )
@@ -90,7 +91,7 @@ def test_a_screen_command_decodes_or_is_refused_and_changes_nothing(frame: str |
         assert len(book) == 1
         return
     assert len(frame) <= MAX_FRAME_BYTES
-    if isinstance(command, AnnounceRequest):  # not the alarm book's (central.announcing)
+    if isinstance(command, AnnounceRequest | StandbyAnswer):  # central.announcing, .standby
         return
     if isinstance(command, RaiseRequest):
         actions = book.raise_from_screen(KARI, command, NOW)
