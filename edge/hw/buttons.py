@@ -24,6 +24,22 @@ log = logging.getLogger(__name__)
 EdgeHandler = Callable[[str, bool, datetime], None]  # (input, closed, at) on the loop
 
 
+def open_button(
+    pin: int | str, pull_up: bool, bounce_ms: int, what: str, pin_factory: Any
+) -> Button:
+    """A gpiozero Button on ``pin`` (``what`` names it in the error if the pin refuses)."""
+    try:
+        return Button(
+            pin,
+            pull_up=pull_up,
+            # gpiozero treats 0 as "no debounce" only when given None.
+            bounce_time=bounce_ms / 1000 or None,
+            pin_factory=pin_factory,
+        )
+    except GPIOZeroError as exc:
+        raise HardwareError(f"{what} on pin {pin!r}: {exc}") from exc
+
+
 class ButtonInputs:
     def __init__(
         self,
@@ -45,16 +61,8 @@ class ButtonInputs:
             raise
 
     def _open(self, config: ButtonConfig, pin_factory: Any) -> Button:
-        try:
-            device = Button(
-                config.pin,
-                pull_up=config.pull_up,
-                # gpiozero treats 0 as "no debounce" only when given None.
-                bounce_time=config.bounce_ms / 1000 or None,
-                pin_factory=pin_factory,
-            )
-        except GPIOZeroError as exc:
-            raise HardwareError(f"button {config.input!r} on pin {config.pin!r}: {exc}") from exc
+        what = f"button {config.input!r}"
+        device = open_button(config.pin, config.pull_up, config.bounce_ms, what, pin_factory)
         name = config.input
         device.when_pressed = lambda: self._edge(name, closed=True)
         device.when_released = lambda: self._edge(name, closed=False)

@@ -19,6 +19,7 @@ from gpiozero import Button, Buzzer, GPIOZeroError
 from edge.config import AnnounceInputConfig
 from edge.core.announce import Tone
 from edge.errors import HardwareError
+from edge.hw.buttons import open_button
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +76,8 @@ class AnnounceInputs:
             raise
 
     def _open(self, config: AnnounceInputConfig, pin_factory: Any) -> Button:
-        try:
-            device = Button(
-                config.pin,
-                pull_up=config.pull_up,
-                bounce_time=config.bounce_ms / 1000 or None,
-                pin_factory=pin_factory,
-            )
-        except GPIOZeroError as exc:
-            raise HardwareError(f"input {config.input!r} on pin {config.pin!r}: {exc}") from exc
+        what = f"input {config.input!r}"
+        device = open_button(config.pin, config.pull_up, config.bounce_ms, what, pin_factory)
         name = config.input
         device.when_pressed = lambda: self._pressed(name)
         return device
