@@ -6,8 +6,12 @@ Starts the demo (what ``trygg-sim demo`` runs), logs in as its admin in Debian's
 driven by Playwright, runs a device self-test and a test round in Bergen so the test log has
 something in it, presses two buttons in Oslo (an acute alarm and a call for assistance), waits
 for the headless desk to answer, and saves the main pages at laptop size plus the board at
-phone size as ``console-*.png``. It needs the ``dev`` extra (Playwright) and
-``apt-get install chromium``: Playwright's own browser download is never used.
+phone size as ``console-*.png``. Last (so the pictures before do not show it) it registers a
+meeting with standby in Samtalerom 103, has Kari and Ola confirm it as their desks would (the
+API's answer, with their desk tokens), and saves the board with that room on standby
+(``console-standby.png``) and the meetings page (``console-meetings.png``). It needs the
+``dev`` extra (Playwright) and ``apt-get install chromium``: Playwright's own browser download
+is never used.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +143,55 @@ def _prepare(page: Page, demo: Demo) -> str:
     return str(next(a["alarm_id"] for a in alarms if a["level"] == "acute"))
 
 
+# The meeting the standby pictures show: under way in Oslo's conversation room, Kari (Oslo) and
+# Ola (Bergen, a neighbouring office) asked and confirming.
+STANDBY_ROOM = ("oslo-sentrum", "Samtalerom 103")
+STANDBY_COLLEAGUES = ("kari", "ola")
+
+
+def _answer_as(page: Page, demo: Demo, user: str, meeting_id: str) -> None:
+    """Confirm standby as ``user``'s desk does: with their bearer token (central takes it
+    before the browser's session cookie)."""
+    answered = page.request.post(
+        f"{demo.url}/api/meetings/{meeting_id}/answer",
+        headers={"Authorization": f"Bearer {demo.tokens[user]}"},
+        data={"confirm": True},
+    )
+    if not answered.ok:
+        raise SimError(f"{user} could not confirm standby: {answered.status} {answered.text()}")
+
+
+def _standby(page: Page, demo: Demo) -> None:
+    """A meeting under way in ``STANDBY_ROOM`` with every colleague of it confirmed."""
+    site, room = STANDBY_ROOM
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    made = page.request.post(
+        f"{demo.url}/api/meetings",
+        headers={"x-csrf-token": _csrf(page)},
+        data={
+            "site": site,
+            "room": room,
+            "start": (now - timedelta(minutes=10)).isoformat(),
+            "end": (now + timedelta(minutes=50)).isoformat(),
+            "concern": "high",
+            "note": "Oppfølging etter avslag; tidligere truende oppførsel",
+            "standby": list(STANDBY_COLLEAGUES),
+        },
+    )
+    if not made.ok:
+        raise SimError(f"the meeting was not registered: {made.status} {made.text()}")
+    meeting_id = str(made.json()["meeting_id"])
+    for user in STANDBY_COLLEAGUES:
+        _answer_as(page, demo, user, meeting_id)
+
+    def confirmed() -> bool:
+        meetings = _json(page, demo, "/api/meetings")["mine"]
+        shown = next(m for m in meetings if m["meeting_id"] == meeting_id)
+        return len(shown["confirmed"]) == len(STANDBY_COLLEAGUES)
+
+    _until("the colleagues' confirmations", confirmed)
+
+
 def _shoot(page: Page, url: str, path: Path, *, full_page: bool = True) -> None:
     page.goto(url)
     page.wait_for_load_state("networkidle")
@@ -169,6 +223,9 @@ def take(demo: Demo, browser: Browser, out: Path) -> None:
         storage_state=laptop.storage_state(),
     )
     _shoot(phone.new_page(), f"{demo.url}/board", out / "console-board-phone.png", full_page=False)
+    _standby(page, demo)
+    _shoot(page, f"{demo.url}/board", out / "console-standby.png")
+    _shoot(page, f"{demo.url}/meetings", out / "console-meetings.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,8 +42,12 @@ async def page(
         done=done,
         sites=sites,
         rooms={s.id: sorted(central.standby.rooms(s.id)) for s in sites},
-        responders={
-            k: {u: n for u, n in v.items() if u != person.user_id} for k, v in responders.items()
+        # Each colleague once, whichever of the person's sites they answer for.
+        colleagues={
+            user: name
+            for names in responders.values()
+            for user, name in names.items()
+            if user != person.user_id
         },
         mine=book.of(person.user_id),
         asked=book.asked(person.user_id, now),
