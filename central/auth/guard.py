@@ -34,6 +34,8 @@ log = logging.getLogger("central.auth")
 
 MAX_FORM_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Public routes a client without a session calls with a JSON body (no CSRF token to give).
+NO_SESSION_JSON = frozenset({"/api/mobile/credential"})
 REVOKED = 4401  # the close code of a socket whose credential ended
 # Renders an HTML error page: (scope, status, message) → ASGI app answering it.
 ErrorPage = Callable[[Scope, int, str], ASGIApp]
@@ -111,9 +113,10 @@ class Guard:
         if method in SAFE_METHODS or (bearer(scope) is not None and person is not None):
             await self.app(scope, receive, send)
             return
-        if action is Action.PUBLIC and _json(scope):
-            # A public JSON call (a phone's credential) uses no session: nothing to forge,
-            # and another site cannot send JSON here without a CORS preflight nobody answers.
+        if action is Action.PUBLIC and endpoint.path in NO_SESSION_JSON and _json(scope):
+            # A phone asking for its credential has no session: nothing to forge, and another
+            # site cannot send JSON here without a CORS preflight that nobody answers. Only
+            # the routes named here: any other public POST keeps the CSRF check.
             await self.app(scope, receive, send)
             return
         binding = session_id or cookies(scope).get(PRE_COOKIE)

@@ -31,6 +31,8 @@ from uuid import UUID
 #: A reminder goes to the standby colleagues this long before the start.
 REMIND_BEFORE = timedelta(minutes=15)
 MAX_NOTE = 200
+#: The longest meeting window: a room must not stay "on standby" on the board for ever.
+MAX_MEETING = timedelta(hours=12)
 MAX_ADDRESS = 200
 CANCEL_WORDS = "I decided not to hold this meeting"
 
@@ -307,6 +309,8 @@ def _check(
         return "end_before_start"
     if request.end <= now:
         return "window_in_the_past"
+    if request.end - request.start > MAX_MEETING:
+        return "window_too_long"
     if request.room is None:
         if not request.address.strip():
             return "address_missing"

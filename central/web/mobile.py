@@ -5,7 +5,8 @@ IndexedDB outbox, geolocation) and talks to central only through the mobile API
 (``central.api.mobile``, a bearer device credential). So these routes are public and carry
 no data: an HTML shell, the manifest and the worker script. The shell is rendered (not a
 static file) for two reasons only: its CSRF token, which the one request without a bearer
-token (``POST /api/mobile/credential``, the login) must carry past the guard, and its
+token (``POST /api/mobile/credential``, the login) sends along (the guard lets that one JSON
+route through without it too: a shell cached by the worker may hold a stale token), and its
 language, chosen as the console chooses it plus ``?lang=`` and the browser's language, since
 a phone has no console session. The texts live in ``static/mobile/strings.json`` (the page
 needs them in its script too, so one file serves both); the script reads them from a JSON

@@ -118,6 +118,7 @@ def test_outside_the_office_keeps_the_address_and_a_meeting_soon_counts_as_remin
         ({"end": at(30)}, "end_before_start"),
         ({"start": at(-120), "end": at(-60)}, "window_in_the_past"),
         ({"start": at(-120), "end": at(0)}, "window_in_the_past"),
+        ({"end": at(60 + 12 * 60 + 1)}, "window_too_long"),  # longer than MAX_MEETING
         ({"room": None, "address": "  "}, "address_missing"),
         ({"room": None, "address": "x" * 201}, "address_too_long"),
         ({"room": "Kjelleren"}, "unknown_room"),

@@ -91,6 +91,11 @@ async def test_forms_without_a_valid_csrf_token_are_refused(broker: Broker, tmp_
                 "/login", data={"user": "user-admin", "password": PASSWORD, "csrf": good}
             )
             assert forged.status_code == 403
+            # Sent as JSON it is refused the same: only the phone's credential route takes a
+            # public JSON call without the token.
+            for path in ("/login", "/language"):
+                as_json = await stranger.post(path, json={"user": "user-admin", "lang": "en"})
+                assert as_json.status_code == 403, path
 
 
 async def test_names_with_html_are_shown_as_text(broker: Broker, tmp_path: Path) -> None:
