@@ -426,12 +426,15 @@ class VisitSettings(_Section):
     """``[visits]``: the lone-work visit timer (central.visiting, docs/mobile.md). Not checked
     out by the visit's end plus its grace, central asks the phone (Web Push) and a colleague's
     desk; ``answer_within_min`` later it raises an assist alarm by itself. ``push_contact``:
-    the VAPID ``sub`` claim push services may use to reach the operator (mailto: or https:)."""
+    the VAPID ``sub`` claim push services may use to reach the operator (mailto: or https:).
+    ``push_allow_private``: also post pushes to loopback/private addresses and over ``http``
+    (tests, closed networks; central.push_endpoints says why not by default)."""
 
     answer_within_min: float = Field(default=5.0, gt=0, le=60)
     push_contact: str = Field(
         default="mailto:trygg@localhost", pattern=r"^(mailto:|https://)\S+$", max_length=200
     )
+    push_allow_private: bool = False
 
 
 OPEN_REGISTRY_NOTICE = (

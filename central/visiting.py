@@ -11,8 +11,11 @@ raised through the alarm book like a phone's own (same escalation, same record),
 timeline saying that the visit timer raised it.
 
 VAPID keys (how a push service knows the pushes come from this central) are made on the
-first start in central's data directory (``vapid_private.pem``, 0600), never shipped; the
-public key is served to the page, which subscribes with it.
+first start in central's data directory (``vapid_private.pem``, 0600, written whole or not
+at all), never shipped; the public key is served to the page, which subscribes with it. A key
+that cannot be read turns Web Push off, nothing else: central starts, and the desk notice and
+the alarm still follow. Pushes go only to public ``https`` endpoints (central.push_endpoints),
+one per phone credential still valid; one the push service says is gone (404/410) is dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import base64
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,6 +50,7 @@ from central.core.visits import (
 )
 from central.push.hub import Hub
 from central.push.wire import Prepared
+from central.push_endpoints import PushRefused, public_session, refusal
 from central.store import Store
 from central.store import visits as stored
 from protocol.mobile import PhoneRaise
@@ -66,15 +71,23 @@ Record = Callable[[str, str, str, str], object]
 
 
 def load_vapid(path: Path) -> Vapid:
-    """The VAPID key pair at ``path``, made (0600) on the first start."""
+    """The VAPID key pair at ``path``, made (0600) on the first start: written to a temporary
+    file beside it and renamed, so a crash leaves the whole key or none."""
     if not path.exists():
         vapid = Vapid()
         vapid.generate_keys()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        vapid.save_key(str(path))
-        os.chmod(path, 0o600)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".vapid-", suffix=".tmp")  # 0600
+        try:
+            os.close(fd)
+            vapid.save_key(temp)
+            os.chmod(temp, 0o600)
+            with open(temp, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
         log.info("made the Web Push (VAPID) key %s", path)
     return Vapid.from_file(str(path))
 
@@ -105,6 +118,7 @@ class Visiting:
     ) -> None:
         self.answer_within = timedelta(minutes=settings.visits.answer_within_min)
         self.contact = settings.visits.push_contact
+        self.allow_private = settings.visits.push_allow_private
         self.key_path = settings.store.path.parent / VAPID_FILE
         self.store = store
         self.hub = hub
@@ -114,21 +128,22 @@ class Visiting:
         self.clock = clock
         self.book = VisitBook(self.answer_within)
         self.vapid: Vapid | None = None
-        self.subscriptions: dict[str, dict[str, Any]] = {}
         self.pushes: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self.vapid = load_vapid(self.key_path)
+        try:
+            self.vapid = load_vapid(self.key_path)
+        except Exception:  # a broken key file must not keep central down
+            log.exception("Web Push is off: the VAPID key %s cannot be read", self.key_path)
+            self.vapid = None
         self.book = VisitBook.restore(await self.store.read(stored.open_visits), self.answer_within)
-        self.subscriptions = await self.store.read(stored.subscriptions)
         if self.book.active():
             log.info("restored %d visits not checked out", len(self.book.active()))
 
     @property
-    def push_key(self) -> str:
-        if self.vapid is None:
-            raise RuntimeError("the visit timer has not started")
-        return public_key(self.vapid)
+    def push_key(self) -> str | None:
+        """The public key, or None while Web Push is off (no usable VAPID key)."""
+        return public_key(self.vapid) if self.vapid is not None else None
 
     def tick(self, now: datetime) -> None:
         self._carry_out(self.book.tick(now), now)
@@ -171,10 +186,16 @@ class Visiting:
             self.position_alarm(person_of(visit), visit.alarm_id, position)
         return None
 
-    async def subscribe(self, user: str, subscription: dict[str, Any]) -> None:
-        """The phone's push subscription (the newest per user); stored before the answer."""
-        await self.store.submit(stored.subscribed(user, subscription, self.clock()))
-        self.subscriptions[user] = subscription
+    async def subscribe(
+        self, token_hash: str, user: str, subscription: dict[str, Any]
+    ) -> str | None:
+        """A phone credential's push subscription (its newest), stored before the answer; or
+        why central will not post to it."""
+        reason = refusal(str(subscription.get("endpoint", "")), self.allow_private)
+        if reason is not None:
+            return reason
+        await self.store.submit(stored.subscribed(token_hash, user, subscription, self.clock()))
+        return None
 
     # --- carrying out ---------------------------------------------------------------------
 
@@ -199,31 +220,65 @@ class Visiting:
             log.error("visit not stored: %s", future.exception())
 
     def _ask_phone(self, visit: Visit) -> None:
-        subscription = self.subscriptions.get(visit.user)
-        if subscription is None:
-            log.warning("visit %s overdue: %s has no push subscription", visit.visit_id, visit.user)
+        if self.vapid is None:
+            log.error("visit %s overdue: Web Push is off (no VAPID key)", visit.visit_id)
             return
-        task = asyncio.create_task(self._push(visit, subscription), name="visit-push")
+        task = asyncio.create_task(self._push_all(visit), name="visit-push")
         self.pushes.add(task)
         task.add_done_callback(self.pushes.discard)
 
-    async def _push(self, visit: Visit, subscription: dict[str, Any]) -> None:
+    async def _push_all(self, visit: Visit) -> None:
+        """Every phone of the visitor's whose credential is still valid (read now, so a
+        revocation by ``trygg-central token revoke`` counts too)."""
+        found = await self.store.read(stored.subscriptions_of(visit.user, self.clock()))
+        if not found:
+            log.warning("visit %s overdue: %s has no push subscription", visit.visit_id, visit.user)
+        for token_hash, subscription in found.items():
+            await self._push(visit, token_hash, subscription)
+
+    async def _push(self, visit: Visit, token_hash: str, subscription: dict[str, Any]) -> None:
         data = {
             "title": PUSH_TITLE,
             "body": PUSH_TEXT,
             "url": "/m",
             "visit_id": str(visit.visit_id),
         }
+        reason = refusal(str(subscription.get("endpoint", "")), self.allow_private)
+        if reason is not None:
+            log.warning("visit %s: no push to %s: %s", visit.visit_id, visit.user, reason)
+            return
+        session = aiohttp.ClientSession() if self.allow_private else public_session()
         try:
-            await webpush_async(
-                subscription_info=subscription,
-                data=json.dumps(data, ensure_ascii=False),
-                vapid_private_key=self.vapid,
-                vapid_claims={"sub": self.contact},
-                ttl=PUSH_TTL_S,
-                timeout=PUSH_TIMEOUT_S,
+            async with session:
+                await webpush_async(
+                    subscription_info=subscription,
+                    data=json.dumps(data, ensure_ascii=False),
+                    vapid_private_key=self.vapid,
+                    vapid_claims={"sub": self.contact},
+                    ttl=PUSH_TTL_S,
+                    timeout=PUSH_TIMEOUT_S,
+                    aiohttp_session=session,
+                )
+        except (PushRefused, aiohttp.ClientConnectorError) as exc:
+            refused = exc if isinstance(exc, PushRefused) else exc.__cause__
+            if isinstance(refused, PushRefused):  # from the check, or the resolver's
+                log.warning("visit %s: no push to %s: %s", visit.visit_id, visit.user, refused)
+            else:
+                log.warning("visit %s: push to %s failed: %s", visit.visit_id, visit.user, exc)
+            return
+        except WebPushException as exc:
+            gone = exc.response is not None and exc.response.status in (404, 410)
+            if gone:  # the push service forgot the subscription: so do we
+                await self.store.submit(stored.unsubscribed(token_hash))
+            log.warning(
+                "visit %s: push to %s failed%s: %s",
+                visit.visit_id,
+                visit.user,
+                " (subscription gone, dropped)" if gone else "",
+                exc,
             )
-        except (WebPushException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            return
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             log.warning("visit %s: push to %s failed: %s", visit.visit_id, visit.user, exc)
             return
         log.info("visit %s overdue: asked %s's phone", visit.visit_id, visit.user)

@@ -6,7 +6,9 @@ Why it is shaped so. Every route passes the same guard as the phone's alarm (a b
 ``raise_alarm``, deny by default), and answers only about the caller's own visits: another
 user's ``visit_id`` is unknown (404) to them, never shown, never changed. The page subscribes
 to push when the visit starts (that is when it asks for the permission), so the subscription
-has its own route.
+has its own route; it belongs to the phone credential that handed it over (revoked with it),
+and an endpoint central will not post to (not ``https``, not a public address:
+central.push_endpoints) is refused with the reason.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from starlette.responses import Response
 
 from central.api.deps import CentralDep, PersonDep
+from central.auth.guard import bearer
 from central.auth.routes import needs
 from central.auth.rules import Action
 from central.core.visits import Visit
+from central.store import accounts as rows
 from protocol.screen import Position
 from protocol.visits import PushKey, PushSubscription, VisitStart, VisitStatus
 
@@ -58,8 +62,12 @@ def _status(visit: Visit) -> VisitStatus:
 
 @router.get("/push-key", dependencies=[needs(Action.RAISE_ALARM)])
 async def push_key(central: CentralDep) -> PushKey:
-    """The VAPID public key the page subscribes with (made on central's first start)."""
-    return PushKey(public_key=central.visiting.push_key)
+    """The VAPID public key the page subscribes with (made on central's first start); 503
+    while Web Push is off (the key could not be read: central's log says why)."""
+    key = central.visiting.push_key
+    if key is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "web_push_off")
+    return PushKey(public_key=key)
 
 
 @router.put(
@@ -68,10 +76,17 @@ async def push_key(central: CentralDep) -> PushKey:
     status_code=status.HTTP_204_NO_CONTENT,
 )
 async def push_subscription(
-    body: PushSubscription, central: CentralDep, person: PersonDep
+    body: PushSubscription, central: CentralDep, person: PersonDep, request: Request
 ) -> Response:
-    """This phone's push subscription (replaces the person's previous one)."""
-    await central.visiting.subscribe(person.user_id, body.model_dump(mode="json"))
+    """This phone's push subscription (replaces this credential's previous one)."""
+    token = bearer(request.scope)
+    owners = await central.read(lambda db: rows.token_owners(db, rows.token_id_of(token or "")))
+    if token is None or person.user_id not in owners:  # a config file's token: not a phone
+        raise HTTPException(422, "a push subscription needs a phone credential")
+    subscription = body.model_dump(mode="json")
+    refused = await central.visiting.subscribe(rows.digest(token), person.user_id, subscription)
+    if refused is not None:
+        raise HTTPException(422, refused)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -26,6 +26,7 @@ import sqlite_utils
 
 from central.audit import log as audit_log
 from central.core.model import Person, Role
+from central.store import visits as push_subscriptions
 
 DEFAULT_TOKEN_DAYS = 180
 TOKEN_ID_LENGTH = 12
@@ -240,12 +241,15 @@ def revoke_token(db: sqlite_utils.Database, token_id: str) -> list[str]:
         return []
     pattern = token_id.lower() + "%"
     db.execute("DELETE FROM desk_tokens WHERE token_hash LIKE ?", [pattern])
+    push_subscriptions.forget_tokens(db, pattern)  # a revoked phone is asked nothing more
     if users:
         bump_credentials(db)
     return users
 
 
 def end_tokens_of(db: sqlite_utils.Database, user_id: str) -> None:
+    for row in db.query("SELECT token_hash FROM desk_tokens WHERE user_id = ?", [user_id]):
+        push_subscriptions.forget_tokens(db, str(row["token_hash"]))
     db.execute("DELETE FROM desk_tokens WHERE user_id = ?", [user_id])
     bump_credentials(db)
 

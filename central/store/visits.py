@@ -2,8 +2,9 @@
 
 Stored so that a restart of central never forgets a person at a home visit: a row per visit,
 rewritten whole on every change (the core hands out the visit as it now is) and read back at
-start. A phone's push subscription is a row per user (the newest one wins: one phone per
-person is the usual case, and a stale subscription only costs a failed push).
+start. A phone's push subscription is a row per phone credential (``token_hash``, the
+digest central.store.accounts keeps): revoking the credential deletes it (``forget_tokens``),
+and a push goes only to subscriptions whose credential is still valid (``subscriptions_of``).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ REQUIRED = {"visit_id", "user", "name", "site", "address", "until", "grace_s", "
 
 def create_schema(db: sqlite_utils.Database) -> None:
     db.table("visits").create(COLUMNS, pk="visit_id", not_null=REQUIRED, if_not_exists=True)
+    old = db.table("push_subscriptions")
+    if old.exists() and "token_hash" not in old.columns_dict:
+        old.drop()  # keyed by user before: the page subscribes again at its next visit
     db.table("push_subscriptions").create(
-        {"user": str, "subscription": str, "updated_at": str},
-        pk="user",
-        not_null={"user", "subscription", "updated_at"},
+        {"token_hash": str, "user": str, "subscription": str, "updated_at": str},
+        pk="token_hash",
+        not_null={"token_hash", "user", "subscription", "updated_at"},
         if_not_exists=True,
     )
 
@@ -107,17 +111,55 @@ def open_visits(db: sqlite_utils.Database) -> list[Visit]:
 
 
 def subscribed(
-    user: str, subscription: dict[str, Any], at: datetime
+    token_hash: str, user: str, subscription: dict[str, Any], at: datetime
 ) -> Callable[[sqlite_utils.Database], None]:
     def write(db: sqlite_utils.Database) -> None:
-        row = {"user": user, "subscription": json.dumps(subscription), "updated_at": at.isoformat()}
-        db.table("push_subscriptions").upsert(row, pk="user")
+        row = {
+            "token_hash": token_hash,
+            "user": user,
+            "subscription": json.dumps(subscription),
+            "updated_at": at.isoformat(),
+        }
+        db.table("push_subscriptions").upsert(row, pk="token_hash")
 
     write.__name__ = "push_subscribed"
     return write
 
 
+def unsubscribed(token_hash: str) -> Callable[[sqlite_utils.Database], None]:
+    """The push service said the subscription is gone (404/410)."""
+
+    def write(db: sqlite_utils.Database) -> None:
+        db.execute("DELETE FROM push_subscriptions WHERE token_hash = ?", [token_hash])
+
+    write.__name__ = "push_unsubscribed"
+    return write
+
+
+def forget_tokens(db: sqlite_utils.Database, pattern: str) -> None:
+    """The subscriptions of the credentials whose digest is ``LIKE pattern`` (revoked)."""
+    if "push_subscriptions" in db.table_names():
+        db.execute("DELETE FROM push_subscriptions WHERE token_hash LIKE ?", [pattern])
+
+
 def subscriptions(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
-    """Every user's push subscription (the page's PushSubscription JSON)."""
-    rows = db.query("SELECT user, subscription FROM push_subscriptions")
-    return {row["user"]: json.loads(row["subscription"]) for row in rows}
+    """Every phone credential's push subscription (the page's PushSubscription JSON)."""
+    rows = db.query("SELECT token_hash, subscription FROM push_subscriptions")
+    return {row["token_hash"]: json.loads(row["subscription"]) for row in rows}
+
+
+def subscriptions_of(
+    user: str, now: datetime
+) -> Callable[[sqlite_utils.Database], dict[str, dict[str, Any]]]:
+    """``user``'s subscriptions whose phone credential is still valid, by token hash."""
+
+    def read(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+        rows = db.query(
+            "SELECT s.token_hash, s.subscription FROM push_subscriptions s"
+            " JOIN desk_tokens t ON t.token_hash = s.token_hash"
+            " WHERE s.user = ? AND t.user_id = s.user AND t.expires_at > ?",
+            [user, now.isoformat()],
+        )
+        return {row["token_hash"]: json.loads(row["subscription"]) for row in rows}
+
+    return read

@@ -42,6 +42,7 @@ class PushEndpoint:
     auth: bytes = field(default_factory=lambda: os.urandom(16))
     received: list[Received] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # requests that were not a valid push
+    status: int = 201  # the answer to a valid push (404/410: "this subscription is gone")
 
     def subscription(self) -> dict[str, Any]:
         """What the page's ``PushSubscription.toJSON()`` would give for this endpoint."""
@@ -63,7 +64,7 @@ class PushEndpoint:
             body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm"
         )
         self.received.append(Received(headers, plain.decode("utf-8")))
-        return web.Response(status=201)
+        return web.Response(status=self.status)
 
     async def wait(self, count: int = 1, timeout: float = 30) -> list[Received]:
         for _ in range(int(timeout / 0.05)):

@@ -1,10 +1,12 @@
 """The visit timer's API (protocol.visits, central.api.visits) over a real central and broker:
 bad input refused with nothing changed, another user's visit unknown to the caller, a revoked
 phone credential shut out, the visit on disk when the start is answered, the VAPID key made
-once (0600) and served, the push subscription kept."""
+once (0600) and served (a broken key turns Web Push off, not central), the push subscription
+kept per phone credential and dropped with it, an endpoint central must not post to refused."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from central.store import visits as stored
 from central.visiting import VAPID_FILE
 from tests.central.helpers import SITE
 from tests.support.broker import Broker
+from tests.support.push_endpoint import push_endpoint
 from tests.web.console import console
 from tests.web.test_mobile_api import phone, phone_token
 
@@ -162,7 +165,103 @@ async def test_the_push_key_is_made_once_private_and_the_subscription_kept(
             assert put.status_code == 204
             bad = await mine.put("/api/mobile/push-subscription", json={"endpoint": "ftp://x"})
             assert bad.status_code == 422
-        assert await central.read(stored.subscriptions) == {"user-employee": subscription}
+        kept = {rows.digest(kari["token"]): subscription}
+        assert await central.read(stored.subscriptions) == kept
         await central.visiting.start()  # as at the next start: the same key, not a new one
         assert key_file.read_bytes() == first
         assert central.visiting.push_key == key
+        assert [p.name for p in key_file.parent.iterdir() if p.name.startswith(".vapid-")] == []
+
+        def revoke(db: Database) -> None:
+            rows.revoke_token(db, rows.token_id_of(kari["token"]))
+
+        await central.write(revoke)  # the phone is revoked: its subscription goes with it
+        assert await central.read(stored.subscriptions) == {}
+
+
+async def test_a_broken_push_key_turns_web_push_off_but_not_central(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with console(broker, tmp_path) as c:
+        kari = await phone_token(c, "user-employee")
+        central = c.running.central
+        central.visiting.key_path.write_bytes(b"")  # as a crash mid-write would have left it
+        await central.visiting.start()  # as at the next start: no exception
+        assert central.visiting.push_key is None
+        async with phone(c, kari["token"]) as mine:
+            off = await mine.get("/api/mobile/push-key")
+            assert (off.status_code, off.json()["detail"]) == (503, "web_push_off")
+            # The timer itself goes on: a visit is still started (and would still be raised).
+            assert (await mine.post("/api/mobile/visits", json=visit())).status_code == 201
+
+
+PRIVATE_ENDPOINTS = [
+    ("https://127.0.0.1/p", "the push endpoint's address 127.0.0.1 is not public"),
+    ("https://10.1.2.3:8443/p", "the push endpoint's address 10.1.2.3 is not public"),
+    ("https://[::1]/p", "the push endpoint's address ::1 is not public"),
+    ("https://169.254.169.254/latest", "the push endpoint's address 169.254.169.254 is not public"),
+    (
+        "https://[::ffff:192.168.1.1]/p",
+        "the push endpoint's address ::ffff:192.168.1.1 is not public",
+    ),
+    ("https://0.0.0.0/p", "the push endpoint's address 0.0.0.0 is not public"),
+    ("https://224.0.0.1/p", "the push endpoint's address 224.0.0.1 is not public"),
+    ("http://push.example/p", "the push endpoint must be https"),
+    ("http://127.0.0.1:9/p", "the push endpoint must be https"),
+]
+
+
+async def test_a_push_endpoint_central_must_not_post_to_is_refused(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with console(broker, tmp_path) as c:
+        kari = await phone_token(c, "user-employee")
+        central = c.running.central
+        keys = {"p256dh": "BPk", "auth": "xyz"}
+        async with phone(c, kari["token"]) as mine:
+            for endpoint, reason in PRIVATE_ENDPOINTS:
+                body = {"endpoint": endpoint, "keys": keys}
+                put = await mine.put("/api/mobile/push-subscription", json=body)
+                assert (put.status_code, put.json()["detail"]) == (422, reason), endpoint
+            assert await central.read(stored.subscriptions) == {}
+
+
+async def test_private_push_endpoints_are_allowed_only_with_the_setting(
+    broker: Broker, tmp_path: Path
+) -> None:
+    sections = {"visits": {"push_allow_private": True}}
+    async with console(broker, tmp_path, sections) as c:
+        kari = await phone_token(c, "user-employee")
+        central = c.running.central
+        body = {"endpoint": "http://127.0.0.1:9/p", "keys": {"p256dh": "BPk", "auth": "xyz"}}
+        async with phone(c, kari["token"]) as mine:
+            put = await mine.put("/api/mobile/push-subscription", json=body)
+            assert put.status_code == 204, put.text
+            ftp = await mine.put(
+                "/api/mobile/push-subscription", json={**body, "endpoint": "ftp://x/"}
+            )
+            assert ftp.status_code == 422
+        assert await central.read(stored.subscriptions) == {rows.digest(kari["token"]): body}
+
+
+async def test_a_subscription_the_push_service_says_is_gone_is_dropped(
+    broker: Broker, tmp_path: Path
+) -> None:
+    sections = {"visits": {"push_allow_private": True}}
+    async with console(broker, tmp_path, sections) as c, push_endpoint() as pushes:
+        kari = await phone_token(c, "user-employee")
+        central = c.running.central
+        pushes.status = 410  # as a push service answers for an unsubscribed browser
+        async with phone(c, kari["token"]) as mine:
+            put = await mine.put("/api/mobile/push-subscription", json=pushes.subscription())
+            assert put.status_code == 204, put.text
+            assert len(await central.read(stored.subscriptions)) == 1
+            body = {**visit(minutes=1 / 60), "grace_min": 0}  # overdue in ~1 s
+            assert (await mine.post("/api/mobile/visits", json=body)).status_code == 201
+            (asked,) = await pushes.wait(1)
+            assert body["visit_id"] in asked.text
+            for _ in range(200):
+                if await central.read(stored.subscriptions) == {}:
+                    break
+                await asyncio.sleep(0.05)
+            assert await central.read(stored.subscriptions) == {}
