@@ -491,7 +491,13 @@ class Central:
             self.hub.send(screen, Prepared(encode_frame(ErrorFrame(reason=reason))))
 
     def raise_from_phone(
-        self, person: Person, alarm_id: UUID, request: PhoneRaise, note: str = ""
+        self,
+        person: Person,
+        alarm_id: UUID,
+        request: PhoneRaise,
+        note: str = "",
+        *,
+        not_in_record: bool = False,
     ) -> str | None:
         """A phone's alarm (central.api.mobile; the visit timer's, with its ``note``): carried
         out at once, the screens told while the disk writes; None, or the reason it was
@@ -499,7 +505,9 @@ class Central:
         now = self.clock()
         if self.book.get(alarm_id) is None:
             log.info("phone alarm %s from %s at %s", alarm_id, person.user_id, request.site)
-        actions = self.book.raise_from_phone(person, alarm_id, request, now, note)
+        actions = self.book.raise_from_phone(
+            person, alarm_id, request, now, note, not_in_record=not_in_record
+        )
         refused = self._carry_out(self.standby.route(self.book, actions, now))
         return refused[0].reason if refused else None
 

@@ -32,7 +32,9 @@ from central.auth.service import LoginResult
 from central.core import Person
 from central.service import Central
 from central.store import accounts as rows
+from central.store.rows import alarm_view
 from central.web.deps import AuthDep
+from protocol import AlarmSource
 from protocol.mobile import Credential, CredentialRequest, MobileAlarm, PhoneRaise
 from protocol.screen import AlarmView, Position
 
@@ -44,7 +46,8 @@ PHONE_LABEL = "phone: {label}"
 _REFUSALS = {  # the core's reason → the answer's status
     "alarm_id_taken": status.HTTP_409_CONFLICT,
     "already_resolved": status.HTTP_409_CONFLICT,
-    "not_your_site": status.HTTP_403_FORBIDDEN,
+    "no_site": status.HTTP_403_FORBIDDEN,  # the person covers no site at all (any more)
+    "stale": status.HTTP_409_CONFLICT,  # raised longer ago than the book keeps alarms
     "unknown_alarm": status.HTTP_404_NOT_FOUND,
     "position_ahead": 422,  # measured in the future (a wrong clock)
 }
@@ -58,6 +61,12 @@ def _sites(central: Central, person: Person) -> list[str]:
 
 def _refuse(reason: str) -> HTTPException:
     return HTTPException(_REFUSALS.get(reason, status.HTTP_409_CONFLICT), reason)
+
+
+def _recorded(db: Database, alarm_id: UUID) -> AlarmView | None:
+    """The alarm's stored row, if the record has it."""
+    rows = list(db.query("SELECT * FROM alarms WHERE alarm_id = ?", [str(alarm_id)]))
+    return alarm_view(rows[0]) if rows else None
 
 
 def _answer(view: AlarmView, stored: bool, shown: bool) -> MobileAlarm:
@@ -129,11 +138,30 @@ async def credential(
 async def raise_alarm(
     alarm_id: UUID, body: PhoneRaise, central: CentralDep, person: PersonDep
 ) -> MobileAlarm:
-    """Raise (or re-send) the phone's alarm; the alarm as it stands now."""
-    site = body.site or next(iter(_sites(central, person)), None)
-    if site is None or site not in _sites(central, person):
-        raise _refuse("not_your_site")
-    refused = central.raise_from_phone(person, alarm_id, body.model_copy(update={"site": site}))
+    """Raise (or re-send) the phone's alarm; the alarm as it stands now.
+
+    The phone names the site it was given at login, which may no longer be the person's (an
+    admin moved them while the alarm waited): an alarm is never refused for that, it goes to
+    the first site the person covers now and its timeline says so. Only a person who covers
+    no site at all is refused (403 ``no_site``): there is nobody to tell."""
+    sites = _sites(central, person)
+    site = body.site if body.site in sites else next(iter(sites), body.site)
+    note = ""
+    if body.site is not None and site != body.site:
+        note = f"site {body.site!r} is no longer theirs: raised at their site {site!r}"
+        if central.phone_alarm(person, alarm_id) is None:
+            log.warning("phone alarm %s from %s: %s", alarm_id, person.user_id, note)
+    request = body.model_copy(update={"site": site})
+    refused = central.raise_from_phone(person, alarm_id, request, note)
+    if refused == "stale":  # raised before the book's memory: in the record, or a clock behind
+        found = await central.read(lambda db: _recorded(db, alarm_id))
+        if found is not None:  # the record has it: answered as stored, never opened again
+            if found.source is not AlarmSource.MOBILE or found.raised_by != person.user_id:
+                raise _refuse("alarm_id_taken")
+            return _answer(found, True, found.shown_at is not None)
+        refused = central.raise_from_phone(person, alarm_id, request, note, not_in_record=True)
+    if refused == "not_your_site":  # no covered site to fall back on (a known alarm passes)
+        refused = "no_site"
     if refused is not None:
         raise _refuse(refused)
     return await read_alarm(alarm_id, central, person)

@@ -396,14 +396,27 @@ class AlarmBook:
         return self._open(view, now, actor=person.user_id, only=only)
 
     def raise_from_phone(
-        self, person: Person, alarm_id: UUID, request: PhoneRaise, now: datetime, note: str = ""
+        self,
+        person: Person,
+        alarm_id: UUID,
+        request: PhoneRaise,
+        now: datetime,
+        note: str = "",
+        *,
+        not_in_record: bool = False,
     ) -> list[Action]:
         """The alarm from a person's phone, at ``request.site`` (the shell fills in the
         account's first site when the phone named none). Like a desk's: the phone re-sends
         the same ``alarm_id`` until it reads ``stored``, and a resend changes nothing (the
         phone reads the alarm as it stands); an ``alarm_id`` that is not this person's phone
-        alarm is refused (``alarm_id_taken``), whoever's it is. ``note``: said on the timeline
-        (the visit timer's alarm says that it raised it, central.core.visits)."""
+        alarm is refused (``alarm_id_taken``), whoever's it is. An unknown ``alarm_id`` raised
+        longer than ``retention`` ago is refused (``stale``): the book may have forgotten it
+        resolved, and opening it again would double an alarm already in the record — so the
+        shell looks the id up in the record and, when it is not there (a phone whose clock is
+        behind), raises it all the same with ``not_in_record``: a phone's clock never stops an
+        alarm. ``note``:
+        said on the timeline (the visit timer's alarm says that it raised it, central.core.visits;
+        the shell says when it moved the alarm to the person's own site)."""
         self._prune(now)
         entry = self._entries.get(alarm_id)
         if entry is not None:
@@ -411,6 +424,8 @@ class AlarmBook:
             if view.source is not AlarmSource.MOBILE or view.raised_by != person.user_id:
                 return [Refusal(alarm_id, "alarm_id_taken")]
             return []
+        if request.raised_at < now - self._retention and not not_in_record:
+            return [Refusal(alarm_id, "stale")]
         if request.site is None or not person.covers(request.site):
             return [Refusal(alarm_id, "not_your_site")]
         position = request.position

@@ -4,12 +4,22 @@ without a position, re-sent, forged, and its position updated while it is active
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
 from pydantic import ValidationError
 
-from central.core import AckEdge, AlarmBook, AlarmEvent, Broadcast, EventKind, Persist, Refusal
+from central.core import (
+    DEFAULT_RETENTION,
+    AckEdge,
+    AlarmBook,
+    AlarmEvent,
+    Broadcast,
+    EventKind,
+    Persist,
+    Refusal,
+)
 from central.escalator import Escalator
 from central.store.rows import alarm_row, alarm_view
 from protocol import AlarmLevel, AlarmSource
@@ -55,8 +65,8 @@ def raised_view(position: Position | None = HERE, rev: int = 1) -> AlarmView:
     )
 
 
-def book() -> AlarmBook:
-    return AlarmBook(site_names={SITE: "NAV Oslo sentrum"})
+def book(retention: timedelta = DEFAULT_RETENTION) -> AlarmBook:
+    return AlarmBook(retention, site_names={SITE: "NAV Oslo sentrum"})
 
 
 def test_phone_alarm_is_written_and_on_screens_at_once_with_its_position() -> None:
@@ -223,3 +233,46 @@ def test_a_position_from_the_future_is_no_position() -> None:
     assert alarms.get(ALARM).position is None  # type: ignore[union-attr]
     just = ahead.model_copy(update={"at": at(300)})
     assert len(alarms.position(KARI, ALARM, just, at(0))) == 2
+
+
+def test_a_late_resend_after_retention_is_stale_and_opens_nothing() -> None:
+    """The phone never read ``stored``; the alarm was resolved and, a retention later, pruned
+    from the book. Its resend must not open it again (the record has it once)."""
+    alarms = book()
+    commit_all(alarms, alarms.raise_from_phone(KARI, ALARM, phone(), at(0)), at(0.01))
+    commit_all(alarms, alarms.command(OLA, command(CommandKind.RESOLVE, ALARM), at(2)), at(2.1))
+    late = at(2.1 + DEFAULT_RETENTION.total_seconds() + 1)
+    assert alarms.raise_from_phone(KARI, ALARM, phone(), late) == [Refusal(ALARM, "stale")]
+    assert (alarms.get(ALARM), len(alarms)) == (None, 0)
+
+
+def test_an_unknown_alarm_raised_longer_ago_than_retention_is_stale() -> None:
+    alarms = book()
+    retention = DEFAULT_RETENTION.total_seconds()
+    assert alarms.raise_from_phone(KARI, ALARM, phone(), at(retention + 0.001)) == [
+        Refusal(ALARM, "stale")
+    ]
+    assert len(alarms) == 0
+    # Exactly the retention old is still an alarm (the book would still know it resolved).
+    [persist, _] = alarms.raise_from_phone(KARI, ALARM, phone(), at(retention))
+    assert isinstance(persist, Persist)
+    assert persist.events[0].kind is EventKind.RAISED
+
+
+def test_a_stale_alarm_the_record_does_not_have_is_raised_all_the_same() -> None:
+    """The shell looked the id up in the record and did not find it: a phone whose clock is
+    behind. A phone's clock never stops an alarm."""
+    alarms = book()
+    late = at(DEFAULT_RETENTION.total_seconds() + 3600)
+    [persist, _] = alarms.raise_from_phone(KARI, ALARM, phone(), late, not_in_record=True)
+    assert isinstance(persist, Persist)
+    assert persist.insert
+    assert persist.events[0].kind is EventKind.RAISED
+    assert alarms.get(ALARM) is not None
+
+
+def test_a_known_alarm_resent_long_after_is_answered_as_it_stands() -> None:
+    alarms = book(retention=timedelta(hours=1))
+    commit_all(alarms, alarms.raise_from_phone(KARI, ALARM, phone(), at(0)), at(0.01))
+    assert alarms.raise_from_phone(KARI, ALARM, phone(), at(7200)) == []  # still active
+    assert alarms.stored(ALARM)

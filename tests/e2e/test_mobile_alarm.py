@@ -117,3 +117,41 @@ async def test_a_phone_alarm_reaches_the_desks_with_its_position_and_escalates(
         assert record["position"]["lat"] == 59.95
     finally:
         central.stop()
+
+
+async def test_a_put_resent_after_central_was_killed_reads_stored_and_is_one_alarm(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The phone sent its alarm and never read ``stored`` (central died, kill -9, right after
+    the write). Its resend to the restarted central is answered from the record: stored, and
+    the record has the alarm raised once."""
+    central = Central(broker, tmp_path, {"ola": "Ola Nordmann"})
+    add_phone_user(central)
+    central.start()
+    try:
+        async with httpx.AsyncClient(base_url=central.url, timeout=10) as phone:
+            login = {"username": "kari", "password": PASSWORD, "label": "Kari sin"}
+            credential = await phone.post("/api/mobile/credential", json=login)
+            assert credential.status_code == 201, credential.text
+            phone.headers["Authorization"] = f"Bearer {credential.json()['token']}"
+            alarm_id = str(uuid4())
+            body = {"level": "assist", "silent": False, "raised_at": datetime.now(UTC).isoformat()}
+            first = await phone.put(f"/api/mobile/alarms/{alarm_id}", json=body)
+            assert first.status_code == 200, first.text
+            # Only the record (Ola's view of it) is watched: the phone reads nothing more.
+            for _ in range(400):
+                recorded = any(a["alarm_id"] == alarm_id for a in central.alarms("ola"))
+                if recorded:
+                    break
+                await asyncio.sleep(0.05)
+            assert recorded, "the alarm never reached the record"
+            central.kill()
+            central.start()
+            again = await phone.put(f"/api/mobile/alarms/{alarm_id}", json=body)
+            assert again.status_code == 200, again.text
+            assert (again.json()["stored"], again.json()["state"]) == (True, "received")
+        [record] = [a for a in central.alarms("ola") if a["alarm_id"] == alarm_id]
+        assert [e["kind"] for e in record["events"]].count("raised") == 1
+        assert (record["source"], record["raised_by"]) == ("mobile", "kari")
+    finally:
+        central.stop()

@@ -251,3 +251,68 @@ async def test_a_newer_position_is_stored_and_a_resolved_alarm_takes_none(
             assert (answer.status_code, answer.json()) == (409, {"detail": "already_resolved"})
             final = (await client.get(f"/api/mobile/alarms/{alarm_id}")).json()
         assert (final["state"], final["position"]["lat"]) == ("resolved", 59.95)
+
+
+async def test_a_site_no_longer_the_persons_falls_back_to_their_site_and_none_is_403(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The phone names the site it got at login; an admin has moved the person since. The
+    alarm goes to the site the person covers now (never refused for that, the timeline says
+    so); a person left with no site at all is refused with the reason, nothing recorded."""
+    async with console(broker, tmp_path) as c:
+        await add_account(c.running, "nils", frozenset({Role.EMPLOYEE}), "Nils Nilsen")
+        credential = await phone_token(c, "nils")
+        assert credential["site"] == SITE
+        central = c.running.central
+
+        async def move(sites: frozenset[str]) -> None:
+            found = await central.read(lambda db: rows.account(db, "nils"))
+            assert found is not None
+            moved = rows.Account(found.user_id, found.name, found.password_hash, found.roles, sites)
+            await central.write(lambda db: rows.save_account(db, moved, central.clock()))
+
+        await move(frozenset({OTHER_SITE}))
+        alarm_id, lost_id = uuid4(), uuid4()
+        async with phone(c, credential["token"]) as client:
+            moved = await client.put(f"/api/mobile/alarms/{alarm_id}", json=raised(site=SITE))
+            assert moved.status_code == 200, moved.text
+            await until(lambda: central.book.stored(alarm_id), what="the alarm stored")
+            await move(frozenset())
+            again = await client.put(f"/api/mobile/alarms/{alarm_id}", json=raised(site=SITE))
+            lost = await client.put(f"/api/mobile/alarms/{lost_id}", json=raised(site=SITE))
+        assert (again.status_code, again.json()["stored"]) == (200, True)  # known: as it stands
+        assert (lost.status_code, lost.json()) == (403, {"detail": "no_site"})
+        assert central.book.get(lost_id) is None
+        [row] = await record(c, alarm_id)
+        assert row["site"] == OTHER_SITE
+        [event] = [e for e in row["events"] if e["kind"] == "raised"]
+        assert event["detail"].endswith(
+            f"; no position; site '{SITE}' is no longer theirs: raised at their site '{OTHER_SITE}'"
+        )
+        assert await record(c, lost_id) == []
+
+
+async def test_an_alarm_raised_longer_ago_than_retention_is_raised_once_if_the_record_lacks_it(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Older than the book's memory: central looks in the record. Not there (a phone whose
+    clock is behind) → raised all the same; a resend then reads it as it stands, once."""
+    async with console(broker, tmp_path) as c:
+        token = (await phone_token(c, "user-employee"))["token"]
+        alarm_id = uuid4()
+        old = (NOW - timedelta(days=8)).isoformat()
+        async with phone(c, token) as client:
+            late = await client.put(f"/api/mobile/alarms/{alarm_id}", json=raised(raised_at=old))
+            assert late.status_code == 200, late.text
+            assert c.running.central.book.get(alarm_id) is not None
+            await until(lambda: c.running.central.book.stored(alarm_id))
+            again = await client.put(f"/api/mobile/alarms/{alarm_id}", json=raised(raised_at=old))
+            assert (again.status_code, again.json()["stored"]) == (200, True)
+        assert len(await record(c, alarm_id)) == 1
+        kinds = await c.running.central.read(
+            lambda db: [
+                r["kind"]
+                for r in db.query("SELECT kind FROM events WHERE alarm_id = ?", [str(alarm_id)])
+            ]
+        )
+        assert kinds.count("raised") == 1

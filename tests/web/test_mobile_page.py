@@ -37,7 +37,7 @@ from central.core import Role
 from central.store import accounts as rows
 from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
-from tests.web.console import PASSWORD, Console, console
+from tests.web.console import PASSWORD, Console, add_account, console
 
 HERE: Geolocation = {"latitude": 59.9127, "longitude": 10.7461, "accuracy": 12}  # Oslo
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -484,3 +484,87 @@ async def test_the_shell_manifest_and_worker(broker: Broker, tmp_path: Path) -> 
         assert worker.headers["content-type"].startswith("text/javascript")
         assert worker.headers["content-security-policy"] == "default-src 'self'"
         assert 'addEventListener("sync"' in worker.text
+
+
+async def log_in_again(page: Page, user: str) -> None:
+    await page.get_by_label("Brukernavn").fill(user)
+    await page.get_by_label("Passord").fill(PASSWORD)
+    await page.get_by_role("button", name="Logg inn").click()
+
+
+async def test_another_users_login_leaves_the_raisers_waiting_alarm_unsent(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    """Kari's key is revoked while her alarm waits; Nils logs in on the same phone. The alarm
+    is never sent in Nils's name: it waits (the page says whose), Nils may log out, and it goes
+    when Kari logs in again."""
+    async with console(broker, tmp_path) as c:
+        await add_account(c.running, "nils", frozenset({Role.EMPLOYEE}), "Nils Nilsen")
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url)
+        token = (await page.evaluate("TryggStore.get('session')"))["token"]
+        async with c.client(Role.ADMIN) as admin:
+            revoked = await admin.post(
+                f"/admin/tokens/{rows.token_id_of(token)}/revoke",
+                headers={"X-CSRF-Token": c.csrf_for(c.sessions[Role.ADMIN])},
+            )
+        assert revoked.status_code == 303, revoked.text
+        finger = await Finger.on(context, page)
+        await finger.down()
+        await expect(page.get_by_role("button", name="Avbryt")).to_be_visible()
+        await finger.up()
+        await expect(page.get_by_text("Telefonen er ikke lenger innlogget")).to_be_visible()
+        [pending] = await page.evaluate("TryggStore.pending()")
+        assert pending["user"] == RAISER
+
+        await log_in_again(page, "nils")
+        held = page.locator("#held")
+        await expect(held).to_be_visible()
+        await expect(held).to_contain_text("En alarm fra User-Employee venter")
+        await expect(page.locator("#active")).to_be_hidden()
+        outcomes = await page.evaluate("TryggStore.flush()")
+        assert outcomes == [{"outcome": "held", "alarm_id": pending["alarm_id"], "user": RAISER}]
+        assert await mobile_alarms(c) == []
+        assert [a["alarm_id"] for a in await page.evaluate("TryggStore.pending()")] == [
+            pending["alarm_id"]
+        ]
+
+        await page.get_by_role("button", name="Logg ut denne telefonen").click()
+        await log_in_again(page, RAISER)
+        alarm = await stored(c, pending["alarm_id"])
+        assert alarm["raised_by"] == RAISER
+        await expect(page.locator("#held")).to_be_hidden()
+        await context.close()
+
+
+async def test_a_refused_alarm_says_so_with_112_and_is_not_sent_again(
+    broker: Broker, tmp_path: Path, playwright: Playwright, browser: Browser
+) -> None:
+    """The account lost its last site after the phone logged in: central refuses (403), and
+    the page shows the refusal and the call-112 prompt instead of "sending" for ever."""
+    async with console(broker, tmp_path) as c:
+        await add_account(c.running, "nils", frozenset({Role.EMPLOYEE}), "Nils Nilsen")
+        context = await phone(playwright, browser)
+        page = await context.new_page()
+        await sign_in(page, c.url, "nils")
+        central = c.running.central
+        found = await central.read(lambda db: rows.account(db, "nils"))
+        assert found is not None
+        moved = rows.Account(
+            found.user_id, found.name, found.password_hash, found.roles, frozenset()
+        )
+        await central.write(lambda db: rows.save_account(db, moved, central.clock()))
+
+        await hold_to_raise(await Finger.on(context, page))
+        state = page.locator("#state")
+        await expect(state).to_have_attribute("data-state", "refused")
+        await expect(state).to_have_text("Sentralen avviste alarmen (no_site). Ring 112.")
+        await expect(page.locator("#active").get_by_role("link", name="Ring 112")).to_be_visible()
+        await expect(page.get_by_role("button", name="Ferdig")).to_be_visible()
+        assert await page.evaluate("TryggStore.pending()") == []
+        [kept] = await page.evaluate("TryggStore.alarms()")
+        assert kept["refused"] == "no_site"
+        assert await page.evaluate("TryggStore.flush()") == []  # nothing is sent again
+        assert await mobile_alarms(c) == []
+        await context.close()

@@ -8,6 +8,9 @@
 // While the alarm is active the page polls central every POLL_MS for what colleagues do and
 // sends the phone's position at most every POSITION_MS; a refused or absent position never
 // holds the alarm back. Texts come from the page's JSON data block (central/web/mobile.py).
+// An alarm belongs to whoever raised it: it goes out (and is shown as active) only while that
+// person is logged in; another login leaves it waiting, and the home screen says so. A refusal
+// from central is final: shown with the call-112 prompt, kept, never retried.
 
 import { holdControl } from "/static/mobile/hold.js";
 
@@ -86,12 +89,9 @@ async function login(event) {
       password.value = "";
       $("revoked").hidden = true;
       await home();
-      if (active && !active.finished) {
-        // Logged in again during an alarm (a revoked key): back to it; it goes out now.
-        showActive();
-        startPosition();
-        startPolling();
-      }
+      // Logged in again during an alarm (a revoked key): back to it, it goes out now (only
+      // if it is this person's: someone else's waits for its raiser).
+      await resumeActive();
       await flushOutbox();
       askForPositionEarly();
       return;
@@ -125,10 +125,27 @@ async function signedOut() {
 async function home() {
   $("who").textContent = say("signed_in_as", { name: session.name || session.user });
   show("home");
+  await paintHeld();
+}
+
+// Alarms raised on this phone by someone other than the person logged in now: they wait for
+// their raiser's login (never sent in another's name), and the home screen says so.
+async function paintHeld() {
+  const held = (await store().pending()).filter((a) => !session || a.user !== session.user);
+  const line = $("held");
+  const who = [...new Set(held.map((a) => a.user_name || a.user || "?"))];
+  line.textContent = who.length ? say("held", { names: names(who.map((name) => ({ name }))) }) : "";
+  line.hidden = !who.length;
+}
+
+function mine(alarm) {
+  return Boolean(session) && alarm.user === session.user;
 }
 
 async function logout() {
-  if ((await store().pending()).length) {
+  // Only this person's own unsent alarm holds the logout back: someone else's waits for
+  // their login, which needs this one to end.
+  if ((await store().pending()).some(mine)) {
     $("hold-hint").textContent = say("logout_blocked");
     return;
   }
@@ -270,6 +287,8 @@ async function raise() {
     silent: silent(),
     raised_at: new Date().toISOString(),
     site: session.site || undefined,
+    user: session.user, // sent only with this user's token (store.js)
+    user_name: session.name || session.user,
     position: position,
     stored: false,
     answer: null,
@@ -299,14 +318,37 @@ async function flushOutbox() {
   const results = await store().flush();
   if (results.some((r) => r.outcome === "unauthorized")) { await signedOut(); }
   if (active) {
-    const mine = results.find((r) => r.alarm_id === active.alarm_id);
-    if (mine) { unreachable = Boolean(mine.offline); }
+    const sent = results.find((r) => r.alarm_id === active.alarm_id);
+    if (sent) { unreachable = Boolean(sent.offline); }
     const fresh = await store().alarm(active.alarm_id);
     if (fresh) { active = fresh; }
     if (active.answer) { paintAnswer(active.answer); } else { paintState(); }
+    if (active.refused && !active.finished) { finishRefused(); }
     postPositionSoon();
   }
+  if (session) { await paintHeld(); }
   return results;
+}
+
+// Back to the alarm kept as active (a reload, a login again), if it is this person's.
+async function resumeActive() {
+  if (!active) {
+    const activeId = await store().get("active");
+    active = (activeId && (await store().alarm(activeId))) || null;
+  }
+  if (!active || active.finished) { return; }
+  if (!mine(active)) {
+    // Someone else's alarm: it waits for its raiser (paintHeld says so), not on this screen.
+    stopPolling();
+    stopPosition();
+    active = null;
+    return;
+  }
+  postedFix = active.position ? active.position.at : null;
+  showActive();
+  if (active.refused) { finishRefused(); return; }
+  startPosition();
+  startPolling();
 }
 
 // --- the active alarm -----------------------------------------------------------------------
@@ -368,6 +410,17 @@ function paintAnswer(answer) {
     paintPosition();
   }
   if (state === "resolved") { finishActive(); }
+}
+
+// Central refused the alarm for good (403/409/422): the refusal and the call-112 prompt stay
+// on the screen; the record stays in IndexedDB, marked refused; nothing is retried.
+function finishRefused() {
+  active.finished = true;
+  stopPolling();
+  stopPosition();
+  paintState();
+  $("done").hidden = false;
+  store().del("active");
 }
 
 function finishActive() {
@@ -450,16 +503,8 @@ async function start() {
     show("login");
   } else {
     await home();
-    const activeId = await store().get("active");
-    const kept = activeId ? await store().alarm(activeId) : null;
-    if (kept) {
-      // A reload or a reopened page: the alarm goes on where it was.
-      active = kept;
-      postedFix = kept.position ? kept.position.at : null;
-      showActive();
-      startPosition();
-      startPolling();
-    }
+    // A reload or a reopened page: the alarm goes on where it was.
+    await resumeActive();
     await flushOutbox();
   }
   document.body.dataset.ready = "yes";

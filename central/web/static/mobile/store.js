@@ -7,6 +7,9 @@
 // again and again until then, and central's PUT is idempotent, so it is stored exactly once
 // however many copies arrive (the edge's outbox makes the same promise, docs/protocol.md).
 // The credential is the device token central gave at login; the password is never kept.
+// Each alarm carries the user id of whoever raised it, and goes out only with that user's
+// token: a phone logged in again by someone else leaves it waiting (never sent in their name).
+// A refusal (401 aside: the credential is gone, not the alarm) is final: kept, marked refused.
 (function (root) {
   "use strict";
   var NAME = "trygg-mobile";
@@ -64,7 +67,7 @@
     dropAlarm: function (id) {
       return run("alarms", "readwrite", function (s) { return s.delete(id); });
     },
-    // Alarms central has not confirmed as stored yet: what the outbox still owes.
+    // Alarms central has not confirmed as stored yet: what the outbox still owes (anyone's).
     pending: function () {
       return store.alarms().then(function (all) {
         return all.filter(function (a) { return !a.stored && !a.refused; });
@@ -73,8 +76,9 @@
   };
 
   // One PUT of one alarm. Resolves with what happened: "stored", "retry" (network or server
-  // trouble: keep it), "unauthorized" (the phone's credential is gone: keep it, ask for a
-  // login) or "refused" (central will never take this body: 409/422, kept for the record).
+  // trouble: keep it), "unauthorized" (the phone's credential is gone: keep it for the next
+  // login of the same user) or "refused" (central will never take it: 403/409/422, kept for
+  // the record and shown; retrying it for ever would leave it "sending" for ever).
   function sendOne(alarm, token) {
     var body = {
       level: alarm.level,
@@ -90,7 +94,7 @@
       cache: "no-store",
     }).then(function (r) {
       if (r.status === 401) { return { outcome: "unauthorized" }; }
-      if (r.status === 409 || r.status === 422) {
+      if (r.status === 403 || r.status === 409 || r.status === 422) {
         return r.json().catch(function () { return {}; }).then(function (answer) {
           return { outcome: "refused", detail: String(answer.detail || r.status) };
         });
@@ -104,8 +108,9 @@
 
   var flushing = null;
 
-  // Send every pending alarm once; resolves with the list of outcomes. Concurrent calls in
-  // the same context share one round (the page and the worker may overlap: harmless).
+  // Send every pending alarm of the logged-in user once; resolves with the list of outcomes
+  // (another user's alarm: "held", not sent). Concurrent calls in the same context share one
+  // round (the page and the worker may overlap: harmless).
   function flush() {
     if (flushing) { return flushing; }
     flushing = Promise.all([store.get("session"), store.pending()]).then(function (got) {
@@ -116,6 +121,9 @@
         return pending.map(function () { return { outcome: "unauthorized" }; });
       }
       return Promise.all(pending.map(function (alarm) {
+        if (!alarm.user || alarm.user !== session.user) {
+          return { outcome: "held", alarm_id: alarm.alarm_id, user: alarm.user || null };
+        }
         return sendOne(alarm, session.token).then(function (result) {
           result.alarm_id = alarm.alarm_id;
           if (result.outcome !== "stored" && result.outcome !== "refused") { return result; }
