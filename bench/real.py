@@ -78,6 +78,11 @@ path = "{store}"
 id = "{SITE}"
 name = "Bench office"
 
+[[devices]]
+site = "{SITE}"
+id = "{DEVICE}"
+room = "Bench room"
+
 [[users]]
 id = "bench-screens"
 name = "Bench Screens"
