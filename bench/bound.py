@@ -25,7 +25,10 @@ from tests.support.broker import Broker
 from tests.support.net import free_port, wait_for_port
 
 BOUND_SERVER = Path(__file__).with_name("bound_server.py")
-BENCH_USER = "bench"
+BENCH_USER = "bench"  # the publisher
+# The subscriber: its own account, since the broker binds a client id to its username (as
+# deploy/ does), so two clients of one account would throw each other off.
+BENCH_SUB_USER = "bench-sub"
 TOPIC = "bench/bound/alarm"  # outside trygg/#: central must not see (or reject) these
 
 
@@ -46,10 +49,9 @@ def alarm_frame(alarm_id: uuid.UUID) -> bytes:
 
 def allow_bench_user(broker: Broker, password: str) -> None:
     """A broker user for the bound path, on its own topic tree (call before ``start``)."""
-    broker.add_user(BENCH_USER, password)
-    broker.acl.write_text(
-        broker.acl.read_text() + f"\nuser {BENCH_USER}\ntopic readwrite bench/#\n"
-    )
+    for user in (BENCH_USER, BENCH_SUB_USER):
+        broker.add_user(user, password)
+        broker.acl.write_text(broker.acl.read_text() + f"\nuser {user}\ntopic readwrite bench/#\n")
 
 
 class BoundPath:
@@ -73,7 +75,7 @@ class BoundPath:
             "--mqtt-port",
             str(self.broker.port),
             "--user",
-            BENCH_USER,
+            BENCH_SUB_USER,
             f"--password={self.password}",  # a token may start with "-"
             "--topic",
             TOPIC,
