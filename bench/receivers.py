@@ -39,6 +39,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -54,6 +55,15 @@ _LEN64 = struct.Struct("!Q")
 # AlarmNew is the only server frame whose type is "alarm" (snapshot and update carry AlarmViews,
 # which have no "type"). Both spellings, in case a server serialises with json.dumps.
 _ALARM_MARKS = (b'"type":"alarm"', b'"type": "alarm"')
+_PING = re.compile(rb'^\{"type": ?"ping", ?"seq": ?(\d{1,12})\}$')
+
+
+def _ping_seq(payload: bytes) -> int | None:
+    """The ``seq`` of central's ping frame, or None for any other frame."""
+    found = _PING.match(payload)
+    return int(found[1]) if found else None
+
+
 _ID_MARKS = (b'"alarm_id":"', b'"alarm_id": "')
 _UUID_LEN = 36
 
@@ -282,6 +292,13 @@ class Receiver:
             alarm_id = _alarm_id(payload)
             if alarm_id is not None:
                 self.on_alarm(screen, alarm_id, stamp, suspect)
+            elif (seq := _ping_seq(payload)) is not None:
+                # Central's liveness ping (protocol.screen.Ping): a screen that does not answer
+                # is closed after central's grace, so every receiver answers like a desk does.
+                text = b'{"type":"pong","seq":%d}' % seq
+                pong = bytes((0x81, 0x80 | len(text))) + b"\0\0\0\0" + text
+                with contextlib.suppress(OSError):
+                    screen.sock.send(pong)
         elif opcode == OP_PING:
             # Client frames must be masked; an all-zero mask leaves the payload as it is.
             pong = bytes((0x8A, 0x80 | len(payload))) + b"\0\0\0\0" + payload
