@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from central.core.escalation import ARC, BUILT_IN_TARGETS, NEIGHBOURS, Escalated, Plan, Stage
+from central.core.escalation import ARC, BUILT_IN_TARGETS, NEIGHBOURS, Plan, Stage
 from configfile import ConfigError, ConfigProblem, load_settings, locate
 from protocol import AlarmLevel
-from protocol.screen import AlarmView
 from protocol.topics import ID_PATTERN
 
 if TYPE_CHECKING:
@@ -204,10 +203,3 @@ def reach(routine: EscalationRoutine, neighbours: Iterable[str], targets: Iterab
         elif target in routine.groups:
             users.update(routine.groups[target].users)
     return Reach(frozenset(sites), frozenset(users), arc)
-
-
-class ArcHook(Protocol):
-    """Tell the alarm receiving centre that ``alarm`` escalated to it (``escalated``). Called
-    once per stage, after the stage is stored, so a restart never calls it again for it."""
-
-    def __call__(self, alarm: AlarmView, escalated: Escalated) -> None: ...

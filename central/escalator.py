@@ -165,15 +165,3 @@ def first_raised(alarm_ids: Iterable[UUID]) -> Callable[[sqlite_utils.Database],
         return {UUID(alarm_id): datetime.fromisoformat(at) for alarm_id, at in rows}
 
     return query
-
-
-def arc_not_configured(alarm: AlarmView, escalated: Escalated) -> None:
-    """The ARC hook until a transmitter is connected: says so, loudly, once per stage."""
-    log.error(
-        "ARC not configured: alarm %s at %s (stage %d, %s) is not sent to an alarm receiving"
-        " centre",
-        alarm.alarm_id,
-        alarm.site,
-        escalated.stage,
-        escalated.reason,
-    )

@@ -52,8 +52,8 @@ from central.core.supervision import (
     Fault,
     Supervisor,
 )
-from central.escalation import ArcHook, load_escalation
-from central.escalator import Escalator, arc_not_configured, first_raised
+from central.escalation import load_escalation
+from central.escalator import Escalator, first_raised
 from central.link import MqttLink
 from central.push.hub import Hub, Screen
 from central.push.liveness import Pulse
@@ -129,14 +129,13 @@ class Central:
         # of an alarm by an escalation stage, of its resolution, of evacuations and of device
         # trouble (central.arc.reports says which); its link state is a fault when down.
         self.arc = ArcReporting(settings)
-        # Who else is told when nobody answers (routines/escalation.toml); ``to_arc`` is called
-        # once per stored stage that names the ARC (only for a site that has one).
+        # Who else is told when nobody answers (routines/escalation.toml); a stage naming the
+        # ARC is only taken at a site that has one, and told to it once stored.
         self.escalator = Escalator(
             load_escalation(settings.routines.escalation),
             {s.id: s.neighbours for s in settings.sites},
             self.arc.sites,
         )
-        self.to_arc: ArcHook = self.arc.escalated if self.arc.sites else arc_not_configured
         self.hub = Hub()
         # Pings every screen; one that stops answering is closed and no longer counts.
         self.pulse = Pulse(
@@ -679,7 +678,7 @@ class Central:
         for escalated in self.escalator.stored(persist):  # stored: the ARC hears it once
             view = self.book.get(persist.alarm_id)
             if view is not None:
-                self.to_arc(view, escalated)
+                self.arc.escalated(view, escalated)
         self.arc.stored(persist.alarm)  # a resolution of an alarm the ARC had: its restore
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)

@@ -12,7 +12,6 @@ and a device played over MQTT exactly as docs/protocol.md describes it.
 from __future__ import annotations
 
 import asyncio
-import errno
 import os
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +28,7 @@ from protocol import HeartbeatMessage, StatusMessage, encode
 from protocol.messages import Health, HeldAlarm, HeldState
 from tests.central.helpers import alarm_message, mqtt_tester, next_ack, publish
 from tests.support.broker import Broker
+from tests.support.small_disk import fill, mount_small_disk
 from tests.support.stack import SITE, Central, Desk
 
 DEVICE = "rom-101"
@@ -180,35 +180,6 @@ async def test_lost_resolved_is_resent_and_a_later_press_is_one_new_alarm(
         assert sorted(a["alarm_id"] for a in central.alarms("ola")) == sorted(
             str(i) for i in (first.alarm_id, follow, drain.alarm_id, marker.alarm_id)
         )
-
-
-def mount_small_disk(path: Path) -> None:
-    path.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, (
-        f"this test mounts a small tmpfs to fill it (needs root and `mount`): {result.stderr}"
-    )
-
-
-def fill(disk: Path) -> Path:
-    """Write zeros until the disk takes no byte more."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        size = 65536
-        while size:
-            try:
-                os.write(fd, b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-                size //= 2
-    finally:
-        os.close(fd)
-    return filler
 
 
 async def test_resolution_on_a_full_disk_is_retried_until_stored(

@@ -11,8 +11,9 @@ import subprocess
 from pathlib import Path
 
 from tests.central.helpers import alarm_message, mqtt_tester, publish
-from tests.central.test_heal import fill, mount_small_disk, poll
+from tests.central.test_heal import poll
 from tests.support.broker import Broker
+from tests.support.small_disk import fill, mount_small_disk
 from tests.support.stack import SITE, Central, running_desks
 
 NEIGHBOUR = "bergen-sentrum"

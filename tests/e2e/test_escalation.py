@@ -10,17 +10,15 @@ Per works at the neighbouring site, and sees the alarm only once it escalates.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk, running_desks
+from tests.support.timeline import at, escalations, of, timeline, wait_until
 
 NEIGHBOUR = "bergen-sentrum"
 USERS = {"kari": "Kari Nordmann", "per": "Per Hansen"}
@@ -66,32 +64,6 @@ def fast(broker: Broker, tmp_path: Path) -> Iterator[Central]:
 async def desks(fast: Central, tmp_path: Path) -> AsyncIterator[dict[str, Desk]]:
     async with running_desks(fast, USERS, tmp_path) as started:
         yield started
-
-
-def of(alarm_id: str, event: str | None = None) -> Callable[[dict[str, Any]], bool]:
-    return lambda line: line.get("alarm_id") == alarm_id and event in (None, line["event"])
-
-
-def timeline(central: Central, alarm_id: str) -> list[dict[str, Any]]:
-    [stored] = [a for a in central.alarms("kari") if a["alarm_id"] == alarm_id]
-    return list(stored["events"])
-
-
-def escalations(central: Central, alarm_id: str) -> list[str]:
-    return [e["detail"] for e in timeline(central, alarm_id) if e["kind"] == "escalated"]
-
-
-def at(event: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(event["at"])
-
-
-async def wait_until(what: str, check: Callable[[], bool], central: Central) -> None:
-    """Bounded polling of central's record (never a fixed sleep)."""
-    for _ in range(300):
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what}: not within 30 s\n{central.logs()}")
 
 
 async def test_an_unanswered_press_reaches_the_neighbour_site_after_the_delay(

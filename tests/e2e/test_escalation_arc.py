@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from tests.e2e.conftest import RunningEdge
 from tests.support.arc import SiaReceiver
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, Desk, running_desks
+from tests.support.timeline import at, escalations, of, timeline, wait_until
 
 NEIGHBOUR = "bergen-sentrum"
 ACUTE, ASSIST = 17, 22  # the edge's buttons (tests.support.stack.edge_config)
@@ -108,32 +108,6 @@ def receiver() -> Iterator[SiaReceiver]:
         yield arc
     finally:
         arc.stop()
-
-
-def of(alarm_id: str, event: str | None = None) -> Callable[[dict[str, Any]], bool]:
-    return lambda line: line.get("alarm_id") == alarm_id and event in (None, line["event"])
-
-
-def timeline(central: Central, alarm_id: str) -> list[dict[str, Any]]:
-    [stored] = [a for a in central.alarms("kari") if a["alarm_id"] == alarm_id]
-    return list(stored["events"])
-
-
-def escalations(central: Central, alarm_id: str) -> list[str]:
-    return [e["detail"] for e in timeline(central, alarm_id) if e["kind"] == "escalated"]
-
-
-def at(event: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(event["at"])
-
-
-async def wait_until(what: str, check: Callable[[], bool], central: Central) -> None:
-    """Bounded polling (never a fixed sleep)."""
-    for _ in range(300):
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what}: not within 30 s\n{central.logs()}")
 
 
 def outbox(central: Central) -> dict[str, str]:

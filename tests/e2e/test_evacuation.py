@@ -18,7 +18,6 @@ device's state again from central, and a change made while it is down is not los
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import os
 import secrets
@@ -37,6 +36,7 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from tests.support.agent_waits import wait_connected, wait_for, wait_ready
 from tests.support.broker import Broker
+from tests.support.small_disk import fill, mount_small_disk
 from tests.support.stack import SITE, Central, Desk
 
 BERGEN = "bergen"
@@ -359,36 +359,6 @@ def stored_kinds(db: Path) -> list[str]:
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT kind FROM announcements ORDER BY at").fetchall()
     return [r[0] for r in rows]
-
-
-def mount_small_disk(path: Path) -> None:
-    path.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, (
-        f"this test mounts a small tmpfs to fill it (needs root and `mount`): {result.stderr}"
-    )
-
-
-def fill(disk: Path) -> Path:
-    """Write zeros until the disk takes no byte more."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        size = 65536
-        while size:
-            try:
-                os.write(fd, b"\0" * size)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                size //= 2
-    finally:
-        os.close(fd)
-    return filler
 
 
 async def until(check: Any, what: str) -> None:

@@ -31,14 +31,13 @@ from tests.e2e.test_escalation_arc import (
     ZONE,
     arc_section,
     cid,
-    escalations,
-    wait_until,
 )
 from tests.security.helpers import alarm_payload
 from tests.security.test_flood import mqtt_client, of_device
 from tests.support.arc import SiaReceiver
 from tests.support.broker import Broker
 from tests.support.stack import SITE, Central, running_desks
+from tests.support.timeline import escalations, wait_until
 
 USERS = {"kari": "Kari Nordmann", "per": "Per Hansen"}
 ARC_AFTER_S = 4
