@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 
-.PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean lock
+.PHONY: demo test check lint typecheck imports unit system-deps venv bench chaos fuzz clean lock \
+	desk-build
 
 # The demo needs only the runtime extras (its own stamp); `make test` adds the dev toolchain.
 # Either order works: each target checks its own stamp, and pip skips what is installed.
@@ -31,6 +32,11 @@ imports:
 bench: system-deps venv
 	$(BIN)/python bench/alarm_latency.py
 
+# The desk as one folder to install (docs/desk.md): dist/trygg-desk/trygg-desk, built with
+# PyInstaller from deploy/desk/trygg-desk.spec (the same spec builds it on Windows and macOS).
+desk-build: venv
+	$(BIN)/pyinstaller deploy/desk/trygg-desk.spec --noconfirm --distpath dist --workpath build/desk
+
 # The fault matrix (docs/chaos.md): real processes under one fault at a time, >= 1,000 alarms.
 # Needs root (a network namespace, a tmpfs mount).
 chaos: system-deps venv
@@ -44,11 +50,12 @@ fuzz: system-deps venv
 
 # OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
 # the libraries and a font that Qt needs to draw the desk's window (offscreen in tests), Xvfb
-# for the global-hotkey test on a real X server, Chromium for the console's browser tests, and
-# iproute2 for the fault matrix's network namespace (tests/chaos).
+# for the global-hotkey test on a real X server, Chromium for the console's browser tests,
+# iproute2 for the fault matrix's network namespace (tests/chaos), and PulseAudio (libpulse
+# for QtMultimedia, and a null-sink server the desk's sound tests play into).
 OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
 	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium \
-	iproute2
+	iproute2 pulseaudio
 system-deps:
 	@missing=""; \
 	for pkg in $(OS_PACKAGES); do \
@@ -88,4 +95,4 @@ lock: venv
 	$(LOCK) --extra edge -o requirements/deploy-edge.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache dist/trygg-desk build/desk

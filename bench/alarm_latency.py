@@ -14,7 +14,8 @@ Screens live in a few lean receiver processes (bench/receivers.py) scheduled SCH
 neither they nor the tap take a core from what is measured; their lag does not count. Run::
 
     .venv/bin/python bench/alarm_latency.py                    # N = 100, 1000, 5000; 200 presses
-    .venv/bin/python bench/alarm_latency.py --quick            # N = 100, 1000; 50 presses
+    .venv/bin/python bench/alarm_latency.py --quick            # N = 100; 12 presses (~15 s)
+    .venv/bin/python bench/alarm_latency.py --sizes 100,1000 --presses 50
     .venv/bin/python bench/alarm_latency.py --sizes 1000 --presses 400 --paths bound
     .venv/bin/python bench/alarm_latency.py --json samples.json    # also every sample, as JSON
 """
@@ -48,6 +49,9 @@ from tests.support.broker import Broker  # noqa: E402
 
 WARMUP_PRESSES = 5
 PRESS_TIMEOUT_S = 15.0
+# --quick: one small size and few presses, so that the bench's smoke test
+# (tests/bench/test_alarm_latency_smoke.py) runs it whole in seconds and it cannot rot unseen.
+QUICK = ("100", 12)
 
 
 class AlarmPath(Protocol):
@@ -249,9 +253,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Press-to-last-screen alarm latency, real path vs. lower bound."
     )
-    parser.add_argument("--sizes", default="100,1000,5000", help="screen counts, comma-separated")
-    parser.add_argument("--presses", type=int, default=200, help="measured presses per N and path")
-    parser.add_argument("--quick", action="store_true", help="N = 100,1000 and 50 presses")
+    parser.add_argument("--sizes", help="screen counts, comma-separated (default 100,1000,5000)")
+    parser.add_argument("--presses", type=int, help="measured presses per N and path (default 200)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a check that the bench works, in seconds: N = 100 and 12 presses "
+        "(--sizes and --presses still apply); its tail figures mean little",
+    )
     parser.add_argument("--paths", default="bound,real", help="bound, real or both")
     parser.add_argument("--block", type=int, default=1, help="presses per path before switching")
     parser.add_argument(
@@ -278,8 +287,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     args = parser.parse_args(argv)
     args.timing = "?"
-    if args.quick:
-        args.sizes, args.presses = "100,1000", 50
+    quick_sizes, quick_presses = QUICK
+    if args.sizes is None:
+        args.sizes = quick_sizes if args.quick else "100,1000,5000"
+    if args.presses is None:
+        args.presses = quick_presses if args.quick else 200
+    if args.presses < 1:
+        parser.error("--presses must be at least 1")
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     args.paths = {p.strip() for p in args.paths.split(",") if p.strip()}
     if not args.paths <= {"bound", "real"} or not args.paths:

@@ -30,12 +30,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from configfile import load_settings
 from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
+from protocol.errors import ProtocolError
 from protocol.screen import (
     AlarmNew,
     AlarmState,
     AlarmUpdate,
     Command,
     CommandKind,
+    Ping,
+    Pong,
     decode_server_frame,
     encode_frame,
 )
@@ -185,7 +188,14 @@ class MqttSpy:
 
 
 class ControlScreen:
-    """One extra screen, not measured: it sees every state and sends ``resolve``."""
+    """One extra screen, not measured: it sees every state and sends ``resolve``.
+
+    It answers central's liveness ``ping`` like a desk does (protocol.screen.Ping): central
+    closes a screen that answers none for a few seconds, and the bench then waited in vain for
+    the next alarm's "received". Frames it does not know are skipped, not fatal, so a frame
+    type added to the screen contract later cannot end its reader; if the connection ends
+    anyway, :meth:`wait_state` says so at once instead of timing out in silence.
+    """
 
     def __init__(self, url: str, token: str) -> None:
         self.url = url
@@ -215,17 +225,31 @@ class ControlScreen:
             await self.ws.close()
 
     async def _read(self, ws: ClientConnection) -> None:
-        async for text in ws:
-            frame = decode_server_frame(text)
-            if isinstance(frame, AlarmNew | AlarmUpdate):
-                self.states[str(frame.alarm.alarm_id)] = frame.alarm.state
-                self.changed.set()
+        try:
+            async for text in ws:
+                try:
+                    frame = decode_server_frame(text)
+                except ProtocolError:
+                    continue  # a frame this bench does not know; not one it waits for
+                if isinstance(frame, Ping):
+                    await ws.send(encode_frame(Pong(seq=frame.seq)))
+                elif isinstance(frame, AlarmNew | AlarmUpdate):
+                    self.states[str(frame.alarm.alarm_id)] = frame.alarm.state
+                    self.changed.set()
+        finally:
+            self.changed.set()  # wake a waiter: the connection is over
 
     async def wait_state(self, alarm_id: str, state: AlarmState, timeout: float) -> None:
         """Until the alarm has reached ``state`` (or a later one)."""
         wanted = _ORDER.index(state)
         async with asyncio.timeout(timeout):
             while _ORDER.index(self.states.get(alarm_id, AlarmState.RAISED)) < wanted:
+                if self.task is not None and self.task.done():
+                    code = self.ws.close_code if self.ws is not None else None
+                    raise RuntimeError(
+                        f"the control screen's connection ended (close code {code}) while "
+                        f"alarm {alarm_id} was not yet {state}"
+                    )
                 self.changed.clear()
                 await self.changed.wait()
 

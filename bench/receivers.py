@@ -55,12 +55,19 @@ _LEN64 = struct.Struct("!Q")
 # AlarmNew is the only server frame whose type is "alarm" (snapshot and update carry AlarmViews,
 # which have no "type"). Both spellings, in case a server serialises with json.dumps.
 _ALARM_MARKS = (b'"type":"alarm"', b'"type": "alarm"')
-_PING = re.compile(rb'^\{"type": ?"ping", ?"seq": ?(\d{1,12})\}$')
+_PING_TYPE = re.compile(rb'"type": ?"ping"')
+_PING_SEQ = re.compile(rb'"seq": ?(\d{1,12})')
+_PING_MAX = 256  # a ping is ~25 bytes; room for fields a later central may add
 
 
 def _ping_seq(payload: bytes) -> int | None:
-    """The ``seq`` of central's ping frame, or None for any other frame."""
-    found = _PING.match(payload)
+    """The ``seq`` of central's ping frame, or None for any other frame.
+
+    Any key order and extra fields: a ping that stopped matching would get no pong, and
+    central would close every screen a few seconds into the run."""
+    if len(payload) > _PING_MAX or not _PING_TYPE.search(payload):
+        return None
+    found = _PING_SEQ.search(payload)
     return int(found[1]) if found else None
 
 
@@ -254,11 +261,11 @@ class Receiver:
             data, ancdata, _flags, _addr = screen.sock.recvmsg(65536, STAMP_SPACE)
         except BlockingIOError:
             return
-        except OSError:
-            self._drop(screen)
+        except OSError:  # reset: central cut the screen (e.g. it answered no ping)
+            self._server_closed(screen)
             return
         if not data:
-            self._drop(screen)
+            self._server_closed(screen)
             return
         # The stamp of the newest segment this read took: exact for a frame that ends the read.
         stamp = read_stamp(ancdata) or time.time_ns()
@@ -305,8 +312,11 @@ class Receiver:
             with contextlib.suppress(OSError):
                 screen.sock.send(pong)
         elif opcode == OP_CLOSE:
-            self.closed_by_server[screen.group] = self.closed_by_server.get(screen.group, 0) + 1
-            self._drop(screen)
+            self._server_closed(screen)
+
+    def _server_closed(self, screen: Screen) -> None:
+        self.closed_by_server[screen.group] = self.closed_by_server.get(screen.group, 0) + 1
+        self._drop(screen)
 
     def on_alarm(self, screen: Screen, alarm_id: bytes, stamp: int, suspect: bool) -> None:
         now = time.time_ns()

@@ -18,14 +18,16 @@ from typing import Any
 
 import uvicorn
 
-from central import brokerconfig
+from central import backups, brokerconfig, reports_cli
 from central.app import create_app
 from central.auth import admin, redact
 from central.config import CentralSettings
+from central.drillplan import check_drill_plan
 from central.errors import CentralError
 from central.escalation import check_escalation
 from central.push.wire import FramesProtocol
 from central.routines import check_self_tests, load_alarm_response, load_evacuation
+from central.watchdog import SupervisedServer
 from configfile import ConfigError, ConfigProblem, load_settings, report
 from protocol.screen import MAX_FRAME_BYTES
 
@@ -80,6 +82,10 @@ def _load(path: Path) -> CentralSettings:
         load_evacuation(settings.routines.evacuation)
     except ConfigError as exc:
         problems += exc.problems
+    try:
+        check_drill_plan(settings)
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ConfigError(problems)
     return settings
@@ -94,7 +100,8 @@ def _run(path: Path) -> int:
         return 2
     scheme = "https" if settings.http.tls else "http"
     log.info("serving %s://%s:%d", scheme, settings.http.host, settings.http.port)
-    server = uvicorn.Server(server_config(settings))
+    # READY=1 and the watchdog for systemd (Type=notify), when it asks (central.watchdog).
+    server = SupervisedServer(server_config(settings))
     server.run()
     return 0 if server.started else 3  # 3: could not start (store, port), as uvicorn says
 
@@ -293,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_token_arguments(tokens)
     audit = commands.add_parser("audit", help="check the audit trail's hash chain")
     admin.add_audit_arguments(audit)
+    backups.add_arguments(commands)  # backup DEST / restore SRC (central.store.backup)
+    reports_cli.add_arguments(commands)  # reports purge / email (central.reports_cli)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -315,9 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     plain = {"broker-config": _broker_config, "arc-test": _arc_test}
     if args.command in plain:
         return plain[args.command](args)
-    if args.command in ("user", "token", "audit"):
+    # Commands on central's files, not its API: the config's paths (backups: central.backups).
+    on_files = {"user": admin.run, "token": admin.run, "audit": admin.run}
+    on_files |= {"backup": backups.run, "restore": backups.run}
+    on_files |= {"reports": reports_cli.run}
+    if args.command in on_files:
         try:
-            return admin.run(args, _load(Path(args.config)))
+            return on_files[args.command](args, _load(Path(args.config)))
         except ConfigError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import string
 from collections import Counter
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -26,8 +28,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from central.core import ALL_SITES, Person, Role
+from central.core.reports import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+)
+from central.core.signon import GroupRule, SignOnRules
 from central.core.supervision import OpeningHours
-from configfile.secrets import secret_problem
+from configfile.secrets import placeholder_kind, secret_problem
 from configfile.types import TimeZoneName
 from protocol.topics import ID_PATTERN
 
@@ -38,6 +46,10 @@ MIN_TOKEN_LENGTH = 24
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,62}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
+# An e-mail address as people write one (the SMTP server has the last word on it).
+EmailAddress = Annotated[
+    str, StringConstraints(pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$", max_length=254)
+]
 
 
 def _refuse_repeats(what: str, values: list[str]) -> None:
@@ -216,6 +228,10 @@ class RoutineSettings(_Section):
     evacuation: Path = Field(
         default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "evacuation.toml"
     )
+    # The drill plan (central.drillplan): how often each site drills, and which scenarios.
+    drills: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "routines" / "drills.toml"
+    )
 
 
 #: The keys shown in docs/arc.md and sample-central.toml: refused as a real site's ARC key.
@@ -300,6 +316,11 @@ class SiteSettings(_Section):
     # The sites whose screens an alarm of this one reaches when the escalation routine says
     # "neighbours" (routines/escalation.toml): the nearest colleagues of another office.
     neighbours: tuple[Id, ...] = ()
+    # How many days this site's incident reports are kept before they are anonymised
+    # (docs/reports.md); None: [reports] retention_days.
+    report_retention_days: int | None = Field(
+        default=None, ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS
+    )
 
     @model_validator(mode="after")
     def _plan_fits(self) -> SiteSettings:
@@ -344,6 +365,8 @@ class UserSettings(_Section):
     token: str = Field(min_length=MIN_TOKEN_LENGTH, repr=False)
     sites: tuple[str, ...] = Field(min_length=1)
     roles: tuple[Role, ...] = (Role.RESPONDER,)
+    # Where a leader or safety representative is told of a new incident report (docs/reports.md).
+    email: EmailAddress | None = None
 
     @field_validator("token")
     @classmethod
@@ -358,6 +381,139 @@ class UserSettings(_Section):
             sites=frozenset(self.sites),
             roles=frozenset(self.roles),
         )
+
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+ClaimName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$")]
+
+
+def _web_url(value: str, what: str) -> str:
+    """An https URL, or http on this machine only (a test provider): never a token in clear."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{what} must be an absolute https:// URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError(f"{what} must not hold a user, a query or a fragment")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(
+            f"{what} must use https://; plain http:// is only accepted on this machine"
+            " (localhost, 127.0.0.1, ::1: a test provider)"
+        )
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SsoGroupSettings(_Section):
+    """One ``[[sso.groups]]``: members of ``group`` (Entra ID: the group's object id) get these
+    roles and sites. A group may give roles only or sites only; a person gets the union of
+    all their groups (docs/sso.md)."""
+
+    group: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    roles: tuple[Role, ...] = ()
+    sites: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _gives_something(self) -> SsoGroupSettings:
+        if not self.roles and not self.sites:
+            raise ValueError(f"group {self.group!r} gives neither roles nor sites")
+        return self
+
+    def rule(self) -> GroupRule:
+        return GroupRule(self.group, frozenset(self.roles), frozenset(self.sites))
+
+
+class SsoSettings(_Section):
+    """``[sso]``: sign-in through the organisation's OpenID Connect provider (docs/sso.md).
+
+    The client secret is never in the file: ``client_secret_env`` names the environment
+    variable that holds it. The user id comes from ``user_claim`` — ``preferred_username`` by
+    default, because it is what people and the audit trail read (Entra ID: the UPN,
+    kari.nordmann@nav.no) — and the account is bound to the provider's ``sub`` at its first
+    sign-in, so a reassigned name cannot take over the account (central.core.signon)."""
+
+    issuer: str = Field(max_length=500)
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret_env: EnvName
+    client_secret: str | None = Field(default=None, repr=False)  # refused: see the validator
+    user_claim: ClaimName = "preferred_username"
+    groups_claim: ClaimName = "groups"
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # Where the provider sends the browser back; default: this central's own /sso/callback as
+    # the browser reached it. Set it behind a proxy that changes the scheme, host or path.
+    redirect_uri: str | None = Field(default=None, max_length=500)
+    timeout_s: float = Field(default=10.0, gt=0, le=60)  # each call to the provider
+    groups: tuple[SsoGroupSettings, ...] = Field(min_length=1)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        return _web_url(value, "issuer")
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _redirect(cls, value: str | None) -> str | None:
+        return None if value is None else _web_url(value, "redirect_uri")
+
+    @field_validator("client_id")
+    @classmethod
+    def _real_client(cls, value: str) -> str:
+        if placeholder_kind(value) is not None:
+            raise ValueError("client_id is a placeholder: the application's id at the provider")
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _no_secret_here(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "the client secret is never written in the configuration: put it in an"
+                " environment variable and name that variable in client_secret_env"
+            )
+        return value
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _secret_set(cls, value: str) -> str:
+        sso_secret(value)  # missing, empty or a placeholder: refused at start
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "openid" not in value or any(not s or " " in s for s in value):
+            raise ValueError("scopes must include 'openid' (and be single words)")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, groups: tuple[SsoGroupSettings, ...]) -> tuple[SsoGroupSettings, ...]:
+        _refuse_repeats("sso group", [g.group for g in groups])
+        return groups
+
+    def client_secret_value(self) -> str:
+        return sso_secret(self.client_secret_env)
+
+    def rules(self) -> SignOnRules:
+        return SignOnRules(self.user_claim, self.groups_claim, tuple(g.rule() for g in self.groups))
+
+
+def sso_secret(env: str) -> str:
+    """The client secret from environment variable ``env``; ValueError when unusable."""
+    value = os.environ.get(env, "").strip()
+    if not value:
+        raise ValueError(f"environment variable {env} (the SSO client secret) is not set")
+    problem = secret_problem(value, f"the client secret in {env}")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class DeviceSettings(_Section):
@@ -437,6 +593,81 @@ class VisitSettings(_Section):
     push_allow_private: bool = False
 
 
+class EmailSettings(_Section):
+    """``[email]``: the SMTP server that tells leaders and safety representatives of a new
+    incident report (central.reports, docs/reports.md). ``security``: ``starttls`` (port 587,
+    the default), ``tls`` (implicit TLS, port 465), or ``none`` — only to a server on this
+    machine (a local relay), since the login and the notice would cross the network in
+    clear. The password is never in the file: ``password_env`` names the environment
+    variable holding it. ``console_url``: the console's address as people open it, for the
+    link in the e-mail. ``ca_file``: a CA to check the server's certificate with (else the
+    system's)."""
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    from_address: EmailAddress
+    console_url: str = Field(max_length=500)
+    username: str | None = Field(default=None, min_length=1, max_length=254)
+    password_env: EnvName | None = None
+    password: str | None = Field(default=None, repr=False)  # refused: see the validator
+    ca_file: Path | None = None
+    timeout_s: float = Field(default=20.0, gt=0, le=120)
+    # Failed sends are tried again: after 5 s, doubling, at most this far apart.
+    retry_max_s: float = Field(default=600.0, ge=1, le=24 * 3600)
+
+    @field_validator("password")
+    @classmethod
+    def _no_password_here(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "the SMTP password is never written in the configuration: put it in an"
+                " environment variable and name that variable in password_env"
+            )
+        return value
+
+    @field_validator("console_url")
+    @classmethod
+    def _console(cls, value: str) -> str:
+        return _web_url(value, "console_url").rstrip("/")
+
+    @model_validator(mode="after")
+    def _safe(self) -> EmailSettings:
+        if self.security == "none" and not is_loopback(self.host):
+            raise ValueError(
+                "security = 'none' is only allowed to an SMTP server on this machine (a local"
+                " relay): use starttls or tls"
+            )
+        if (self.username is None) != (self.password_env is None):
+            raise ValueError("username and password_env go together: set both, or neither")
+        if self.password_env is not None:
+            self.password_value()  # unset or a placeholder: refused at start
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file {str(self.ca_file)!r} is not a readable file")
+        return self
+
+    def password_value(self) -> str | None:
+        if self.password_env is None:
+            return None
+        value = os.environ.get(self.password_env, "")
+        if not value.strip():
+            raise ValueError(
+                f"environment variable {self.password_env} (the SMTP password) is not set"
+            )
+        return _refuse_placeholder(value, f"the SMTP password in {self.password_env}")
+
+
+class ReportSettings(_Section):
+    """``[reports]``: incident reports (docs/reports.md). ``retention_days``: how long a report
+    is kept before it is anonymised, unless its site sets ``report_retention_days``; the job
+    runs at every start of central and then every ``retention_every_h`` hours."""
+
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS, ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS
+    )
+    retention_every_h: float = Field(default=24.0, ge=0.01, le=24 * 7)
+
+
 OPEN_REGISTRY_NOTICE = (
     "the device registry is open ([registry] open = true): every device the broker admits is"
     " trusted and rooms come from payloads; for trials only (docs/security.md)"
@@ -456,6 +687,9 @@ class CentralSettings(BaseSettings):
     routines: RoutineSettings = RoutineSettings()
     map: MapSettings = MapSettings()
     visits: VisitSettings = VisitSettings()
+    # Incident reports (docs/reports.md): retention, and the SMTP server that tells of them.
+    reports: ReportSettings = ReportSettings()
+    email: EmailSettings | None = None
     # ``open = true``: run without [[devices]] (trials only). Declared before ``sites`` so
     # that a missing registry is reported at the config's [[sites]] line.
     registry: RegistrySettings = RegistrySettings()
@@ -463,6 +697,8 @@ class CentralSettings(BaseSettings):
     devices: tuple[DeviceSettings, ...] = ()
     sites: tuple[SiteSettings, ...] = Field(min_length=1)
     users: tuple[UserSettings, ...] = ()
+    # Single sign-on through the organisation's OpenID Connect provider (docs/sso.md).
+    sso: SsoSettings | None = None
 
     @field_validator("devices")
     @classmethod
@@ -560,8 +796,31 @@ class CentralSettings(BaseSettings):
                     )
         return users
 
+    @field_validator("sso")
+    @classmethod
+    def _sso_sites(cls, sso: SsoSettings | None, info: ValidationInfo) -> SsoSettings | None:
+        sites = info.data.get("sites")
+        if sso is None or sites is None:  # no SSO, or the sites already failed
+            return sso
+        known = {s.id for s in sites} | {ALL_SITES}
+        for number, group in enumerate(sso.groups, start=1):
+            unknown = sorted(s for s in group.sites if s not in known)
+            if unknown:
+                raise ValueError(
+                    f"[[sso.groups]] #{number} ({group.group}) names unknown site(s):"
+                    f" {', '.join(unknown)}"
+                )
+        return sso
+
     def people(self) -> list[Person]:
         return [u.person() for u in self.users]
 
     def site(self, site_id: str) -> SiteSettings | None:
         return next((s for s in self.sites if s.id == site_id), None)
+
+    def report_retention_days(self, site_id: str) -> int:
+        """How long ``site_id``'s incident reports are kept (docs/reports.md)."""
+        site = self.site(site_id)
+        if site is not None and site.report_retention_days is not None:
+            return site.report_retention_days
+        return self.reports.retention_days

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlite_utils import Database
 
@@ -36,7 +36,7 @@ from central.core import (
     Person,
     Refusal,
 )
-from central.core.alarms import reaches
+from central.core.alarms import DESK_DEVICE, reaches
 from central.core.announcements import Origin
 from central.core.flood import (
     DESK_BURST,
@@ -52,21 +52,27 @@ from central.core.supervision import (
     Fault,
     Supervisor,
 )
+from central.drilling import Drilling
 from central.escalation import load_escalation
 from central.escalator import Escalator, first_raised
 from central.link import MqttLink
+from central.metrics import Metrics
 from central.push.hub import Hub, Screen
 from central.push.liveness import Pulse
 from central.push.wire import Prepared
 from central.registry import Registry, flood_faults
 from central.routines import load_alarm_response, load_self_tests
 from central.selftests import SelfTesting
+from central.reports import Reports
 from central.standby import Standby
 from central.store import Store
 from central.store import floods as stored_floods
+from central.store.backup import RunningLock
+from central.store.drills import DrillInfo
 from central.supervision import Watch
 from central.visiting import Visiting
 from protocol import (
+    AlarmLevel,
     AlarmMessage,
     AlarmSource,
     HeartbeatMessage,
@@ -117,8 +123,15 @@ def round_frame(found: TestRound) -> RoundFrame:
 class Central:
     """Create, ``await start()``, and ``await stop()``; the app's lifespan does this."""
 
-    def __init__(self, settings: CentralSettings, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: CentralSettings,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
+        # /metrics (central.metrics): counts what is committed; the app reads the rest live.
+        self.metrics = metrics or Metrics()
         self.clock = clock
         self.directory = Directory(settings.people())
         self.site_names = {s.id: s.name for s in settings.sites}
@@ -142,7 +155,7 @@ class Central:
             self.hub,
             lambda screen: self.watch.screens_changed(self._screen_sites(screen), self.clock()),
         )
-        self.store = Store(settings.store.path)
+        self.store = Store(settings.store.path, observe_commit=self.metrics.store_commit.observe)
         self.trail = Trail(self.store, clock)  # the audit trail (central.audit)
         self.link = MqttLink(
             settings.mqtt,
@@ -208,15 +221,26 @@ class Central:
         self.standby = Standby(
             settings, self.registry, self.store, self.hub, self.trail, self._tell_listeners
         )
+        # Drills (4.1, 4.2): rooms in drill mode make a real press there a drill (central
+        # decides, never the device); the plan, the drill log, training, routines read.
+        self.drilling = Drilling(settings, self.store, self.trail, self._tell_listeners, clock)
+        # Incident reports (2.4): a real alarm's raiser is asked to file one once it is
+        # resolved; the site's leader and safety representative are told (central.reports).
+        self.reports = Reports(
+            settings, self.store, self.hub, self.trail, self.standby, clock, self.site_names
+        )
         # Every screen of a site is told a test round is open there, and when it ends.
         self.testing.rounds.listeners.add(self._round_changed)
         # Called with the site whenever one of its alarms changes (the console's live board).
         self.alarm_listeners: set[Callable[[str, AlarmView | None], None]] = set()
         self._link_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # Held while central runs: `trygg-central restore` refuses then (central.store.backup).
+        self._running = RunningLock(settings.store.path)
 
     async def start(self) -> None:
         await self.hub.check_fanout()  # warns at start-up if screens would not get the direct path
+        self._running.hold_running()  # refused while a restore replaces the databases
         await self.store.open()
         stored = await self.store.restorable(self.clock() - DEFAULT_RETENTION)
         self.book = AlarmBook.restore(stored, site_names=self.site_names)
@@ -225,8 +249,11 @@ class Central:
         # Escalation goes on from the stages on record: none is taken twice across a restart.
         raised = await self.store.read(first_raised(a.alarm_id for a in self.book.active()))
         self.escalator.restore(self.book.active(), raised)
+        self.metrics.watch(self)  # /metrics reads the live parts from now on
         await self._restore_floods()
         await self.standby.start()
+        await self.drilling.start()  # rooms still in drill mode
+        await self.reports.start(self.book.kept())  # asks, the e-mail outbox, retention
         await self.announcing.start()
         await self.visiting.start()
         if self.registry.open:
@@ -259,7 +286,9 @@ class Central:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self.arc.stop()
+        await self.reports.stop()
         await self.store.close()
+        self._running.release()
 
     async def _tick_forever(self) -> None:
         while True:
@@ -272,6 +301,8 @@ class Central:
                 self.announcing.tick(now)
                 self.visiting.tick(now)
                 self.standby.tick(now)  # reminders before meetings with standby
+                self.drilling.tick(now)  # drill modes whose time ran out end
+                self.reports.tick(now)  # the incident reports' retention job, when due
                 # Nobody answered: widen. A flood escalates once, by its leader (floodcards).
                 held = self.flood_cards.held()
                 self._carry_out(self.escalator.tick(self.book, now, held))
@@ -295,13 +326,16 @@ class Central:
             self._stranger_faults(self.strangers.alarm(message, now))
             self.rejected["unregistered_device"] += 1
             return
-        message = placed
+        # Central decides what is a drill (the room in drill mode now), never the device.
+        drill = self.drilling.covering(placed.site, placed.device, placed.room, now)
+        message = placed.model_copy(update={"drill": drill is not None})
         show = True
         test_for: frozenset[str] | None = None
         if self.book.get(message.alarm_id) is None:
-            verdict = self.floods.alarm(message.site, message.device, now)
-            show = verdict.show
-            self._flood_faults(verdict.actions, now)
+            if not message.drill:  # a drill never uses up the room's flood budget
+                verdict = self.floods.alarm(message.site, message.device, now)
+                show = verdict.show
+                self._flood_faults(verdict.actions, now)
             test_for, close_when_stored = self.testing.test_audience(message, now)
             if close_when_stored:
                 self._close_when_stored[message.alarm_id] = "button tested in a test round"
@@ -387,7 +421,8 @@ class Central:
             health = message.health
         else:
             return
-        actions = self.book.sync(message.site, message.device, health.alarms, now)
+        drill = self.drilling.covering(message.site, message.device, None, now) is not None
+        actions = self.book.sync(message.site, message.device, health.alarms, now, drill)
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
 
@@ -420,6 +455,7 @@ class Central:
         log.info("screen of %s connected (%d screens)", person.user_id, len(self.hub))
         self.watch.greet(screen)
         self.standby.joined(screen, self.clock())  # open standby requests to this person
+        self.reports.joined(screen)  # incident reports this person is asked to file
         self.watch.screens_changed(self._screen_sites(screen), self.clock())
         self.pulse.joined(screen)  # pinged from now on; one that stops answering is closed
 
@@ -467,7 +503,10 @@ class Central:
         if isinstance(command, RaiseRequest):
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
             now = self.clock()
-            if self._desk_flood(screen.person, command, now):  # one card for the person
+            # A drill if the desk's room is in drill mode now (central decides, never the desk).
+            drill = self.drilling.covering(command.site, DESK_DEVICE, command.room, now)
+            command = command.model_copy(update={"drill": drill is not None})
+            if not command.drill and self._desk_flood(screen.person, command, now):
                 self._merge((command.site, screen.person.user_id, True), now)
             actions = self.book.raise_from_screen(screen.person, command, now)
             actions = self.standby.route(self.book, actions, now)
@@ -509,6 +548,35 @@ class Central:
         )
         refused = self._carry_out(self.standby.route(self.book, actions, now))
         return refused[0].reason if refused else None
+
+    def raise_drill(
+        self,
+        person: Person,
+        site: str,
+        room: str,
+        floor: str | None,
+        level: AlarmLevel,
+        info: DrillInfo,
+    ) -> tuple[UUID, str | None]:
+        """A drill raised by a leader from the console for ``room``: an alarm like a desk's,
+        raised by them and marked drill from the start, through the whole chain but the ARC.
+        Its id, and None or the reason it was refused."""
+        now = self.clock()
+        alarm_id = uuid4()
+        request = RaiseRequest(
+            alarm_id=alarm_id,
+            level=level,
+            site=site,
+            room=room,
+            floor=floor,
+            input="console",
+            raised_at=now,
+            drill=True,
+        )
+        log.info("drill %s raised from the console by %s in %s", alarm_id, person.user_id, room)
+        self.drilling.expect(alarm_id, info)
+        refused = self._carry_out(self.book.raise_from_screen(person, request, now))
+        return alarm_id, refused[0].reason if refused else None
 
     def phone_position(self, person: Person, alarm_id: UUID, position: Position) -> str | None:
         """A newer position of a phone's alarm: stored and on screens; or why not."""
@@ -659,6 +727,8 @@ class Central:
         self.escalator.wrote(persist, self._covered)
         future = self.store.submit(persist)
         future.add_done_callback(lambda f: self._written(persist, f))
+        if persist.insert and persist.alarm is not None and persist.alarm.drill:
+            self.drilling.recorded(persist.alarm, self.clock())  # the drill log's row
 
     def _covered(self, alarm: AlarmView) -> bool:
         """Whether a screen of the alarm's site other than its raiser's is connected now."""
@@ -675,11 +745,14 @@ class Central:
             return
         now = self.clock()
         self._carry_out(self.book.committed(persist, now))
+        self.metrics.committed(persist)  # raised, first "I'm coming", resolved: after the ack
         for escalated in self.escalator.stored(persist):  # stored: the ARC hears it once
             view = self.book.get(persist.alarm_id)
             if view is not None:
                 self.arc.escalated(view, escalated)
         self.arc.stored(persist.alarm)  # a resolution of an alarm the ARC had: its restore
+        if persist.alarm is not None:  # a real alarm's resolution stored: ask for a report
+            self.reports.resolved(persist.alarm)
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)
@@ -694,6 +767,12 @@ class Central:
     @property
     def open_registry(self) -> bool:
         return self.registry.open
+
+    @property
+    def link_running(self) -> bool:
+        """The MQTT link's task runs (connected or retrying); False once it has died. For
+        the watchdog (central.watchdog), which must not restart central for a broker outage."""
+        return self._link_task is not None and not self._link_task.done()
 
     async def read(self, query: Callable[[Database], T]) -> T:
         found: T = await self.store.read(query)

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from configfile import ConfigError, load_settings, report, validate_file
 from desktop.config import DeskSettings
@@ -53,6 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "focus-alarm", help="give the newest alarm window of the running client the keyboard"
     )
+    connect = commands.add_parser(
+        "connect",
+        help="pair this desk with central: shows a code to approve on the console's /connect"
+        " page, then keeps the desk's credential in a file only you can read",
+    )
+    connect.add_argument("url", metavar="URL", help="central's address, e.g. https://trygg.example")
+    connect.add_argument("--credential", metavar="FILE", help="where to keep the credential")
+    connect.add_argument("--label", help="the desk's name shown on the console (its host name)")
+    connect.add_argument("--language", choices=("nb", "en"), default="nb")
+    connect.add_argument("--ca", metavar="FILE", help="the office CA, if central's is not trusted")
+    # SUPPRESS: `trygg-desk --config FILE connect URL` works too (the option before it).
+    connect.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="the desk TOML to write"
+    )
+    autostart = commands.add_parser(
+        "autostart",
+        help="start the window client at login (on: with --config FILE), stop that (off), "
+        "or say whether it does (status)",
+    )
+    autostart.add_argument("action", choices=("on", "off", "status"))
+    # SUPPRESS: `trygg-desk --config FILE autostart on` works too (the option before it).
+    autostart.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="the desk TOML file"
+    )
     return parser
 
 
@@ -60,11 +85,31 @@ def validate_config(path: str) -> int:
     return report(validate_file(DeskSettings, path), path)
 
 
+def _connect(args: argparse.Namespace) -> int:
+    from desktop.config import Language
+    from desktop.pairing import connect
+
+    return connect(
+        args.url,
+        credential=Path(args.credential) if args.credential else None,
+        config=Path(args.config) if args.config else None,
+        label=args.label,
+        language=Language(args.language),
+        ca=args.ca,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "validate-config":
         return validate_config(args.file)
+    if args.command == "connect":
+        return _connect(args)
+    if args.command == "autostart":
+        from desktop.autostart import run_autostart
+
+        return run_autostart(args.action, args.config)
     if args.command in ("silent-alarm", "focus-alarm"):
         from desktop.gui.run import trigger
 

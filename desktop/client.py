@@ -34,6 +34,7 @@ from desktop.core import (
     RaiseWatch,
     Reaction,
 )
+from desktop.core.reports import ReportEvent
 from desktop.core.standby import StandbyEvent
 from protocol.screen import (
     AnnounceRequest,
@@ -127,6 +128,7 @@ ClientEvent = (
     | AnnouncementEvent
     | AnnounceRefused
     | StandbyEvent
+    | ReportEvent
 )
 
 
@@ -357,6 +359,8 @@ class DeskClient:
             self._emit(event)
         for visit in reaction.visits:  # a colleague overdue from a home visit: call them
             self._emit(visit)
+        for report in reaction.reports:  # write an incident report; a new one was filed
+            self._emit(report)
         if reaction.announce_refused is not None:
             self._emit(AnnounceRefused(*reaction.announce_refused))
 

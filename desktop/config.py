@@ -2,7 +2,9 @@
 client behaves (language, the location a silent alarm names, its hotkey, the sound).
 
 Read from TOML with :func:`configfile.load_settings`; ``TRYGG_DESK_TOKEN`` in the environment
-overrides the file, so the token need not be written down next to the server address.
+overrides the file, so the token need not be written down next to the server address. Better
+still, ``credential_file`` names the file ``trygg-desk connect`` wrote (desktop.credential):
+the token then never appears in the config at all.
 """
 
 from __future__ import annotations
@@ -12,12 +14,21 @@ from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from configfile.secrets import placeholder_kind, secret_problem
 from desktop.core.keys import parse_hotkey
+from desktop.credential import CredentialError, read_credential
 from protocol.messages import AlarmLevel, ShortText
 from protocol.topics import SiteId
 
@@ -93,7 +104,9 @@ class SoundSettings(_Section):
 
 
 class DeskSettings(BaseSettings):
-    """``server`` is central's websocket URL (``ws://`` or ``wss://``); ``token`` is the user's.
+    """``server`` is central's websocket URL (``ws://`` or ``wss://``); ``token`` is the user's,
+    or ``credential_file`` the file holding it (``trygg-desk connect`` writes one): one of the
+    two, not both.
 
     ``location`` may be left out (the silent alarm is then unavailable, and says why).
     """
@@ -103,7 +116,9 @@ class DeskSettings(BaseSettings):
     )
 
     server: str
-    token: SecretStr
+    # Declared before ``token``: the token's validator reads the file named here.
+    credential_file: Path | None = None
+    token: SecretStr = Field(default=SecretStr(""), validate_default=True)
     language: Language = Language.NB
     location: LocationSettings | None = None
     hotkey: HotkeySettings = HotkeySettings()
@@ -134,21 +149,62 @@ class DeskSettings(BaseSettings):
             )
         return value
 
+    @field_validator("credential_file")
+    @classmethod
+    def _usable_credential(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        try:
+            problem = _token_problem(read_credential(path))
+        except CredentialError as exc:
+            raise _refuse("bad_credential_file", str(exc)) from None
+        if problem is not None:
+            raise _refuse(
+                "bad_credential_file", f"{path} holds no usable token: it {problem.message()}"
+            )
+        return path
+
     @field_validator("token")
     @classmethod
-    def _real_token(cls, value: SecretStr) -> SecretStr:
+    def _real_token(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if "credential_file" not in info.data:  # the file was refused, and that is reported
+            return value
         token = value.get_secret_value()
-        if len(token) < MIN_TOKEN_LENGTH:
+        path: Path | None = info.data["credential_file"]
+        if path is not None:
+            stored = read_credential(path)
+            # The same token again is the file's (settings validated a second time).
+            if token and token != stored:
+                raise _refuse(
+                    "token_and_credential_file",
+                    "give either token or credential_file, not both (TRYGG_DESK_TOKEN counts)",
+                )
+            return SecretStr(stored)
+        if not token:
             raise _refuse(
-                "short_token",
-                f"must be at least {MIN_TOKEN_LENGTH} characters (it is {len(token)}); "
-                "ask the central administrator for your token",
+                "no_token",
+                "required: token, or credential_file (run `trygg-desk connect <central URL>`)",
             )
-        if any(ch.isspace() for ch in token) or not token.isprintable():
-            raise _refuse("bad_token", "must not contain spaces or control characters")
-        if placeholder_kind(token) is not None:
-            raise _refuse("placeholder_token", "is a placeholder, not a real token")
-        weak = secret_problem(token, "the token")
-        if weak is not None:
-            raise _refuse("weak_token", weak)
+        problem = _token_problem(token)
+        if problem is not None:
+            raise problem
         return value
+
+
+def _token_problem(token: str) -> PydanticCustomError | None:
+    """Why ``token`` cannot be a desk's token, or None."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        return _refuse(
+            "short_token",
+            f"must be at least {MIN_TOKEN_LENGTH} characters (it is {len(token)}); "
+            "ask the central administrator for your token",
+        )
+    if any(ch.isspace() for ch in token) or not token.isprintable():
+        return _refuse("bad_token", "must not contain spaces or control characters")
+    if placeholder_kind(token) is not None:
+        return _refuse("placeholder_token", "is a placeholder, not a real token")
+    weak = secret_problem(token, "the token")
+    if weak is not None:
+        return _refuse("weak_token", weak)
+    return None

@@ -27,6 +27,13 @@ Standby for a risky meeting (docs/standby.md): ``{"event": "standby", "meeting_i
 "owner", "owner_name", "room", "address", "start", "end", "concern", "note", "answer",
 "reminder", "text"}`` when a colleague asks this user to stand by (and when it changes); stdin
 takes ``standby <meeting_id> yes`` or ``standby <meeting_id> no``.
+
+Incident reports (docs/reports.md): ``{"event": "report_ask", "alarm_id", "site", "room",
+"level", "raised_at", "resolved_at", "why", "path", "closed", "url", "text"}`` when this user is
+asked to write a report after a real alarm (``closed`` true: it was filed, drop the prompt);
+``{"event": "report_filed", "report_id", "site", "filed_at", "path", "url", "text"}`` on a
+leader's or safety representative's desk when a report of their site is filed. ``url`` opens
+the console's form or the report in a browser.
 """
 
 from __future__ import annotations
@@ -67,11 +74,19 @@ from desktop.core import (
     TriggerSource,
 )
 from desktop.core.mobile import position_text
+from desktop.core.reports import ReportEvent, console_url, report_text
 from desktop.core.standby import StandbyEvent, standby_text
 from desktop.core.visits import visit_text
 from desktop.errors import BadCommandLine
 from protocol import AnnouncementKind
-from protocol.screen import AlarmState, AnnounceRequest, CommandKind, FaultFrame, VisitNotice
+from protocol.screen import (
+    AlarmState,
+    AnnounceRequest,
+    CommandKind,
+    FaultFrame,
+    ReportFiled,
+    VisitNotice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +155,20 @@ def visit_line(frame: VisitNotice) -> bytes:
     """A colleague has not checked out of a home visit (the visit timer): one JSON line."""
     fields = frame.model_dump(mode="json", exclude={"type"})
     line = {"event": "visit_overdue", **fields, "text": visit_text(frame, str, UTC)}
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+
+
+def report_line(event: ReportEvent, server: str) -> bytes:
+    """An incident report to write (or no longer), or a new one filed: one JSON line."""
+    frame = event.frame
+    kind = "report_filed" if isinstance(frame, ReportFiled) else "report_ask"
+    fields = frame.model_dump(mode="json", exclude={"type"})
+    line = {
+        "event": kind,
+        **fields,
+        "url": console_url(server, frame.path),
+        "text": report_text(frame, str, UTC),
+    }
     return json.dumps(line, ensure_ascii=False).encode() + b"\n"
 
 
@@ -245,6 +274,10 @@ async def print_events(
             continue
         if isinstance(event, VisitNotice):
             out.write(visit_line(event))
+            out.flush()
+            continue
+        if isinstance(event, ReportEvent):
+            out.write(report_line(event, client.settings.server))
             out.flush()
             continue
         message = describe(event, client.settings.server)

@@ -2,10 +2,12 @@
 
     trygg-edge --config /etc/trygg/edge.toml
     trygg-edge validate-config /etc/trygg/edge.toml
+    trygg-edge doctor --config /etc/trygg/edge.toml [--json]
 
 Logs go to stderr, one line per event; stdout stays free for machine-readable output.
 Exit status 2 means the configuration was refused (each problem printed as
-``file:line: [where] reason``).
+``file:line: [where] reason``). ``doctor`` checks an installation before its first alarm
+(edge.doctor): one line per check on stdout, exit status 1 if any check failed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from configfile import ConfigError, load_settings, report, validate_file
 from edge.config import EdgeSettings
@@ -42,6 +46,38 @@ def _parser() -> argparse.ArgumentParser:
         "validate-config", help="check a configuration file and exit (0 ok, 2 problems)"
     )
     check.add_argument("file", metavar="FILE")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check pins, serial port, broker, clock and outbox before the first alarm "
+        "(0 ready, 1 a check failed, 2 config refused)",
+        description="Check this device's installation: config, GPIO pin factory and pins, "
+        "the sensor board's serial port, the broker (DNS, TCP, TLS, MQTT login), the clock "
+        "and the outbox. Changes nothing and sends no alarm; stop the agent first for the "
+        "full check (it holds the pins, the port and the broker session).",
+    )
+    doctor.add_argument(
+        "--config", dest="doctor_config", metavar="FILE", help="edge configuration (TOML)"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument(
+        "--expect-pins",
+        metavar="FACTORY",
+        help="the gpiozero pin factory this device must use (default: lgpio on a Raspberry Pi)",
+    )
+    doctor.add_argument(
+        "--time-peer",
+        metavar="HOST[:PORT]",
+        default="broker",
+        help="an NTP server to compare the clock with ('broker': the broker's host, the "
+        "default; 'none': no comparison)",
+    )
+    doctor.add_argument(
+        "--serial-listen",
+        metavar="SECONDS",
+        type=float,
+        default=2.5,
+        help="how long to listen for the sensor board's frames (default 2.5)",
+    )
     return parser
 
 
@@ -55,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "validate-config":
         return _validate(args.file)
+    if args.command == "doctor":
+        config = args.doctor_config or args.config
+        if not config:
+            parser.error("doctor needs --config FILE")
+        return _doctor(args, config)
     if not args.config:
         parser.error("--config FILE is required to run the agent")
     try:
@@ -73,6 +114,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _validate(path: str) -> int:
     return report(validate_file(EdgeSettings, path), path)
+
+
+def _doctor(args: argparse.Namespace, config: str) -> int:
+    from edge.core import doctor as judge  # the doctor's I/O is only needed to run it
+    from edge.doctor import Options, diagnose
+
+    peer = None if args.time_peer == "none" else args.time_peer
+    options = Options(
+        Path(config),
+        expect_pins=args.expect_pins,
+        time_peer=peer,
+        serial_listen_s=args.serial_listen,
+    )
+    verdicts = asyncio.run(diagnose(options))
+    if args.json:
+        print(json.dumps(judge.as_json(verdicts), ensure_ascii=False, indent=2))
+    else:
+        plain = not _can_print("✓✗–")
+        for verdict in verdicts:
+            print(judge.line(verdict, ascii_only=plain))
+        print(judge.summary(verdicts, ascii_only=plain))
+    if any(v.check == "config" and v.status is judge.Status.FAIL for v in verdicts):
+        return EXIT_CONFIG
+    return EXIT_FAILURE if judge.failed(verdicts) else 0
+
+
+def _can_print(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 async def _run(settings: EdgeSettings) -> None:

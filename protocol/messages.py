@@ -68,6 +68,8 @@ class AlarmMessage(_Message):
     raised_at: AwareDatetime
     presses: int = Field(default=1, ge=1, le=1_000_000)
     test: bool = False
+    # Ignored by central, which decides what is a drill (docs/drills.md): a device never
+    # makes a real alarm a drill. Kept so that older devices' payloads still validate.
     drill: bool = False
     # The contact was already closed when the device started (a press cut short by a power
     # cut or a crash): raised as an alarm, and marked so in the record.
@@ -104,6 +106,9 @@ class AckMessage(_Message):
     rev: int | None = Field(default=None, ge=1)
     # False: stored, but no colleague has it on screen yet. Absent (older central): shown.
     shown: bool = True
+    # A drill (central decides: a press in a room in drill mode, docs/drills.md): the device
+    # shows its drill pattern. Absent (older central): not a drill.
+    drill: bool = False
 
 
 #: At most this many held alarms in one device's health (keeps a status under 4 KiB).
@@ -128,6 +133,9 @@ class HeldAlarm(BaseModel):
     input: InputName
     presses: int = Field(default=1, ge=1, le=1_000_000)
     state: HeldState
+    # True: the device shows it as a drill (an ack said ``drill``); absent: not a drill (an
+    # older device never says it, and hears a drill's ack again with each heartbeat).
+    drill: bool | None = None
 
 
 class Health(BaseModel):

@@ -270,6 +270,43 @@ class VisitNotice(_Frame):
     at: AwareDatetime
 
 
+class ReportAsk(_Frame):
+    """central → the desks of a person asked to file an incident report (STANDARD 2.4) on a
+    real alarm that has just been resolved (never a test or a drill): its raiser, else whoever
+    registered a meeting in that room then, else the colleagues who came (``why``: ``raiser``,
+    ``meeting``, ``responder``). Sent when the alarm is resolved and again each time the desk
+    connects while the report is owed; ``closed`` true once it is filed (or marked not needed)
+    on any screen, so the desk drops its prompt. ``path``: the console's form for it, relative
+    to central's address (the desk opens it in the browser). The frame never carries what
+    happened. Part of ``ServerFrame``; a screen built before it ignores it as an unknown frame."""
+
+    type: Literal["report_ask"] = "report_ask"
+    alarm_id: UUID
+    site: str
+    site_name: str | None = None
+    room: str
+    level: AlarmLevel
+    raised_at: AwareDatetime
+    resolved_at: AwareDatetime | None = None
+    why: str = "raiser"
+    path: str
+    closed: bool = False
+
+
+class ReportFiled(_Frame):
+    """central → the desks of the site's leader(s) and safety representative(s): a new incident
+    report was filed at ``site``; ``path`` opens it in the console (where opening it is
+    recorded in the read log). Only the site and the time: the report's content is read in the
+    console, never pushed. Part of ``ServerFrame``; a screen built before it ignores it."""
+
+    type: Literal["report_filed"] = "report_filed"
+    report_id: UUID
+    site: str
+    site_name: str | None = None
+    filed_at: AwareDatetime
+    path: str
+
+
 AnyServerFrame = (
     Hello
     | Snapshot
@@ -282,6 +319,8 @@ AnyServerFrame = (
     | AnnouncementFrame
     | StandbyFrame
     | VisitNotice
+    | ReportAsk
+    | ReportFiled
 )
 ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 

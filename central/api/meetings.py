@@ -21,6 +21,7 @@ from central.core import Person, Role
 from central.core.standby import MAX_ADDRESS, MAX_NOTE, Concern, Meeting, MeetingRequest
 from central.service import Central
 from central.store import accounts as rows
+from central.web.drills import has_training
 
 router = APIRouter(prefix="/api/meetings", tags=["meetings"])
 
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/api/meetings", tags=["meetings"])
 STANDBY_ROLES = frozenset({Role.RESPONDER, Role.LEADER})
 _STATUS = {"unknown_meeting": status.HTTP_404_NOT_FOUND, "not_asked": status.HTTP_403_FORBIDDEN}
 _INVALID = 422
+#: The warning to an employee with no training recorded (4.1); the meeting is registered.
+NO_TRAINING = "no_training"
 
 
 class MeetingIn(BaseModel):
@@ -139,8 +142,12 @@ async def register_meeting(central: Central, person: Person, body: MeetingIn) ->
 
 @router.post("", dependencies=[needs(Action.REGISTER_MEETING)], status_code=status.HTTP_201_CREATED)
 async def register(body: MeetingIn, central: CentralDep, person: PersonDep) -> dict[str, Any]:
-    """Register a meeting with standby; the colleagues' desks are asked at once."""
-    return meeting_json(await register_meeting(central, person, body))
+    """Register a meeting with standby; the colleagues' desks are asked at once. ``warnings``
+    says ``no_training`` to an employee with no drill or training recorded (STANDARD 4.1:
+    trained before they hold meetings): a warning, never a refusal."""
+    found = meeting_json(await register_meeting(central, person, body))
+    trained = await has_training(central, person.user_id)
+    return {**found, "warnings": [] if trained else [NO_TRAINING]}
 
 
 @router.get("", dependencies=[needs(Action.REGISTER_MEETING)])

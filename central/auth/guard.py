@@ -35,7 +35,10 @@ log = logging.getLogger("central.auth")
 MAX_FORM_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Public routes a client without a session calls with a JSON body (no CSRF token to give).
-NO_SESSION_JSON = frozenset({"/api/mobile/credential"})
+NO_SESSION_JSON = frozenset(
+    {"/api/mobile/credential", "/api/desk/pairings", "/api/desk/pairings/token"}
+)
+MACHINE_PATHS = frozenset({"/openapi.json", "/metrics"})  # outside /api/, yet not pages
 REVOKED = 4401  # the close code of a socket whose credential ended
 # Renders an HTML error page: (scope, status, message) → ASGI app answering it.
 ErrorPage = Callable[[Scope, int, str], ASGIApp]
@@ -87,7 +90,8 @@ class Guard:
         state["person"] = person
         state["session_id"] = session_id
         action = endpoint.action
-        api = template.startswith("/api/") or template == "/openapi.json" or method == WS
+        # Machines' endpoints answer 401/403 in JSON, never a redirect to the login page.
+        api = template.startswith("/api/") or template in MACHINE_PATHS or method == WS
         if action is None:
             log.error("%s %s declares no action: refused", method, template)
             await self._refuse(scope, receive, send, 403, "no rule allows this endpoint", api)

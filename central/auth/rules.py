@@ -41,6 +41,23 @@ class Action(StrEnum):
     REGISTER_MEETING = "register_meeting"
     ANSWER_STANDBY = "answer_standby"
     READ_MEETINGS = "read_meetings"
+    # Drills and training (4.1, 4.2; central.core.drills): a leader runs drills (drill mode
+    # for a room, a drill raised from the console, the evaluation) and records trainings; the
+    # leader, the safety representative and the admin read the drill log, the plan and the
+    # training register. Who has read the routines (1.1, 3.6) is theirs to see too.
+    RUN_DRILLS = "run_drills"
+    READ_DRILLS = "read_drills"
+    READ_ROUTINE_READS = "read_routine_reads"
+    # Incident reports (2.4, central.core.reports): every employee files reports and reads
+    # their own (the route checks whose); the site's leaders, safety representatives and
+    # admins read (and export) the site's; the read log and the retention runs are the safety
+    # representative's (and the admin's) to check.
+    FILE_REPORT = "file_report"
+    READ_REPORTS = "read_reports"
+    MARK_REPORT_SEEN = "mark_report_seen"
+    FOLLOW_UP_REPORT = "follow_up_report"
+    READ_REPORT_LOG = "read_report_log"
+    READ_METRICS = "read_metrics"  # /metrics: Prometheus scrapes it with a bearer token
 
 
 _EVERYONE = frozenset(Role)
@@ -72,6 +89,25 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.REGISTER_MEETING: _EVERYONE,
     Action.ANSWER_STANDBY: frozenset({Role.RESPONDER, Role.LEADER, Role.ADMIN}),
     Action.READ_MEETINGS: frozenset({Role.RESPONDER, Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
+    # Drills: the unit's manager runs them (the employer's duty, 4.1); the safety
+    # representative watches over training and routines (1.1) and reads, never runs.
+    Action.RUN_DRILLS: frozenset({Role.LEADER, Role.ADMIN}),
+    Action.READ_DRILLS: frozenset({Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
+    Action.READ_ROUTINE_READS: frozenset({Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
+    # Incident reports: deny by default. Not responders, facility managers or colleagues: a
+    # report is for the manager and the safety representative (STANDARD 2.4); the admin of a
+    # site reads and exports them for the employer's own system, and is in the read log.
+    Action.FILE_REPORT: _EVERYONE,
+    Action.READ_REPORTS: frozenset({Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
+    Action.MARK_REPORT_SEEN: frozenset({Role.LEADER, Role.SAFETY_REP}),
+    Action.FOLLOW_UP_REPORT: frozenset({Role.LEADER}),
+    Action.READ_REPORT_LOG: frozenset({Role.SAFETY_REP, Role.ADMIN}),
+    # The system's health in numbers (central.metrics): those who run it and get its faults.
+    # The least of today's roles that fits a scraper's account: it reads neither the audit
+    # trail nor meetings, answers no alarm and manages no account (it may still run tests and
+    # announce, so its token file is kept like a secret: docs/operations.md). The route also
+    # asks for an account of every site: the numbers cover every site.
+    Action.READ_METRICS: frozenset({Role.FACILITY_MANAGER, Role.ADMIN}),
 }
 
 # The screen socket's messages (their ``type``) → action: the same rules as the console's

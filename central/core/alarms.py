@@ -143,6 +143,7 @@ def _agrees(committed: AlarmView, held: HeldAlarm) -> bool:
         committed.state is not AlarmState.RESOLVED
         and committed.presses == held.presses
         and _held_for(committed) == held.state.value
+        and committed.drill == bool(held.drill)  # a device that restarted forgets a drill
     )
 
 
@@ -280,7 +281,8 @@ class AlarmBook:
         if (view.site, view.device) != (message.site, message.device):
             return [Refusal(message.alarm_id, "alarm_id_of_other_device")]
         if view.state is AlarmState.RESOLVED and message.presses > view.presses:
-            return self._after_resolution(entry, message.presses - view.presses, now)
+            presses = message.presses - view.presses
+            return self._after_resolution(entry, presses, now, message.drill)
         actions: list[Action] = []
         if message.presses > view.presses and view.state is not AlarmState.RESOLVED:
             entry.view = view.model_copy(update={"presses": message.presses})
@@ -305,9 +307,13 @@ class AlarmBook:
             actions.extend(self._ack(entry.committed, now))
         return actions
 
-    def _after_resolution(self, entry: _Entry, presses: int, now: datetime) -> list[Action]:
+    def _after_resolution(
+        self, entry: _Entry, presses: int, now: datetime, drill: bool
+    ) -> list[Action]:
         """``presses`` presses on a resolved alarm: they are its successor alarm, new or
-        pressed again (or, resolved too, its own successor's), never the old alarm."""
+        pressed again (or, resolved too, its own successor's), never the old alarm. ``drill``:
+        the shell's word on a new press from that device *now* (its room in drill mode): a
+        press after a drill's resolution is real once the drill mode has ended."""
         old = entry.view
         actions: list[Action] = []
         if entry.committed is not None and entry.committed.state is AlarmState.RESOLVED:
@@ -324,7 +330,7 @@ class AlarmBook:
             raised_at=now,
             presses=presses,
             test=old.test,
-            drill=old.drill,
+            drill=drill,
         )
         note = f"pressed after the resolution of {old.alarm_id}"
         actions.extend(self._alarm(follow, now, entry.only, note))
@@ -600,7 +606,12 @@ class AlarmBook:
     # --- state sync with devices -----------------------------------------------------------
 
     def sync(
-        self, site: str, device: str, held: Iterable[HeldAlarm], now: datetime
+        self,
+        site: str,
+        device: str,
+        held: Iterable[HeldAlarm],
+        now: datetime,
+        drill: bool = False,
     ) -> list[Action]:
         """A device listed the alarms it holds as active (its status or heartbeat).
 
@@ -610,6 +621,7 @@ class AlarmBook:
         A held alarm with more presses than a resolved one has had presses after the
         resolution: they become its successor alarm, as in :meth:`alarm`. Alarms the
         record does not have are left to the device, which re-sends what is not acked.
+        ``drill``: whether a new press from the device would be a drill now (the successor).
         """
         self._prune(now)
         actions: list[Action] = []
@@ -621,9 +633,8 @@ class AlarmBook:
             if entry is None or (entry.view.site, entry.view.device) != (site, device):
                 continue
             if entry.view.state is AlarmState.RESOLVED and alarm.presses > entry.view.presses:
-                actions.extend(
-                    self._after_resolution(entry, alarm.presses - entry.view.presses, now)
-                )
+                presses = alarm.presses - entry.view.presses
+                actions.extend(self._after_resolution(entry, presses, now, drill))
             elif entry.committed is not None and not _agrees(entry.committed, alarm):
                 actions.extend(self._ack(entry.committed, now))
         if len(held) < MAX_HELD_ALARMS:
@@ -858,6 +869,7 @@ class AlarmBook:
                 input=None if view.test else view.input,
                 rev=view.rev or None,  # 0: a row stored before revisions
                 shown=view.shown_at is not None,
+                drill=view.drill,  # central's word: the device shows its drill pattern
             )
         ]
 

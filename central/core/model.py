@@ -119,7 +119,8 @@ class AckEdge:
     ``presses`` is the committed row's count: the device keeps re-sending a higher one.
     ``input`` is the alarm's input: a device that does not hold the alarm takes it up there
     (None for a test alarm, which no device takes up). ``rev`` is the committed row's revision
-    (None for a row stored before revisions), ``shown`` whether a colleague's screen has it.
+    (None for a row stored before revisions), ``shown`` whether a colleague's screen has it,
+    ``drill`` whether it is a drill (the device shows its drill pattern; docs/drills.md).
     """
 
     site: str
@@ -132,6 +133,7 @@ class AckEdge:
     input: str | None
     rev: int | None = None
     shown: bool = True
+    drill: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ class MqttLink:
         self._clock = clock
         self.devices = Devices()
         self.connected = False
+        self.connects = 0  # links established (subscribed) since start: reconnects = this - 1
         self.received = 0
         # (sequence number, item): the number keeps the order when unsent items are requeued.
         self._acks: deque[tuple[int, Outgoing]] = deque(maxlen=MAX_PENDING_ACKS)
@@ -187,6 +188,7 @@ class MqttLink:
                 input=item.input,
                 rev=item.rev,
                 shown=item.shown,
+                drill=item.drill,
             )
             topic, payload = encode(message)
             what = f"ack {item.alarm_id} {item.state}"
@@ -239,6 +241,7 @@ class MqttLink:
                 async with self._client() as client:
                     await client.subscribe([(subscription(kind), 1) for kind in INGEST_KINDS])
                     self.connected = True
+                    self.connects += 1
                     self._link_changed(True)
                     backoff = BACKOFF_FIRST_S
                     log.info("mqtt: connected to %s as %s", where, self._settings.client_id)

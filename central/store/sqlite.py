@@ -17,6 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -29,8 +30,12 @@ from central.core import Persist
 from central.errors import StoreClosed, StoreError
 from central.store.accounts import create_schema as create_accounts_schema
 from central.store.announcements import create_schema as create_announcements_schema
+from central.store.drills import create_schema as create_drills_schema
 from central.store.floods import create_schema as create_floods_schema
+from central.store.identities import create_schema as create_identities_schema
 from central.store.meetings import create_schema as create_meetings_schema
+from central.store.pairings import create_schema as create_pairings_schema
+from central.store.reports import create_schema as create_reports_schema
 from central.store.rows import ALARM_COLUMNS, EVENT_COLUMNS, alarm_row, alarm_view, event_row
 from central.store.testlog import create_schema as create_testlog_schema
 from central.store.visits import create_schema as create_visits_schema
@@ -90,14 +95,26 @@ def create_schema(db: sqlite_utils.Database) -> None:
         create_announcements_schema(db)  # evacuate / lockdown / all clear (their history)
         create_visits_schema(db)  # the visit timer and phones' push (central.core.visits)
         create_meetings_schema(db)  # meetings with standby (central.core.standby)
+        create_drills_schema(db)  # drills, training, routines read (central.core.drills)
+        create_reports_schema(db)  # incident reports (central.core.reports)
+        create_identities_schema(db)  # single sign-on accounts' bindings (central.auth.sso)
+        create_pairings_schema(db)  # desks pairing with the console (central.core.pairing)
 
 
 class Store:
     """Open with :meth:`open` (from the event loop), close with :meth:`close`."""
 
-    def __init__(self, path: str | Path, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_batch: int = MAX_BATCH,
+        observe_commit: Callable[[float], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.max_batch = max_batch
+        # Told each committed transaction's seconds, on the writer thread (central.metrics).
+        self._observe_commit = observe_commit or (lambda _seconds: None)
         self.transactions = 0  # committed batches
         self.writes = 0  # committed Persist actions
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -182,6 +199,8 @@ class Store:
 
     def _write_batch(self, db: sqlite_utils.Database, batch: list[_Job]) -> None:
         results: list[BaseException | None] = []
+        started = time.perf_counter()
+        took: float | None = None  # the commit's seconds, once it is done
         try:
             # IMMEDIATE: take the write lock up front (waiting out another writer, such as a
             # backup, for busy_timeout) instead of failing when a read upgrades to a write.
@@ -197,11 +216,14 @@ class Store:
             log.error("store: commit of %d writes failed: %s", len(batch), exc)
             results = [StoreError(f"commit failed: {exc}")] * len(batch)
         else:
+            took = time.perf_counter() - started
             self.transactions += 1
             self.writes += sum(r is None for r in results)
         if self._loop is None:  # the writer thread is started by open(), which sets the loop
             raise RuntimeError("Store.open() first")
         self._loop.call_soon_threadsafe(_settle, batch, results)
+        if took is not None:  # after the commit is on its way to the loop: nothing waits for it
+            self._observe_commit(took)
 
     @staticmethod
     def _apply_isolated(db: sqlite_utils.Database, persist: Write) -> BaseException | None:

@@ -63,6 +63,12 @@ async def _board(central: Central, person: Person) -> dict[str, Any]:
             )
             for a in active
         },
+        # A drill is shown, marked DRILL, and never counted as an alarm (docs/drills.md).
+        "real_count": sum(1 for a in active if not a.drill),
+        "drill_count": sum(1 for a in active if a.drill),
+        "drill_modes": [
+            m for m in central.drilling.modes.active(central.clock()) if person.covers(m.site)
+        ],
     }
 
 
@@ -153,6 +159,7 @@ async def history(
     since: Annotated[str, Query(alias="from", max_length=10)] = "",
     until: Annotated[str, Query(alias="to", max_length=10)] = "",
     tests: bool = False,
+    kind: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     if site and not person.covers(site):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
@@ -165,6 +172,9 @@ async def history(
         and (not state or a["state"] == state)
         and (not since or _day(a["raised_at"]) >= since)
         and (not until or _day(a["raised_at"]) <= until)
+        # Real alarms only, drills only, or both (a drill is marked, never counted as real).
+        and (kind != "real" or not (a["drill"] or a["test"]))
+        and (kind != "drill" or a["drill"])
     ]
     return pages.render(
         request,
@@ -172,7 +182,16 @@ async def history(
         alarms=found[:200],
         more=len(found) > 200,
         sites=central.sites_of(person),
-        chosen={"site": site, "level": level, "state": state, "from": since, "to": until},
+        chosen={
+            "site": site,
+            "level": level,
+            "state": state,
+            "from": since,
+            "to": until,
+            "kind": kind,
+        },
+        real_count=sum(1 for a in found if not a["drill"] and not a["test"]),
+        drill_count=sum(1 for a in found if a["drill"]),
         tests=tests,
         states=list(AlarmState),
         announcements=central.announcing.active(person),

@@ -20,6 +20,7 @@ from central.api.meetings import MeetingIn, register_meeting, responders_of
 from central.auth.routes import needs
 from central.auth.rules import Action, allowed
 from central.web.deps import PagesDep, back_to
+from central.web.drills import has_training
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +54,8 @@ async def page(
         asked=book.asked(person.user_id, now),
         site_meetings=book.at_sites(person.covers) if allowed(person, Action.READ_MEETINGS) else (),
         now=now,
+        # 4.1: trained before holding meetings. A warning on the page, never a refusal.
+        untrained=not await has_training(central, person.user_id),
     )
 
 

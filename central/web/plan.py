@@ -1,7 +1,8 @@
 """A site's floor plan for the board: zones and rooms as rectangles, rooms lit by alarm level.
 
 The level is told three ways, never by colour alone: the fill colour, a pattern (acute is
-hatched), and the words and symbol written in the room.
+hatched), and the words and symbol written in the room. A drill never lights a room as an
+alarm and is not counted in ``lit``: a room with only drills says DRILL (``drill``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ _RANK = {AlarmLevel.ASSIST: 1, AlarmLevel.ACUTE: 2}
 @dataclass(frozen=True, slots=True)
 class LitRoom:
     room: RoomSettings
-    level: AlarmLevel | None  # the highest active level in the room; None: quiet
+    level: AlarmLevel | None  # the highest active level of a real alarm in the room; None: quiet
+    drill: bool = False  # a drill is active in the room
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class Plan:
 
 def plan_of(site: SiteSettings, active: list[AlarmView]) -> Plan:
     levels: dict[str, AlarmLevel] = {}
+    drills: set[str] = set()
     unplaced = []
     for view in active:
         if view.site != site.id:
@@ -43,8 +46,11 @@ def plan_of(site: SiteSettings, active: list[AlarmView]) -> Plan:
         if room is None:
             unplaced.append(view)
             continue
+        if view.drill:
+            drills.add(room.id)
+            continue
         current = levels.get(room.id)
         if current is None or _RANK[view.level] > _RANK[current]:
             levels[room.id] = view.level
-    rooms = tuple(LitRoom(r, levels.get(r.id)) for r in site.rooms)
+    rooms = tuple(LitRoom(r, levels.get(r.id), r.id in drills) for r in site.rooms)
     return Plan(site, site.zones, rooms, tuple(unplaced))

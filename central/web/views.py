@@ -20,6 +20,7 @@ from central.store import testlog
 from central.web import queries
 from central.web.chart import on_time_chart
 from central.web.deps import PagesDep, back_to
+from central.web.drills import reading
 from central.web.export import test_log_pdf
 from central.web.render import language_of
 from trygg_i18n import translations
@@ -174,11 +175,13 @@ async def close_round(round_id: UUID, central: CentralDep, person: PersonDep) ->
 
 @router.get("/routines", dependencies=[needs(Action.READ_ROUTINES)])
 async def routines(
-    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
+    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep, done: str = ""
 ) -> Response:
-    """Every employee reads the routines and the measures of every room (STANDARD 3.6)."""
+    """Every employee reads the routines and the measures of every room (STANDARD 3.6), and
+    confirms it; a changed routine asks again (central.web.drills)."""
     sites = central.sites_of(person)
     known = central.known_devices()
+    version, read_at = await reading(central, person)
     return pages.render(
         request,
         "routines.html",
@@ -187,4 +190,7 @@ async def routines(
         schedules=central.testing.schedule,
         site_names={s.id: s.name for s in central.settings.sites},
         devices={s.id: sorted(d for (site, d) in known if site == s.id) for s in sites},
+        version=version,
+        read_at=read_at,
+        done=done,
     )

@@ -52,6 +52,29 @@ AUDIT_ACTIONS = {
     "standby_declined": N_("Standby declined"),
     "meeting_ended": N_("Meeting with standby ended"),
     "meeting_cancelled": N_("Meeting with standby cancelled"),
+    "drill_mode_started": N_("Drill mode started for a room"),
+    "drill_mode_ended": N_("Drill mode ended"),
+    "drill_raised": N_("Drill raised from the console"),
+    "drill_evaluated": N_("Drill evaluated"),
+    "training_added": N_("Training recorded"),
+    "routines_confirmed": N_("Routines confirmed read"),
+    "report_asked": N_("Asked to write an incident report"),
+    "report_not_needed": N_("Incident report marked not needed"),
+    "report_filed": N_("Incident report filed"),
+    "report_read": N_("Incident report opened"),
+    "report_seen": N_("Incident report marked seen"),
+    "report_followed_up": N_("Incident report followed up"),
+    "reports_exported": N_("Incident reports exported"),
+    "reports_retention": N_("Incident reports' retention run (old reports anonymised)"),
+    "report_email_set": N_("E-mail address for incident reports set"),
+    "report_email_cleared": N_("E-mail address for incident reports removed"),
+    "sso_login": N_("Signed in with the organisation account"),
+    "sso_roles_changed": N_("Roles changed by the organisation's groups"),
+    "sso_refused": N_("Sign-in with the organisation account refused"),
+    "sso_access_removed": N_("Access removed: the organisation's groups give no role"),
+    "desk_paired": N_("Desk connected"),
+    "desk_pairing_denied": N_("Desk connection refused"),
+    "pairing_code_wrong": N_("Wrong desk connection code"),
 }
 
 CHAIN_BREAKS = {"edited": N_("edited"), "deleted": N_("deleted"), "reordered": N_("reordered")}
@@ -121,6 +144,7 @@ REASONS = {
     N_("that password is on a list of common passwords; choose another"),
     N_("the password must not contain the account's id or name"),
     N_("a test round is already open at that site"),
+    N_("no such report"),
 }
 
 _ISSUED = re.compile(r"^for (?P<user>.+), (?P<days>[0-9.]+) days$")

@@ -26,6 +26,7 @@ from desktop.core.announcements import (
 )
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
 from desktop.core.raising import refused_raise
+from desktop.core.reports import DeskReports, ReportEvent
 from desktop.core.standby import DeskStandby, StandbyEvent
 from protocol.errors import ProtocolError
 from protocol.screen import (
@@ -42,6 +43,8 @@ from protocol.screen import (
     Ping,
     Pong,
     RaiseRequest,
+    ReportAsk,
+    ReportFiled,
     RoundFrame,
     Snapshot,
     StandbyFrame,
@@ -61,6 +64,8 @@ ServerFrame = (
     | AnnouncementFrame
     | StandbyFrame
     | VisitNotice
+    | ReportAsk
+    | ReportFiled
 )
 
 
@@ -108,6 +113,9 @@ class Reaction:
     standby: tuple[StandbyEvent, ...] = ()
     # A colleague has not checked out of a home visit: call them (desktop.core.visits).
     visits: tuple[VisitNotice, ...] = ()
+    # Incident reports: "please write one" (or withdrawn), or a new one filed (leaders and
+    # safety representatives): desktop.core.reports.
+    reports: tuple[ReportEvent, ...] = ()
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -138,6 +146,7 @@ class DeskCore:
     _faults: OpenFaults = field(default_factory=OpenFaults, init=False)
     announcements: DeskAnnouncements = field(default_factory=DeskAnnouncements, init=False)
     standby: DeskStandby = field(default_factory=DeskStandby, init=False)
+    reports: DeskReports = field(default_factory=DeskReports, init=False)
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
@@ -207,6 +216,9 @@ class DeskCore:
             return Reaction(standby=(found,) if found is not None else ())
         if isinstance(frame, VisitNotice):
             return Reaction(visits=(frame,))
+        if isinstance(frame, ReportAsk | ReportFiled):
+            told = self.reports.receive(frame)
+            return Reaction(reports=(told,) if told is not None else ())
         if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")

@@ -8,6 +8,12 @@ after a reconnect) closes its window. The silent alarm's countdown lives in
 open faults are listed with the connection state, and a new one is announced in the tray.
 A silent alarm that did not go (:class:`desktop.core.RaiseFailed`) is told to its user with
 what to do instead.
+
+A new alarm must reach the colleague over a full-screen presentation too: its window stays on
+top where the window manager allows it, and in any case the sound rings, the taskbar entry
+flashes (the Dock icon bounces on macOS) and the tray shows a message. That message names no
+level and no room: unlike the window (kept out of screen sharing where the OS allows it,
+desktop/gui/capture.py) a notification may be seen by a client watching a shared screen.
 """
 
 from __future__ import annotations
@@ -46,23 +52,21 @@ from desktop.core import (
     parse_hotkey,
     should_ring,
 )
+from desktop.core.reports import ReportEvent, console_url
 from desktop.core.standby import StandbyEvent
 from desktop.core.visits import visit_text
 from desktop.gui.alarm_window import AlarmWindow
 from desktop.gui.announcement_window import AnnouncementWindow
 from desktop.gui.bridge import ClientBridge
+from desktop.gui.capture import ScreenShareGuard, ScreenShareShield, choose_screen_share_guard
 from desktop.gui.discreet import CountdownBox, HelpComingToast, NotSentNotice, not_sent_text
 from desktop.gui.fault_texts import fault_line
+from desktop.gui.hotkeys import choose_hotkeys
 from desktop.gui.presence_view import PresenceView
+from desktop.gui.report_notice import ReportNotice
 from desktop.gui.sound import Player, Ringer, choose_player
 from desktop.gui.standby_notice import StandbyNotice
-from desktop.gui.triggers import (
-    FOCUS_ALARM,
-    SILENT_ALARM,
-    HotkeyBackend,
-    TriggerServer,
-    choose_hotkeys,
-)
+from desktop.gui.triggers import FOCUS_ALARM, SILENT_ALARM, HotkeyBackend, TriggerServer
 from protocol import AnnouncementKind
 from protocol.screen import (
     AlarmState,
@@ -72,6 +76,7 @@ from protocol.screen import (
     CommandKind,
     FaultFrame,
     Hello,
+    ReportFiled,
     VisitNotice,
 )
 
@@ -86,6 +91,7 @@ def utc_now() -> datetime:
 
 class DeskApp(QObject):
     raised = Signal(object)  # the RaiseRequest handed to the client (for logs and tests)
+    attention_called = Signal(object)  # alarm_id: taskbar flashed and tray message shown
 
     def __init__(
         self,
@@ -96,6 +102,7 @@ class DeskApp(QObject):
         backoff: Backoff | None = None,
         player: Player | None = None,
         hotkeys: Callable[[], HotkeyBackend] = choose_hotkeys,
+        screen_share: Callable[[], ScreenShareGuard] = choose_screen_share_guard,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__()
@@ -111,6 +118,8 @@ class DeskApp(QObject):
         self.announce_refused: QMessageBox | None = None  # central's "no", told to the user
         self.visit_notices: dict[UUID, QMessageBox] = {}  # colleagues overdue from a visit
         self.standby_notices: dict[UUID, StandbyNotice] = {}  # colleagues' standby requests
+        # Incident reports: "please write one" (by alarm), "a new one came" (by report).
+        self.report_notices: dict[UUID, ReportNotice] = {}
         self.own_alarms: set[UUID] = set()
         self.shown_sent: set[UUID] = set()
         self.presence = PresenceTracker(started_at=clock())
@@ -135,6 +144,11 @@ class DeskApp(QObject):
         self.countdown.cancelled.connect(self.cancel_silent)
         self.toast = HelpComingToast(translations)
         self.not_sent = NotSentNotice(translations)
+        # What a client watching a shared screen must not see: the alarm windows, and the
+        # silent alarm's quiet boxes (neutral words, but still telling of an alarm).
+        self.shield = ScreenShareShield(screen_share())
+        for quiet in (self.countdown, self.toast, self.not_sent):
+            self.shield.cover(quiet)
         self.ringer = Ringer(player or choose_player(settings.sound.file))
         self.triggers = TriggerServer(trigger_name)
         self.triggers.triggered.connect(self._triggered)
@@ -169,6 +183,9 @@ class DeskApp(QObject):
         for box in (self.announce_confirm, self.announce_refused):
             if box is not None:
                 box.close()
+        for notice in list(self.report_notices.values()):
+            notice.close()
+        self.report_notices.clear()
         self.countdown.close()
         self.toast.close()
         self.not_sent.close()
@@ -204,6 +221,8 @@ class DeskApp(QObject):
             self._faults(event)
         elif isinstance(event, AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent):
             self._news(event)
+        elif isinstance(event, ReportEvent):
+            self._report(event)
         self._update_ringing()
 
     def _standby(self, event: StandbyEvent) -> None:
@@ -226,6 +245,23 @@ class DeskApp(QObject):
             self._visit_overdue(event)
         else:
             self._announcement_news(event)
+
+    def _report(self, event: ReportEvent) -> None:
+        """Write an incident report (or no longer: filed elsewhere), or a new one was filed:
+        a quiet notice that opens the console in the browser (desktop.gui.report_notice)."""
+        frame = event.frame
+        key = frame.report_id if isinstance(frame, ReportFiled) else frame.alarm_id
+        previous = self.report_notices.pop(key, None)
+        if previous is not None:
+            previous.close()
+        if event.withdrawn:
+            return
+        zone = datetime.now().astimezone().tzinfo or UTC
+        url = console_url(self.settings.server, frame.path)
+        notice = ReportNotice(event, url, self.translations, zone)
+        notice.finished.connect(lambda _result: self.report_notices.pop(key, None))
+        self.report_notices[key] = notice
+        notice.open()
 
     def _visit_overdue(self, notice: VisitNotice) -> None:
         """A colleague has not checked out of a home visit (the visit timer): a box on top
@@ -272,6 +308,7 @@ class DeskApp(QObject):
                 window.raise_()
                 window.activateWindow()
                 self.ringer.alert_again()
+                self._call_attention(window)
             return
         self._open(alarm)
 
@@ -302,10 +339,19 @@ class DeskApp(QObject):
         window.answered.connect(self._answered)
         window.visible_to_user.connect(self._shown)
         self.windows[alarm.alarm_id] = window
+        self.shield.cover(window)  # before it is shown: not one frame in a shared screen
         window.place_on_screen()
         window.show()
         window.raise_()
         log.info("alarm %s shown in a window", alarm.alarm_id)
+        self._call_attention(window)
+
+    def _call_attention(self, window: AlarmWindow) -> None:
+        """For a colleague whose screen is covered (a full-screen presentation): the taskbar
+        entry flashes until the window is activated, and the tray says where to look."""
+        QApplication.alert(window, 0)
+        self.view.call_attention()
+        self.attention_called.emit(window.alarm_id)
 
     def _close(self, alarm_id: UUID) -> None:
         window = self.windows.pop(alarm_id, None)

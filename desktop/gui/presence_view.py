@@ -113,6 +113,7 @@ class PresenceView(QObject):
     show_alarms_requested = Signal()
     quit_requested = Signal()
     fault_announced = Signal(str)  # the text of a tray message about a new fault
+    attention_message = Signal(str)  # the text of the tray message about a new alarm
     announce_requested = Signal(str)  # evacuate, lockdown or all_clear (the app confirms)
 
     def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
@@ -220,6 +221,14 @@ class PresenceView(QObject):
             title = self._("Trygg – new fault")
             self.tray.showMessage(title, line, QSystemTrayIcon.MessageIcon.Information, 10_000)
         self.fault_announced.emit(line)
+
+    def call_attention(self) -> None:
+        """A new alarm: a tray message, where there is a tray, saying where to look. It names
+        no level and no room: a notification may show in a shared screen."""
+        text = self._("Trygg needs your answer: see the Trygg window.")
+        if self.tray is not None:
+            self.tray.showMessage("Trygg", text, QSystemTrayIcon.MessageIcon.Information, 15_000)
+        self.attention_message.emit(text)
 
     def close(self) -> None:
         self.banner.close()

@@ -1,30 +1,39 @@
 """The alarm sound: loops while any alarm window wants attention.
 
-PySide6-Essentials has no QtMultimedia, so the sound is played by what the system has: on
-Windows ``winsound`` (looping, asynchronous); elsewhere the first of ``pw-play``, ``paplay``,
-``aplay`` and ``afplay`` found on PATH, restarted each time it finishes while ringing; failing
-all of those, the system beep every 1.5 s. The built-in tone is a WAV written on first use.
+The same code on every platform: QtMultimedia's :class:`QSoundEffect` plays the WAV on the
+default audio output, looping until the ringing stops (PySide6-Addons ships it for Windows,
+macOS and Linux, so nothing depends on which command-line players a PC happens to have).
+
+A PC with no audio output (a thin client, a muted docking station, a broken driver) must not
+break the alarm: the window, the taskbar flash and the tray message still come, and the sound
+falls back to the system beep every 1.5 s. The fallback is logged once per reason, so the
+support desk finds "no audio output device" in the log instead of a silent mystery. The next
+alarm tries the audio output again (a headset may have been plugged in since).
+
+The built-in tone is a WAV written on first use to a file of this process's own.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
-import shutil
+import os
 import struct
-import sys
 import tempfile
 import wave
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QProcess, QTimer
+from PySide6.QtCore import QObject, QTimer, QUrl
+from PySide6.QtMultimedia import QAudioDevice, QMediaDevices, QSoundEffect
 from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
 
-PLAYERS = ("pw-play", "paplay", "aplay", "afplay")
 RATE = 22050
+BEEP_MS = 1500
 
 
 def write_tone(path: Path) -> Path:
@@ -48,6 +57,16 @@ def write_tone(path: Path) -> Path:
     return path
 
 
+def _own_tone_file() -> Path:
+    """A fresh file (mkstemp: never another user's file, never a planted symlink), removed at
+    exit."""
+    handle, name = tempfile.mkstemp(prefix="trygg-desk-alarm-", suffix=".wav")
+    os.close(handle)
+    path = Path(name)
+    atexit.register(lambda: path.unlink(missing_ok=True))
+    return write_tone(path)
+
+
 class Player(Protocol):
     description: str
 
@@ -55,57 +74,20 @@ class Player(Protocol):
     def stop(self) -> None: ...
 
 
-class WinsoundPlayer:
-    def __init__(self, wav: Path) -> None:
-        self.wav = wav
-        self.description = f"winsound {wav}"
-
-    def start(self) -> None:
-        if sys.platform == "win32":  # also tells type checkers on other systems to skip this
-            import winsound
-
-            flags = winsound.SND_FILENAME | winsound.SND_ASYNC | winsound.SND_LOOP
-            winsound.PlaySound(str(self.wav), flags)
-
-    def stop(self) -> None:
-        if sys.platform == "win32":
-            import winsound
-
-            winsound.PlaySound(None, 0)
-
-
-class CommandPlayer(QObject):
-    def __init__(self, program: str, wav: Path) -> None:
-        super().__init__()
-        self.program, self.wav = program, wav
-        self.description = f"{Path(program).name} {wav}"
-        self._process = QProcess(self)
-        self._process.finished.connect(self._again)
-        self._looping = False
-
-    def start(self) -> None:
-        self._looping = True
-        if self._process.state() is QProcess.ProcessState.NotRunning:
-            self._process.start(self.program, [str(self.wav)])
-
-    def _again(self) -> None:
-        if self._looping:
-            self._process.start(self.program, [str(self.wav)])
-
-    def stop(self) -> None:
-        self._looping = False
-        if self._process.state() is not QProcess.ProcessState.NotRunning:
-            self._process.kill()
-
-
 class BeepPlayer(QObject):
+    """The system beep, again every 1.5 s: what is left when there is no audio output."""
+
     description = "system beep"
 
     def __init__(self) -> None:
         super().__init__()
         self._timer = QTimer(self)
-        self._timer.setInterval(1500)
+        self._timer.setInterval(BEEP_MS)
         self._timer.timeout.connect(QApplication.beep)
+
+    @property
+    def beeping(self) -> bool:
+        return self._timer.isActive()
 
     def start(self) -> None:
         QApplication.beep()
@@ -115,17 +97,78 @@ class BeepPlayer(QObject):
         self._timer.stop()
 
 
+class SoundEffectPlayer(QObject):
+    """The WAV through QtMultimedia on the default output, looping; the beep where it cannot.
+
+    ``outputs`` is Qt's list of audio outputs (QMediaDevices); a test may pass another list
+    to stand for a PC without any."""
+
+    def __init__(
+        self,
+        wav: Path,
+        outputs: Callable[[], Sequence[QAudioDevice]] = QMediaDevices.audioOutputs,
+    ) -> None:
+        super().__init__()
+        self.wav = wav
+        self._outputs = outputs
+        self.effect: QSoundEffect | None = None
+        self.beep = BeepPlayer()
+        self.fallback_reason: str | None = None
+        self._ringing = False
+        self.description = f"QtMultimedia (QSoundEffect) {wav}; the system beep if it cannot play"
+
+    @property
+    def playing(self) -> bool:
+        """Whether the WAV is playing now (not the beep)."""
+        return self.effect is not None and self.effect.isPlaying()
+
+    def start(self) -> None:
+        self._ringing = True
+        if not self._outputs():
+            self._fall_back("no audio output device")
+            return
+        if self.effect is None:
+            self.effect = self._make_effect()
+        self.beep.stop()
+        self.effect.play()
+
+    def stop(self) -> None:
+        self._ringing = False
+        if self.effect is not None:
+            self.effect.stop()
+        self.beep.stop()
+
+    def _make_effect(self) -> QSoundEffect:
+        device = QMediaDevices.defaultAudioOutput()
+        effect = QSoundEffect(device, self)
+        effect.setSource(QUrl.fromLocalFile(str(self.wav)))
+        effect.setLoopCount(QSoundEffect.Loop.Infinite.value)
+        effect.statusChanged.connect(self._status_changed)
+        log.info("alarm sound on %s", device.description() or "the default audio output")
+        return effect
+
+    def _status_changed(self) -> None:
+        effect = self.effect
+        if effect is None or effect.status() is not QSoundEffect.Status.Error:
+            return
+        device = effect.audioDevice().description() or "the default audio output"
+        # Dropped: the next alarm makes a new one on whatever output there is then.
+        self.effect = None
+        effect.deleteLater()
+        if self._ringing:
+            self._fall_back(f"cannot play {self.wav.name} on {device}")
+
+    def _fall_back(self, reason: str) -> None:
+        if reason != self.fallback_reason:
+            log.warning("alarm sound: %s; using the system beep (the window still shows)", reason)
+            self.fallback_reason = reason
+        if self._ringing and not self.beep.beeping:
+            self.beep.start()
+
+
 def choose_player(sound_file: str) -> Player:
-    wav = Path(sound_file).expanduser() if sound_file else None
-    if wav is None:
-        wav = write_tone(Path(tempfile.gettempdir()) / "trygg-desk-alarm.wav")
-    if sys.platform == "win32":
-        return WinsoundPlayer(wav)
-    for name in PLAYERS:
-        program = shutil.which(name)
-        if program:
-            return CommandPlayer(program, wav)
-    return BeepPlayer()
+    wav = Path(sound_file).expanduser() if sound_file else _own_tone_file()
+    return SoundEffectPlayer(wav)
 
 
 class Ringer:

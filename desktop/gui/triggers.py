@@ -1,11 +1,12 @@
 """Ways to trigger the silent alarm (and to hand the keyboard to the alarm window) from outside
 the window: a global hotkey, and a local socket for ``trygg-desk silent-alarm``.
 
-Global hotkeys are an OS matter. :class:`X11Hotkeys` grabs the key on the X server's root
-window (python-xlib), which works on X11 desktops. Wayland lets no program grab keys globally,
-and the Windows/macOS backends are not written yet: there :class:`NoGlobalHotkeys` says why,
-the tray menu's "Silent alarm" still works, and the desktop's own shortcut settings can bind
-the key to ``trygg-desk silent-alarm``, which reaches the running client through
+Global hotkeys are an OS matter; every backend answers to one interface,
+:class:`HotkeyBackend`, and desktop/gui/hotkeys.py picks one by Qt's platform (Windows,
+macOS, X11). :class:`X11Hotkeys` lives here: it grabs the key on the X server's root window
+(python-xlib). Where no backend can grab keys (Wayland, offscreen) :class:`NoGlobalHotkeys`
+says why, the tray menu's "Silent alarm" still works, and the desktop's own shortcut settings
+can bind the key to ``trygg-desk silent-alarm``, which reaches the running client through
 :class:`TriggerServer` (a QLocalServer: a Unix socket, or a named pipe on Windows).
 """
 
@@ -19,10 +20,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from desktop.core import Hotkey, Modifier
+from desktop.core import Hotkey
+from desktop.core.keycodes import X_LOCK_COMBINATIONS, X_RELEVANT, x11_hotkey
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +107,6 @@ class NoGlobalHotkeys:
         pass
 
 
-_X_KEY_NAMES = {
-    "Space": "space",
-    "ScrollLock": "Scroll_Lock",
-    "PageUp": "Prior",
-    "PageDown": "Next",
-}
-
-
 class X11Hotkeys(QObject):
     """Grabs keys on the root window; a thread waits for them and hands them to Qt's thread."""
 
@@ -131,30 +124,17 @@ class X11Hotkeys(QObject):
         self._thread = threading.Thread(target=self._wait, name="x11-hotkeys", daemon=True)
         self._thread.start()
 
-    def _mask(self, hotkey: Hotkey) -> int:
-        x = self._x
-        masks = {
-            Modifier.CTRL: x.ControlMask,
-            Modifier.ALT: x.Mod1Mask,
-            Modifier.SHIFT: x.ShiftMask,
-            Modifier.META: x.Mod4Mask,
-        }
-        mask = 0
-        for modifier in hotkey.modifiers:
-            mask |= masks[modifier]
-        return int(mask)
-
     def register(self, hotkey: Hotkey, callback: Callable[[], None]) -> bool:
         x = self._x
-        keysym = self._xk.string_to_keysym(_X_KEY_NAMES.get(hotkey.key, hotkey.key))
-        keycode = self._display.keysym_to_keycode(keysym)
+        wanted = x11_hotkey(hotkey)
+        keycode = self._display.keysym_to_keycode(self._xk.string_to_keysym(wanted.keysym))
         if not keycode:
             log.warning("no key on this keyboard for %s", hotkey)
             return False
-        mask = self._mask(hotkey)
+        mask = wanted.mask
         catcher = self._error.CatchError(self._error.BadAccess)
         # Caps Lock and Num Lock are modifiers to X: grab with each combination of them too.
-        for lock in (0, x.LockMask, x.Mod2Mask, x.LockMask | x.Mod2Mask):
+        for lock in X_LOCK_COMBINATIONS:
             self._root.grab_key(
                 keycode, mask | lock, True, x.GrabModeAsync, x.GrabModeAsync, onerror=catcher
             )
@@ -168,7 +148,6 @@ class X11Hotkeys(QObject):
 
     def _wait(self) -> None:
         x = self._x
-        relevant = x.ControlMask | x.Mod1Mask | x.ShiftMask | x.Mod4Mask
         while not self._stop.is_set():
             readable, _, _ = select.select([self._display.fileno()], [], [], 0.5)
             if not readable:
@@ -176,7 +155,7 @@ class X11Hotkeys(QObject):
             for _ in range(self._display.pending_events()):
                 event = self._display.next_event()
                 if event.type == x.KeyPress:
-                    self._pressed.emit(event.detail, event.state & relevant)
+                    self._pressed.emit(event.detail, event.state & X_RELEVANT)
 
     def _dispatch(self, keycode: int, mask: int) -> None:
         callback = self._callbacks.get((keycode, mask))
@@ -187,23 +166,3 @@ class X11Hotkeys(QObject):
         self._stop.set()
         self._thread.join(2)
         self._display.close()
-
-
-def choose_hotkeys() -> HotkeyBackend:
-    platform = QGuiApplication.platformName()
-    if platform != "xcb":
-        return NoGlobalHotkeys(
-            f"no global hotkey backend for the '{platform}' platform; use the tray menu, or "
-            "bind `trygg-desk silent-alarm` to a key in the desktop's shortcut settings"
-        )
-    try:
-        import Xlib.display
-        import Xlib.error
-        import Xlib.X
-        import Xlib.XK
-    except ImportError:
-        return NoGlobalHotkeys("python-xlib is not installed")
-    try:
-        return X11Hotkeys(Xlib)
-    except Exception as exc:  # a display that refuses us must not stop alarms from showing
-        return NoGlobalHotkeys(f"cannot open the X display for hotkeys ({exc})")

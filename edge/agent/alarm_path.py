@@ -73,7 +73,7 @@ class AlarmPath:
         """Start showing on ``indicators`` what each input's LED says now."""
         self.indicators = indicators
         for name in self.policy.inputs:
-            indicators.show(name, self.policy.led_state(name))
+            indicators.show(name, self.policy.led_state(name), self.policy.led_drill(name))
 
     # -- actions out ---------------------------------------------------------------------
 
@@ -134,13 +134,14 @@ class AlarmPath:
 
     def _set_led(self, action: SetLed) -> None:
         log.info(
-            "led input=%s state=%s alarm_id=%s",
+            "led input=%s state=%s%s alarm_id=%s",
             action.input,
             action.state.value,
+            " (drill)" if action.drill else "",
             action.alarm_id or "-",
         )
         if self.indicators is not None:
-            self.indicators.show(action.input, action.state)
+            self.indicators.show(action.input, action.state, action.drill)
 
     def _message(
         self,

@@ -178,6 +178,12 @@ class EdgeAgent:
     def led_state(self, input_name: str) -> str:
         return self._alarms.policy.led_state(input_name).value
 
+    def led_pattern(self, input_name: str) -> str:
+        """What the input's LED is driven to show (edge.hw.outputs): ``received``, or
+        ``drill:received`` in a drill's pattern; ``none`` while no outputs are open."""
+        indicators = self._alarms.indicators
+        return indicators.pattern(input_name) if indicators is not None else "none"
+
     def outbox_pending(self) -> int:
         return self._alarms.sender.pending
 

@@ -37,11 +37,13 @@ class Republish:
 
 @dataclass(frozen=True, slots=True)
 class SetLed:
-    """Show ``state`` on the input's LED (and buzzer, for ``received``)."""
+    """Show ``state`` on the input's LED (and buzzer, for ``received``); ``drill``: in the
+    drill pattern (central said the alarm is a drill)."""
 
     input: str
     state: LedState
     alarm_id: UUID | None = None
+    drill: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ ever takes an alarm back to "sending". "received" with ``shown`` false is "store
 it, but no colleague has it on screen yet, and the LED must not promise that one has. The person
 in the room then sees what central has stored, and the alarms the device lists in its heartbeat
 agree with central's record (docs/protocol.md, "State sync"), so central stops answering them.
+
+Whether an alarm is a drill is not an LED state but a second fact beside it (``Word.drill``):
+central decides it (docs/drills.md), a device never does, and once said it stays, so every
+state above is shown in its drill pattern too (edge.hw.outputs) and the person in the room
+knows at once that it is an exercise while still seeing how far the alarm got.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Word:
     at: datetime | None = None
     rev: int | None = None
     shown: bool = True
+    drill: bool = False  # central says the alarm is a drill: the LED shows its drill pattern
 
     @classmethod
     def of(cls, ack: AckMessage) -> Word:
@@ -61,6 +67,7 @@ class Word:
             ack.at,
             ack.rev,
             ack.shown,
+            ack.drill,
         )
 
     @property

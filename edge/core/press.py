@@ -26,7 +26,10 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
   contact still held (:meth:`PressPolicy.start`). An input not held at start gets a fresh id:
   an id that may have gone out is never used for a later press;
 * at start a held contact is the alarm it is (``held_at_start``), or the input's restored
-  alarm; only a contact held at the previous start too is "stuck" (a fault, no alarm).
+  alarm; only a contact held at the previous start too is "stuck" (a fault, no alarm);
+* an ack saying ``drill`` makes the alarm a drill for good (central decides, never the device):
+  its LED shows the same state in the drill pattern from then on, and the device lists it as a
+  drill (state sync); a device that forgot (a restart) hears it again from central.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class _Alarm:
     led: LedState
     said_at: datetime | None = None  # ``at`` of the last ack applied (central's clock)
     said_rev: int | None = None  # ``rev`` of the last ack applied (central's record)
+    drill: bool = False  # central said it is a drill
 
 
 @dataclass(slots=True)
@@ -82,6 +86,7 @@ class _Input:
     alarm: _Alarm | None = None
     led: LedState = LedState.OFF
     resolved_at: datetime | None = None
+    drill: bool = False  # the LED shows its state in the drill pattern
 
 
 class PressPolicy:
@@ -113,6 +118,10 @@ class PressPolicy:
     def led_state(self, input_name: str) -> LedState:
         return self._input(input_name).led
 
+    def led_drill(self, input_name: str) -> bool:
+        """Whether the input's LED shows its state in the drill pattern."""
+        return self._input(input_name).drill
+
     def active_alarm(self, input_name: str) -> UUID | None:
         alarm = self._input(input_name).alarm
         return alarm.alarm_id if alarm else None
@@ -126,7 +135,11 @@ class PressPolicy:
             if alarm is not None and shows is not None:
                 held.append(
                     HeldAlarm(
-                        alarm_id=alarm.alarm_id, input=name, presses=alarm.presses, state=shows
+                        alarm_id=alarm.alarm_id,
+                        input=name,
+                        presses=alarm.presses,
+                        state=shows,
+                        drill=alarm.drill or None,  # only a drill says so (docs/protocol.md)
                     )
                 )
         return tuple(held)
@@ -219,10 +232,16 @@ class PressPolicy:
         alarm.said_at = later(alarm.said_at, word.at)
         alarm.said_rev = later(alarm.said_rev, word.rev)
         proposed = word.led
+        newly_drill = word.drill and not alarm.drill
+        alarm.drill = alarm.drill or word.drill  # central never takes a drill back
         if not may_show(alarm.led, proposed):
+            if newly_drill and alarm.led is not LedState.RESOLVED:
+                entry.drill = True  # the same state, now in the drill pattern
+                return [SetLed(input_name, alarm.led, alarm_id, drill=True)]
             return []
         alarm.led = proposed
         entry.led = proposed
+        entry.drill = alarm.drill
         if proposed is LedState.RESOLVED:
             del self._by_alarm[alarm_id]
             entry.alarm = None
@@ -230,7 +249,7 @@ class PressPolicy:
             self._resolved[alarm_id] = None
             while len(self._resolved) > REMEMBER_RESOLVED:
                 self._resolved.popitem(last=False)
-        return [SetLed(input_name, proposed, alarm_id)]
+        return [SetLed(input_name, proposed, alarm_id, drill=alarm.drill)]
 
     def tick(self, now: datetime) -> list[Action]:
         """Time passing: a "resolved" LED that has been shown long enough goes off."""
@@ -242,6 +261,7 @@ class PressPolicy:
             if shown >= self._resolved_display or shown < timedelta(0):
                 entry.led = LedState.OFF
                 entry.resolved_at = None
+                entry.drill = False
                 actions.append(SetLed(name, LedState.OFF))
         return actions
 
@@ -259,8 +279,9 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or held.alarm_id in self._by_alarm:
             return []
         led = led_for_held(held.state)
-        self._track(entry, held.alarm_id, held.presses, led, said_at, said_rev)
-        return [SetLed(held.input, led, held.alarm_id)]
+        drill = bool(held.drill)
+        self._track(entry, held.alarm_id, held.presses, led, said_at, said_rev, drill)
+        return [SetLed(held.input, led, held.alarm_id, drill=drill)]
 
     # -- internals -----------------------------------------------------------------------
 
@@ -295,13 +316,13 @@ class PressPolicy:
         if entry is None or entry.alarm is not None or shows is None:
             return []  # unknown input, one alarm already held there, or "resolved"
         alarm_id, at, count = word.alarm_id, word.at, word.presses or 1
-        self._track(entry, alarm_id, count, led, at, word.rev)
+        self._track(entry, alarm_id, count, led, at, word.rev, word.drill)
         name = entry.spec.input
         spec = entry.spec
         adopt = AdoptAlarm(
             alarm_id, name, count, shows, now, spec.level, spec.source, at, said_rev=word.rev
         )
-        return [adopt, SetLed(name, led, alarm_id)]
+        return [adopt, SetLed(name, led, alarm_id, drill=word.drill)]
 
     def _track(
         self,
@@ -311,8 +332,10 @@ class PressPolicy:
         led: LedState = LedState.SENDING,
         said_at: datetime | None = None,
         said_rev: int | None = None,
+        drill: bool = False,
     ) -> None:
-        entry.alarm = _Alarm(alarm_id, presses, led, said_at, said_rev)
+        entry.alarm = _Alarm(alarm_id, presses, led, said_at, said_rev, drill)
         entry.led = led
+        entry.drill = drill
         entry.resolved_at = None
         self._by_alarm[alarm_id] = entry.spec.input

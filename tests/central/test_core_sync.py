@@ -154,7 +154,7 @@ def test_successor_id_is_fixed_by_the_old_alarm() -> None:
 
 def test_press_after_resolution_is_a_new_alarm() -> None:
     book = AlarmBook()
-    message = stored_alarm(book, alarm(floor="1. etasje", drill=True))
+    message = stored_alarm(book, alarm(floor="1. etasje"))
     resolved(book, message.alarm_id, 10)
     follow = successor_id(message.alarm_id)
     actions = book.alarm(alarm(message.alarm_id, presses=2), at(20))
@@ -168,12 +168,11 @@ def test_press_after_resolution_is_a_new_alarm() -> None:
         source="button",
         input="desk",
         raised_at=at(20),
-        drill=True,
         presses=1,
         state=AlarmState.RAISED,
     )
     detail = (
-        f"acute button:desk in 'Møterom 101', raised_at {at(20).isoformat()} drill;"
+        f"acute button:desk in 'Møterom 101', raised_at {at(20).isoformat()};"
         f" pressed after the resolution of {message.alarm_id}"
     )
     stored = view.model_copy(update={"state": AlarmState.RECEIVED, "rev": 1})

@@ -129,7 +129,11 @@ def test_each_problem_is_listed_with_its_line(
         f"{path}:2: [server] must be a ws:// or wss:// URL, e.g. wss://central.example/ws" in lines
     )
     assert f"{path}:3: [colour] Extra inputs are not permitted" in lines
-    assert f"{path}: [token] required value is missing" in lines
+    # No token and no credential file: the reason says how to get one.
+    assert (
+        f"{path}: [token] required: token, or credential_file"
+        " (run `trygg-desk connect <central URL>`)" in lines
+    )
 
 
 def test_not_toml_and_missing_files_are_problems_too(

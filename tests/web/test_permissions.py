@@ -37,8 +37,18 @@ FILL = {
     "token_id": "0123456789ab",
     "meeting_id": str(uuid4()),
     "visit_id": str(uuid4()),
+    "report_id": str(uuid4()),
 }
 BODIES = {
+    # Incident reports (central.api.reports): real bodies, so that an allowed role reaches the
+    # route (a report is filed; a follow-up of an unknown report is 404).
+    "/api/reports": {
+        "site": "oslo-sentrum",
+        "kinds": ["threat"],
+        "place": "office",
+        "occurred_at": "2099-01-01T10:00:00Z",
+    },
+    "/api/reports/{report_id}/follow-up": {"text": "talked"},
     "/api/test-rounds": {"site": "oslo-sentrum"},
     "/api/test-rounds/{round_id}/fail": {"device": "d", "input": "i"},
     # The phone's alarm (central.api.mobile): a real body, so that an allowed role reaches the
@@ -343,3 +353,53 @@ def test_the_meeting_endpoints_and_who_may_use_them() -> None:
         assert (socket_refusal(person, "standby_answer") is None) == stands_by
         reads = role in (Role.RESPONDER, Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
         assert allowed(person, Action.READ_MEETINGS) == reads
+
+
+def test_metrics_are_for_those_who_run_the_system() -> None:
+    """/metrics (central.metrics): its own action, for facility managers and admins (a
+    scraper's account is a facility manager of every site); the matrix above checks it live."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    assert found[("/metrics", "GET")] is Action.READ_METRICS
+    for role in Role:
+        may_read = role in (Role.FACILITY_MANAGER, Role.ADMIN)
+        assert allowed(_person(role), Action.READ_METRICS) == may_read
+
+
+def test_the_report_endpoints_and_who_may_use_them() -> None:
+    """Incident reports (2.4): every employee files and opens their own (the route checks
+    whose: deny by default, tests/web/test_reports.py); the site's leader, safety
+    representative and admin read and export the site's; leader and safety representative
+    mark seen; the leader follows up; the read log and retention runs are the safety
+    representative's and the admin's."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    assert {k: v for k, v in found.items() if "reports" in k[0]} == {
+        ("/api/reports", "POST"): Action.FILE_REPORT,
+        ("/api/reports", "GET"): Action.FILE_REPORT,
+        ("/api/reports/asked", "GET"): Action.FILE_REPORT,
+        ("/api/reports/asked/{alarm_id}/not-needed", "POST"): Action.FILE_REPORT,
+        ("/api/reports/{report_id}", "GET"): Action.FILE_REPORT,
+        ("/api/reports/{report_id}/seen", "POST"): Action.MARK_REPORT_SEEN,
+        ("/api/reports/{report_id}/follow-up", "POST"): Action.FOLLOW_UP_REPORT,
+        ("/api/reports/{report_id}/reads", "GET"): Action.READ_REPORT_LOG,
+        ("/api/reports/retention-runs", "GET"): Action.READ_REPORT_LOG,
+        ("/api/reports.csv", "GET"): Action.READ_REPORTS,
+        ("/api/reports.json", "GET"): Action.READ_REPORTS,
+        ("/reports", "GET"): Action.FILE_REPORT,
+        ("/reports/new", "GET"): Action.FILE_REPORT,
+        ("/reports/new", "POST"): Action.FILE_REPORT,
+        ("/reports/retention", "GET"): Action.READ_REPORT_LOG,
+        ("/reports/asked/{alarm_id}/not-needed", "POST"): Action.FILE_REPORT,
+        ("/reports/{report_id}", "GET"): Action.FILE_REPORT,
+        ("/reports/{report_id}/seen", "POST"): Action.MARK_REPORT_SEEN,
+        ("/reports/{report_id}/follow-up", "POST"): Action.FOLLOW_UP_REPORT,
+    }
+    for role in Role:
+        person = _person(role)
+        assert allowed(person, Action.FILE_REPORT)
+        reads = role in (Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
+        assert allowed(person, Action.READ_REPORTS) == reads
+        assert allowed(person, Action.MARK_REPORT_SEEN) == (role in (Role.LEADER, Role.SAFETY_REP))
+        assert allowed(person, Action.FOLLOW_UP_REPORT) == (role is Role.LEADER)
+        assert allowed(person, Action.READ_REPORT_LOG) == (role in (Role.SAFETY_REP, Role.ADMIN))

@@ -1,0 +1,186 @@
+"""Signing in through the organisation's provider: the flow's two ends, and what they change.
+
+Why it is shaped so. ``start`` makes the flow's secrets and seals them in the browser's
+cookie (``central.auth.flowcookie``); ``finish`` opens that cookie, checks the ``state`` the
+provider sent back against it, lets ``central.auth.oidc`` exchange the code and validate the
+ID token, lets ``central.core.signon`` decide what the claims make, and then carries the
+decision out in **one** store write: the account created or its roles and sites replaced (and
+its other sessions ended when they changed, as an admin's role change does), the new session
+opened — or, for a person whose groups no longer give a role or a site, their account
+stripped and their sessions and desk tokens ended. Every outcome is in the audit trail:
+``sso_login``, ``sso_roles_changed``, ``sso_refused`` (with the reason) and
+``sso_access_removed``. Local accounts are not touched by any of this: a password login is
+``central.auth.service``'s, with its own throttle, and an SSO sign-in can never land on a
+local account's id (``reconcile``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from central.audit.trail import Trail
+from central.auth.flowcookie import LIFETIME, Flow, seal, unseal
+from central.auth.oidc import OidcClient, SignInFailed
+from central.auth.service import Auth
+from central.config import SsoSettings
+from central.core.signon import Admit, Change, Grant, Refused, decide, reconcile, revokes
+from central.store import Store, identities
+from central.store import accounts as rows
+
+log = logging.getLogger("central.sso")
+
+# The refusals that come from the flow itself, before any claim is read (page and audit).
+FLOW_LOST = "flow_lost"  # no sealed cookie, or expired, or not ours: start again
+STATE_MISMATCH = "state_mismatch"  # the answer belongs to another flow (forged or replayed)
+PROVIDER_ERROR = "provider_error"  # the provider said no (the person cancelled, say)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user_id: str
+    session_id: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotSignedIn:
+    reason: str  # a Reason of central.core.signon, one of the above, or SignInFailed's
+    user_id: str | None = None
+    lost: bool = False  # their account's sessions and desk tokens were ended just now
+
+
+class SignOn:
+    def __init__(
+        self,
+        settings: SsoSettings,
+        auth: Auth,
+        store: Store,
+        clock: Callable[[], datetime],
+        trail: Trail,
+        config_users: frozenset[str],
+        client: OidcClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self._auth = auth
+        self._store = store
+        self._clock = clock
+        self._trail = trail
+        self._config_users = config_users
+        self._rules = settings.rules()
+        self.client = client or OidcClient(settings)
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    async def start(self, redirect_uri: str, next_path: str) -> tuple[str, str]:
+        """(the provider's authorization URL, the sealed cookie); SignInFailed if the
+        provider cannot be reached."""
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)  # 64 characters (RFC 7636: 43-128)
+        url = await self.client.authorization_url(redirect_uri, state, nonce, verifier)
+        expires = self._clock() + LIFETIME
+        flow = Flow(state, nonce, verifier, next_path, redirect_uri, expires)
+        return url, seal(self._auth.secret, flow)
+
+    async def finish(
+        self, cookie: str | None, answer: Mapping[str, str], address: str
+    ) -> SignedIn | NotSignedIn:
+        """The provider's answer (the callback's query) for the flow sealed in ``cookie``."""
+        flow = unseal(self._auth.secret, cookie, self._clock())
+        if flow is None:
+            return self._refused(FLOW_LOST, None, address)
+        if not hmac.compare_digest(flow.state.encode(), answer.get("state", "").encode()):
+            return self._refused(STATE_MISMATCH, None, address)
+        if answer.get("iss") not in (None, self.settings.issuer):  # RFC 9207: a mix-up
+            return self._refused(STATE_MISMATCH, None, address, "another issuer answered")
+        if answer.get("error") or not answer.get("code"):
+            detail = answer.get("error", "no code")[:60]
+            return self._refused(PROVIDER_ERROR, None, address, detail)
+        try:
+            claims = await self.client.sign_in(
+                answer["code"], flow.redirect_uri, flow.verifier, flow.nonce
+            )
+        except SignInFailed as failed:
+            log.warning("single sign-on failed: %s", failed)
+            return self._refused(failed.reason, None, address, failed.detail[:200])
+        decided = decide(claims, self._rules)
+        if isinstance(decided, Refused):
+            return await self._refuse_person(decided, address)
+        return await self._admit(decided, flow.next, address)
+
+    async def _admit(self, grant: Grant, next_path: str, address: str) -> SignedIn | NotSignedIn:
+        issuer = self.settings.issuer
+        now = self._clock()
+        session_id = secrets.token_urlsafe(32)
+        expires = now + timedelta(hours=self._auth.settings.session_hours)
+        outcome: list[Admit | Refused] = []
+        config_user = grant.user_id in self._config_users
+
+        def write(db: sqlite_utils.Database) -> None:
+            found = identities.existing(db, grant.user_id)
+            decision = reconcile(grant, issuer, found, config_user)
+            outcome.append(decision)
+            if isinstance(decision, Refused):
+                return
+            changed = decision.change is Change.CHANGED
+            identities.sign_in(db, grant, issuer, now, end_sessions=changed)
+            rows.add_session(db, session_id, grant.user_id, now, expires)
+
+        await self._store.submit(write)
+        decision = outcome[0]
+        if isinstance(decision, Refused):
+            return self._refused(decision.reason, grant.user_id, address, decision.detail)
+        user = grant.user_id
+        roles, sites = ",".join(sorted(grant.roles)), ",".join(sorted(grant.sites))
+        if decision.change is Change.CHANGED:
+            before = ",".join(sorted(decision.roles_before))
+            before += " @ " + ",".join(sorted(decision.sites_before))
+            self._trail.record(user, "sso_roles_changed", user, f"{before} → {roles} @ {sites}")
+            await self._auth.sweep()
+        self._trail.record(
+            user,
+            "sso_login",
+            user,
+            f"from {address}; {decision.change.value}; {roles} @ {sites};"
+            f" groups {len(grant.groups)}",
+        )
+        return SignedIn(user, session_id, next_path)
+
+    async def _refuse_person(self, refused: Refused, address: str) -> NotSignedIn:
+        """Claims that make nobody. If they are the account's own person and their groups no
+        longer give a role or a site, the account loses what it had, sessions and tokens too."""
+        issuer = self.settings.issuer
+        user = refused.user_id
+        now = self._clock()
+        stripped: list[bool] = []
+
+        def write(db: sqlite_utils.Database) -> None:
+            found = identities.existing(db, user) if user else None
+            if user and revokes(refused, issuer, found):
+                identities.strip(db, user, now)
+                stripped.append(True)
+
+        if user:
+            await self._store.submit(write)
+        self._refused(refused.reason, user, address, refused.detail)
+        if stripped and user:
+            self._trail.record(user, "sso_access_removed", user, "sessions and tokens ended")
+            await self._auth.sweep()
+        return NotSignedIn(refused.reason, user, lost=bool(stripped))
+
+    def _refused(
+        self, reason: str, user_id: str | None, address: str, detail: str = ""
+    ) -> NotSignedIn:
+        actor = user_id or "?"
+        self._trail.record(
+            actor, "sso_refused", user_id or "", f"{reason}; from {address}; {detail}"
+        )
+        log.info("single sign-on refused (%s) for %s from %s", reason, actor, address)
+        return NotSignedIn(reason, user_id)

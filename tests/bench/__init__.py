@@ -1,0 +1,1 @@
+"""The benchmarks under bench/, run as real processes so that they cannot rot unseen."""

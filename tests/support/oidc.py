@@ -1,0 +1,101 @@
+"""A real OpenID Connect provider for the single sign-on tests (oidc-provider-mock, a Flask app
+on Authlib), on a free loopback port in a thread of the test process, and a browser-less
+sign-in through it with httpx: central's redirect, the provider's form, the code back.
+
+The provider signs real RS256 ID tokens with its own key and publishes its JWKS; it takes any
+client id and secret, and a user's claims are set over its HTTP API (``PUT /users/<sub>``)
+while it runs, so a test can move a person between groups between two sign-ins. Claims it is
+given go into the ID token as they are — including ``aud``, ``nonce`` or ``iss`` — which is
+how the tests make a provider issue a token for another audience or with another nonce.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+try:
+    from oidc_provider_mock import run_server_in_thread
+except ImportError as missing:  # a dev dependency: a missing one fails the test, never skips
+    raise RuntimeError(
+        "oidc-provider-mock is not installed: `make venv` installs the dev extra"
+    ) from missing
+
+CLIENT_ID = "trygg-console-test"
+SECRET_ENV = "TRYGG_TEST_SSO_CLIENT_SECRET"
+CLIENT_SECRET = "Vq8~pX2rL9dK4mN7sT1wZ6bF3hJ5cG0y"  # any secret passes the mock; ours is real
+G_OSLO = "3f6c0b1e-oslo-staff"
+G_RESPONDERS = "8d2a4c7e-responders"
+G_LEADERS = "c41e9a0b-leaders"
+G_ADMINS = "0a9b8c7d-trygg-admins"
+G_SAFETY = "5e4d3c2b-safety-reps"
+
+
+def sso_section(issuer: str, **changes: Any) -> dict[str, Any]:
+    """``[sso]`` for a central of the test site ``oslo-sentrum``: staff, responders, leaders."""
+    section: dict[str, Any] = {
+        "issuer": issuer,
+        "client_id": CLIENT_ID,
+        "client_secret_env": SECRET_ENV,
+        "groups": [
+            {"group": G_OSLO, "sites": ["oslo-sentrum"]},
+            {"group": G_RESPONDERS, "roles": ["responder"]},
+            {"group": G_LEADERS, "roles": ["leader"]},
+            {"group": G_SAFETY, "roles": ["safety_rep"]},
+            {"group": G_ADMINS, "roles": ["admin"], "sites": ["*"]},
+        ],
+    }
+    section.update(changes)
+    return section
+
+
+@dataclass
+class Provider:
+    url: str  # also the issuer: http://localhost:<port>
+
+    def set_user(self, sub: str, **claims: Any) -> None:
+        """Create or change the person ``sub`` (their next token carries these claims)."""
+        answer = httpx.put(f"{self.url}/users/{sub}", json=claims, timeout=10)
+        assert answer.status_code == 204, answer.text
+
+
+@contextmanager
+def provider() -> Iterator[Provider]:
+    """The provider on a free port of this machine; nonces required, as central sends one."""
+    with run_server_in_thread(port=0, require_nonce=True) as server:
+        yield Provider(f"http://localhost:{server.server_port}")
+
+
+@dataclass
+class Flow:
+    """How far a browser-less sign-in got: the provider's redirect back, and central's answer."""
+
+    callback: str  # central's /sso/callback URL with code and state
+    answer: httpx.Response | None = None
+
+
+async def to_callback(client: httpx.AsyncClient, central: str, sub: str, next_path: str) -> str:
+    """Start at central, sign in as ``sub`` at the provider; the URL it sends the browser to."""
+    start = await client.get(f"{central}/sso/login", params={"next": next_path})
+    assert start.status_code == 303, start.text
+    authorize = start.headers["location"]
+    form = await client.get(authorize)
+    assert form.status_code == 200, form.text
+    assert re.search(r'name="sub"', form.text), "the provider's form has no sub field"
+    sent = await client.post(authorize, data={"sub": sub})
+    assert sent.status_code in (302, 303), sent.text
+    return urljoin(authorize, sent.headers["location"])
+
+
+async def sign_in(
+    client: httpx.AsyncClient, central: str, sub: str, next_path: str = "/board"
+) -> httpx.Response:
+    """The whole sign-in, as a browser does it; central's answer to the callback."""
+    callback = await to_callback(client, central, sub, next_path)
+    return await client.get(callback)

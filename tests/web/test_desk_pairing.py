@@ -1,0 +1,261 @@
+"""A desk gets its credential without anyone copying a token (RFC 8628 done by central): the
+real ``trygg-desk connect`` process, the console's ``/connect`` page, and the token it gets
+opening a real desk's socket; then expiry, single use, refusal, pace and guessing.
+
+One central (in this process, on a real socket, so a test can age a pairing in its store the
+way the clock would) and one OIDC provider for the module. Approvers are a local account and
+a person signed in by single sign-on: both may connect their own desk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import stat
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from websockets.asyncio.client import connect
+
+from central.core import Role
+from central.core.pairing import normalize
+from central.store import accounts as rows
+from central.store.accounts import digest
+from desktop.pairing import pair
+from protocol.pairing import PAIRINGS_PATH, TOKEN_PATH
+from protocol.screen import Hello, decode_server_frame
+from tests.central.helpers import Running, serve, until
+from tests.support import oidc
+from tests.support.audited import audited
+from tests.support.broker import Broker
+from tests.support.stack import script
+from tests.web.console import add_account, console_settings, csrf_in, log_in
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+CODE = re.compile(r"^\s+([B-Z]{4}-[B-Z]{4})\s*$")
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[oidc.Provider]:
+    with oidc.provider() as found:
+        yield found
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def central(
+    idp: oidc.Provider, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    broker = Broker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
+    try:
+        tmp = tmp_path_factory.mktemp("central")
+        settings = console_settings(broker, tmp, {"sso": oidc.sso_section(idp.url)})
+        async with serve(settings) as running:
+            for user in ("kari", "guesser"):
+                await add_account(running, user, frozenset({Role.RESPONDER}))
+            yield running
+    finally:
+        os.environ.pop(oidc.SECRET_ENV, None)
+        broker.stop()
+
+
+async def console_of(running: Running, user: str) -> httpx.AsyncClient:
+    answer = await log_in(running.http, user)
+    assert answer.status_code == 303, answer.text
+    cookies = {"trygg_session": answer.cookies["trygg_session"]}
+    return httpx.AsyncClient(base_url=running.http, cookies=cookies, timeout=15)
+
+
+async def submit(console: httpx.AsyncClient, path: str, code: str) -> httpx.Response:
+    page = await console.get("/connect")
+    return await console.post(path, data={"code": code, "csrf": csrf_in(page.text)})
+
+
+async def begin(running: Running, label: str = "test-pc") -> dict[str, object]:
+    async with httpx.AsyncClient(timeout=10) as desk:
+        answer = await desk.post(running.http + PAIRINGS_PATH, json={"label": label})
+    assert answer.status_code == 201, answer.text
+    started: dict[str, object] = answer.json()
+    return started
+
+
+async def poll(running: Running, device_code: object) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as desk:
+        return await desk.post(running.http + TOKEN_PATH, json={"device_code": device_code})
+
+
+async def hello_of(running: Running, token: str) -> Hello:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with connect(running.ws, additional_headers=headers, open_timeout=5) as ws:
+        while True:
+            frame = decode_server_frame(await asyncio.wait_for(ws.recv(), 10))
+            if isinstance(frame, Hello):
+                return frame
+
+
+async def test_a_real_connect_process_pairs_and_its_credential_opens_a_desk(
+    central: Running, tmp_path: Path
+) -> None:
+    credential, config = tmp_path / "cred" / "desk-credential", tmp_path / "desk.toml"
+    connecting = await asyncio.create_subprocess_exec(
+        script("trygg-desk"), "--config", str(config), "connect", central.http,
+        "--credential", str(credential), "--label", "kari-pc", "--language", "en",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert connecting.stdout is not None
+    printed: list[str] = []
+    while not any(CODE.match(line) for line in printed):
+        line = await asyncio.wait_for(connecting.stdout.readline(), 15)
+        assert line, f"connect ended without a code: {printed}"
+        printed.append(line.decode())
+    code = next(m.group(1) for m in map(CODE.match, printed) if m)
+    assert f"Open {central.http}/connect in your browser" in printed[0]
+    async with await console_of(central, "kari") as kari:
+        shown = await submit(kari, "/connect", code.lower().replace("-", " "))
+        assert shown.status_code == 200
+        assert "kari-pc" in shown.text
+        assert "127.0.0.1" in shown.text
+        assert "Godkjenn skjermen" in shown.text
+        approved = await submit(kari, "/connect/approve", code)
+        assert approved.status_code == 303
+        out, err = await asyncio.wait_for(connecting.communicate(), 30)
+        assert connecting.returncode == 0, (out, err)
+        assert "Connected as kari" in out.decode()
+        assert stat.S_IMODE(credential.stat().st_mode) == 0o600
+        assert stat.S_IMODE(credential.parent.stat().st_mode) == 0o700
+        token = credential.read_text().strip()
+        text = config.read_text()
+        assert token not in text
+        assert f'credential_file = "{credential}"' in text
+        assert f'server = "{central.ws}"' in text
+        # The real desk, with the config connect wrote, opens its socket as kari.
+        desk = await asyncio.create_subprocess_exec(
+            script("trygg-desk"), "--config", str(config), "--headless",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            hub = central.central.hub
+            await until(
+                lambda: [s.person.user_id for s in hub.all_screens()] == ["kari"],
+                within=20,
+                what="the paired desk's socket",
+            )
+            page = await kari.get("/connect")
+            [token_id] = re.findall(r"<code>([0-9a-f]{12})</code>", page.text)
+            assert "desk: kari-pc" in page.text
+            assert token_id == rows.token_id_of(token)
+            revoked = await kari.post(
+                f"/connect/tokens/{token_id}/revoke", data={"csrf": csrf_in(page.text)}
+            )
+            assert revoked.status_code == 303
+            await until(lambda: len(hub) == 0, what="the revoked desk's socket to close")
+        finally:
+            desk.terminate()
+            await asyncio.wait_for(desk.wait(), 10)
+    for action in ("desk_paired", "token_issued", "token_revoked"):
+        await audited(central, action, lambda r: r.actor == "kari")
+
+
+async def test_a_person_signed_in_by_sso_connects_their_desk(
+    idp: oidc.Provider, central: Running
+) -> None:
+    idp.set_user(
+        "sub-eva", preferred_username="eva@nav.example", groups=[oidc.G_OSLO, oidc.G_RESPONDERS]
+    )
+    async with httpx.AsyncClient(timeout=15) as browser:
+        assert (await oidc.sign_in(browser, central.http, "sub-eva", "/connect")).status_code == 303
+        shown: list[str] = []
+
+        async def approve() -> None:
+            await until(lambda: bool(shown), what="the desk's code")
+            page = await browser.get(f"{central.http}/connect")
+            data = {"code": shown[0], "csrf": csrf_in(page.text)}
+            answer = await browser.post(f"{central.http}/connect/approve", data=data)
+            assert answer.status_code == 303, answer.text
+
+        async with httpx.AsyncClient(timeout=10) as desk:
+            got, _ = await asyncio.gather(
+                pair(desk, central.http, "eva-laptop", lambda _u, code, _m: shown.append(code)),
+                approve(),
+            )
+    assert got.user == "eva@nav.example"
+    hello = await hello_of(central, got.token)
+    assert hello.user == "eva@nav.example"
+
+
+async def test_codes_expire_are_used_once_and_bad_input_changes_nothing(
+    central: Running,
+) -> None:
+    tokens_before = await central.central.read(lambda db: rows.tokens(db))
+    async with await console_of(central, "kari") as kari:
+        for typed in ("BCDF-GHJK", "hello", "A" * 40):
+            wrong = await submit(kari, "/connect", typed)
+            assert wrong.status_code == 400
+            assert "Ingen skjerm venter med den koden" in wrong.text
+        # Expired: the pairing aged past its ten minutes (as the clock would do it).
+        old = await begin(central)
+        aged = (central.central.clock() - timedelta(minutes=11)).isoformat()
+        key = digest(str(normalize(str(old["user_code"]))))
+        await central.central.write(
+            lambda db: db.execute(
+                "UPDATE desk_pairings SET expires_at = ? WHERE code_hash = ?", [aged, key]
+            )
+        )
+        late = await submit(kari, "/connect/approve", str(old["user_code"]))
+        assert late.status_code == 410
+        assert "Koden er utløpt" in late.text
+        assert (await poll(central, old["device_code"])).json()["error"] == "expired_token"
+        # Used once: approved, collected, then nothing more for the code or the device.
+        fresh = await begin(central)
+        assert (await poll(central, fresh["device_code"])).json()["error"] == (
+            "authorization_pending"
+        )
+        assert (await poll(central, fresh["device_code"])).json()["error"] == "slow_down"
+        assert (await submit(kari, "/connect/approve", str(fresh["user_code"]))).status_code == 303
+        first = await poll(central, fresh["device_code"])
+        for _ in range(100):  # bounded: polls within the interval are told to slow down
+            if first.status_code != 400 or first.json()["error"] != "slow_down":
+                break
+            await asyncio.sleep(0.25)
+            first = await poll(central, fresh["device_code"])
+        assert first.status_code == 200
+        assert first.json()["user"] == "kari"
+        again = await poll(central, fresh["device_code"])
+        assert again.status_code == 400
+        assert again.json()["error"] == "expired_token"
+        reused = await submit(kari, "/connect/approve", str(fresh["user_code"]))
+        assert reused.status_code == 409
+        assert "Koden er allerede brukt" in reused.text
+        # Refused at the console: the desk hears so and gets nothing.
+        refused = await begin(central)
+        assert (await submit(kari, "/connect/deny", str(refused["user_code"]))).status_code == 303
+        assert (await poll(central, refused["device_code"])).json()["error"] == "access_denied"
+    # Garbage at the desk's endpoints: refused, nothing made.
+    async with httpx.AsyncClient(timeout=10) as desk:
+        for body in ({"device_code": "x" * 101}, {"device_code": 7}, {}):
+            assert (await desk.post(central.http + TOKEN_PATH, json=body)).status_code == 422
+        assert (
+            await desk.post(central.http + PAIRINGS_PATH, json={"label": "x" * 61})
+        ).status_code == 422
+    tokens_after = await central.central.read(lambda db: rows.tokens(db))
+    assert len(tokens_after) == len(tokens_before) + 1  # only the one collected
+
+
+async def test_guessing_codes_is_held_back(central: Running) -> None:
+    started = await begin(central)
+    async with await console_of(central, "guesser") as guesser:
+        for _ in range(10):
+            assert (await submit(guesser, "/connect", "BCDF-BCDF")).status_code == 400
+        held = await submit(guesser, "/connect", str(started["user_code"]))
+        assert held.status_code == 429
+        assert "For mange forsøk" in held.text
+    # The held-back look-up changed nothing: the pairing still waits for its person.
+    assert (await poll(central, started["device_code"])).json()["error"] == "authorization_pending"
+    await audited(central, "pairing_code_wrong", lambda r: r.actor == "guesser", count=10)

@@ -1,0 +1,341 @@
+"""Drills, training and routines read on a real central (central.web.drills): a drill raised
+from the console and a room in drill mode, both marked DRILL and never counted as real alarms;
+the drill log's four times, its CSV and the evaluation; the training register and the warning
+at a meeting's registration; who has read the routines, and a changed routine asking again
+(a real ``trygg-central`` restarted on its own files)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from central.auth.rules import Action, allowed
+from central.core import Person, Role
+from central.drillplan import SHIPPED_DRILLS
+from protocol import AlarmMessage
+from protocol.screen import AlarmNew, Command, CommandKind, encode_frame
+from tests.central.helpers import (
+    SITE,
+    alarm_message,
+    frame_of,
+    mqtt_tester,
+    next_ack,
+    publish,
+    screen,
+    until,
+)
+from tests.support.broker import Broker
+from tests.support.stack import Central as CentralProcess
+from tests.web.console import Console, console, csrf_in
+from tests.web.test_meetings_api import body
+
+LEADER, RESPONDER, EMPLOYEE, SAFETY_REP = Role.LEADER, Role.RESPONDER, Role.EMPLOYEE, Role.SAFETY_REP
+
+
+def bearer(c: Console, role: Role) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {c.tokens[role]}"}
+    return httpx.AsyncClient(base_url=c.url, headers=headers, timeout=10)
+
+
+def done_of(answer: httpx.Response) -> str:
+    assert answer.status_code == 303, answer.text
+    found = re.search(r"done=([\w]+)", answer.headers["location"])
+    assert found, answer.headers["location"]
+    return found.group(1)
+
+
+def attr(html: str, name: str) -> list[str]:
+    return re.findall(rf'{name}="([^"]*)"', html)
+
+
+async def test_a_console_drill_goes_through_the_chain_is_logged_and_never_counted(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with (
+        console(broker, tmp_path) as c,
+        bearer(c, LEADER) as leader,
+        bearer(c, RESPONDER) as responder,
+    ):
+        central = c.running.central
+        page = await leader.get("/drills")
+        assert page.status_code == 200
+        assert f'data-overdue="{SITE}/"' in page.text  # never drilled: overdue (the test log's rule)
+        assert "Truende bruker" in page.text  # the shipped plan's scenario, in bokmål
+
+        async with screen(c.running, c.tokens[RESPONDER]) as desk:
+            raised = await leader.post(
+                "/drills/raise",
+                data={
+                    "site": SITE,
+                    "room": "mote-101",
+                    "scenario": "truende-bruker",
+                    "in_room": ["user-employee", "nobody"],
+                },
+            )
+            assert done_of(raised) == "drill_raised"
+            [drill] = central.book.active()
+            assert drill.drill
+            assert drill.level == "assist"  # the scenario's level
+            assert drill.room == "Møterom 101"
+            assert drill.raised_by == "user-leader"
+            # The responder's screen gets it, marked drill, and shows it.
+            frame = await frame_of(desk, AlarmNew, alarm_id=drill.alarm_id)
+            assert frame.alarm.drill
+            shown = Command(type=CommandKind.SHOWN, alarm_id=drill.alarm_id)
+            await desk.send(encode_frame(shown))
+            await until(lambda: central.book.on_screen(drill.alarm_id), what="shown")
+
+            # The board: marked DRILL, and not counted as an alarm.
+            board = (await leader.get("/board/live")).text
+            assert "Aktive alarmer (0)" in board
+            assert 'data-drill-count="1"' in board
+            assert "data-drill-band" in board
+            assert 'class="card level-assist drill"' in board
+
+            assert (await responder.post(f"/alarms/{drill.alarm_id}/coming")).status_code == 303
+            assert (await responder.post(f"/alarms/{drill.alarm_id}/resolve")).status_code == 303
+            await until(
+                lambda: (v := central.book.get(drill.alarm_id)) is not None
+                and v.state == "resolved",
+                what="resolved",
+            )
+
+        # The history marks it and counts it apart; "real alarms only" leaves it out.
+        history = (await leader.get("/alarms")).text
+        assert 'data-real-count="0" data-drill-count="1"' in history
+        assert "data-drill" in history
+        assert str(drill.alarm_id) not in (await leader.get("/alarms?kind=real")).text
+        assert str(drill.alarm_id) in (await leader.get("/alarms?kind=drill")).text
+
+        # The drill log: the four times and who answered, from the record.
+        log = (await leader.get("/drills")).text
+        row = log[log.index(f'data-drill="{drill.alarm_id}"') :]
+        row = row[: row.index("</tr>")]
+        for which in ("shown", "coming", "resolved"):
+            cell = re.search(rf'data-time="{which}">([^<]*)<', row)
+            assert cell, which
+            assert cell.group(1).endswith(" s"), (which, cell.group(1))
+        assert "User-Responder" in row
+        assert "User-Employee" in row  # in the room
+        assert "User-Leader" in row  # raised it
+        assert f'data-overdue="{SITE}/truende-bruker"' not in log
+        assert f'data-overdue="{SITE}/vold-pagar"' in log  # not rehearsed yet
+
+        exported = await leader.get("/drills/log.csv")
+        assert exported.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+        assert len(rows) == 1
+        line = rows[0]
+        assert line["alarm_id"] == str(drill.alarm_id)
+        assert line["kind"] == "console"
+        assert float(line["seconds_to_shown"]) <= float(line["seconds_to_coming"])
+        assert float(line["seconds_to_coming"]) <= float(line["seconds_to_resolved"])
+        assert line["answered"] == "User-Responder"
+
+        # The leader's evaluation, with the session's CSRF token like every console form.
+        async with c.client(LEADER) as session:
+            form = await session.get("/drills")
+            note = "=Gikk bra; husk å lukke døra"
+            saved = await session.post(
+                f"/drills/{drill.alarm_id}/evaluation",
+                data={"note": note, "csrf": csrf_in(form.text)},
+            )
+            assert done_of(saved) == "evaluated"
+            assert "husk å lukke døra" in (await session.get("/drills")).text
+        exported = await leader.get("/drills/log.csv")
+        assert "'=Gikk bra" in exported.text  # a spreadsheet never runs it
+
+        # The training register: everyone who took part, recorded by itself.
+        register = (await leader.get("/training")).text
+        took = set(attr(register, "data-took-part"))
+        assert {"user-leader", "user-employee", "user-responder"} <= took
+        untrained = set(attr(register, "data-untrained"))
+        assert "user-employee" not in untrained
+        assert "user-admin" in untrained
+
+        async with bearer(c, Role.ADMIN) as admin:
+            audit = (await admin.get("/audit")).text
+        assert "Øvelse utløst fra konsollet" in audit
+        assert "Øvelse evaluert" in audit
+
+
+async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with console(broker, tmp_path) as c, bearer(c, LEADER) as leader:
+        central = c.running.central
+        started = await leader.post(
+            "/drills/mode",
+            data={"site": SITE, "room": "mote-101", "minutes": "5", "scenario": "vold-pagar"},
+        )
+        assert done_of(started) == "mode_started"
+        again = await leader.post(
+            "/drills/mode", data={"site": SITE, "room": "mote-101", "minutes": "5"}
+        )
+        assert done_of(again) == "room_in_drill_mode"
+        too_long = await leader.post(
+            "/drills/mode", data={"site": SITE, "room": "mote-102", "minutes": "500"}
+        )
+        assert too_long.status_code == 422  # refused, and nothing changed
+        assert len(central.drilling.modes.active(central.clock())) == 1
+        board = (await leader.get("/board/live")).text
+        assert 'data-drill-mode="Møterom 101"' in board
+
+        async with mqtt_tester(broker) as device:
+            await device.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
+            press = alarm_message("rom-101")
+            await publish(device, press)
+            ack = await next_ack(device, alarm_id=str(press.alarm_id))
+            assert ack["drill"] is True  # the LED shows the drill pattern
+            view = central.book.get(press.alarm_id)
+            assert view is not None
+            assert view.drill
+            # Many presses in drill mode never use up the room's flood budget.
+            for _ in range(12):
+                await publish(device, alarm_message("rom-101"))
+            # Another room is not in drill mode: a real alarm, whatever its payload says.
+            elsewhere = AlarmMessage.model_validate(
+                {**alarm_message("rom-102").model_dump(), "room": "Kontor", "drill": True}
+            )
+            await publish(device, elsewhere)
+            await until(lambda: central.book.get(elsewhere.alarm_id) is not None, what="alarm")
+            real = central.book.get(elsewhere.alarm_id)
+            assert real is not None
+            assert not real.drill
+            await until(lambda: len(central.book.active()) == 14, what="every alarm")
+            assert not central.flood_cards.merging()
+
+            [mode] = central.drilling.modes.active(central.clock())
+            ended = await leader.post(f"/drills/mode/{mode.mode_id}/end")
+            assert done_of(ended) == "mode_ended"
+            after = alarm_message("rom-101")
+            await publish(device, after)
+            ack = await next_ack(device, alarm_id=str(after.alarm_id))
+            assert not ack.get("drill")
+            found = central.book.get(after.alarm_id)
+            assert found is not None
+            assert not found.drill
+
+        # The board counts only the real ones.
+        board = (await leader.get("/board/live")).text
+        assert "Aktive alarmer (2)" in board
+        assert 'data-drill-count="13"' in board
+        log = (await leader.get("/drills")).text
+        assert log.count("data-drill=") == 13  # every drill is in the log, each once
+        assert "knapp i øvelsesmodus" in log
+
+
+async def test_the_meeting_registration_warns_an_untrained_employee(
+    broker: Broker, tmp_path: Path
+) -> None:
+    async with (
+        console(broker, tmp_path) as c,
+        bearer(c, EMPLOYEE) as employee,
+        bearer(c, LEADER) as leader,
+    ):
+        made = await employee.post("/api/meetings", json=body())
+        assert made.status_code == 201, made.text  # a warning, never a refusal
+        assert made.json()["warnings"] == ["no_training"]
+        assert "data-no-training" in (await employee.get("/meetings")).text
+
+        refused = await leader.post(
+            "/training",
+            data={"site": SITE, "held_on": "2999-01-01", "title": "Kurs", "people": ["x"]},
+        )
+        assert done_of(refused) == "bad_input"
+        added = await leader.post(
+            "/training",
+            data={
+                "site": SITE,
+                "held_on": "2025-01-15",
+                "title": "Kurs i konflikthåndtering",
+                "people": ["user-employee", "user-employee", "unknown"],
+            },
+        )
+        assert done_of(added) == "training_added"
+        made = await employee.post("/api/meetings", json=body())
+        assert made.json()["warnings"] == []
+        assert "data-no-training" not in (await employee.get("/meetings")).text
+        register = (await leader.get("/training")).text
+        assert "Kurs i konflikthåndtering" in register
+        assert attr(register, "data-took-part") == ["user-employee"]
+        # Only a leader (or admin) records training; the safety representative reads.
+        async with bearer(c, SAFETY_REP) as rep:
+            assert (await rep.get("/training")).status_code == 200
+            denied = await rep.post(
+                "/training", data={"site": SITE, "held_on": "2025-01-15", "title": "x"}
+            )
+            assert denied.status_code == 403
+
+
+def test_the_drill_rules_follow_the_standard() -> None:
+    for role in Role:
+        person = Person("p", "P", "", frozenset({"*"}), frozenset({role}))
+        assert allowed(person, Action.RUN_DRILLS) == (role in (Role.LEADER, Role.ADMIN))
+        insight = role in (Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
+        assert allowed(person, Action.READ_DRILLS) == insight
+        assert allowed(person, Action.READ_ROUTINE_READS) == insight
+        assert allowed(person, Action.READ_ROUTINES)  # every employee reads and confirms
+
+
+# --- routines read, on a real trygg-central restarted with a changed routine ---------------------
+
+
+def _get(central: CentralProcess, user: str, path: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {central.tokens[user]}"}
+    return httpx.get(f"{central.url}{path}", headers=headers, timeout=10)
+
+
+def _post(central: CentralProcess, user: str, path: str, data: dict[str, Any]) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {central.tokens[user]}"}
+    return httpx.post(f"{central.url}{path}", headers=headers, data=data, timeout=10)
+
+
+def test_routines_read_is_confirmed_and_a_changed_routine_asks_again(
+    broker: Broker, tmp_path: Path
+) -> None:
+    plan = tmp_path / "drills.toml"
+    plan.write_text(SHIPPED_DRILLS.read_text())
+    central = CentralProcess(
+        broker,
+        tmp_path,
+        {"eva": "Eva Ansatt", "vera": "Vera Verneombud", "ola": "Ola Nordmann"},
+        devices=(("oslo-sentrum", "rom-101", "Møterom 101"),),
+        roles={"eva": ("employee",), "vera": ("safety_rep",), "ola": ("responder",)},
+        extra=("[routines]", f'drills = "{plan}"'),
+    )
+    central.start()
+    try:
+        page = _get(central, "eva", "/routines")
+        assert 'data-read="no"' in page.text
+        [version] = attr(page.text, "data-version")
+        stale = _post(central, "eva", "/routines/read", {"version": "0" * 16})
+        assert done_of(stale) == "routines_changed"
+        assert done_of(_post(central, "eva", "/routines/read", {"version": version})) == "read"
+        assert 'data-read="yes"' in _get(central, "eva", "/routines").text
+        readers = _get(central, "vera", "/routines/readers")
+        assert readers.status_code == 200
+        assert 'data-reader="eva" data-current="yes"' in readers.text
+        assert 'data-reader="ola" data-current="no"' in readers.text
+        assert _get(central, "eva", "/routines/readers").status_code == 403
+    finally:
+        central.stop()
+
+    # The office changes a routine: everyone is asked again, and the safety rep sees it.
+    plan.write_text(plan.read_text().replace("per_year = 2", "per_year = 3"))
+    central.start()
+    try:
+        page = _get(central, "eva", "/routines")
+        assert 'data-read="no"' in page.text
+        assert attr(page.text, "data-version") != [version]
+        readers = _get(central, "vera", "/routines/readers").text
+        assert 'data-reader="eva" data-current="no"' in readers
+        assert "0 av 3 har lest gjeldende versjon." in readers
+    finally:
+        central.stop()
+

@@ -1,0 +1,414 @@
+"""Incident reports (2.4) through a real central's API and pages, one central for the module:
+Mosquitto, central on uvicorn, an aiosmtpd server on loopback, and Debian's Chromium.
+
+Who sees what, both ways: the filer and the site's leader, safety representative and admin
+read a report (each opening in the read log, which only the safety representative and the
+admin read); another employee, a responder and another site's leader get "not found"; only
+leaders and safety representatives mark it seen, only the leader follows up. Export as CSV and
+JSON keeps to the exporter's sites and is written to each report's read log. A desk asked about
+an alarm it raised gets the prompt, and filing withdraws it. Retention anonymises an old report
+and records its run. The form in a browser: the warning about the client's name is visible;
+a missing answer is refused with the text kept; a filed report opens; its picture is saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright, expect
+
+from central.auth.passwords import hash_password
+from central.config import CentralSettings
+from central.core import Role
+from central.store import accounts as account_rows
+from protocol.screen import AlarmState, RaiseRequest, ReportAsk, ReportFiled, encode_frame
+from tests.central.helpers import (
+    OTHER_SITE,
+    SITE,
+    Running,
+    frame_of,
+    make_settings,
+    next_frame,
+    screen,
+    serve,
+    until,
+)
+from tests.support.broker import Broker
+from tests.support.smtp import Inbox
+from tests.web.browser import ARGS, chromium_path
+from tests.web.console import PASSWORD, log_in
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# user → (roles, sites); each a config user with a token (and an address for the leaders and
+# safety representatives, and the admin, who must still get no e-mail).
+PEOPLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "anne": (("employee",), (SITE,)),
+    "eva": (("employee",), (SITE,)),
+    "kari": (("responder",), (SITE,)),
+    "lina": (("leader",), (SITE,)),
+    "vera": (("safety_rep",), (SITE,)),
+    "bo": (("leader",), (OTHER_SITE,)),
+    "root": (("admin",), ("*",)),
+}
+TOKENS = {user: f"{user}-{secrets.token_hex(16)}" for user in PEOPLE}
+MAILED = ("lina", "vera", "bo", "root")
+
+
+def address(user: str) -> str:
+    return f"{user}@nav.test"
+
+
+@pytest.fixture(scope="module")
+def module_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    found = Broker(tmp_path_factory.mktemp("broker"))
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[Inbox]:
+    found = Inbox()
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+def settings_for(broker: Broker, tmp: Path, inbox: Inbox) -> CentralSettings:
+    data = make_settings(broker, tmp).model_dump(mode="json")
+    data["web"] = {"secret": "web-secret-5f1c9e7a3b8d2f6a0c4e9b1d7a3f5c8e"}
+    data["sites"][0]["report_retention_days"] = 30
+    data["sites"][0]["rooms"] = [
+        {"id": "m101", "name": "Møterom 101", "x": 1, "y": 1, "w": 5, "h": 5}
+    ]
+    data["users"] = [
+        {
+            "id": user,
+            "name": user.title(),
+            "token": TOKENS[user],
+            "roles": list(roles),
+            "sites": list(sites),
+            **({"email": address(user)} if user in MAILED else {}),
+        }
+        for user, (roles, sites) in PEOPLE.items()
+    ]
+    port = data["http"]["port"]
+    data["email"] = {
+        "host": inbox.host,
+        "port": inbox.port,
+        "security": "none",
+        "from_address": "trygg@nav.test",
+        "console_url": f"http://127.0.0.1:{port}",
+        "retry_max_s": 1,
+    }
+    return CentralSettings.model_validate(data)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(
+    module_broker: Broker, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    tmp = tmp_path_factory.mktemp("central")
+    async with serve(settings_for(module_broker, tmp, inbox)) as found:
+        # A database account for the browser (config users have no password).
+        account = account_rows.Account(
+            "anne-web",
+            "Anne Ansatt",
+            hash_password(PASSWORD),
+            frozenset({Role.EMPLOYEE}),
+            frozenset({SITE}),
+        )
+        central = found.central
+        await central.store.submit(lambda db: account_rows.save_account(db, account, central.clock()))
+        yield found
+
+
+def client(running: Running, user: str) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {TOKENS[user]}"}
+    return httpx.AsyncClient(base_url=running.http, headers=headers, timeout=10)
+
+
+async def call(running: Running, user: str, method: str, path: str, **kw: Any) -> httpx.Response:
+    async with client(running, user) as c:
+        return await c.request(method, path, **kw)
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    found = {
+        "site": SITE,
+        "kinds": ["threat"],
+        "place": "office",
+        "room": "Møterom 101",
+        "occurred_at": (datetime.now(UTC) - timedelta(minutes=20)).isoformat(),
+        "injuries": "none",
+        "police": False,
+        "follow_up_needed": True,
+        "text": "He shouted and threatened to come back.",
+    }
+    return found | changes
+
+
+async def file(running: Running, user: str = "anne", **changes: Any) -> dict[str, Any]:
+    answer = await call(running, user, "POST", "/api/reports", json=body(**changes))
+    assert answer.status_code == 201, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+async def test_an_employee_sees_only_her_own_and_others_see_nothing(running: Running) -> None:
+    report = await file(running)
+    rid = report["report_id"]
+    assert report["filed_by"] == "anne" and report["text"].startswith("He shouted")
+    for user, expected in [
+        ("anne", 200),
+        ("lina", 200),
+        ("vera", 200),
+        ("root", 200),
+        ("eva", 404),  # a colleague of the site
+        ("kari", 404),  # a responder of the site
+        ("bo", 404),  # another site's leader
+    ]:
+        answer = await call(running, user, "GET", f"/api/reports/{rid}")
+        assert answer.status_code == expected, (user, answer.text)
+        if expected == 404:
+            assert "text" not in answer.text and "shouted" not in answer.text
+    eva = (await call(running, "eva", "GET", "/api/reports")).json()
+    assert eva["mine"] == [] and eva["site"] == []
+    anne = (await call(running, "anne", "GET", "/api/reports")).json()
+    assert [r["report_id"] for r in anne["mine"]] == [rid]
+    assert anne["site"] == []
+    assert "text" not in anne["mine"][0]  # lists carry no free text
+    lina = (await call(running, "lina", "GET", "/api/reports")).json()
+    assert rid in [r["report_id"] for r in lina["site"]]
+    bo = (await call(running, "bo", "GET", "/api/reports")).json()
+    assert rid not in [r["report_id"] for r in bo["site"]]
+    # An employee may not file for a site that is not hers; a bad form changes nothing.
+    refused = await call(running, "anne", "POST", "/api/reports", json=body(site=OTHER_SITE))
+    assert (refused.status_code, refused.json()["detail"]) == (403, "not_your_site")
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    refused = await call(running, "anne", "POST", "/api/reports", json=body(occurred_at=future))
+    assert (refused.status_code, refused.json()["detail"]) == (422, "in_the_future")
+    refused = await call(running, "anne", "POST", "/api/reports", json=body(kinds=[]))
+    assert refused.status_code == 422
+    refused = await call(running, "anne", "POST", "/api/reports", json=body(alarm_id=str(uuid4())))
+    assert (refused.status_code, refused.json()["detail"]) == (404, "unknown_alarm")
+    after = (await call(running, "anne", "GET", "/api/reports")).json()
+    assert [r["report_id"] for r in after["mine"]] == [rid]
+
+
+async def test_seen_follow_up_and_the_read_log(running: Running) -> None:
+    rid = (await file(running, text="Spat at the counter."))["report_id"]
+    for user in ("lina", "vera"):
+        assert (await call(running, user, "GET", f"/api/reports/{rid}")).status_code == 200
+    seen = await call(running, "lina", "POST", f"/api/reports/{rid}/seen")
+    assert [s["user"] for s in seen.json()["seen_by_leader"]] == ["lina"]
+    seen = await call(running, "vera", "POST", f"/api/reports/{rid}/seen")
+    assert [s["user"] for s in seen.json()["seen_by_safety_rep"]] == ["vera"]
+    again = await call(running, "lina", "POST", f"/api/reports/{rid}/seen")
+    assert len(again.json()["seen_by_leader"]) == 1  # once
+    # Not theirs to mark or follow up: refused, nothing changes.
+    assert (await call(running, "bo", "POST", f"/api/reports/{rid}/seen")).status_code == 404
+    assert (await call(running, "anne", "POST", f"/api/reports/{rid}/seen")).status_code == 403
+    assert (await call(running, "root", "POST", f"/api/reports/{rid}/seen")).status_code == 403
+    note = {"text": "Talked with Anne; the client is banned from the counter."}
+    assert (
+        await call(running, "vera", "POST", f"/api/reports/{rid}/follow-up", json=note)
+    ).status_code == 403
+    done = await call(running, "lina", "POST", f"/api/reports/{rid}/follow-up", json=note)
+    assert done.status_code == 200 and done.json()["follow_up"]["text"] == note["text"]
+    # The read log: the safety representative (and admin) read it; the leader may not.
+    assert (await call(running, "lina", "GET", f"/api/reports/{rid}/reads")).status_code == 403
+    log = (await call(running, "vera", "GET", f"/api/reports/{rid}/reads")).json()["reads"]
+    assert [(r["user"], r["as"]) for r in log] == [("lina", "leader"), ("vera", "safety_rep")]
+    # A refused opening is no reading.
+    assert (await call(running, "bo", "GET", f"/api/reports/{rid}")).status_code == 404
+    log = (await call(running, "root", "GET", f"/api/reports/{rid}/reads")).json()["reads"]
+    assert "bo" not in [r["user"] for r in log]
+    # The audit trail has filing, reading, seen and follow-up.
+    central = running.central
+    rows = await central.read(
+        lambda db: list(db.query("SELECT action FROM audit_log WHERE target = ?", [rid]))
+    )
+    actions = [r["action"] for r in rows]
+    for action in ("report_filed", "report_read", "report_seen", "report_followed_up"):
+        assert action in actions
+
+
+async def test_export_keeps_to_the_exporters_sites_and_is_logged(running: Running) -> None:
+    rid = (await file(running, text="=HYPERLINK(\"http://evil\")", kinds=["damage", "other"]))[
+        "report_id"
+    ]
+    csv_answer = await call(running, "lina", "GET", "/api/reports.csv")
+    assert csv_answer.status_code == 200
+    text = csv_answer.text
+    assert text.startswith("\ufeff")
+    table = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    row = next(r for r in table if r["report_id"] == rid)
+    assert row["kinds"] == "damage,other"
+    assert row["text"].startswith("'=")  # no formula for the spreadsheet
+    assert {r["site"] for r in table} == {SITE}
+    as_json = await call(running, "vera", "GET", "/api/reports.json", params={"site": SITE})
+    exported = json.loads(as_json.text)
+    assert rid in [r["report_id"] for r in exported["reports"]]
+    assert exported["filters"]["site"] == SITE
+    assert (await call(running, "bo", "GET", "/api/reports.json")).json()["reports"] == []
+    assert (await call(running, "anne", "GET", "/api/reports.csv")).status_code == 403
+    assert (await call(running, "kari", "GET", "/api/reports.json")).status_code == 403
+    bad = await call(running, "lina", "GET", "/api/reports.csv", params={"from": "1.2.2025"})
+    assert bad.status_code == 422
+    log = (await call(running, "vera", "GET", f"/api/reports/{rid}/reads")).json()["reads"]
+    assert [(r["user"], r["as"]) for r in log] == [("lina", "export"), ("vera", "export")]
+
+
+async def test_the_raisers_desk_is_asked_and_filing_withdraws_the_ask(
+    running: Running, inbox: Inbox
+) -> None:
+    central = running.central
+    alarm_id = uuid4()
+    async with screen(running, TOKENS["anne"]) as anne, screen(running, TOKENS["kari"]) as kari:
+        async with screen(running, TOKENS["lina"]) as lina, screen(running, TOKENS["bo"]) as bo:
+            raise_ = RaiseRequest(
+                alarm_id=alarm_id,
+                level="acute",
+                site=SITE,
+                room="Møterom 101",
+                raised_at=datetime.now(UTC),
+            )
+            await anne.send(encode_frame(raise_))
+            await frame_of(kari, object, alarm_id=alarm_id)
+            await until(
+                lambda: (found := central.book.get(alarm_id)) is not None
+                and found.state is not AlarmState.RAISED,
+                what="the alarm stored",
+            )
+            await kari.send(json.dumps({"type": "resolve", "alarm_id": str(alarm_id)}))
+            ask = await frame_of(anne, ReportAsk)
+            assert (ask.alarm_id, ask.why, ask.room) == (alarm_id, "raiser", "Møterom 101")
+            assert ask.path == f"/reports/new?alarm={alarm_id}" and not ask.closed
+            asked = (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"]
+            assert [a["alarm_id"] for a in asked] == [str(alarm_id)]
+            # The console's banner says so on every page.
+            page = await call(running, "anne", "GET", "/routines")
+            assert f'href="/reports/new?alarm={alarm_id}"' in page.text
+            # Filing it: the ask is withdrawn on her desk, the leader's desk is told.
+            report = await file(running, alarm_id=str(alarm_id), kinds=["violence"])
+            closed = await frame_of(anne, ReportAsk)
+            assert closed.alarm_id == alarm_id and closed.closed
+            told = await frame_of(lina, ReportFiled)
+            assert told.report_id == UUID(report["report_id"])
+            assert told.path == f"/reports/{report['report_id']}"
+            assert (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"] == []
+            # Not the other site's leader, and not a responder: nothing about it.
+            await kari.send("{}")
+            await bo.send("{}")
+            for ws in (kari, bo):
+                while True:
+                    frame = await next_frame(ws)
+                    assert not isinstance(frame, ReportFiled | ReportAsk)
+                    if getattr(frame, "type", "") == "error":
+                        break
+    # E-mail: the site's leader and safety representative, nobody else; no detail in it.
+    rid = report["report_id"]
+    found = await inbox.wait_for(lambda m: rid in m.body, count=2)
+    assert sorted(r for m in found for r in m.rcpt_tos) == [address("lina"), address("vera")]
+    for message in found:
+        assert "Ny hendelsesrapport" in message.subject and "Oslo" in message.subject
+        assert f"{running.http}/reports/{rid}" in message.body
+        for secret in ("shouted", "threatened", "Anne", "Møterom", "vold", "Vold", "violence"):
+            assert secret not in message.body + message.subject
+
+
+async def test_retention_anonymises_old_reports_and_records_the_run(running: Running) -> None:
+    central = running.central
+    old = (await file(running, text="Old: named Ola Klient.", room="Møterom 101"))["report_id"]
+    recent = (await file(running, text="Recent."))["report_id"]
+    await call(running, "lina", "GET", f"/api/reports/{old}")  # a line in its read log
+    before = datetime.now(UTC) - timedelta(days=31)  # the site keeps reports 30 days
+
+    def age(db: Any) -> None:
+        db.execute("UPDATE reports SET filed_at = ? WHERE report_id = ?", [before.isoformat(), old])
+
+    await central.write(age)
+    run = await central.reports.retain("schedule")
+    assert run.anonymised >= 1 and not run.dry_run
+    gone = (await call(running, "lina", "GET", f"/api/reports/{old}")).json()
+    assert gone["text"] == "" and gone["room"] == "" and gone["filed_by"] is None
+    assert gone["anonymised_at"] is not None and gone["kinds"] == ["threat"]
+    assert (await call(running, "anne", "GET", f"/api/reports/{old}")).status_code == 404
+    kept = (await call(running, "lina", "GET", f"/api/reports/{recent}")).json()
+    assert kept["text"] == "Recent."
+    log = (await call(running, "vera", "GET", f"/api/reports/{old}/reads")).json()["reads"]
+    assert [r["user"] for r in log] == ["lina"]  # the read log before it went; then lina again
+    runs = (await call(running, "vera", "GET", "/api/reports/retention-runs")).json()["runs"]
+    assert runs[0]["run_id"] == run.run_id and runs[0]["by"] == "schedule"
+    assert runs[0]["sites"][SITE]["days"] == 30
+    assert (await call(running, "lina", "GET", "/api/reports/retention-runs")).status_code == 403
+    page = await call(running, "vera", "GET", "/reports/retention")
+    assert run.run_id in page.text
+
+
+async def test_the_form_in_a_browser(running: Running, tmp_path: Path) -> None:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 1280, "height": 800}, locale="nb-NO"
+            )
+            page = await context.new_page()
+            await page.goto(f"{running.http}/login")
+            await page.get_by_label("Brukernavn").fill("anne-web")
+            await page.get_by_label("Passord").fill(PASSWORD)
+            await page.get_by_role("button", name="Logg inn").click()
+            await page.get_by_role("link", name="Hendelsesrapporter").click()
+            await page.get_by_role("link", name="Skriv hendelsesrapport").click()
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Hendelsesrapport")
+            warning = page.locator("#r-text-warning")
+            await expect(warning).to_be_visible()
+            await expect(warning).to_contain_text("Ikke skriv navnet på brukeren")
+            text = page.get_by_label("Hva skjedde, med dine egne ord")
+            await text.fill("Brukeren slo i bordet og truet med å komme tilbake.")
+            # Nothing ticked under "what happened": refused, the text kept.
+            await page.get_by_role("button", name="Send rapporten").click()
+            await expect(page.locator("[data-problem]")).to_contain_text("velg hva som skjedde")
+            await expect(text).to_have_value("Brukeren slo i bordet og truet med å komme tilbake.")
+            await page.get_by_label("Trusler").check()
+            await page.get_by_label("Rom eller sted").fill("Møterom 101")
+            await page.get_by_label("Politiet ble ringt eller kom").check()
+            shot = Path(os.environ.get("TRYGG_REPORT_SCREENSHOT_DIR", str(tmp_path)))
+            await page.screenshot(path=str(shot / "console-report.png"), full_page=True)
+            await page.get_by_role("button", name="Send rapporten").click()
+            await expect(page.locator("[data-done]")).to_have_text(
+                "Levert. Lederen din og verneombudet har fått beskjed."
+            )
+            await expect(page.locator("dl.facts")).to_contain_text("Trusler")
+            # Another employee's session may not open it.
+            rid = page.url.split("/reports/")[1].split("?")[0]
+            eva = await call(running, "eva", "GET", f"/reports/{rid}")
+            assert eva.status_code == 404
+            answer = await log_in(running.http, "anne-web")
+            assert answer.status_code == 303
+        finally:
+            await browser.close()
+    db = sqlite3.connect(running.settings.store.path)
+    try:
+        assert db.execute("SELECT count(*) FROM reports WHERE filed_by = 'anne-web'").fetchone()[0] == 1
+    finally:
+        db.close()

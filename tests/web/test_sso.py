@@ -1,0 +1,282 @@
+"""Single sign-on end to end: a real OpenID Connect provider (tests/support/oidc.py), central on
+a real socket, sign-ins through the provider's own form with httpx, and one in a real browser.
+
+One provider and one central for the module (they start in a few seconds and every test uses
+its own people). What is proved: mapped roles reach the board; a person whose groups give no
+role is refused with a page that says so, and one removed from a group loses the role at the
+next sign-in — and, removed from the last one, their sessions and desk sockets end; a forged
+``state``, a lost flow, a token for another audience, with another nonce, from another issuer
+or expired are all refused; local accounts keep working beside it and cannot be taken over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright, expect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from central.audit import log as audit_log
+from central.core import Role
+from central.store import accounts as rows
+from tests.central.helpers import Running, serve
+from tests.support import oidc
+from tests.support.audited import audited as audited_rows
+from tests.support.broker import Broker
+from tests.web.browser import ARGS, chromium_path
+from tests.web.console import PASSWORD, add_account, console_settings, log_in
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[oidc.Provider]:
+    with oidc.provider() as found:
+        yield found
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def central(
+    idp: oidc.Provider, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    broker = Broker(tmp_path_factory.mktemp("broker"))
+    broker.start()
+    os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
+    try:
+        tmp = tmp_path_factory.mktemp("central")
+        settings = console_settings(broker, tmp, {"sso": oidc.sso_section(idp.url)})
+        async with serve(settings) as running:
+            await add_account(running, "break-glass", frozenset({Role.ADMIN}))
+            yield running
+    finally:
+        os.environ.pop(oidc.SECRET_ENV, None)
+        broker.stop()
+
+
+def client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=15)
+
+
+async def audited(
+    running: Running, action: str, match: Callable[[audit_log.Row], bool]
+) -> audit_log.Row:
+    return (await audited_rows(running, action, match))[0]
+
+
+async def closed(socket: ClientConnection) -> bool:
+    """True once central closes ``socket`` (frames before that are read and dropped)."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)
+    except ConnectionClosed:
+        return True
+
+
+async def test_mapped_roles_reach_the_board(idp: oidc.Provider, central: Running) -> None:
+    idp.set_user(
+        "sub-kari",
+        preferred_username="Kari.Nordmann@nav.example",
+        name="Kari Nordmann",
+        groups=[oidc.G_OSLO, oidc.G_RESPONDERS, oidc.G_LEADERS, "unmapped-group"],
+    )
+    async with client() as browser:
+        login = await browser.get(f"{central.http}/login")
+        assert "Logg inn med organisasjonskonto" in login.text
+        answer = await oidc.sign_in(browser, central.http, "sub-kari")
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/board"
+        board = await browser.get(f"{central.http}/board")
+        assert board.status_code == 200
+        assert "Kari Nordmann" in board.text
+        admin = await browser.get(f"{central.http}/admin/users")
+        assert admin.status_code == 403  # a leader is not an administrator
+    account = await central.central.read(lambda db: rows.account(db, "kari.nordmann@nav.example"))
+    assert account is not None
+    assert account.roles == {Role.RESPONDER, Role.LEADER}
+    assert account.sites == {"oslo-sentrum"}
+    assert account.password_hash == ""  # no password: it cannot log in locally
+    row = await audited(central, "sso_login", lambda r: r.actor == account.user_id)
+    assert "leader,responder @ oslo-sentrum" in row.detail
+
+
+async def test_a_person_whose_groups_give_no_role_is_refused_with_a_clear_page(
+    idp: oidc.Provider, central: Running
+) -> None:
+    idp.set_user("sub-nils", preferred_username="nils@nav.example", groups=[oidc.G_OSLO])
+    async with client() as browser:
+        answer = await oidc.sign_in(browser, central.http, "sub-nils")
+        assert answer.status_code == 403
+        assert "Innlogging avvist" in answer.text
+        assert "ikke med i en gruppe som gir tilgang til Trygg" in answer.text
+        assert "trygg_session" not in answer.cookies
+        board = await browser.get(f"{central.http}/board")
+        assert board.status_code == 303  # still nobody: to the login page
+        browser.cookies.set("trygg_lang", "en")
+        again = await oidc.sign_in(browser, central.http, "sub-nils")
+        assert "is not in a group that gives access to Trygg" in again.text
+    await audited(
+        central,
+        "sso_refused",
+        lambda r: r.actor == "nils@nav.example" and r.detail.startswith("no_role"),
+    )
+    assert await central.central.read(lambda db: rows.account(db, "nils@nav.example")) is None
+
+
+async def test_a_person_removed_from_a_group_loses_the_role_at_the_next_sign_in(
+    idp: oidc.Provider, central: Running
+) -> None:
+    user = "ola@nav.example"
+    idp.set_user(
+        "sub-ola", preferred_username=user, groups=[oidc.G_OSLO, oidc.G_RESPONDERS, oidc.G_LEADERS]
+    )
+    async with client() as first:
+        assert (await oidc.sign_in(first, central.http, "sub-ola")).status_code == 303
+        old_session = first.cookies["trygg_session"]
+    token = "desk-token-of-ola-7e1c9a3f5b2d8e4a"
+    now = central.central.clock()
+    await central.central.write(lambda db: rows.add_token(db, user, token, "desk", now))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with connect(central.ws, additional_headers=headers, open_timeout=5) as desk:
+        # Out of the leaders' group: a responder from the next sign-in on, and the session
+        # opened as a leader has ended.
+        idp.set_user("sub-ola", preferred_username=user, groups=[oidc.G_OSLO, oidc.G_RESPONDERS])
+        async with client() as second:
+            assert (await oidc.sign_in(second, central.http, "sub-ola")).status_code == 303
+        account = await central.central.read(lambda db: rows.account(db, user))
+        assert account is not None
+        assert account.roles == {Role.RESPONDER}
+        async with httpx.AsyncClient(cookies={"trygg_session": old_session}) as stale:
+            assert (await stale.get(f"{central.http}/board")).status_code == 303
+        changed = await audited(central, "sso_roles_changed", lambda r: r.actor == user)
+        assert "leader,responder" in changed.detail
+        assert "→ responder" in changed.detail
+        # Out of the responders' group too: no role at all. Refused, and the desk's socket
+        # and token end with the account's access.
+        idp.set_user("sub-ola", preferred_username=user, groups=[oidc.G_OSLO])
+        async with client() as third:
+            refused = await oidc.sign_in(third, central.http, "sub-ola")
+        assert refused.status_code == 403
+        assert "Øktene og skjermtilkoblingene dine i Trygg er avsluttet" in refused.text
+        assert await closed(desk)
+    with pytest.raises(InvalidStatus):
+        async with connect(central.ws, additional_headers=headers, open_timeout=5):
+            pass
+    account = await central.central.read(lambda db: rows.account(db, user))
+    assert account is not None
+    assert not account.roles
+    assert not account.sites
+    await audited(central, "sso_access_removed", lambda r: r.actor == user)
+    # Back in the groups: back in, with exactly what the groups give now.
+    idp.set_user("sub-ola", preferred_username=user, groups=[oidc.G_OSLO, oidc.G_LEADERS])
+    async with client() as fourth:
+        assert (await oidc.sign_in(fourth, central.http, "sub-ola")).status_code == 303
+    account = await central.central.read(lambda db: rows.account(db, user))
+    assert account is not None
+    assert account.roles == {Role.LEADER}
+
+
+async def test_a_forged_state_or_a_lost_flow_is_refused(
+    idp: oidc.Provider, central: Running
+) -> None:
+    idp.set_user(
+        "sub-per", preferred_username="per@nav.example", groups=[oidc.G_OSLO, oidc.G_ADMINS]
+    )
+    async with client() as browser:
+        callback = await oidc.to_callback(browser, central.http, "sub-per", "/board")
+        parts = urlsplit(callback)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        forged = parts._replace(query=urlencode({**query, "state": "forged-" + query["state"]}))
+        answer = await browser.get(forged.geturl())
+        assert answer.status_code == 400
+        assert "Innloggingen tok for lang tid" in answer.text
+        # The flow's cookie is gone with that answer: the genuine callback is refused too.
+        assert (await browser.get(callback)).status_code == 400
+    async with client() as other_browser:  # someone else's callback: no cookie of theirs
+        callback = await oidc.to_callback(other_browser, central.http, "sub-per", "/board")
+    async with client() as victim:
+        assert (await victim.get(callback)).status_code == 400
+        assert "trygg_session" not in victim.cookies
+    for reason in ("state_mismatch", "flow_lost"):
+        await audited(central, "sso_refused", lambda r, why=reason: r.detail.startswith(why))
+    assert await central.central.read(lambda db: rows.account(db, "per@nav.example")) is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"aud": "another-application"}, "'aud'"),
+        ({"nonce": "not-the-nonce-central-sent"}, "'nonce'"),
+        ({"iss": "http://localhost:1"}, "'iss'"),
+        ({"exp": int(time.time()) - 3600}, "expired"),
+    ],
+)
+async def test_a_token_that_does_not_validate_is_refused(
+    idp: oidc.Provider, central: Running, claims: dict[str, object], why: str
+) -> None:
+    sub = f"sub-forged-{why.strip(chr(39))}"
+    user = f"forged-{why.strip(chr(39))}@nav.example"
+    idp.set_user(sub, preferred_username=user, groups=[oidc.G_OSLO, oidc.G_ADMINS], **claims)
+    async with client() as browser:
+        answer = await oidc.sign_in(browser, central.http, sub)
+        assert answer.status_code == 502
+        assert "trygg_session" not in browser.cookies
+    row = await audited(
+        central,
+        "sso_refused",
+        lambda r: r.detail.startswith("bad_id_token") and why in r.detail,
+    )
+    assert "from 127.0.0.1" in row.detail
+    assert await central.central.read(lambda db: rows.account(db, user)) is None
+
+
+async def test_local_accounts_keep_working_and_cannot_be_taken_over(
+    idp: oidc.Provider, central: Running
+) -> None:
+    answer = await log_in(central.http, "break-glass", PASSWORD)
+    assert answer.status_code == 303
+    idp.set_user("sub-mallory", preferred_username="Break-Glass", groups=[oidc.G_ADMINS])
+    async with client() as browser:
+        refused = await oidc.sign_in(browser, central.http, "sub-mallory")
+        assert refused.status_code == 403
+        assert "tilhører en lokal Trygg-konto" in refused.text
+    account = await central.central.read(lambda db: rows.account(db, "break-glass"))
+    assert account is not None
+    assert account.password_hash
+    assert (await log_in(central.http, "break-glass", PASSWORD)).status_code == 303
+
+
+async def test_signing_in_through_a_real_browser_reaches_the_board(
+    idp: oidc.Provider, central: Running
+) -> None:
+    idp.set_user(
+        "sub-siri",
+        preferred_username="siri@nav.example",
+        name="Siri Sikker",
+        groups=[oidc.G_OSLO, oidc.G_RESPONDERS],
+    )
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        try:
+            page = await chromium.new_page()
+            await page.goto(f"{central.http}/board")  # not signed in: to the login page
+            await page.get_by_role("link", name="Logg inn med organisasjonskonto").click()
+            await page.locator('input[name="sub"]').fill("sub-siri")  # the provider's form
+            await page.get_by_role("button", name="Authorize").click()
+            await page.wait_for_url(f"{central.http}/board")
+            await expect(page.locator("#live")).to_have_attribute("data-connected", "yes")
+            await expect(page.locator("header")).to_contain_text("Siri Sikker")
+            await expect(page.get_by_role("link", name="Alarmtavle")).to_be_visible()
+            await expect(page.get_by_role("link", name="Kontoer")).to_have_count(0)
+        finally:
+            await chromium.close()
+    account = await central.central.read(lambda db: rows.account(db, "siri@nav.example"))
+    assert account is not None
+    assert account.roles == {Role.RESPONDER}
