@@ -52,9 +52,16 @@ _Job = tuple[Write, "asyncio.Future[None]"]
 
 def _private(path: Path) -> None:
     """The database holds people, tokens' hashes and the alarm record: readable by central's
-    user only (0600). SQLite gives its -wal and -shm files the database file's mode."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    user only (0600). SQLite gives its -wal and -shm files the database file's mode.
+
+    The file is opened (to create it) only when it does not exist yet: closing any descriptor
+    of a database file drops every POSIX lock this process holds on it, so opening and closing
+    it beside the writer's connection (the reader connects second) would let another process
+    (the CLI, a backup) take itself for the last user, checkpoint and delete the WAL under the
+    running central: a corrupt database."""
+    if not path.exists():
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists():
             os.chmod(file, 0o600)

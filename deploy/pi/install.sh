@@ -124,6 +124,8 @@ show() {
     for arg in "$@"; do
         if [[ $arg =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
             printf ' %s' "$arg"
+        elif [[ $arg != *\'* ]]; then
+            printf " '%s'" "$arg"
         else
             printf ' %q' "$arg"
         fi
@@ -191,8 +193,10 @@ step "Check this machine"
 if [[ $DRY_RUN -eq 0 && $(id -u) -ne 0 ]]; then
     die "run it as root: sudo $0 ..."
 fi
-# TRYGG_INSTALL_MACHINE: only to see another machine's plan in a dry run (e.g. aarch64).
-MACHINE=${TRYGG_INSTALL_MACHINE:-$(uname -m)}
+MACHINE=$(uname -m)
+if [[ $DRY_RUN -eq 1 && -n ${TRYGG_INSTALL_MACHINE:-} ]]; then
+    MACHINE=$TRYGG_INSTALL_MACHINE # a dry run may show another machine's plan (e.g. aarch64)
+fi
 MODEL=""
 if [[ -r /proc/device-tree/model ]]; then
     MODEL=$(tr -d '\0' </proc/device-tree/model)

@@ -105,6 +105,7 @@ class FactoryFacts:
     error: str | None = None
     board_model: str | None = None  # /proc/device-tree/model; None: not a Raspberry Pi
     expected: str | None = None  # what the operator asked for (``--expect-pins``)
+    chip: int | None = None  # lgpio: the /dev/gpiochipN it opened (4 on an early Pi 5 kernel)
 
 
 def expected_factory(board_model: str | None, asked: str | None) -> str | None:
@@ -130,6 +131,7 @@ def pin_factory(facts: FactoryFacts) -> Verdict:
         "fallbacks": list(facts.fallbacks),
         "board": facts.board_model,
         "expected": expected,
+        "chip": facts.chip,
     }
     if facts.name is None:
         tried = "; ".join(facts.fallbacks)
@@ -137,7 +139,8 @@ def pin_factory(facts: FactoryFacts) -> Verdict:
         if tried:
             says += f" [tried: {tried}]"
         return Verdict("pin-factory", Status.FAIL, says, _factory_todo(facts), facts=data)
-    says = f"gpiozero uses {facts.name} ({facts.chosen_by}) on {where}"
+    chip = f", /dev/gpiochip{facts.chip}" if facts.chip is not None else ""
+    says = f"gpiozero uses {facts.name} ({facts.chosen_by}{chip}) on {where}"
     if facts.fallbacks:
         says += f"; fell back past: {'; '.join(facts.fallbacks)}"
     if expected is not None and facts.name != expected:

@@ -66,8 +66,15 @@ def load_factory(injected: Any, expected: str | None) -> tuple[Any, FactoryFacts
         except Exception as exc:  # lgpio.error, ImportError, BadPinFactory: all are reasons
             fallbacks = _fallbacks(caught)
             return None, FactoryFacts(None, chosen_by, fallbacks, str(exc), model, expected)
+    chip = getattr(factory, "chip", None)  # LGPIOFactory: which /dev/gpiochipN it opened
     facts = FactoryFacts(
-        factory_name(factory), chosen_by, _fallbacks(caught), None, model, expected
+        factory_name(factory),
+        chosen_by,
+        _fallbacks(caught),
+        None,
+        model,
+        expected,
+        chip if isinstance(chip, int) else None,
     )
     return factory, facts
 

@@ -125,7 +125,7 @@ def test_the_desktop_entry() -> None:
     [
         [r"C:\Program Files\Trygg\trygg-desk.exe", "--config", r"C:\Users\Kari\desk.toml"],
         [r"C:\Trygg\trygg-desk.exe", "--config", r"C:\Users\Kari Nordmann\Trygg\desk.toml"],
-        ["prog", 'a "quoted" word', "trailing\\", "with space\\", "", "x\\\\\"y"],
+        ["prog", 'a "quoted" word', "trailing\\", "with space\\", "", 'x\\\\"y'],
         ["prog", "tab\there", "plain"],
     ],
 )

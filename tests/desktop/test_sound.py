@@ -66,6 +66,7 @@ def blip(path: Path) -> Path:
 def desk(
     qtbot: QtBot, central: CentralThread, sound_server: SoundServer, tmp_path: Path
 ) -> Iterator[DeskApp]:
+    assert os.environ["PULSE_SERVER"] == sound_server.address  # set before QtMultimedia looks
     outputs = [d.description() for d in QMediaDevices.audioOutputs()]
     assert outputs, (
         "QtMultimedia sees no audio output although the test's sound server runs: something "

@@ -3,8 +3,9 @@ PyInstaller (deploy/desk/trygg-desk.spec, what ``make desk-build`` runs) into a 
 test's own, started offscreen as a user would start it, connected to a real ``trygg-central``
 (real Mosquitto, the real edge agent on gpiozero mock pins), and shown an alarm from a button
 press: central records that this desk showed it, the built desk's sound plays into a real
-sound server (a null sink) until a colleague resolves the alarm, and the built desk's
-``autostart`` writes the built executable into the login entry.
+sound server (a null sink) until a colleague resolves the alarm. And the built desk's
+``autostart`` writes the built executable into the login entry; started without a console (as
+the windowed Windows and macOS builds are), it logs to a file.
 
 The build is made once for the module (about half a minute on two cores; docs/desk.md has the
 figures)."""
@@ -205,3 +206,23 @@ def test_the_built_desk_starts_itself_at_login(built: Path, tmp_path: Path) -> N
     entry = tmp_path / ".config" / "autostart" / "trygg-desk.desktop"
     # The built executable itself, not a Python: the login runs what was installed.
     assert f"Exec={built} --config {config}" in entry.read_text().splitlines()
+
+
+def test_the_built_desk_without_a_console_logs_to_a_file(built: Path, tmp_path: Path) -> None:
+    """As the windowed Windows and macOS builds start (no stderr at all): what the desk would
+    say on stderr goes to the user's log file instead (here: $XDG_STATE_HOME/trygg)."""
+    bad = tmp_path / "desk.toml"
+    bad.write_text('server = "http://central.example"\ntoken = "short"\n', encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", ""), "XDG_STATE_HOME": str(tmp_path / "state")}
+    done = subprocess.run(
+        [str(built), "--config", str(bad)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=lambda: os.close(2),  # no stderr: Python's sys.stderr is None
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    logged = (tmp_path / "state" / "trygg" / "trygg-desk.log").read_text(encoding="utf-8")
+    assert "server" in logged
+    assert "token" in logged

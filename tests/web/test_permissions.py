@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from pathlib import Path
 from uuid import uuid4
@@ -24,9 +25,10 @@ from central.auth.rules import RULES, SOCKET_COMMANDS, WS, Action, allowed, sock
 from central.config import CentralSettings
 from central.core import Person, Role
 from protocol.screen import CommandKind
-from tests.central.helpers import alarm_message, mqtt_tester, publish, until
+from tests.central.helpers import alarm_message, mqtt_tester, publish, serve, until
+from tests.support import oidc
 from tests.support.broker import Broker
-from tests.web.console import Console, console
+from tests.web.console import Console, console, console_settings
 
 FILL = {
     "alarm_id": str(uuid4()),
@@ -37,6 +39,7 @@ FILL = {
     "token_id": "0123456789ab",
     "meeting_id": str(uuid4()),
     "visit_id": str(uuid4()),
+    "mode_id": str(uuid4()),
     "report_id": str(uuid4()),
 }
 BODIES = {
@@ -403,3 +406,133 @@ def test_the_report_endpoints_and_who_may_use_them() -> None:
         assert allowed(person, Action.MARK_REPORT_SEEN) == (role in (Role.LEADER, Role.SAFETY_REP))
         assert allowed(person, Action.FOLLOW_UP_REPORT) == (role is Role.LEADER)
         assert allowed(person, Action.READ_REPORT_LOG) == (role in (Role.SAFETY_REP, Role.ADMIN))
+
+
+def test_the_drill_endpoints_and_who_may_use_them() -> None:
+    """Drills and training (4.1, 4.2): the leader runs them; the leader, the safety
+    representative and the admin read the log, the plan and the register; every employee
+    confirms the routines, and the safety representative sees who has read them (1.1, 3.6)."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    drills = {"/drills", "/training", "/routines/read", "/routines/readers"}
+    assert {k: v for k, v in found.items() if k[0].startswith("/drills") or k[0] in drills} == {
+        ("/drills", "GET"): Action.READ_DRILLS,
+        ("/drills/log.csv", "GET"): Action.READ_DRILLS,
+        ("/drills/mode", "POST"): Action.RUN_DRILLS,
+        ("/drills/mode/{mode_id}/end", "POST"): Action.RUN_DRILLS,
+        ("/drills/raise", "POST"): Action.RUN_DRILLS,
+        ("/drills/{alarm_id}/evaluation", "POST"): Action.RUN_DRILLS,
+        ("/training", "GET"): Action.READ_DRILLS,
+        ("/training", "POST"): Action.RUN_DRILLS,
+        ("/routines/read", "POST"): Action.READ_ROUTINES,
+        ("/routines/readers", "GET"): Action.READ_ROUTINE_READS,
+    }
+    for role in Role:
+        person = _person(role)
+        assert allowed(person, Action.RUN_DRILLS) == (role in (Role.LEADER, Role.ADMIN))
+        reads = role in (Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
+        assert allowed(person, Action.READ_DRILLS) == reads
+        assert allowed(person, Action.READ_ROUTINE_READS) == reads
+
+
+def test_the_sign_on_and_desk_pairing_endpoints_and_who_may_use_them() -> None:
+    """Single sign-on and pairing (docs/sso.md): signing in is for anyone (nobody is signed in
+    yet); a desk asks for its pairing and polls without a credential (that is the point);
+    connecting a desk — and revoking one's own desk tokens — is for whoever may have a desk."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    mine = ("/sso/", "/connect", "/api/desk/")
+    assert {k: v for k, v in found.items() if k[0].startswith(mine)} == {
+        ("/sso/login", "GET"): Action.PUBLIC,
+        ("/sso/callback", "GET"): Action.PUBLIC,
+        ("/api/desk/pairings", "POST"): Action.PUBLIC,
+        ("/api/desk/pairings/token", "POST"): Action.PUBLIC,
+        ("/connect", "GET"): Action.SCREEN,
+        ("/connect", "POST"): Action.SCREEN,
+        ("/connect/approve", "POST"): Action.SCREEN,
+        ("/connect/deny", "POST"): Action.SCREEN,
+        ("/connect/tokens/{token_id}/revoke", "POST"): Action.SCREEN,
+    }
+    assert RULES[Action.SCREEN] == frozenset(Role)
+
+
+async def _sso_principal(c: Console, idp: oidc.Provider, role: Role) -> None:
+    """A person of ``role`` signed in through the provider (their group gives the role, at
+    every site), with a desk they paired themselves: their session and their desk token."""
+    sub = f"sub-matrix-{role.value}"
+    idp.set_user(sub, preferred_username=f"sso-{role.value}", groups=[f"g-{role.value}"])
+    async with httpx.AsyncClient(base_url=c.url, timeout=10) as browser:
+        signed_in = await oidc.sign_in(browser, c.url, sub, "/")
+        assert signed_in.status_code == 303, signed_in.text
+        c.sessions[role] = browser.cookies["trygg_session"]
+        started = (await browser.post("/api/desk/pairings", json={"label": "matrix"})).json()
+        page = await browser.get("/connect")
+        csrf = re.search(r'name="csrf" value="(\w+)"', page.text).group(1)  # type: ignore[union-attr]
+        approved = await browser.post(
+            "/connect/approve", data={"code": started["user_code"], "csrf": csrf}
+        )
+        assert approved.status_code == 303, approved.text
+        token = await browser.post(
+            "/api/desk/pairings/token", json={"device_code": started["device_code"]}
+        )
+        assert token.status_code == 200, token.text
+        c.tokens[role] = token.json()["token"]
+
+
+async def _sso_matrix(c: Console, role: Role) -> list[tuple[str, str, str, int, bool]]:
+    """(method, template, principal, status, expected) of every endpoint for ``role``'s SSO
+    session (one client, so the matrix stays quick), and of the socket and an API read for
+    the desk token they paired (a desk token is a token: the local matrix covers the rest)."""
+    found = []
+    session = c.sessions[role]
+    headers = {"X-CSRF-Token": c.csrf_for(session)}
+    cookies = {"trygg_session": session}
+    async with httpx.AsyncClient(base_url=c.url, cookies=cookies, timeout=10) as client:
+        for method, template, action in _cases():
+            expected = action is not None and allowed(_person(role), action)
+            if method == WS:
+                status = await _call(c, method, template, "session", role)
+            else:
+                body = BODIES.get(template)
+                answer = await client.request(
+                    method,
+                    _path(template),
+                    headers=headers,
+                    content=json.dumps(body) if body else None,
+                )
+                status = answer.status_code
+                location = answer.headers.get("location", "")
+                if status == 303 and location.startswith("/login?next="):
+                    status = 401
+            found.append((method, template, f"session/{role}", status, expected))
+            if method == WS or template == "/api/alarms":
+                status = await _call(c, method, template, "bearer", role)
+                found.append((method, template, f"bearer/{role}", status, expected))
+    return found
+
+
+async def test_every_endpoint_for_every_role_signed_in_by_sso(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The matrix for people of the organisation's provider: each role from a group of its own
+    (``[[sso.groups]]``), by their SSO session and by the desk token they paired. Their roles
+    come from the groups only, and then pass the same rules as everyone's."""
+    groups = [{"group": f"g-{r.value}", "roles": [r.value], "sites": ["*"]} for r in Role]
+    os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
+    try:
+        with oidc.provider() as idp:
+            sso = {"sso": oidc.sso_section(idp.url, groups=groups)}
+            async with serve(console_settings(broker, tmp_path, sso)) as running:
+                c = Console(running)
+                for role in Role:
+                    await _sso_principal(c, idp, role)
+                checked = [row for role in Role for row in await _sso_matrix(c, role)]
+                wrong = [
+                    f"{method} {template} as sso {who}: {status}"
+                    for method, template, who, status, expected in checked
+                    if (status not in (401, 403)) != expected
+                ]
+    finally:
+        os.environ.pop(oidc.SECRET_ENV, None)
+    assert not wrong, "\n".join(wrong)
+    assert len(checked) > 500
