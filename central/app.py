@@ -71,7 +71,13 @@ def create_app(settings: CentralSettings) -> FastAPI:
             None
             if settings.sso is None
             else SignOn(
-                settings.sso, auth, central.store, central.clock, central.trail, config_users
+                settings.sso,
+                auth,
+                central.store,
+                central.clock,
+                central.trail,
+                config_users,
+                central.hub,
             )
         )
         pages.env.globals["sso"] = settings.sso is not None

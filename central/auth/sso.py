@@ -5,9 +5,10 @@ cookie (``central.auth.flowcookie``); ``finish`` opens that cookie, checks the `
 provider sent back against it, lets ``central.auth.oidc`` exchange the code and validate the
 ID token, lets ``central.core.signon`` decide what the claims make, and then carries the
 decision out in **one** store write: the account created or its roles and sites replaced (and
-its other sessions ended when they changed, as an admin's role change does), the new session
-opened — or, for a person whose groups no longer give a role or a site, their account
-stripped and their sessions and desk tokens ended. Every outcome is in the audit trail:
+its other sessions ended when they changed, as an admin's role change does, and its open desk
+sockets cut so that they reconnect under the new roles), the new session opened — or, for a
+person whose groups no longer give a role or a site, their account stripped and their sessions
+and desk tokens ended. Every outcome is in the audit trail:
 ``sso_login``, ``sso_roles_changed``, ``sso_refused`` (with the reason) and
 ``sso_access_removed``. Local accounts are not touched by any of this: a password login is
 ``central.auth.service``'s, with its own throttle, and an SSO sign-in can never land on a
@@ -31,6 +32,7 @@ from central.auth.oidc import OidcClient, SignInFailed
 from central.auth.service import Auth
 from central.config import SsoSettings
 from central.core.signon import Admit, Change, Grant, Refused, decide, reconcile, revokes
+from central.push.hub import Hub
 from central.store import Store, identities
 from central.store import accounts as rows
 
@@ -65,6 +67,7 @@ class SignOn:
         clock: Callable[[], datetime],
         trail: Trail,
         config_users: frozenset[str],
+        hub: Hub | None = None,
         client: OidcClient | None = None,
     ) -> None:
         self.settings = settings
@@ -74,6 +77,7 @@ class SignOn:
         self._trail = trail
         self._config_users = config_users
         self._rules = settings.rules()
+        self._hub = hub
         self.client = client or OidcClient(settings)
 
     async def stop(self) -> None:
@@ -143,6 +147,7 @@ class SignOn:
             before = ",".join(sorted(decision.roles_before))
             before += " @ " + ",".join(sorted(decision.sites_before))
             self._trail.record(user, "sso_roles_changed", user, f"{before} → {roles} @ {sites}")
+            self._reconnect(user)
             await self._auth.sweep()
         self._trail.record(
             user,
@@ -174,6 +179,13 @@ class SignOn:
             self._trail.record(user, "sso_access_removed", user, "sessions and tokens ended")
             await self._auth.sweep()
         return NotSignedIn(refused.reason, user, lost=bool(stripped))
+
+    def _reconnect(self, user_id: str) -> None:
+        """Cut the person's open screens: a socket keeps the roles and sites it opened with,
+        so their desks reconnect (on their own, in a second) under the new ones."""
+        for screen in self._hub.all_screens() if self._hub is not None else ():
+            if screen.person.user_id == user_id:
+                screen.outlet.abort()
 
     def _refused(
         self, reason: str, user_id: str | None, address: str, detail: str = ""

@@ -125,10 +125,16 @@ def _form(
         max_text=MAX_TEXT,
         max_room=MAX_ROOM,
         problem=problem,
-        asked=central.reports.ask(person, UUID(values["alarm_id"]))
-        if values.get("alarm_id")
-        else None,
+        asked=_asked(central, person, str(values.get("alarm_id") or "")),
     )
+
+
+def _asked(central: Central, person: Person, alarm_id: str) -> rows.StoredAsk | None:
+    """The ask the form answers, if its (hidden) alarm field names one of this person's."""
+    try:
+        return central.reports.ask(person, UUID(alarm_id)) if alarm_id else None
+    except ValueError:
+        return None
 
 
 @router.get("/reports", dependencies=[needs(Action.FILE_REPORT)])

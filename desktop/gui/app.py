@@ -24,7 +24,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.client import (
@@ -139,6 +140,11 @@ class DeskApp(QObject):
         self.view.show_alarms_requested.connect(self.focus_newest)
         self.view.quit_requested.connect(QApplication.quit)
         self.view.announce_requested.connect(self.confirm_announce)
+        # The tray's "Routines and measures": the console's page, where they are confirmed read.
+        self.open_url: Callable[[str], object] = lambda link: QDesktopServices.openUrl(QUrl(link))
+        self.view.routines_requested.connect(
+            lambda: self.open_url(console_url(self.settings.server, "/routines"))
+        )
         self.view.show_state(self.presence.state, None)
         self.countdown = CountdownBox(translations)
         self.countdown.cancelled.connect(self.cancel_silent)

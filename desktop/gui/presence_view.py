@@ -115,6 +115,7 @@ class PresenceView(QObject):
     fault_announced = Signal(str)  # the text of a tray message about a new fault
     attention_message = Signal(str)  # the text of the tray message about a new alarm
     announce_requested = Signal(str)  # evacuate, lockdown or all_clear (the app confirms)
+    routines_requested = Signal()  # open the console's routines page (read, and confirm)
 
     def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
         super().__init__()
@@ -129,6 +130,10 @@ class PresenceView(QObject):
         show = QAction(_("Show alarms"), self.menu)
         show.triggered.connect(self.show_alarms_requested)
         self.menu.addAction(show)
+        # The office's routines and measures (3.6), read and confirmed on the console's page.
+        self.routines_action = QAction(_("Routines and measures"), self.menu)
+        self.routines_action.triggered.connect(self.routines_requested)
+        self.menu.addAction(self.routines_action)
         # Evacuation and lockdown (central decides whether this user may); the app confirms.
         self.announce_menu = QMenu(_("Evacuation and lockdown"), self.menu)
         self.announce_actions: dict[str, QAction] = {}

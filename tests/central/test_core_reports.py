@@ -221,7 +221,9 @@ def test_tests_drills_unresolved_and_merged_alarms_ask_nobody(changes: dict[str,
     assert asks_for(alarm(raised_by="anne", **changes)) == ()
 
 
-def meeting(owner: str, room: str | None, start: datetime, end: datetime, **more: object) -> Meeting:
+def meeting(
+    owner: str, room: str | None, start: datetime, end: datetime, **more: object
+) -> Meeting:
     return Meeting(
         meeting_id=UUID(int=hash((owner, room, start)) & (2**64 - 1)),
         owner=owner,
@@ -328,7 +330,8 @@ def test_anonymised_keeps_the_statistics_and_nothing_that_names_anyone() -> None
     later = NOW + timedelta(days=2000)
     gone = anonymised(report, later)
     assert (gone.filed_by, gone.filed_by_name, gone.text, gone.room) == ("", "", "", "")
-    assert gone.alarm_id is None and gone.from_alarm
+    assert gone.alarm_id is None
+    assert gone.from_alarm
     assert gone.occurred_at == datetime(2025, 3, 3, tzinfo=UTC)
     assert [(s.seat, s.user, s.name) for s in gone.seen] == [
         (Seat.LEADER, "", ""),

@@ -7,10 +7,11 @@ import asyncio
 from collections.abc import Callable
 
 from central.audit import log as audit_log
+from central.audit.chain import Row
 from tests.central.helpers import Running
 
 
-async def rows_of(running: Running, action: str) -> list[audit_log.Row]:
+async def rows_of(running: Running, action: str) -> list[Row]:
     found = await running.central.read(audit_log.latest)
     return [r for r in found if r.action == action]
 
@@ -18,10 +19,10 @@ async def rows_of(running: Running, action: str) -> list[audit_log.Row]:
 async def audited(
     running: Running,
     action: str,
-    match: Callable[[audit_log.Row], bool] = lambda _: True,
+    match: Callable[[Row], bool] = lambda _: True,
     count: int = 1,
     within: float = 10.0,
-) -> list[audit_log.Row]:
+) -> list[Row]:
     """At least ``count`` rows of ``action`` that ``match``, once written (newest first)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within

@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 import httpx
 
 try:
-    from oidc_provider_mock import run_server_in_thread
+    from oidc_provider_mock import run_server_in_thread  # type: ignore[import-untyped]
 except ImportError as missing:  # a dev dependency: a missing one fails the test, never skips
     raise RuntimeError(
         "oidc-provider-mock is not installed: `make venv` installs the dev extra"
@@ -70,14 +70,6 @@ def provider() -> Iterator[Provider]:
     """The provider on a free port of this machine; nonces required, as central sends one."""
     with run_server_in_thread(port=0, require_nonce=True) as server:
         yield Provider(f"http://localhost:{server.server_port}")
-
-
-@dataclass
-class Flow:
-    """How far a browser-less sign-in got: the provider's redirect back, and central's answer."""
-
-    callback: str  # central's /sso/callback URL with code and state
-    answer: httpx.Response | None = None
 
 
 async def to_callback(client: httpx.AsyncClient, central: str, sub: str, next_path: str) -> str:

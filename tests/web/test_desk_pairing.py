@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from sqlite_utils import Database
 from websockets.asyncio.client import connect
 
 from central.core import Role
@@ -203,11 +204,11 @@ async def test_codes_expire_are_used_once_and_bad_input_changes_nothing(
         old = await begin(central)
         aged = (central.central.clock() - timedelta(minutes=11)).isoformat()
         key = digest(str(normalize(str(old["user_code"]))))
-        await central.central.write(
-            lambda db: db.execute(
-                "UPDATE desk_pairings SET expires_at = ? WHERE code_hash = ?", [aged, key]
-            )
-        )
+
+        def age(db: Database) -> None:
+            db.execute("UPDATE desk_pairings SET expires_at = ? WHERE code_hash = ?", [aged, key])
+
+        await central.central.write(age)
         late = await submit(kari, "/connect/approve", str(old["user_code"]))
         assert late.status_code == 410
         assert "Koden er utløpt" in late.text

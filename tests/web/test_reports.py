@@ -32,9 +32,16 @@ from playwright.async_api import async_playwright, expect
 
 from central.auth.passwords import hash_password
 from central.config import CentralSettings
-from central.core import Role
+from central.core import Person, Role
 from central.store import accounts as account_rows
-from protocol.screen import AlarmState, RaiseRequest, ReportAsk, ReportFiled, encode_frame
+from protocol.screen import (
+    AlarmState,
+    CommandKind,
+    RaiseRequest,
+    ReportAsk,
+    ReportFiled,
+    encode_frame,
+)
 from tests.central.helpers import (
     OTHER_SITE,
     SITE,
@@ -137,7 +144,9 @@ async def running(
             frozenset({SITE}),
         )
         central = found.central
-        await central.store.submit(lambda db: account_rows.save_account(db, account, central.clock()))
+        await central.store.submit(
+            lambda db: account_rows.save_account(db, account, central.clock())
+        )
         yield found
 
 
@@ -176,7 +185,8 @@ async def file(running: Running, user: str = "anne", **changes: Any) -> dict[str
 async def test_an_employee_sees_only_her_own_and_others_see_nothing(running: Running) -> None:
     report = await file(running)
     rid = report["report_id"]
-    assert report["filed_by"] == "anne" and report["text"].startswith("He shouted")
+    assert report["filed_by"] == "anne"
+    assert report["text"].startswith("He shouted")
     for user, expected in [
         ("anne", 200),
         ("lina", 200),
@@ -189,9 +199,11 @@ async def test_an_employee_sees_only_her_own_and_others_see_nothing(running: Run
         answer = await call(running, user, "GET", f"/api/reports/{rid}")
         assert answer.status_code == expected, (user, answer.text)
         if expected == 404:
-            assert "text" not in answer.text and "shouted" not in answer.text
+            assert "text" not in answer.text
+            assert "shouted" not in answer.text
     eva = (await call(running, "eva", "GET", "/api/reports")).json()
-    assert eva["mine"] == [] and eva["site"] == []
+    assert eva["mine"] == []
+    assert eva["site"] == []
     anne = (await call(running, "anne", "GET", "/api/reports")).json()
     assert [r["report_id"] for r in anne["mine"]] == [rid]
     assert anne["site"] == []
@@ -233,7 +245,8 @@ async def test_seen_follow_up_and_the_read_log(running: Running) -> None:
         await call(running, "vera", "POST", f"/api/reports/{rid}/follow-up", json=note)
     ).status_code == 403
     done = await call(running, "lina", "POST", f"/api/reports/{rid}/follow-up", json=note)
-    assert done.status_code == 200 and done.json()["follow_up"]["text"] == note["text"]
+    assert done.status_code == 200
+    assert done.json()["follow_up"]["text"] == note["text"]
     # The read log: the safety representative (and admin) read it; the leader may not.
     assert (await call(running, "lina", "GET", f"/api/reports/{rid}/reads")).status_code == 403
     log = (await call(running, "vera", "GET", f"/api/reports/{rid}/reads")).json()["reads"]
@@ -253,7 +266,7 @@ async def test_seen_follow_up_and_the_read_log(running: Running) -> None:
 
 
 async def test_export_keeps_to_the_exporters_sites_and_is_logged(running: Running) -> None:
-    rid = (await file(running, text="=HYPERLINK(\"http://evil\")", kinds=["damage", "other"]))[
+    rid = (await file(running, text='=HYPERLINK("http://evil")', kinds=["damage", "other"]))[
         "report_id"
     ]
     csv_answer = await call(running, "lina", "GET", "/api/reports.csv")
@@ -283,54 +296,63 @@ async def test_the_raisers_desk_is_asked_and_filing_withdraws_the_ask(
 ) -> None:
     central = running.central
     alarm_id = uuid4()
-    async with screen(running, TOKENS["anne"]) as anne, screen(running, TOKENS["kari"]) as kari:
-        async with screen(running, TOKENS["lina"]) as lina, screen(running, TOKENS["bo"]) as bo:
-            raise_ = RaiseRequest(
-                alarm_id=alarm_id,
-                level="acute",
-                site=SITE,
-                room="Møterom 101",
-                raised_at=datetime.now(UTC),
-            )
-            await anne.send(encode_frame(raise_))
-            await frame_of(kari, object, alarm_id=alarm_id)
-            await until(
-                lambda: (found := central.book.get(alarm_id)) is not None
-                and found.state is not AlarmState.RAISED,
-                what="the alarm stored",
-            )
-            await kari.send(json.dumps({"type": "resolve", "alarm_id": str(alarm_id)}))
-            ask = await frame_of(anne, ReportAsk)
-            assert (ask.alarm_id, ask.why, ask.room) == (alarm_id, "raiser", "Møterom 101")
-            assert ask.path == f"/reports/new?alarm={alarm_id}" and not ask.closed
-            asked = (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"]
-            assert [a["alarm_id"] for a in asked] == [str(alarm_id)]
-            # The console's banner says so on every page.
-            page = await call(running, "anne", "GET", "/routines")
-            assert f'href="/reports/new?alarm={alarm_id}"' in page.text
-            # Filing it: the ask is withdrawn on her desk, the leader's desk is told.
-            report = await file(running, alarm_id=str(alarm_id), kinds=["violence"])
-            closed = await frame_of(anne, ReportAsk)
-            assert closed.alarm_id == alarm_id and closed.closed
-            told = await frame_of(lina, ReportFiled)
-            assert told.report_id == UUID(report["report_id"])
-            assert told.path == f"/reports/{report['report_id']}"
-            assert (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"] == []
-            # Not the other site's leader, and not a responder: nothing about it.
-            await kari.send("{}")
-            await bo.send("{}")
-            for ws in (kari, bo):
-                while True:
-                    frame = await next_frame(ws)
-                    assert not isinstance(frame, ReportFiled | ReportAsk)
-                    if getattr(frame, "type", "") == "error":
-                        break
+    async with (
+        screen(running, TOKENS["anne"]) as anne,
+        screen(running, TOKENS["kari"]) as kari,
+        screen(running, TOKENS["lina"]) as lina,
+        screen(running, TOKENS["bo"]) as bo,
+    ):
+        raise_ = RaiseRequest(
+            alarm_id=alarm_id,
+            level="acute",
+            site=SITE,
+            room="Møterom 101",
+            raised_at=datetime.now(UTC),
+        )
+        await anne.send(encode_frame(raise_))
+        await frame_of(kari, object, alarm_id=alarm_id)
+        await until(
+            lambda: (
+                (found := central.book.get(alarm_id)) is not None
+                and found.state is not AlarmState.RAISED
+            ),
+            what="the alarm stored",
+        )
+        await kari.send(json.dumps({"type": "resolve", "alarm_id": str(alarm_id)}))
+        ask = await frame_of(anne, ReportAsk)
+        assert (ask.alarm_id, ask.why, ask.room) == (alarm_id, "raiser", "Møterom 101")
+        assert ask.path == f"/reports/new?alarm={alarm_id}"
+        assert not ask.closed
+        asked = (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"]
+        assert [a["alarm_id"] for a in asked] == [str(alarm_id)]
+        # The console's banner says so on every page.
+        page = await call(running, "anne", "GET", "/routines")
+        assert f'href="/reports/new?alarm={alarm_id}"' in page.text
+        # Filing it: the ask is withdrawn on her desk, the leader's desk is told.
+        report = await file(running, alarm_id=str(alarm_id), kinds=["violence"])
+        closed = await frame_of(anne, ReportAsk)
+        assert closed.alarm_id == alarm_id
+        assert closed.closed
+        told = await frame_of(lina, ReportFiled)
+        assert told.report_id == UUID(report["report_id"])
+        assert told.path == f"/reports/{report['report_id']}"
+        assert (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"] == []
+        # Not the other site's leader, and not a responder: nothing about it.
+        await kari.send("{}")
+        await bo.send("{}")
+        for ws in (kari, bo):
+            while True:
+                frame = await next_frame(ws)
+                assert not isinstance(frame, ReportFiled | ReportAsk)
+                if getattr(frame, "type", "") == "error":
+                    break
     # E-mail: the site's leader and safety representative, nobody else; no detail in it.
     rid = report["report_id"]
     found = await inbox.wait_for(lambda m: rid in m.body, count=2)
     assert sorted(r for m in found for r in m.rcpt_tos) == [address("lina"), address("vera")]
     for message in found:
-        assert "Ny hendelsesrapport" in message.subject and "Oslo" in message.subject
+        assert "Ny hendelsesrapport" in message.subject
+        assert "Oslo" in message.subject
         assert f"{running.http}/reports/{rid}" in message.body
         for secret in ("shouted", "threatened", "Anne", "Møterom", "vold", "Vold", "violence"):
             assert secret not in message.body + message.subject
@@ -348,17 +370,22 @@ async def test_retention_anonymises_old_reports_and_records_the_run(running: Run
 
     await central.write(age)
     run = await central.reports.retain("schedule")
-    assert run.anonymised >= 1 and not run.dry_run
+    assert run.anonymised >= 1
+    assert not run.dry_run
     gone = (await call(running, "lina", "GET", f"/api/reports/{old}")).json()
-    assert gone["text"] == "" and gone["room"] == "" and gone["filed_by"] is None
-    assert gone["anonymised_at"] is not None and gone["kinds"] == ["threat"]
+    assert gone["text"] == ""
+    assert gone["room"] == ""
+    assert gone["filed_by"] is None
+    assert gone["anonymised_at"] is not None
+    assert gone["kinds"] == ["threat"]
     assert (await call(running, "anne", "GET", f"/api/reports/{old}")).status_code == 404
     kept = (await call(running, "lina", "GET", f"/api/reports/{recent}")).json()
     assert kept["text"] == "Recent."
     log = (await call(running, "vera", "GET", f"/api/reports/{old}/reads")).json()["reads"]
     assert [r["user"] for r in log] == ["lina"]  # the read log before it went; then lina again
     runs = (await call(running, "vera", "GET", "/api/reports/retention-runs")).json()["runs"]
-    assert runs[0]["run_id"] == run.run_id and runs[0]["by"] == "schedule"
+    assert runs[0]["run_id"] == run.run_id
+    assert runs[0]["by"] == "schedule"
     assert runs[0]["sites"][SITE]["days"] == 30
     assert (await call(running, "lina", "GET", "/api/reports/retention-runs")).status_code == 403
     page = await call(running, "vera", "GET", "/reports/retention")
@@ -405,10 +432,58 @@ async def test_the_form_in_a_browser(running: Running, tmp_path: Path) -> None:
             assert eva.status_code == 404
             answer = await log_in(running.http, "anne-web")
             assert answer.status_code == 303
+
+            # The phone page: an alarm from her phone, resolved by a colleague; /m then says a
+            # report is owed and links to the form filled in from the alarm.
+            phone = await browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                locale="nb-NO",
+            )
+            mobile = await phone.new_page()
+            await mobile.goto(f"{running.http}/m")
+            await mobile.get_by_label("Brukernavn").fill("anne-web")
+            await mobile.get_by_label("Passord").fill(PASSWORD)
+            await mobile.get_by_role("button", name="Logg inn").click()
+            await expect(mobile.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
+            await expect(mobile.locator("#reports-asked")).to_be_hidden()
+            session = await mobile.evaluate("TryggStore.get('session')")
+            alarm_id = uuid4()
+            raised = await httpx.AsyncClient(base_url=running.http, timeout=10).put(
+                f"/api/mobile/alarms/{alarm_id}",
+                headers={"Authorization": f"Bearer {session['token']}"},
+                json={"level": "assist", "raised_at": datetime.now(UTC).isoformat()},
+            )
+            assert raised.status_code in (200, 201), raised.text
+            central = running.central
+            await until(
+                lambda: (
+                    (found := central.book.get(alarm_id)) is not None
+                    and found.state is not AlarmState.RAISED
+                ),
+                what="the phone's alarm stored",
+            )
+            kari = next(p for p in central.settings.people() if p.user_id == "kari")
+            assert central.answer(kari, CommandKind.RESOLVE, alarm_id) == []
+            anne_web = Person("anne-web", "Anne Ansatt", "", frozenset({SITE}))
+            await until(
+                lambda: [a.ask.alarm_id for a in central.reports.asked_of(anne_web)] == [alarm_id],
+                what="anne-web asked for a report",
+            )
+            await mobile.reload()
+            asked = mobile.locator(f'#report-asks li[data-alarm="{alarm_id}"]')
+            await expect(asked).to_contain_text("Du er bedt om å skrive en hendelsesrapport")
+            link = asked.get_by_role("link", name="Skriv hendelsesrapport")
+            await expect(link).to_have_attribute("href", f"/reports/new?alarm={alarm_id}")
+            await phone.close()
         finally:
             await browser.close()
     db = sqlite3.connect(running.settings.store.path)
     try:
-        assert db.execute("SELECT count(*) FROM reports WHERE filed_by = 'anne-web'").fetchone()[0] == 1
+        assert (
+            db.execute("SELECT count(*) FROM reports WHERE filed_by = 'anne-web'").fetchone()[0]
+            == 1
+        )
     finally:
         db.close()

@@ -10,13 +10,14 @@
 
 importScripts("/static/mobile/store.js");
 
-var CACHE = "trygg-mobile-v2";
+var CACHE = "trygg-mobile-v3";
 var SHELL = "/m";
 var FILES = [
   "/static/mobile/store.js",
   "/static/mobile/app.js",
   "/static/mobile/hold.js",
   "/static/mobile/visit.js",
+  "/static/mobile/reports.js",
   "/static/mobile/mobile.css",
   "/static/mobile/icon.svg",
   "/static/mobile/icon-192.png",
