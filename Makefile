@@ -24,7 +24,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy protocol configfile trygg_i18n edge central desktop firmware_sim tests bench
+	$(BIN)/mypy protocol configfile trygg_i18n trygg_systemd edge central desktop firmware_sim tests bench
 
 imports:
 	$(BIN)/lint-imports

@@ -73,7 +73,9 @@ def _purge(
     verb = "would anonymise" if dry_run else "anonymised"
     for site, counts in sorted(done.detail.items()):
         print(f"{site}: {verb} {counts['anonymised']} (retention {counts['days']} days)")
-    print(json.dumps({"run_id": run_id, "dry_run": dry_run, verb.replace(" ", "_"): done.anonymised}))
+    print(
+        json.dumps({"run_id": run_id, "dry_run": dry_run, verb.replace(" ", "_"): done.anonymised})
+    )
     return 0
 
 

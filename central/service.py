@@ -61,9 +61,9 @@ from central.push.hub import Hub, Screen
 from central.push.liveness import Pulse
 from central.push.wire import Prepared
 from central.registry import Registry, flood_faults
+from central.reports import Reports
 from central.routines import load_alarm_response, load_self_tests
 from central.selftests import SelfTesting
-from central.reports import Reports
 from central.standby import Standby
 from central.store import Store
 from central.store import floods as stored_floods

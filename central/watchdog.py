@@ -1,27 +1,23 @@
 """Central under systemd: ``READY=1`` when it really serves, the watchdog fed only while its
-parts are alive, ``STOPPING=1`` on the way out (the notify protocol: central.sdnotify).
+parts are alive, ``STOPPING=1`` on the way out (the notify protocol: trygg_systemd.notify).
 
 :class:`SupervisedServer` is uvicorn's server with two moments added: after its start-up
 (lifespan done: store open, MQTT link task started; HTTP socket bound) it says ``READY=1`` and
 starts the :class:`Watchdog`; before its shutdown it says ``STOPPING=1`` and stops it.
 
-The watchdog's decision is pure (central.core.watchdog); this shell only makes the parts beat
-and sends what the core decides. Each part beats from where it really works:
+The watchdog's decision (trygg_systemd.watchdog) and its shell (trygg_systemd.feeding) are
+shared with the edge agent; what is central's is which parts it watches and how each beats:
 
-- the event loop: a task that wakes every quarter of ``WatchdogSec`` (if the loop is blocked,
-  it does not run);
+- the event loop: the shell's task, which does not run while the loop is blocked;
 - the store's writer thread: a probe write submitted to its queue like any other write; the
   writer beats from its own thread when it reaches the probe, inside a transaction it began
   with ``BEGIN IMMEDIATE``, so it has the database's write lock (a hung disk, a lock held by
-  someone else or a writer stuck on an earlier batch never reaches it). One probe at a time;
+  someone else or a writer stuck on an earlier batch never reaches it);
 - the MQTT link: its task is running (connected or retrying; never "connected", a broker
   outage must not restart central).
 
-The decision and the sending run on a thread of their own, so a blocked loop is still
-reported (``STATUS=``, the journal) instead of silently starving the watchdog. The status is
-sent before it is logged: a stalled log pipe (a journald that does not read) must not keep
-the status from systemd. ``faulthandler`` is on: when systemd gives up and sends SIGABRT,
-every thread's stack goes to the journal.
+``faulthandler`` is on: when systemd gives up and sends SIGABRT, every thread's stack goes to
+the journal.
 """
 
 from __future__ import annotations
@@ -32,40 +28,26 @@ import faulthandler
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 
-from central.core.watchdog import LINK, LOOP, STORE, WatchdogCore
-from central.sdnotify import Notifier, WatchdogTiming, watchdog_timing
 from central.store import Store
+from trygg_systemd.feeding import Beat, PartsWatchdog
+from trygg_systemd.notify import Notifier, WatchdogTiming, watchdog_timing
+from trygg_systemd.watchdog import LOOP, Part
 
 log = logging.getLogger("central.watchdog")
 
-
-class Beats:
-    """The parts' last beats (monotonic seconds), written from any thread."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._beats: dict[str, float] = {}
-
-    def beat(self, part: str) -> None:
-        at = self._clock()
-        with self._lock:
-            self._beats[part] = at
-
-    def snapshot(self) -> dict[str, float]:
-        with self._lock:
-            return dict(self._beats)
+STORE = "store writer"
+LINK = "mqtt link"
+CENTRAL_PARTS = (Part(LOOP), Part(STORE, via=LOOP), Part(LINK, via=LOOP))
 
 
-class Watchdog:
-    """Start on the loop with :meth:`start` once central serves; :meth:`stop` before it stops."""
+class Watchdog(PartsWatchdog):
+    """Central's parts under the shared watchdog: the loop, the store's writer, the link."""
 
     def __init__(
         self,
@@ -75,65 +57,21 @@ class Watchdog:
         timing: WatchdogTiming,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
-        self._link_running = link_running
-        self._notifier = notifier
-        self._clock = clock
-        self.timeout_s = timing.timeout_s
-        self.core = WatchdogCore(timing.timeout_s, clock())
-        self.beats = Beats(clock)
-        self._probe: asyncio.Future[None] | None = None
-        self._beating: asyncio.Task[None] | None = None
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._feed_forever, name="watchdog", daemon=True)
+        def probe_store(beat: Beat) -> asyncio.Future[None]:
+            def on_writer_thread(_db: Any) -> None:  # inside its transaction: lock held
+                beat()
 
-    async def start(self) -> None:
-        self._beating = asyncio.create_task(self._beat_forever(), name="watchdog-beats")
-        self._thread.start()
+            return store.submit(on_writer_thread)
 
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._beating is not None:
-            self._beating.cancel()
-            await asyncio.gather(self._beating, return_exceptions=True)
-        if self._thread.is_alive():
-            await asyncio.to_thread(self._thread.join)
-
-    # --- the beats (on the loop; the store's from its writer thread) ------------------------
-
-    async def _beat_forever(self) -> None:
-        while True:
-            self.beats.beat(LOOP)
-            if self._link_running():
-                self.beats.beat(LINK)
-            if self._probe is None or self._probe.done():
-                self._probe = self._store.submit(self._store_beat)
-                self._probe.add_done_callback(_settled)
-            await asyncio.sleep(self.core.tick_s)
-
-    def _store_beat(self, _db: Any) -> None:
-        """Runs on the store's writer thread, inside its transaction (write lock held)."""
-        self.beats.beat(STORE)
-
-    # --- the decision and the sending (own thread) -----------------------------------------
-
-    def _feed_forever(self) -> None:
-        while not self._stopping.wait(self.core.tick_s):
-            decision = self.core.tick(self.beats.snapshot(), self._clock())
-            if decision.status is not None:
-                self._notifier.notify(f"STATUS={decision.status}")
-                if decision.stale:
-                    log.error("watchdog: %s", decision.status)
-                else:
-                    log.warning("watchdog: %s", decision.status)
-            if decision.feed:
-                self._notifier.notify("WATCHDOG=1")
-
-
-def _settled(probe: asyncio.Future[None]) -> None:
-    """A probe that failed (busy, closed) only fails to beat; its error is the store's to log."""
-    if not probe.cancelled():
-        probe.exception()
+        super().__init__(
+            CENTRAL_PARTS,
+            notifier,
+            timing,
+            log,
+            alive={LINK: link_running},
+            probes={STORE: probe_store},
+            clock=clock,
+        )
 
 
 class SupervisedServer(uvicorn.Server):

@@ -150,13 +150,15 @@ def _can_print(text: str) -> bool:
 
 async def _run(settings: EdgeSettings) -> None:
     from edge.agent import EdgeAgent  # the I/O stack is only needed to run, not to validate
+    from edge.agent.watchdog import Supervised
 
-    agent = EdgeAgent(settings)
+    # READY=1, the watchdog and STOPPING=1 for systemd (Type=notify), when it asks.
+    supervised = Supervised(EdgeAgent(settings))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, agent.stop)
-    await agent.run()
+            loop.add_signal_handler(sig, supervised.stop)
+    await supervised.run()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ for the headless desk to answer, and saves the main pages at laptop size plus th
 phone size as ``console-*.png``. Last (so the pictures before do not show it) it registers a
 meeting with standby in Samtalerom 103, has Kari and Ola confirm it as their desks would (the
 API's answer, with their desk tokens), and saves the board with that room on standby
-(``console-standby.png``) and the meetings page (``console-meetings.png``). It needs the
+(``console-standby.png``) and the meetings page (``console-meetings.png``); then two drills in
+Oslo, answered and resolved, one evaluated, for the drill log (``console-drills.png``,
+docs/drills.md). It needs the
 ``dev`` extra (Playwright) and ``apt-get install chromium``: Playwright's own browser download
 is never used.
 """
@@ -192,6 +194,65 @@ def _standby(page: Page, demo: Demo) -> None:
     _until("the colleagues' confirmations", confirmed)
 
 
+DRILL_SITE = "oslo-sentrum"
+
+
+def _drill_answered(page: Page, demo: Demo, known: set[str]) -> str:
+    """The id of a new drill alarm once the desk has answered it."""
+    found: list[str] = []
+
+    def answered() -> bool:
+        alarms = _json(page, demo, "/api/alarms")["alarms"]
+        found[:] = [
+            a["alarm_id"]
+            for a in alarms
+            if a["drill"] and a["responders"] and a["alarm_id"] not in known
+        ]
+        return bool(found)
+
+    _until("the desk to answer the drill", answered)
+    return found[0]
+
+
+def _resolve(page: Page, demo: Demo, alarm_id: str) -> None:
+    done = page.request.post(
+        f"{demo.url}/alarms/{alarm_id}/resolve", headers={"x-csrf-token": _csrf(page)}
+    )
+    if not done.ok:
+        raise SimError(f"the drill {alarm_id} was not resolved: {done.status}")
+
+
+def _drills(page: Page, demo: Demo) -> None:
+    """Two drills in Oslo for the drill log's picture: Møterom 101 in drill mode and a press
+    on its wall button, and a drill raised from the console for Samtalerom 103. The desk
+    answers both, the console resolves them, and the first gets its evaluation."""
+    page.goto(f"{demo.url}/drills")
+    mode = page.locator(f'form[data-form="mode-{DRILL_SITE}"]')
+    mode.locator("select[name=room]").select_option(label="Møterom 101")
+    mode.locator("select[name=scenario]").select_option("truende-bruker")
+    mode.locator("button").click()
+    page.wait_for_url(lambda url: "done=mode_started" in url)
+    _tap(demo, "rom-101", "wall")
+    first = _drill_answered(page, demo, set())
+    _resolve(page, demo, first)
+    page.goto(f"{demo.url}/drills")
+    raised = page.locator(f'form[data-form="raise-{DRILL_SITE}"]')
+    raised.locator("select[name=room]").select_option(label="Samtalerom 103")
+    raised.locator("select[name=scenario]").select_option("vold-pagar")
+    raised.locator("button").click()
+    page.wait_for_url(lambda url: "done=drill_raised" in url)
+    second = _drill_answered(page, demo, {first})
+    _resolve(page, demo, second)
+    page.goto(f"{demo.url}/drills")
+    page.locator(f"#eval-{first}").fill(
+        "Gikk bra: hjelp var på vei innen ti sekunder. Husk å holde døra åpen for kollegaen."
+    )
+    page.locator(f'form[action="/drills/{first}/evaluation"] button').click()
+    page.wait_for_url(lambda url: "done=evaluated" in url)
+    page.locator('form[action^="/drills/mode/"] button').click()  # drill mode ended
+    page.wait_for_url(lambda url: "done=mode_ended" in url)
+
+
 def _shoot(page: Page, url: str, path: Path, *, full_page: bool = True) -> None:
     page.goto(url)
     page.wait_for_load_state("networkidle")
@@ -226,6 +287,8 @@ def take(demo: Demo, browser: Browser, out: Path) -> None:
     _standby(page, demo)
     _shoot(page, f"{demo.url}/board", out / "console-standby.png")
     _shoot(page, f"{demo.url}/meetings", out / "console-meetings.png")
+    _drills(page, demo)  # last: the pictures before show no drill
+    _shoot(page, f"{demo.url}/drills", out / "console-drills.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,7 +153,7 @@ class Pairings:
         await self._store.submit(write)
         answer, issued = result[0] if result else (core.Poll.EXPIRED, None)
         if issued is not None:
-            detail = f"{DESK_LABEL.format(label='paired')} for {issued.user_id}, {days:g} days"
+            detail = f"for {issued.user_id}, {days:g} days"
             self._trail.record(issued.user_id, "token_issued", issued.token_id, detail)
         return answer, issued
 
@@ -201,6 +201,6 @@ class Pairings:
         if isinstance(decided, core.Refusal):
             return NotFound(decided.value)
         action = "desk_paired" if approve else "desk_pairing_denied"
-        where = f"{decided.label!r} at {decided.address}"
-        self._trail.record(person.user_id, action, person.user_id, f"{where}; from {address}")
+        where = f"{decided.label} ({decided.address})"  # the desk's name and where it asked
+        self._trail.record(person.user_id, action, person.user_id, where)
         return Found(looked.code, decided)

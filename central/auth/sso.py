@@ -142,19 +142,19 @@ class SignOn:
         if isinstance(decision, Refused):
             return self._refused(decision.reason, grant.user_id, address, decision.detail)
         user = grant.user_id
-        roles, sites = ",".join(sorted(grant.roles)), ",".join(sorted(grant.sites))
+        now_has = _grants(grant.roles, grant.sites)
         if decision.change is Change.CHANGED:
-            before = ",".join(sorted(decision.roles_before))
-            before += " @ " + ",".join(sorted(decision.sites_before))
-            self._trail.record(user, "sso_roles_changed", user, f"{before} → {roles} @ {sites}")
+            before = _grants(decision.roles_before, decision.sites_before)
+            self._trail.record(user, "sso_roles_changed", user, f"{before} → {now_has}")
             self._reconnect(user)
             await self._auth.sweep()
-        self._trail.record(
+        self._trail.record(user, "sso_login", user, f"from {address}; {now_has}")
+        log.info(
+            "single sign-on: %s (%s) from %s, groups matched: %s",
             user,
-            "sso_login",
-            user,
-            f"from {address}; {decision.change.value}; {roles} @ {sites};"
-            f" groups {len(grant.groups)}",
+            decision.change.value,
+            address,
+            len(grant.groups),
         )
         return SignedIn(user, session_id, next_path)
 
@@ -190,9 +190,14 @@ class SignOn:
     def _refused(
         self, reason: str, user_id: str | None, address: str, detail: str = ""
     ) -> NotSignedIn:
+        """The refusal in the audit trail (why, and from where; the technical detail, such as
+        which claim did not validate, goes to the log)."""
         actor = user_id or "?"
-        self._trail.record(
-            actor, "sso_refused", user_id or "", f"{reason}; from {address}; {detail}"
-        )
-        log.info("single sign-on refused (%s) for %s from %s", reason, actor, address)
+        self._trail.record(actor, "sso_refused", user_id or "", f"{reason}; from {address}")
+        log.info("single sign-on refused (%s) for %s from %s: %s", reason, actor, address, detail)
         return NotSignedIn(reason, user_id)
+
+
+def _grants(roles: frozenset[str], sites: frozenset[str]) -> str:
+    """Roles and sites as the audit trail keeps them: ``leader,responder @ oslo-sentrum``."""
+    return f"{','.join(sorted(roles))} @ {','.join(sorted(sites))}"

@@ -143,7 +143,6 @@ class Existing:
     sites: frozenset[str]
     disabled: bool
     bound_to: str | None  # "issuer sub" of its SSO binding; None: a local account
-    has_password: bool
 
 
 class Change(StrEnum):

@@ -51,12 +51,7 @@ def existing(db: sqlite_utils.Database, user_id: str) -> Existing | None:
         sites=found.sites,
         disabled=found.disabled,
         bound_to=bound_to(db, user_id),
-        has_password=bool(found.password_hash),
     )
-
-
-def sso_users(db: sqlite_utils.Database) -> set[str]:
-    return {str(r["user_id"]) for r in db.query(f"SELECT user_id FROM {TABLE}")}  # noqa: S608 (a constant table name)
 
 
 def sign_in(

@@ -393,4 +393,3 @@ async def read_statuses(central: Central, covers: Callable[[str], bool]) -> list
     reads = await central.read(stored.reads)
     shown = [(p.user_id, p.name, central.drilling.version(p)) for p in people]
     return read_status(shown, reads)
-

@@ -77,6 +77,26 @@ AUDIT_ACTIONS = {
     "pairing_code_wrong": N_("Wrong desk connection code"),
 }
 
+# Why a sign-in with the organisation account was refused (central.core.signon.Reason and
+# central.auth.sso, central.auth.oidc): the first part of an ``sso_refused`` row's detail.
+SSO_REFUSALS = {
+    "no_role": N_("no group gives a role"),
+    "no_site": N_("no group gives an office"),
+    "name_taken": N_("the user name belongs to a local account"),
+    "other_person": N_("the user name belongs to another person"),
+    "disabled": N_("the account is disabled"),
+    "groups_overage": N_("too many groups to list"),
+    "no_user_id": N_("no usable user name or groups"),
+    "bad_user_id": N_("no usable user name or groups"),
+    "bad_groups": N_("no usable user name or groups"),
+    "flow_lost": N_("the sign-in was lost or came from another browser"),
+    "state_mismatch": N_("the answer did not belong to this sign-in"),
+    "provider_error": N_("cancelled or refused at the provider"),
+    "bad_id_token": N_("the provider's token did not validate"),
+    "code_refused": N_("the provider refused the code"),
+    "provider_unreachable": N_("the provider could not be reached"),
+}
+
 CHAIN_BREAKS = {"edited": N_("edited"), "deleted": N_("deleted"), "reordered": N_("reordered")}
 
 TEST_KINDS = {
@@ -207,7 +227,11 @@ def audit_detail(context: Context, action: str, detail: str) -> str:
         return role_names(context, detail.removeprefix("roles="))
     if action == "socket_refused":
         return _word(context, SOCKET_COMMANDS, detail)
-    if action == "password_changed" and detail == "sessions and tokens ended":
+    if action in ("sso_refused", "sso_login", "sso_roles_changed"):
+        return _sso_detail(context, action, detail)
+    if action in ("password_changed", "sso_access_removed") and (
+        detail == "sessions and tokens ended"
+    ):
         return _("sessions and tokens ended")
     if detail.startswith("from "):
         return _("from {address}").format(address=detail[5:])
@@ -217,6 +241,29 @@ def audit_detail(context: Context, action: str, detail: str) -> str:
     if issued:
         return _("for {user}, {days} days").format(**issued.groupdict())
     return detail
+
+
+def _sso_detail(context: Context, action: str, detail: str) -> str:
+    """``no_role; from 10.0.0.7`` (refused), ``from 10.0.0.7; leader @ oslo`` (signed in),
+    ``leader @ oslo → responder @ oslo`` (roles changed by the groups), in words."""
+    _ = _gettext(context)
+
+    def grants(text: str) -> str:
+        roles, _sep, sites = text.partition(" @ ")
+        return f"{role_names(context, roles)} @ {sites}"
+
+    parts = detail.split("; ")
+    words = []
+    for part in parts:
+        if part.startswith("from "):
+            words.append(_("from {address}").format(address=part[5:]))
+        elif action == "sso_refused":
+            words.append(_word(context, SSO_REFUSALS, part))
+        elif action == "sso_roles_changed":
+            words.append(" → ".join(grants(side) for side in part.split(" → ")))
+        else:
+            words.append(grants(part))
+    return "; ".join(words)
 
 
 FILTERS = {

@@ -225,10 +225,10 @@ class DeskApp(QObject):
             self.not_sent.show_text(text)
         elif isinstance(event, FaultEvent):
             self._faults(event)
-        elif isinstance(event, AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent):
+        elif isinstance(
+            event, AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent | ReportEvent
+        ):
             self._news(event)
-        elif isinstance(event, ReportEvent):
-            self._report(event)
         self._update_ringing()
 
     def _standby(self, event: StandbyEvent) -> None:
@@ -243,10 +243,12 @@ class DeskApp(QObject):
         notice.open()
 
     def _news(
-        self, event: AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent
+        self, event: AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent | ReportEvent
     ) -> None:
         if isinstance(event, StandbyEvent):
             self._standby(event)
+        elif isinstance(event, ReportEvent):
+            self._report(event)
         elif isinstance(event, VisitNotice):
             self._visit_overdue(event)
         else:
@@ -267,7 +269,7 @@ class DeskApp(QObject):
         notice = ReportNotice(event, url, self.translations, zone)
         notice.finished.connect(lambda _result: self.report_notices.pop(key, None))
         self.report_notices[key] = notice
-        notice.open()
+        notice.show()  # not open(): that would make it window-modal
 
     def _visit_overdue(self, notice: VisitNotice) -> None:
         """A colleague has not checked out of a home visit (the visit timer): a box on top

@@ -2,9 +2,10 @@
 for the person asked, "a new report was filed" for a leader or safety representative.
 
 Non-modal and without sound, and not kept on top: the alarm is over, and a prompt must not get
-in the way of a meeting that goes on. "Write the report" (or "Open") opens the console's form
-(or the report) in the default browser, where the person signs in as usual; "Later" puts it
-away for now (central asks again when the desk next starts, until the report is filed).
+in the way of a meeting that goes on. "Write incident report" (or "Open the report") opens the
+console's form (or the report) in the default browser, where the person signs in as usual;
+"Later" puts it away for now (central asks again when the desk next starts, until the report
+is filed).
 """
 
 from __future__ import annotations
@@ -35,14 +36,16 @@ class ReportNotice(QMessageBox):
     ) -> None:
         _ = translations.gettext
         super().__init__(parent)
-        self.event = event
+        self.report = event  # not "event": that is QWidget.event(), which Qt calls
         self.url = url
         filed = isinstance(event.frame, ReportFiled)
-        self.setWindowTitle(_("Trygg – new incident report") if filed else _("Trygg – incident report"))
+        self.setWindowTitle(
+            _("Trygg – new incident report") if filed else _("Trygg – incident report")
+        )
         self.setIcon(QMessageBox.Icon.Information)
         self.setText(report_text(event.frame, _, zone))
         self.setModal(False)
-        action = _("Open") if filed else _("Write incident report")
+        action = _("Open the report") if filed else _("Write incident report")
         self.write: QPushButton = self.addButton(action, QMessageBox.ButtonRole.AcceptRole)
         self.later: QPushButton = self.addButton(_("Later"), QMessageBox.ButtonRole.RejectRole)
         self._opened = opened or (lambda link: QDesktopServices.openUrl(QUrl(link)))

@@ -151,6 +151,16 @@ class EdgeAgent:
         return self._link.connected
 
     @property
+    def link_running(self) -> bool:
+        """The MQTT link's task runs (connected or retrying): the watchdog's beat."""
+        return self._link.running
+
+    def probe_outbox_writer(self, locked: Callable[[], None]) -> asyncio.Future[None] | None:
+        """The outbox's writer thread calls ``locked`` when it reaches this probe and holds
+        the database's write lock (the watchdog's beat); None while the outbox is closed."""
+        return self._alarms.sender.probe_writer(locked)
+
+    @property
     def ready(self) -> bool:
         """Pins are set up and the outbox is restored: presses are now seen."""
         return self._ready

@@ -17,7 +17,7 @@ from typing import Any
 from gpiozero import Button, GPIOZeroError
 
 from edge.config import ButtonConfig
-from edge.errors import HardwareError
+from edge.hw.claim import refused
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ EdgeHandler = Callable[[str, bool, datetime], None]  # (input, closed, at) on th
 def open_button(
     pin: int | str, pull_up: bool, bounce_ms: int, what: str, pin_factory: Any
 ) -> Button:
-    """A gpiozero Button on ``pin`` (``what`` names it in the error if the pin refuses)."""
+    """A gpiozero Button on ``pin``; HardwareError naming ``what`` if the pin refuses, by
+    gpiozero's error or by the pin driver's own (lgpio's ``'GPIO busy'``: edge.hw.claim)."""
     try:
         return Button(
             pin,
@@ -36,8 +37,8 @@ def open_button(
             bounce_time=bounce_ms / 1000 or None,
             pin_factory=pin_factory,
         )
-    except GPIOZeroError as exc:
-        raise HardwareError(f"{what} on pin {pin!r}: {exc}") from exc
+    except Exception as exc:  # gpiozero's errors and the driver's (lgpio.error): edge.hw.claim
+        raise refused(f"{what} on pin {pin!r}", exc) from exc
 
 
 class ButtonInputs:

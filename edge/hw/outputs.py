@@ -22,7 +22,7 @@ from gpiozero import LED, Buzzer, GPIOZeroError
 
 from edge.config import ButtonConfig
 from edge.core import LedState
-from edge.errors import HardwareError
+from edge.hw.claim import reason, refused
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ class _Indicator:
                 self.led = LED(config.led_pin, pin_factory=pin_factory)
             if config.buzzer_pin is not None:
                 self.buzzer = Buzzer(config.buzzer_pin, pin_factory=pin_factory)
-        except GPIOZeroError as exc:
+        except Exception as exc:  # gpiozero's errors and the driver's (lgpio.error)
             self.close()
-            raise HardwareError(f"outputs of {config.input!r}: {exc}") from exc
+            raise refused(f"outputs of {config.input!r}", exc) from exc
 
     def show(self, state: LedState, drill: bool = False) -> None:
         rhythm = DRILL_PATTERNS.get(state) if drill else None
@@ -129,8 +129,8 @@ class Indicators:
             return
         try:
             indicator.show(state, drill)
-        except GPIOZeroError as exc:  # a failing LED must never stop the alarm path
-            log.error("led input=%s state=%s failed: %s", input_name, state, exc)
+        except Exception as exc:  # a failing LED must never stop the alarm path (any driver)
+            log.error("led input=%s state=%s failed: %s", input_name, state, reason(exc))
 
     def sound(self, on_s: float | None, off_s: float = 0.0) -> None:
         """Every button's buzzer sounds an evacuation / lockdown pattern (``on_s`` None:
@@ -144,8 +144,8 @@ class Indicators:
                     indicator.buzzer.off()
                 else:
                     indicator.buzzer.beep(on_time=on_s, off_time=off_s, n=None)
-            except GPIOZeroError as exc:
-                log.error("buzzer of %s failed: %s", name, exc)
+            except Exception as exc:  # gpiozero's errors and the driver's (lgpio.error)
+                log.error("buzzer of %s failed: %s", name, reason(exc))
 
     def pattern(self, input_name: str) -> str:
         """What the input's LED is driven to show now: its state, ``drill:`` before it when in

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from gpiozero import Button, Buzzer, GPIOZeroError
+from gpiozero import Button, Buzzer
 
 from edge.config import AnnounceInputConfig
 from edge.core.announce import Tone
-from edge.errors import HardwareError
 from edge.hw.buttons import open_button
+from edge.hw.claim import reason, refused
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ class Sounder:
             return
         try:
             self.buzzer = Buzzer(pin, pin_factory=pin_factory)
-        except GPIOZeroError as exc:
-            raise HardwareError(f"announce buzzer on pin {pin!r}: {exc}") from exc
+        except Exception as exc:  # gpiozero's errors and the driver's (lgpio.error)
+            raise refused(f"announce buzzer on pin {pin!r}", exc) from exc
 
     def sound(self, tone: Tone | None) -> None:
         if self.buzzer is None:
@@ -44,8 +44,8 @@ class Sounder:
                 self.buzzer.off()
             else:
                 self.buzzer.beep(on_time=tone.on_s, off_time=tone.off_s, n=None)
-        except GPIOZeroError as exc:  # a failing sounder must not stop the rest
-            log.error("announce buzzer failed: %s", exc)
+        except Exception as exc:  # a failing sounder must not stop the rest (any driver)
+            log.error("announce buzzer failed: %s", reason(exc))
 
     def close(self) -> None:
         if self.buzzer is not None:

@@ -104,6 +104,11 @@ class MqttLink:
     def connected(self) -> bool:
         return self._client is not None
 
+    @property
+    def running(self) -> bool:
+        """The connection loop's task runs: connected, or retrying (the watchdog's beat)."""
+        return self._task is not None and not self._task.done()
+
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
         """Start publishing now, without waiting for the PUBACK. False when not connected.
 

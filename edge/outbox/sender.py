@@ -154,6 +154,13 @@ class AlarmSender:
             return str(exc)
         return None
 
+    def probe_writer(self, locked: Callable[[], None]) -> asyncio.Future[None] | None:
+        """The outbox's writer thread calls ``locked`` once it reaches this probe and holds
+        the database's write lock (the watchdog's beat); None while no outbox is open."""
+        if self._outbox is None:
+            return None
+        return self._outbox.probe_writer(locked)
+
     def send(
         self, message: AlarmMessage, reason: str, now: datetime, next_id: UUID | None = None
     ) -> None:

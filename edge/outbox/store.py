@@ -280,6 +280,21 @@ class Outbox:
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot write {self.path}: {exc}") from exc
 
+    def hold_write_lock(self, locked: Callable[[], None]) -> None:
+        """Take the database's write lock (``BEGIN IMMEDIATE``: waits out another writer up
+        to the connection's busy timeout), call ``locked`` while holding it, and let it go,
+        writing nothing (no fsync, no wear on an SD card). The watchdog's beat: this thread
+        runs and could write now. Raises OutboxError."""
+        conn = self._db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                locked()
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"cannot lock {self.path}: {exc}") from exc
+
     def close(self) -> None:
         self._db.close()
 
@@ -360,6 +375,14 @@ class AsyncOutbox:
 
     async def probe(self) -> None:
         await self._call(self._outbox.probe)
+
+    def probe_writer(self, locked: Callable[[], None]) -> asyncio.Future[None]:
+        """Queue :meth:`Outbox.hold_write_lock` behind every write already handed over: the
+        writer thread calls ``locked`` once it got there and holds the lock. RuntimeError
+        once closed."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._executor, self._outbox.hold_write_lock, locked
+        )
 
     async def close(self) -> None:
         try:

@@ -153,7 +153,6 @@ def existing(**changes: Any) -> Existing:
         "sites": frozenset({OSLO}),
         "disabled": False,
         "bound_to": binding(ISSUER, "subject-kari"),
-        "has_password": False,
     }
     base.update(changes)
     return Existing(**base)
@@ -175,7 +174,7 @@ def test_other_groups_replace_the_roles_and_sites_never_merge() -> None:
 @pytest.mark.parametrize(
     ("found", "config_user", "reason"),
     [
-        (existing(bound_to=None, has_password=True), False, Reason.NAME_TAKEN),  # local
+        (existing(bound_to=None), False, Reason.NAME_TAKEN),  # local
         (None, True, Reason.NAME_TAKEN),  # a user of the configuration file
         (existing(bound_to=binding(ISSUER, "someone-else")), False, Reason.OTHER_PERSON),
         (

@@ -109,7 +109,7 @@ def test_a_site_in_two_plans_and_a_room_no_site_has(tmp_path: Path) -> None:
     star = PLAN.split("[[scenario]]")[1].replace('sites = ["oslo"]', 'sites = ["*"]')
     star = "[[scenario]]" + star.replace('"m101"', '"kjeller"').replace('"trussel"', '"t2"')
     found, lines = _problems(tmp_path, PLAN + "\n" + again + "\n" + star)
-    assert found["plan.1.sites"] == (_line(lines, "sites = [\"bergen"), "oslo is in plan 1 too")
+    assert found["plan.1.sites"] == (_line(lines, 'sites = ["bergen'), "oslo is in plan 1 too")
     assert found["scenario.1.rooms"] == (_line(lines, "rooms", 2), "no site has room(s) kjeller")
 
 

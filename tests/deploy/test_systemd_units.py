@@ -5,7 +5,8 @@ them (any warning fails: an unknown or misspelt setting is ignored by systemd, s
 weakening the unit) with their programs pointed at this venv's console scripts (verify checks
 that they exist), ``systemd-analyze security --offline`` scores their exposure, and the
 settings the units promise (notify, watchdog, umask, state directory, hardening) are checked
-by name. Central's process under the notify protocol and the watchdog: test_watchdog.py.
+by name. Central's process under the notify protocol and the watchdog: test_watchdog.py; the
+edge agent's: test_edge_watchdog.py.
 """
 
 from __future__ import annotations
@@ -135,6 +136,14 @@ def test_central_is_a_notify_service_with_a_watchdog_and_no_devices() -> None:
     assert unit["NotifyAccess"] == ["main"]  # only central's own process may say READY/WATCHDOG
     assert unit["WatchdogSec"] == ["30s"]
     assert unit["PrivateDevices"] == ["yes"]
+
+
+def test_the_edge_is_a_notify_service_with_a_watchdog_in_its_state_directory() -> None:
+    unit = settings("trygg-edge.service")
+    assert unit["Type"] == ["notify"]
+    assert unit["NotifyAccess"] == ["main"]  # only the agent's own process may say READY
+    assert unit["WatchdogSec"] == ["30s"]
+    assert unit["WorkingDirectory"] == ["%S/trygg"]  # lgpio makes its pipes in the cwd
 
 
 def test_the_edge_reaches_gpio_and_serial_ports_and_nothing_else() -> None:

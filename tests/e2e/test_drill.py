@@ -17,7 +17,6 @@ import io
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,7 +34,7 @@ from tests.support.stack import SITE, Central, Desk, edge_config, running_desks
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen", "lea": "Lea Leder", "eva": "Eva Ansatt"}
-ROLES = {"lea": ("leader",), "eva": ("employee",)}
+ROLES: dict[str, tuple[str, ...]] = {"lea": ("leader",), "eva": ("employee",)}
 ROOM = "Møterom 101"
 DESK_BUTTON = 17  # the edge's acute button, input "desk" (tests.support.stack.edge_config)
 
@@ -67,9 +66,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     broker = Broker(tmp_path_factory.mktemp("broker"))
     broker.start()
     workdir = tmp_path_factory.mktemp("drill")
-    central = Central(
-        broker, workdir, USERS, devices=((SITE, "rom-101", ROOM),), roles=ROLES
-    )
+    central = Central(broker, workdir, USERS, devices=((SITE, "rom-101", ROOM),), roles=ROLES)
     central.start()
     pins = MockFactory()
     agent = EdgeAgent(load_settings(EdgeSettings, edge_config(workdir, broker)), pin_factory=pins)
@@ -127,8 +124,13 @@ async def test_a_press_in_drill_mode_is_a_drill_on_desk_board_and_led_and_on_the
     lea, kari = stack.lea, stack.desks["kari"]
     started = await lea.post(
         "/drills/mode",
-        data={"site": SITE, "room": ROOM, "minutes": "10", "scenario": "truende-bruker",
-              "in_room": ["eva"]},
+        data={
+            "site": SITE,
+            "room": ROOM,
+            "minutes": "10",
+            "scenario": "truende-bruker",
+            "in_room": ["eva"],
+        },
     )
     assert done_of(started) == "mode_started"
     assert 'data-drill-mode="Møterom 101"' in (await lea.get("/board/live")).text

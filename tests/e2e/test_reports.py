@@ -49,13 +49,19 @@ USERS = {
     "vera": "Vera Verneombud",
     "bo": "Bo Bergensleder",
 }
-ROLES = {
+ROLES: dict[str, tuple[str, ...]] = {
     "anne": ("employee",),
     "lina": ("leader",),
     "vera": ("safety_rep",),
     "bo": ("leader",),
 }
-SITES = {"kari": (SITE,), "anne": (SITE,), "lina": (SITE,), "vera": (SITE,), "bo": (BERGEN,)}
+SITES: dict[str, tuple[str, ...]] = {
+    "kari": (SITE,),
+    "anne": (SITE,),
+    "lina": (SITE,),
+    "vera": (SITE,),
+    "bo": (BERGEN,),
+}
 MAILED = ("lina", "vera", "bo")
 
 

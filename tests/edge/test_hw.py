@@ -15,6 +15,7 @@ from edge.errors import EdgeError, HardwareError
 from edge.hw import ButtonInputs, Indicators
 from edge.hw.outputs import PATTERNS, Blink
 from protocol import AlarmLevel
+from tests.edge.busy_pins import DriverError, busy_factory, failing_outputs
 from tests.edge.helpers import poll
 
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -150,3 +151,41 @@ def test_bad_output_pin_is_a_hardware_error(pins: MockFactory) -> None:
         Indicators([button("a", 17, led_pin=9999)], pins)
     # Everything opened before the failure was released again.
     Indicators([button("a", 17, led_pin=27)], pins).close()
+
+
+def test_a_pin_the_driver_refuses_is_a_hardware_error_naming_pin_and_driver() -> None:
+    """lgpio's own ``'GPIO busy'`` (another process holds the line) is no GPIOZeroError: it
+    must still end as the agent's HardwareError naming the pin, not as a traceback."""
+    pins = busy_factory(22, 24)
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(HardwareError) as raised:
+            ButtonInputs(
+                [button("a", 17), button("b", 22)], lambda *_a: None, lambda: AT, loop, pins
+            )
+        assert str(raised.value) == (
+            "button 'b' on pin 22: GPIO busy (tests.edge.busy_pins.DriverError from the pin driver)"
+        )
+        assert isinstance(raised.value.__cause__, DriverError)
+        with pytest.raises(HardwareError, match=r"outputs of 'a': GPIO busy \(.*DriverError"):
+            Indicators([button("a", 17, led_pin=24)], pins)
+        # What was claimed before the refusal was let go again.
+        ButtonInputs([button("a", 17)], lambda *_a: None, lambda: AT, loop, pins).close()
+    finally:
+        loop.close()
+        pins.reset()
+
+
+def test_an_led_the_driver_cannot_drive_is_logged_and_the_alarm_path_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pins = failing_outputs(27)
+    outputs = Indicators([button("desk", 17, led_pin=27), button("wall", 22, led_pin=23)], pins)
+    try:
+        outputs.show("desk", LedState.HELP_COMING)  # must not raise into the alarm path
+        outputs.show("wall", LedState.HELP_COMING)
+        assert pins.pin(23).state == 1
+        assert "led input=desk state=help_coming failed: GPIO not allocated" in caplog.text
+    finally:
+        outputs.close()
+        pins.reset()

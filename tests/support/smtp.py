@@ -33,7 +33,7 @@ class Received:
     @property
     def body(self) -> str:
         part = self.message.get_body(("plain",))
-        return "" if part is None else str(part.get_content())  # type: ignore[attr-defined]
+        return "" if part is None else str(part.get_content())
 
 
 class _Handler:

@@ -36,6 +36,7 @@ from tests.support.audited import audited
 from tests.support.broker import Broker
 from tests.support.stack import script
 from tests.web.console import add_account, console_settings, csrf_in, log_in
+from tests.web.test_console_language import problems_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CODE = re.compile(r"^\s+([B-Z]{4}-[B-Z]{4})\s*$")
@@ -123,6 +124,7 @@ async def test_a_real_connect_process_pairs_and_its_credential_opens_a_desk(
         assert "kari-pc" in shown.text
         assert "127.0.0.1" in shown.text
         assert "Godkjenn skjermen" in shown.text
+        assert problems_in(shown.text) == []  # all of it in Norwegian, no raw ids
         approved = await submit(kari, "/connect/approve", code)
         assert approved.status_code == 303
         out, err = await asyncio.wait_for(connecting.communicate(), 30)
@@ -151,6 +153,7 @@ async def test_a_real_connect_process_pairs_and_its_credential_opens_a_desk(
             page = await kari.get("/connect")
             [token_id] = re.findall(r"<code>([0-9a-f]{12})</code>", page.text)
             assert "desk: kari-pc" in page.text
+            assert problems_in(page.text) == []
             assert token_id == rows.token_id_of(token)
             revoked = await kari.post(
                 f"/connect/tokens/{token_id}/revoke", data={"csrf": csrf_in(page.text)}

@@ -33,7 +33,12 @@ from tests.support.stack import Central as CentralProcess
 from tests.web.console import Console, console, csrf_in
 from tests.web.test_meetings_api import body
 
-LEADER, RESPONDER, EMPLOYEE, SAFETY_REP = Role.LEADER, Role.RESPONDER, Role.EMPLOYEE, Role.SAFETY_REP
+LEADER, RESPONDER, EMPLOYEE, SAFETY_REP = (
+    Role.LEADER,
+    Role.RESPONDER,
+    Role.EMPLOYEE,
+    Role.SAFETY_REP,
+)
 
 
 def bearer(c: Console, role: Role) -> httpx.AsyncClient:
@@ -63,7 +68,9 @@ async def test_a_console_drill_goes_through_the_chain_is_logged_and_never_counte
         central = c.running.central
         page = await leader.get("/drills")
         assert page.status_code == 200
-        assert f'data-overdue="{SITE}/"' in page.text  # never drilled: overdue (the test log's rule)
+        assert (
+            f'data-overdue="{SITE}/"' in page.text
+        )  # never drilled: overdue (the test log's rule)
         assert "Truende bruker" in page.text  # the shipped plan's scenario, in bokmål
 
         async with screen(c.running, c.tokens[RESPONDER]) as desk:
@@ -99,8 +106,9 @@ async def test_a_console_drill_goes_through_the_chain_is_logged_and_never_counte
             assert (await responder.post(f"/alarms/{drill.alarm_id}/coming")).status_code == 303
             assert (await responder.post(f"/alarms/{drill.alarm_id}/resolve")).status_code == 303
             await until(
-                lambda: (v := central.book.get(drill.alarm_id)) is not None
-                and v.state == "resolved",
+                lambda: (
+                    (v := central.book.get(drill.alarm_id)) is not None and v.state == "resolved"
+                ),
                 what="resolved",
             )
 
@@ -288,14 +296,20 @@ def _post(central: CentralProcess, user: str, path: str, data: dict[str, Any]) -
 def test_routines_read_is_confirmed_and_a_changed_routine_asks_again(
     broker: Broker, tmp_path: Path
 ) -> None:
+    """Also: a room in drill mode stays in drill mode across the restart (the record)."""
     plan = tmp_path / "drills.toml"
     plan.write_text(SHIPPED_DRILLS.read_text())
     central = CentralProcess(
         broker,
         tmp_path,
-        {"eva": "Eva Ansatt", "vera": "Vera Verneombud", "ola": "Ola Nordmann"},
+        {"eva": "Eva Ansatt", "vera": "Vera Verneombud", "ola": "Ola Nordmann", "lea": "Lea"},
         devices=(("oslo-sentrum", "rom-101", "Møterom 101"),),
-        roles={"eva": ("employee",), "vera": ("safety_rep",), "ola": ("responder",)},
+        roles={
+            "eva": ("employee",),
+            "vera": ("safety_rep",),
+            "ola": ("responder",),
+            "lea": ("leader",),
+        },
         extra=("[routines]", f'drills = "{plan}"'),
     )
     central.start()
@@ -312,6 +326,9 @@ def test_routines_read_is_confirmed_and_a_changed_routine_asks_again(
         assert 'data-reader="eva" data-current="yes"' in readers.text
         assert 'data-reader="ola" data-current="no"' in readers.text
         assert _get(central, "eva", "/routines/readers").status_code == 403
+        mode = {"site": SITE, "room": "Møterom 101", "minutes": "30"}
+        assert done_of(_post(central, "lea", "/drills/mode", mode)) == "mode_started"
+        [mode_id] = attr(_get(central, "lea", "/drills").text, "data-mode")
     finally:
         central.stop()
 
@@ -322,9 +339,9 @@ def test_routines_read_is_confirmed_and_a_changed_routine_asks_again(
         page = _get(central, "eva", "/routines")
         assert 'data-read="no"' in page.text
         assert attr(page.text, "data-version") != [version]
-        readers = _get(central, "vera", "/routines/readers").text
-        assert 'data-reader="eva" data-current="no"' in readers
-        assert "0 av 3 har lest gjeldende versjon." in readers
+        listed = _get(central, "vera", "/routines/readers").text
+        assert 'data-reader="eva" data-current="no"' in listed
+        assert "0 av 4 har lest gjeldende versjon." in listed
+        assert attr(_get(central, "lea", "/drills").text, "data-mode") == [mode_id]
     finally:
         central.stop()
-

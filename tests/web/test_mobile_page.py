@@ -4,9 +4,10 @@ position, "coming" back on the phone; offline → raise → online stores it exa
 refused position still raises; an early release or a cancel raises nothing; axe finds no
 serious WCAG 2.1 AA issue.
 
-The hold is a real touch (CDP touch events, as a finger), never a click. The tests that are
-about how long the control is held install Playwright's clock, so "held 1.5 s" and "held 2.1
-s" are exact and nothing depends on how fast this machine is.
+The hold is a real touch (CDP touch events, as a finger), never a click. Every phone runs on
+Playwright's clock (installed, flowing as real time does): a hold and the cancel window are
+run through on it, so "held 1.5 s" and "held 2.1 s" are exact, nothing depends on how fast this
+machine is, and no test waits out the 2 s hold and the 3 s window in real time.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
 async def phone(
     playwright: Playwright, browser: Browser, *, position: bool = True
 ) -> BrowserContext:
-    """A Pixel 7 in Norwegian; the position granted at ``HERE``, or refused."""
+    """A Pixel 7 in Norwegian; the position granted at ``HERE``, or refused. Its pages run on
+    Playwright's clock, installed before any page loads: time flows as usual (polls, retries)
+    and a test runs it forward where it would only wait (a hold, the cancel window)."""
     device = {k: v for k, v in playwright.devices["Pixel 7"].items() if k != "default_browser_type"}
     context = await browser.new_context(
         **device,
@@ -88,6 +91,7 @@ async def phone(
     )
     # Headless Chromium has no motor: the page's calls to navigator.vibrate are written down.
     await context.add_init_script(BUZZ_RECORDER)
+    await context.clock.install()
     return context
 
 
@@ -123,11 +127,24 @@ class Finger:
         await self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-async def hold_to_raise(finger: Finger) -> None:
-    """Hold until the cancel window opens, let go, and let the window pass."""
+# The page's timings (central/web/static/mobile): hold.js HOLD_MS; app.js CANCEL_S, POLL_MS
+# (while an alarm is active, what colleagues do) and RETRY_MS (the outbox's retry timer).
+HOLD_MS, CANCEL_MS, POLL_MS, RETRY_MS = 2000, 3000, 2000, 5000
+
+
+async def hold(finger: Finger) -> None:
+    """Hold the control until the cancel window opens (its 2 s run on the page's clock), and
+    let go: the alarm is on its way unless "Avbryt" is pressed."""
     await finger.down()
+    await finger.page.clock.run_for(HOLD_MS + 100)
     await expect(finger.page.get_by_role("button", name="Avbryt")).to_be_visible()
     await finger.up()
+
+
+async def hold_to_raise(finger: Finger) -> None:
+    """Hold until the cancel window opens, let go, and let the window pass (on the clock)."""
+    await hold(finger)
+    await finger.page.clock.run_for(CANCEL_MS + 100)
     await expect(finger.page.locator("#active")).to_be_visible()
 
 
@@ -201,11 +218,13 @@ async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_pho
         await expect(card).to_contain_text("59.91")
         await card.get_by_role("button", name="Jeg kommer").click()
 
-        # Back on the phone: who is coming, within a poll or two.
+        # Back on the phone: who is coming, at its next poll (run on its clock, not waited for).
+        await page.clock.run_for(POLL_MS)
         await expect(page.locator("#state")).to_have_text("User-Responder kommer", timeout=15000)
         await page.screenshot(path=str(tmp_path / "mobile-alarm.png"))  # docs/img/
         await desk.goto(f"{c.url}/board")
         await desk.get_by_role("button", name="Avslutt (alt er i orden)").click()
+        await page.clock.run_for(POLL_MS)
         await expect(page.locator("#state")).to_have_text("Alarmen er avsluttet.", timeout=15000)
         await page.get_by_role("button", name="Ferdig").click()
         await expect(page.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
@@ -239,6 +258,9 @@ async def test_offline_raise_is_kept_and_stored_exactly_once_when_back_online(
         assert await phone_alarm_id(page) == alarm_id
 
         await context.set_offline(False)
+        # The outbox's retry timer (RETRY_MS; "online" is not fired everywhere) sends it: run
+        # the page's clock through one round instead of waiting for it.
+        await page.clock.run_for(RETRY_MS + 100)
         await expect(state).to_have_attribute("data-state", AT_CENTRAL, timeout=20000)
         assert await page.evaluate("TryggStore.pending()") == []
         # More send rounds (the retry timer, Background Sync) change nothing: one alarm.
@@ -272,8 +294,7 @@ async def test_an_early_release_or_a_cancel_raises_nothing(
 ) -> None:
     async with console(broker, tmp_path) as c:
         context = await phone(playwright, browser)
-        page = await context.new_page()
-        await page.clock.install()
+        page = await context.new_page()  # on the clock phone() installed
         await sign_in(page, c.url)
         finger = await Finger.on(context, page)
         hint = page.locator("#hold-hint")
@@ -385,10 +406,8 @@ async def test_a_revoked_phone_keeps_its_alarm_until_it_is_logged_in_again(
                 headers={"X-CSRF-Token": c.csrf_for(c.sessions[Role.ADMIN])},
             )
         assert revoked.status_code == 303, revoked.text
-        finger = await Finger.on(context, page)
-        await finger.down()
-        await expect(page.get_by_role("button", name="Avbryt")).to_be_visible()
-        await finger.up()
+        await hold(await Finger.on(context, page))
+        await page.clock.run_for(CANCEL_MS + 100)  # the window passes: the alarm is sent
         # Central refuses the old credential: the phone asks for a login and keeps the alarm.
         await expect(page.get_by_text("Telefonen er ikke lenger innlogget")).to_be_visible()
         pending = await page.evaluate("TryggStore.pending()")
@@ -510,10 +529,8 @@ async def test_another_users_login_leaves_the_raisers_waiting_alarm_unsent(
                 headers={"X-CSRF-Token": c.csrf_for(c.sessions[Role.ADMIN])},
             )
         assert revoked.status_code == 303, revoked.text
-        finger = await Finger.on(context, page)
-        await finger.down()
-        await expect(page.get_by_role("button", name="Avbryt")).to_be_visible()
-        await finger.up()
+        await hold(await Finger.on(context, page))
+        await page.clock.run_for(CANCEL_MS + 100)  # the window passes: the alarm is sent
         await expect(page.get_by_text("Telefonen er ikke lenger innlogget")).to_be_visible()
         [pending] = await page.evaluate("TryggStore.pending()")
         assert pending["user"] == RAISER

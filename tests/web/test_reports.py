@@ -28,7 +28,8 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import async_playwright, expect
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Page, async_playwright, expect
 
 from central.auth.passwords import hash_password
 from central.config import CentralSettings
@@ -73,6 +74,7 @@ PEOPLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 TOKENS = {user: f"{user}-{secrets.token_hex(16)}" for user in PEOPLE}
 MAILED = ("lina", "vera", "bo", "root")
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def address(user: str) -> str:
@@ -392,6 +394,17 @@ async def test_retention_anonymises_old_reports_and_records_the_run(running: Run
     assert run.run_id in page.text
 
 
+async def serious(page: Page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 AA violations on the page."""
+    results = await Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    assert results.response["passes"], "axe checked nothing"
+    return [
+        f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 async def test_the_form_in_a_browser(running: Running, tmp_path: Path) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium_path(), args=ARGS)
@@ -416,18 +429,31 @@ async def test_the_form_in_a_browser(running: Running, tmp_path: Path) -> None:
             await page.get_by_role("button", name="Send rapporten").click()
             await expect(page.locator("[data-problem]")).to_contain_text("velg hva som skjedde")
             await expect(text).to_have_value("Brukeren slo i bordet og truet med å komme tilbake.")
+            # A fresh form, filled in as a person would (its picture is docs/img's).
+            await page.goto(f"{running.http}/reports/new")
             await page.get_by_label("Trusler").check()
+            await page.get_by_label("Vold").check()
             await page.get_by_label("Rom eller sted").fill("Møterom 101")
+            await page.get_by_label("Lettere (førstehjelp)").check()
             await page.get_by_label("Politiet ble ringt eller kom").check()
+            await page.get_by_label("Jeg trenger oppfølging (en samtale, hjelp, fri)").check()
+            await text.fill(
+                "Brukeren ble sint da søknaden var avslått, slo i bordet og dyttet meg mot "
+                "døra. Kollega kom etter alarmen og fulgte brukeren ut."
+            )
             shot = Path(os.environ.get("TRYGG_REPORT_SCREENSHOT_DIR", str(tmp_path)))
             await page.screenshot(path=str(shot / "console-report.png"), full_page=True)
+            assert await serious(page) == []
             await page.get_by_role("button", name="Send rapporten").click()
             await expect(page.locator("[data-done]")).to_have_text(
                 "Levert. Lederen din og verneombudet har fått beskjed."
             )
             await expect(page.locator("dl.facts")).to_contain_text("Trusler")
-            # Another employee's session may not open it.
+            assert await serious(page) == []
             rid = page.url.split("/reports/")[1].split("?")[0]
+            await page.goto(f"{running.http}/reports")
+            assert await serious(page) == []
+            # Another employee's session may not open it.
             eva = await call(running, "eva", "GET", f"/reports/{rid}")
             assert eva.status_code == 404
             answer = await log_in(running.http, "anne-web")

@@ -34,6 +34,7 @@ from tests.support.audited import audited as audited_rows
 from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
 from tests.web.console import PASSWORD, add_account, console_settings, log_in
+from tests.web.test_console_language import problems_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -89,6 +90,7 @@ async def test_mapped_roles_reach_the_board(idp: oidc.Provider, central: Running
     async with client() as browser:
         login = await browser.get(f"{central.http}/login")
         assert "Logg inn med organisasjonskonto" in login.text
+        assert problems_in(login.text) == []
         answer = await oidc.sign_in(browser, central.http, "sub-kari")
         assert answer.status_code == 303, answer.text
         assert answer.headers["location"] == "/board"
@@ -115,6 +117,7 @@ async def test_a_person_whose_groups_give_no_role_is_refused_with_a_clear_page(
         assert answer.status_code == 403
         assert "Innlogging avvist" in answer.text
         assert "ikke med i en gruppe som gir tilgang til Trygg" in answer.text
+        assert problems_in(answer.text) == []  # all of it in Norwegian, no raw ids
         assert "trygg_session" not in answer.cookies
         board = await browser.get(f"{central.http}/board")
         assert board.status_code == 303  # still nobody: to the login page
@@ -229,7 +232,11 @@ async def test_a_forged_state_or_a_lost_flow_is_refused(
     ],
 )
 async def test_a_token_that_does_not_validate_is_refused(
-    idp: oidc.Provider, central: Running, claims: dict[str, object], why: str
+    idp: oidc.Provider,
+    central: Running,
+    claims: dict[str, object],
+    why: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sub = f"sub-forged-{why.strip(chr(39))}"
     user = f"forged-{why.strip(chr(39))}@nav.example"
@@ -238,12 +245,15 @@ async def test_a_token_that_does_not_validate_is_refused(
         answer = await oidc.sign_in(browser, central.http, sub)
         assert answer.status_code == 502
         assert "trygg_session" not in browser.cookies
+    # Which claim failed is in central's log; the audit trail keeps why and from where.
+    assert any(
+        r.name == "central.sso" and "bad_id_token" in r.getMessage() and why in r.getMessage()
+        for r in caplog.records
+    ), caplog.text
     row = await audited(
-        central,
-        "sso_refused",
-        lambda r: r.detail.startswith("bad_id_token") and why in r.detail,
+        central, "sso_refused", lambda r: r.detail == "bad_id_token; from 127.0.0.1"
     )
-    assert "from 127.0.0.1" in row.detail
+    assert row.target == ""
     assert await central.central.read(lambda db: rows.account(db, user)) is None
 
 
@@ -259,8 +269,17 @@ async def test_local_accounts_keep_working_and_cannot_be_taken_over(
         assert "tilhører en lokal Trygg-konto" in refused.text
     account = await central.central.read(lambda db: rows.account(db, "break-glass"))
     assert account is not None
-    assert account.password_hash
-    assert (await log_in(central.http, "break-glass", PASSWORD)).status_code == 303
+    assert account.password_hash  # untouched
+    again = await log_in(central.http, "break-glass", PASSWORD)
+    assert again.status_code == 303
+    # The audit trail says every SSO outcome in words, to the admin as to the safety rep.
+    await audited(central, "sso_refused", lambda r: r.detail.startswith("name_taken"))
+    cookies = {"trygg_session": again.cookies["trygg_session"], "trygg_lang": "nb"}
+    async with httpx.AsyncClient(cookies=cookies, timeout=15) as admin:
+        page = (await admin.get(f"{central.http}/audit")).text
+    assert "Innlogging med organisasjonskonto avvist" in page
+    assert "brukernavnet tilhører en lokal konto" in page
+    assert problems_in(page) == []
 
 
 async def test_signing_in_through_a_real_browser_reaches_the_board(

@@ -2,13 +2,13 @@
 
 Why not a library: the ``sdnotify`` package on PyPI was last released in 2017 (abandoned; it
 swallows every error and knows nothing of the watchdog's variables), and ``systemd-python``
-is a C extension that needs
-libsystemd's headers at install time (a compiler on every server, and no wheel for a Pi). The
-protocol itself is small and stable: newline-separated ``KEY=value`` lines in one datagram to
-an ``AF_UNIX`` socket whose path is in ``$NOTIFY_SOCKET`` (``@`` first: Linux's abstract
-namespace). What central says with it: ``READY=1`` once it really serves, ``STATUS=…`` (a line
-``systemctl status`` shows), ``WATCHDOG=1`` while its parts are alive (central.watchdog) and
-``STOPPING=1`` on the way out.
+is a C extension that needs libsystemd's headers at install time (a compiler on every server,
+and no wheel for a Pi). The protocol itself is small and stable: newline-separated
+``KEY=value`` lines in one datagram to an ``AF_UNIX`` socket whose path is in
+``$NOTIFY_SOCKET`` (``@`` first: Linux's abstract namespace). What our services say with it:
+``READY=1`` once they really work (central: serving; the edge: pins claimed, outbox open, MQTT
+link started), ``STATUS=…`` (a line ``systemctl status`` shows), ``WATCHDOG=1`` while their
+parts are alive (trygg_systemd.feeding) and ``STOPPING=1`` on the way out.
 
 Sending never blocks and never raises: a notification that cannot go is logged once and
 dropped. systemd notices a missing ``WATCHDOG=1`` by itself, which is the point of it.

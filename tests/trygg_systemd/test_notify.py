@@ -1,11 +1,10 @@
-"""systemd's notify protocol through real AF_UNIX datagram sockets (a path and an abstract
-name), the watchdog's environment, and the watchdog shell with a real store: a dead MQTT link
-task is named, the feed stops; the loop and the writer keep it fed otherwise."""
+"""systemd's notify protocol (shared by central and the edge) through real AF_UNIX datagram
+sockets (a path and an abstract name), the watchdog's environment, and which parts a watchdog
+may be given."""
 
 from __future__ import annotations
 
-import asyncio
-import re
+import logging
 import secrets
 import socket
 from collections.abc import Iterator
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from central.core.watchdog import LINK
-from central.sdnotify import Notifier, WatchdogTiming, socket_address, watchdog_timing
-from central.store import Store
-from central.watchdog import Watchdog
+from trygg_systemd.feeding import PartsWatchdog
+from trygg_systemd.notify import Notifier, WatchdogTiming, socket_address, watchdog_timing
+from trygg_systemd.watchdog import LOOP, Part
 
 
 @pytest.fixture
@@ -70,45 +68,13 @@ def test_watchdog_environment() -> None:
     assert watchdog_timing({}, 42) is None
 
 
-def _fields(sock: socket.socket) -> list[str]:
-    return sock.recv(4096).decode().split("\n")
-
-
-async def test_the_shell_feeds_while_all_live_and_names_a_dead_link_task(
-    tmp_path: Path, abstract: tuple[str, socket.socket]
-) -> None:
-    name, sock = abstract
-    store = Store(tmp_path / "central.db")
-    await store.open()
-
-    async def link() -> None:  # stands in for MqttLink.run's task: here, one that dies
-        await dying.wait()
-        raise RuntimeError("a bug in an alarm handler")
-
-    dying = asyncio.Event()
-    task = asyncio.create_task(link())
-    watchdog = Watchdog(
-        store, lambda: not task.done(), Notifier({"NOTIFY_SOCKET": name}), WatchdogTiming(0.8)
-    )
-    await watchdog.start()
-    try:
-        loop = asyncio.get_running_loop()
-        feeds = 0
-        while feeds < 3:  # the loop, the real writer thread and the task all beat
-            fields = await loop.run_in_executor(None, _fields, sock)
-            assert fields == ["WATCHDOG=1"], fields
-            feeds += 1
-        assert store.transactions > 0  # the writer's beats are real transactions
-        dying.set()
-        await asyncio.gather(task, return_exceptions=True)
-        for _ in range(3):  # a feed or two decided before the task died may still come
-            fields = await loop.run_in_executor(None, _fields, sock)
-            if fields != ["WATCHDOG=1"]:
-                break
-        assert len(fields) == 1, fields
-        assert re.fullmatch(
-            rf"STATUS=STALE: {LINK} silent for [0-9.]+ s; watchdog not fed", fields[0]
-        )
-    finally:
-        await watchdog.stop()
-        await store.close()
+def test_a_watchdog_watches_exactly_the_parts_it_can_make_beat() -> None:
+    """A part without a beat would always be stale; a beat without a part, never looked at."""
+    notifier, timing = Notifier({}), WatchdogTiming(1.0)
+    log = logging.getLogger("test")
+    parts = (Part(LOOP), Part("writer", via=LOOP))
+    with pytest.raises(ValueError, match=r"parts \['event loop', 'writer'\] but beats for"):
+        PartsWatchdog(parts, notifier, timing, log)
+    with pytest.raises(ValueError, match="but beats for"):
+        PartsWatchdog(parts, notifier, timing, log, alive={"writer": bool, "link": bool})
+    PartsWatchdog(parts, notifier, timing, log, alive={"writer": bool})

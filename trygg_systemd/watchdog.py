@@ -1,22 +1,23 @@
 """Whether to feed systemd's watchdog: every part's last beat and ``now`` in, a decision out.
 
-systemd restarts central when ``WATCHDOG=1`` stops coming (``WatchdogSec=``). Fed from a
-timer, the watchdog would only prove that the timer runs; central feeds it only while the
-parts an alarm needs are alive, each proving it by a *beat*: the event loop (a task that runs
-when the loop is free), the store's writer thread (after it took a probe write from its queue
-and the database's write lock) and the MQTT link's task (alive, not necessarily connected: a
-broker outage is supervision's business, and a restart would not mend it). A part whose last
-beat is older than ``stale_after`` is stale; while any is, the watchdog is not fed, and the
-status line says which part, so that ``systemctl status`` and the journal name the culprit.
+systemd restarts a service when ``WATCHDOG=1`` stops coming (``WatchdogSec=``). Fed from a
+timer, the watchdog would only prove that the timer runs; our services feed it only while the
+parts an alarm needs are alive, each proving it by a *beat* from where it really works. Each
+service names its parts: central its event loop, its store's writer and its MQTT link task;
+the edge agent its event loop, its outbox's writer and its MQTT link task. A link task counts
+when it runs, connected or retrying: a broker outage is supervision's business, and a restart
+would not mend it. A part whose last beat is older than ``stale_after`` is stale; while any
+is, the watchdog is not fed, and the status line says which part, so that ``systemctl status``
+and the journal name the culprit.
 
-A part probed *through* another (``via``: the store and the link are probed from the event
-loop) is not blamed while that other is stale: a blocked loop sends no probes, and naming the
-store then would send the operator to the wrong place.
+A part probed *through* another (``via``: a writer thread and a link task are probed from the
+event loop) is not blamed while that other is stale: a blocked loop sends no probes, and
+naming the writer then would send the operator to the wrong place.
 
-Pure, on a monotonic clock in seconds: the shell (central.watchdog) beats, ticks and sends.
-The timing follows sd_watchdog_enabled(3): fed about every half of ``WatchdogSec``, parts
-beat every quarter, stale after a half, so a hang is reported within half the watchdog's time
-and the restart follows at most one ``WatchdogSec`` after the last feed.
+Pure, on a monotonic clock in seconds: the shell (trygg_systemd.feeding) beats, ticks and
+sends. The timing follows sd_watchdog_enabled(3): fed about every half of ``WatchdogSec``,
+parts beat every quarter, stale after a half, so a hang is reported within half the
+watchdog's time and the restart follows at most one ``WatchdogSec`` after the last feed.
 """
 
 from __future__ import annotations
@@ -24,18 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-LOOP = "event loop"
-STORE = "store writer"
-LINK = "mqtt link"
+LOOP = "event loop"  # every service of ours runs on one asyncio loop
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
     name: str
     via: str | None = None  # the part whose work carries this one's beat
-
-
-CENTRAL_PARTS = (Part(LOOP), Part(STORE, via=LOOP), Part(LINK, via=LOOP))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +69,14 @@ def describe(stale: tuple[Stale, ...]) -> str:
 
 
 class WatchdogCore:
-    """Create with the watchdog's timeout (``WatchdogSec``) and the start time; :meth:`tick`
-    every :attr:`tick_s` with the parts' last beats."""
+    """Create with the service's parts, the watchdog's timeout (``WatchdogSec``) and the start
+    time; :meth:`tick` every :attr:`tick_s` with the parts' last beats."""
 
-    def __init__(
-        self, timeout_s: float, started_at: float, parts: tuple[Part, ...] = CENTRAL_PARTS
-    ) -> None:
+    def __init__(self, parts: tuple[Part, ...], timeout_s: float, started_at: float) -> None:
         if timeout_s <= 0:
             raise ValueError("the watchdog's timeout must be positive")
+        if not parts:
+            raise ValueError("a watchdog needs at least one part to watch")
         self.parts = parts
         self.feed_every_s = timeout_s / 2
         self.stale_after_s = timeout_s / 2
