@@ -3,6 +3,9 @@ settings are accepted, unsafe ones refused with the file, the line and the reaso
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,51 @@ def test_unsafe_settings_are_refused(tmp_path: Path, parts: dict[str, str], reas
     said = refused(tmp_path, **parts)
     assert reason in said
     assert "central.toml:" in said  # the file and the line
+
+
+def test_the_cli_sets_a_database_accounts_address(tmp_path: Path) -> None:
+    """``trygg-central reports email``: for database accounts only, recorded in the audit."""
+    store = tmp_path / "central.db"
+    path = tmp_path / "central.toml"
+    text = BASE.format(site="", user="", sections=f'[store]\npath = "{store}"')
+    path.write_text(text, encoding="utf-8")
+    cli = [str(Path(sys.executable).parent / "trygg-central")]
+    made = subprocess.run(
+        [
+            *cli,
+            "user",
+            "add",
+            "vera",
+            "--name",
+            "Vera",
+            "--roles",
+            "safety_rep",
+            "--sites",
+            "oslo-sentrum",
+            "--config",
+            str(path),
+            "--password-stdin",
+        ],
+        input="Rett-hest-batteri-stift-42\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    run = [*cli, "reports", "email", "--config", str(path)]
+    done = subprocess.run([*run, "vera", "vera@nav.example"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    refused = subprocess.run([*run, "lina", "x@nav.example"], capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert "user of the config file" in refused.stderr
+    bad = subprocess.run([*run, "vera", "not an address"], capture_output=True, text=True)
+    assert bad.returncode != 0
+    db = sqlite3.connect(store)
+    try:
+        assert db.execute("SELECT user_id, email FROM contact_emails").fetchall() == [
+            ("vera", "vera@nav.example")
+        ]
+        actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
+        assert "report_email_set" in actions
+    finally:
+        db.close()
