@@ -50,12 +50,13 @@ fuzz: system-deps venv
 
 # OS packages: Mosquitto from the distribution, python3-venv where Debian splits it out, and
 # the libraries and a font that Qt needs to draw the desk's window (offscreen in tests), Xvfb
-# for the global-hotkey test on a real X server, Chromium for the console's browser tests,
+# and Qt's xcb platform libraries for the global-hotkey and taskbar-flash tests on a real X
+# server, Chromium for the console's browser tests,
 # iproute2 for the fault matrix's network namespace (tests/chaos), and PulseAudio (libpulse
 # for QtMultimedia, and a null-sink server the desk's sound tests play into).
 OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
 	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium \
-	iproute2 pulseaudio
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 iproute2 pulseaudio
 system-deps:
 	@missing=""; \
 	for pkg in $(OS_PACKAGES); do \

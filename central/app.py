@@ -34,6 +34,7 @@ from central.web.announce import router as announce_router
 from central.web.board import router as board_router
 from central.web.connect import router as connect_router
 from central.web.drills import router as drills_router
+from central.web.evidence import router as evidence_router
 from central.web.hardening import Hardening, page_policy, tile_source
 from central.web.meetings import router as meetings_router
 from central.web.mobile import router as mobile_router
@@ -81,6 +82,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
             )
         )
         pages.env.globals["sso"] = settings.sso is not None
+        if app.state.sso is not None:
+            app.state.sso.start_sweeping()  # the idle sweep: [sso] max_idle_days
         try:
             yield
         finally:
@@ -119,6 +122,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(meetings_router)  # the console's page for standby at meetings
     app.include_router(reports_router)  # the console's incident-report pages (2.4)
     app.include_router(drills_router)  # drills, training, routines read (4.1, 4.2, 1.1)
+    app.include_router(evidence_router)  # the evidence for the yearly review, page and PDF
     app.router.routes.append(PublicMount("/static", StaticFiles(directory=STATIC), name="static"))
     # Every request passes the guard first: who is asking, and may they (central.auth.rules).
     app.add_middleware(Guard)

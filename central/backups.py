@@ -3,6 +3,8 @@
 The work is central.store.backup's; this module reads the arguments, prints progress on
 stderr (only for copies long enough to need it: more than one step of pages) and says what
 was done on stdout, so that a cron job's mail shows the backup's manifest and nothing else.
+``backup --keep N`` then removes the oldest of this central's backups in the same folder
+beyond N (central.store.backup.prune: never anything that is not one of them).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from central.config import CentralSettings
-from central.store.backup import backup, restore
+from central.store.backup import backup, prune, restore
 
 
 class ProgressLines:
@@ -38,12 +40,28 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="copy central's databases into a new directory (safe while central runs)",
     )
     made.add_argument("dest", type=Path, help="a directory that does not exist yet")
+    made.add_argument(
+        "--keep",
+        type=_count,
+        metavar="N",
+        help="then remove the oldest of this central's backups beside DEST beyond the newest N",
+    )
     back = commands.add_parser(
         "restore", help="put a backup in place of central's databases (central stopped)"
     )
     back.add_argument("src", type=Path, help="a directory made by `trygg-central backup`")
     for sub in (made, back):
         sub.add_argument("--config", type=Path, required=True, help="central TOML file")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of backups, at least 1: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace, settings: CentralSettings) -> int:
@@ -55,6 +73,9 @@ def run(args: argparse.Namespace, settings: CentralSettings) -> int:
         for entry in manifest.files:
             print(f"{args.dest / entry.name}  {entry.size} bytes  sha256 {entry.sha256}")
         print(f"backup of {store.parent} at {manifest.created_at}: {args.dest}")
+        if args.keep is not None:
+            for old in prune(store, args.dest.parent, args.keep):
+                print(f"removed the older backup {old}")
         return 0
     done = restore(store, args.src, progress)
     for path in done.files:

@@ -446,10 +446,14 @@ class SsoSettings(_Section):
     user_claim: ClaimName = "preferred_username"
     groups_claim: ClaimName = "groups"
     scopes: tuple[str, ...] = ("openid", "profile", "email")
-    # Where the provider sends the browser back; default: this central's own /sso/callback as
-    # the browser reached it. Set it behind a proxy that changes the scheme, host or path.
-    redirect_uri: str | None = Field(default=None, max_length=500)
+    # Where the provider sends the browser back: this central's public /sso/callback, as
+    # registered at the provider. Required: taken from a request's Host header, a forged Host
+    # would choose where the provider sends the code.
+    redirect_uri: str = Field(max_length=500)
     timeout_s: float = Field(default=10.0, gt=0, le=60)  # each call to the provider
+    # An SSO account whose person has not signed in for this many days is stripped (roles,
+    # sessions, desk tokens): removal at the provider may never reach central's callback.
+    max_idle_days: int = Field(default=10, ge=1, le=90)
     groups: tuple[SsoGroupSettings, ...] = Field(min_length=1)
 
     @field_validator("issuer")
@@ -459,8 +463,8 @@ class SsoSettings(_Section):
 
     @field_validator("redirect_uri")
     @classmethod
-    def _redirect(cls, value: str | None) -> str | None:
-        return None if value is None else _web_url(value, "redirect_uri")
+    def _redirect(cls, value: str) -> str:
+        return _web_url(value, "redirect_uri")
 
     @field_validator("client_id")
     @classmethod
@@ -802,6 +806,14 @@ class CentralSettings(BaseSettings):
         sites = info.data.get("sites")
         if sso is None or sites is None:  # no SSO, or the sites already failed
             return sso
+        web = info.data.get("web")
+        issuer_host = urlsplit(sso.issuer).hostname or ""
+        if web is not None and not web.secure_cookies and not is_loopback(issuer_host):
+            raise ValueError(
+                "[sso] needs web.secure_cookies = true (the console served over HTTPS): a"
+                " session cookie of the organisation's sign-in must never travel in clear"
+                " (only a provider on this machine, a test, is accepted without)"
+            )
         known = {s.id for s in sites} | {ALL_SITES}
         for number, group in enumerate(sso.groups, start=1):
             unknown = sorted(s for s in group.sites if s not in known)

@@ -14,7 +14,9 @@ Why it is shaped so:
   per committed write: a step counts once it is on disk, exactly once (a failed write's events
   ride along with the next one and are committed once), never for a change a restart could
   take back. Store commit latency is one ``Histogram.observe`` from the writer thread, after
-  the commit: no I/O and no lock of ours on the alarm's path.
+  the commit: no I/O and no lock of ours on the alarm's path. Only transactions that carry an
+  alarm's write are timed (the store says which): the watchdog's probe, an empty transaction
+  every few seconds, would otherwise be most of them and hide what an alarm waits for.
 * **Tests and drills are never real.** Every alarm counter carries ``kind`` = ``real``,
   ``drill`` or ``test`` (a test wins over a drill), and time to the first "I'm coming" is
   measured for real alarms only.
@@ -100,7 +102,7 @@ class Metrics:
         )
         self.store_commit = Histogram(
             "trygg_store_commit_seconds",
-            "One transaction of the store's writer (a batch of writes), BEGIN to COMMIT.",
+            "One transaction of the store's writer that carried an alarm write, BEGIN to COMMIT.",
             buckets=COMMIT_BUCKETS,
             registry=r,
         )
@@ -205,6 +207,9 @@ class _Live:
         families["trygg_mqtt_connected"].add_metric([], 1 if link.connected else 0)
         families["trygg_mqtt_reconnects"].add_metric([], max(0, link.connects - 1))
         families["trygg_screens_dropped"].add_metric([], central.hub.dropped)
+        failed = families["trygg_tick_failures"]
+        for step, count in central.tick_failures.items():  # every step, at 0 from the start
+            failed.add_metric([step], count)
         return list(families.values())
 
 
@@ -249,4 +254,9 @@ def _families() -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
     )
     yield CounterMetricFamily(
         "trygg_screens_dropped", "Screens dropped for being gone or too slow to take frames."
+    )
+    yield CounterMetricFamily(
+        "trygg_tick_failures",
+        "Steps of central's ticker (escalation, supervision, schedules...) that raised, by step.",
+        labels=("step",),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -103,6 +104,13 @@ T = TypeVar("T")
 
 _QUIET_EVENTS = (EventKind.DELIVERED, EventKind.SHOWN)  # one per screen: too many for INFO
 TICK_S = 0.5  # how often time is looked at: heartbeats missed, deadlines, schedules
+#: The ticker's steps, in the order of a pass (the label of trygg_tick_failures_total).
+TICK_STEPS = (
+    *("liveness", "due_writes", "announcing", "visiting", "standby", "drilling", "reports"),
+    *("escalation", "supervision", "floods", "strangers", "desk_floods", "arc", "selftests"),
+)
+# A step that fails every pass: its traceback once a minute, not twice a second.
+TICK_LOG_EVERY_S = 60.0
 
 
 def utcnow() -> datetime:
@@ -235,6 +243,11 @@ class Central:
         self.alarm_listeners: set[Callable[[str, AlarmView | None], None]] = set()
         self._link_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # Steps of the ticker that raised, by step (logged, and on /metrics); the watchdog's
+        # beat for each full pass (central.watchdog: a hung pass stops the feed).
+        self.tick_failures: Counter[str] = Counter(dict.fromkeys(TICK_STEPS, 0))
+        self._tick_logged: dict[str, float] = {}
+        self._pass_done: Callable[[], None] = lambda: None
         # Held while central runs: `trygg-central restore` refuses then (central.store.backup).
         self._running = RunningLock(settings.store.path)
 
@@ -290,30 +303,63 @@ class Central:
         await self.store.close()
         self._running.release()
 
+    def beat_each_pass(self, beat: Callable[[], None]) -> None:
+        """The watchdog's beat for the ticker (central.watchdog), called after each full pass."""
+        self._pass_done = beat
+
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            now = self.clock()
-            try:
-                self.pulse.tick()  # first: screens' liveness never waits behind other work
-                # Failed writes (a full disk) are retried until stored; acks follow commits.
-                self._carry_out(self.book.due(now))
-                self.announcing.tick(now)
-                self.visiting.tick(now)
-                self.standby.tick(now)  # reminders before meetings with standby
-                self.drilling.tick(now)  # drill modes whose time ran out end
-                self.reports.tick(now)  # the incident reports' retention job, when due
-                # Nobody answered: widen. A flood escalates once, by its leader (floodcards).
-                held = self.flood_cards.held()
-                self._carry_out(self.escalator.tick(self.book, now, held))
-                self.watch.tick(now)
-                self._flood_faults(self.floods.tick(now), now)
-                self._stranger_faults(self.strangers.tick(now, self._registered))
-                self._flood_faults(self.desk_floods.tick(now), now, desk=True)
-                self.arc.tick(now, self.watch.supervisor, self.watch.carry_out)
-                await self.testing.tick(now)
-            except Exception:  # a bug here must not stop supervision for good
-                log.exception("tick failed")
+            await self.tick_once(self.clock())
+            self._pass_done()
+
+    async def tick_once(self, now: datetime) -> None:
+        """One pass over what time drives. Each step on its own: one that raises (a bug) is
+        logged and counted, and the steps after it still run, so that no other job's bug can
+        stop escalation or supervision for good. One that hangs holds up the pass: the
+        watchdog names the ticker then (it beats only after a full pass)."""
+        step = self._tick_step
+        step("liveness", self.pulse.tick)  # first: screens' liveness never waits behind others
+        # Failed writes (a full disk) are retried until stored; acks follow commits.
+        step("due_writes", lambda: self._carry_out(self.book.due(now)))
+        step("announcing", lambda: self.announcing.tick(now))
+        step("visiting", lambda: self.visiting.tick(now))
+        step("standby", lambda: self.standby.tick(now))  # reminders before meetings with standby
+        step("drilling", lambda: self.drilling.tick(now))  # drill modes whose time ran out end
+        step("reports", lambda: self.reports.tick(now))  # the reports' retention job, when due
+        # Nobody answered: widen. A flood escalates once, by its leader (floodcards).
+        step(
+            "escalation",
+            lambda: self._carry_out(self.escalator.tick(self.book, now, self.flood_cards.held())),
+        )
+        step("supervision", lambda: self.watch.tick(now))
+        step("floods", lambda: self._flood_faults(self.floods.tick(now), now))
+        step("strangers", lambda: self._stranger_faults(self.strangers.tick(now, self._registered)))
+        step("desk_floods", lambda: self._flood_faults(self.desk_floods.tick(now), now, desk=True))
+        step("arc", lambda: self.arc.tick(now, self.watch.supervisor, self.watch.carry_out))
+        try:
+            await self.testing.tick(now)
+        except Exception:
+            self._tick_failed("selftests")
+
+    def _tick_step(self, name: str, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except Exception:  # a bug in one step must not stop the others
+            self._tick_failed(name)
+
+    def _tick_failed(self, name: str) -> None:
+        """Counted each time; logged with its traceback at most once a minute per step."""
+        self.tick_failures[name] += 1
+        now = time.monotonic()
+        last = self._tick_logged.get(name)
+        if last is None or now - last >= TICK_LOG_EVERY_S:
+            self._tick_logged[name] = now
+            log.exception(
+                "tick step %s failed (%d times since start); the other steps go on",
+                name,
+                self.tick_failures[name],
+            )
 
     # --- inputs --------------------------------------------------------------------------
 

@@ -14,7 +14,11 @@ shared with the edge agent; what is central's is which parts it watches and how 
   with ``BEGIN IMMEDIATE``, so it has the database's write lock (a hung disk, a lock held by
   someone else or a writer stuck on an earlier batch never reaches it);
 - the MQTT link: its task is running (connected or retrying; never "connected", a broker
-  outage must not restart central).
+  outage must not restart central);
+- the ticker (``Central._tick_forever``: escalation, supervision, schedules, every half
+  second): it beats at the end of each full pass, so a step that hangs (an ``await`` that
+  never returns) stops the feed, though the loop itself still runs. A step that *raises* does
+  not: it is logged and counted and the other steps go on (``Central.tick_once``).
 
 ``faulthandler`` is on: when systemd gives up and sends SIGABRT, every thread's stack goes to
 the journal.
@@ -43,16 +47,19 @@ log = logging.getLogger("central.watchdog")
 
 STORE = "store writer"
 LINK = "mqtt link"
-CENTRAL_PARTS = (Part(LOOP), Part(STORE, via=LOOP), Part(LINK, via=LOOP))
+TICKER = "ticker"
+CENTRAL_PARTS = (Part(LOOP), Part(STORE, via=LOOP), Part(LINK, via=LOOP), Part(TICKER, via=LOOP))
 
 
 class Watchdog(PartsWatchdog):
-    """Central's parts under the shared watchdog: the loop, the store's writer, the link."""
+    """Central's parts under the shared watchdog: the loop, the store's writer, the link, the
+    ticker (``ticker`` is handed the ticker's beat: ``Central.beat_each_pass``)."""
 
     def __init__(
         self,
         store: Store,
         link_running: Callable[[], bool],
+        ticker: Callable[[Beat], None],
         notifier: Notifier,
         timing: WatchdogTiming,
         clock: Callable[[], float] = time.monotonic,
@@ -71,6 +78,7 @@ class Watchdog(PartsWatchdog):
             alive={LINK: link_running},
             probes={STORE: probe_store},
             clock=clock,
+            own={TICKER: ticker},
         )
 
 
@@ -92,15 +100,19 @@ class SupervisedServer(uvicorn.Server):
         timing = watchdog_timing(os.environ, os.getpid())
         if central is not None and timing is not None and self.notifier.enabled:
             self.watchdog = Watchdog(
-                central.store, lambda: bool(central.link_running), self.notifier, timing
+                central.store,
+                lambda: bool(central.link_running),
+                central.beat_each_pass,
+                self.notifier,
+                timing,
             )
         where = f"{self.config.host}:{self.config.port}"
         self.notifier.notify("READY=1", f"STATUS=running; serving {where}")
         if self.watchdog is not None:
             await self.watchdog.start()
             log.info(
-                "watchdog: fed while the event loop, the store writer and the mqtt link are "
-                "alive (WatchdogSec %.1f s)",
+                "watchdog: fed while the event loop, the store writer, the mqtt link and the "
+                "ticker are alive (WatchdogSec %.1f s)",
                 self.watchdog.timeout_s,
             )
 

@@ -5,8 +5,12 @@ Why a file of its own rather than a line in ``desk.toml``: the config is somethi
 copy, mail to a colleague and paste into tickets; a token must not travel with it. The file
 holds the token alone (one line), is written atomically with mode 0600 in a directory of mode
 0700, and is refused when anyone but its owner can read it — the same rule ssh applies to a
-private key. On Windows there are no such mode bits: the file lives in the user's own
-``%APPDATA%``, which only that user (and administrators) can read, and no mode is checked.
+private key. The file is opened once, without following a symbolic link (``O_NOFOLLOW``),
+and the checks are made on what was opened (``fstat``), so nothing can swap the file between
+the check and the read. On Windows there are no such mode bits: the file lives in the user's
+own ``%LOCALAPPDATA%`` (not the roaming ``%APPDATA%``, which is copied to servers and other
+PCs), which only that user (and administrators) can read, and no mode is checked. Not done:
+sealing the token with DPAPI (``CryptProtectData``) on Windows.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class CredentialError(Exception):
 def config_dir() -> Path:
     """Where the desk keeps its own files for this user (created by ``write_private``)."""
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming") / "Trygg"
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "Trygg"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "Trygg"
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -40,30 +44,36 @@ def _posix() -> bool:
 
 
 def read_credential(path: Path) -> str:
-    """The token in ``path``; CredentialError if it is missing, too open, or not one line."""
+    """The token in ``path``; CredentialError if it is missing, a link, too open, or not one
+    line."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
-        info = path.stat()
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         raise CredentialError(
             f"{path} does not exist: run `trygg-desk connect <central URL>` to make it"
         ) from None
     except OSError as exc:
+        if path.is_symlink():
+            raise CredentialError(f"{path} is a symbolic link, not the file itself") from None
         raise CredentialError(f"{path} cannot be read: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise CredentialError(f"{path} is not a file")
-    if _posix() and info.st_mode & 0o077:
-        raise CredentialError(
-            f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):04o}):"
-            f" run `chmod 600 {path}`, and revoke the token if others may have read it"
-        )
-    if _posix() and hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise CredentialError(f"{path} belongs to another user")
-    if info.st_size > MAX_BYTES:
-        raise CredentialError(f"{path} is too long to be a desk credential")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CredentialError(f"{path} cannot be read: {exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise CredentialError(f"{path} is not a file")
+        if _posix() and info.st_mode & 0o077:
+            raise CredentialError(
+                f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):04o}):"
+                f" run `chmod 600 {path}`, and revoke the token if others may have read it"
+            )
+        if _posix() and hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise CredentialError(f"{path} belongs to another user")
+        if info.st_size > MAX_BYTES:
+            raise CredentialError(f"{path} is too long to be a desk credential")
+        try:
+            text = handle.read(MAX_BYTES + 1).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CredentialError(f"{path} cannot be read: {exc}") from None
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) != 1:
         raise CredentialError(f"{path} must hold the token alone, on one line")
@@ -79,6 +89,8 @@ def write_private(path: Path, text: str) -> None:
     descriptor = os.open(temporary, flags, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            if _posix():
+                os.fchmod(handle.fileno(), 0o600)  # before it has its name: never more open
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
@@ -86,5 +98,3 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    if _posix():
-        os.chmod(path, 0o600)

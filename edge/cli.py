@@ -2,7 +2,7 @@
 
     trygg-edge --config /etc/trygg/edge.toml
     trygg-edge validate-config /etc/trygg/edge.toml
-    trygg-edge doctor --config /etc/trygg/edge.toml [--json]
+    trygg-edge doctor --config /etc/trygg/edge.toml [--json] [--env-file /etc/trygg/edge.env]
 
 Logs go to stderr, one line per event; stdout stays free for machine-readable output.
 Exit status 2 means the configuration was refused (each problem printed as
@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from pathlib import Path
 from configfile import ConfigError, load_settings, report, validate_file
 from edge.config import EdgeSettings
 from edge.errors import EdgeError
+from trygg_systemd.envfile import parse_env_file
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "validate-config", help="check a configuration file and exit (0 ok, 2 problems)"
     )
     check.add_argument("file", metavar="FILE")
+    _env_file_option(check)
     doctor = commands.add_parser(
         "doctor",
         help="check pins, serial port, broker, clock and outbox before the first alarm "
@@ -78,7 +81,30 @@ def _parser() -> argparse.ArgumentParser:
         default=2.5,
         help="how long to listen for the sensor board's frames (default 2.5)",
     )
+    _env_file_option(doctor)
     return parser
+
+
+def _env_file_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="first take the environment from FILE as systemd's EnvironmentFile= reads it "
+        "(KEY=VALUE, quotes, no $ expansion), as the service gets it; '-': from stdin",
+    )
+
+
+def _load_env_file(name: str | None) -> str | None:
+    """Put the variables of ``name`` (systemd's rules) into this process's environment, where
+    the settings are read from; a problem is returned as a line to print."""
+    if name is None:
+        return None
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"trygg-edge: cannot read the environment file {name}: {exc}"
+    os.environ.update(parse_env_file(text))
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command in ("validate-config", "doctor"):
+        unread = _load_env_file(args.env_file)
+        if unread is not None:
+            print(unread, file=sys.stderr)
+            return EXIT_CONFIG
     if args.command == "validate-config":
         return _validate(args.file)
     if args.command == "doctor":

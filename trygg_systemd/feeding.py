@@ -12,7 +12,11 @@ service of ours, and each service says what its parts are and how each one prove
   submitted like any other work and beats from that thread when the work really reaches it
   (central's store writer inside its transaction, the edge's outbox writer holding the
   database's write lock), so a hung disk, a lock held by someone else or a writer stuck on an
-  earlier job never beats. One probe at a time per part: a stuck writer is not buried in them.
+  earlier job never beats. One probe at a time per part: a stuck writer is not buried in them;
+- *self-beating* parts, loops of the service's own that do their work in passes (central's
+  ticker: escalation, supervision, schedules): each is handed its beat when the watchdog is
+  made and beats at the end of every full pass, so a pass that hangs (an ``await`` that never
+  returns) or a loop that died stops its beats, though the event loop itself still runs.
 
 The decision and the sending run on a thread of their own, so a blocked loop is still
 reported (``STATUS=``, the journal) instead of silently starving the watchdog. The status is
@@ -59,7 +63,7 @@ class Beats:
 class PartsWatchdog:
     """Start on the loop with :meth:`start` once the service is ready; :meth:`stop` before it
     stops. ``parts`` are the core's (the event loop among them, as :data:`LOOP`); each other
-    part is either in ``alive`` or in ``probes``."""
+    part is in one of ``alive``, ``probes`` and ``own`` (given its beat: ``connect(beat)``)."""
 
     def __init__(
         self,
@@ -70,12 +74,15 @@ class PartsWatchdog:
         alive: Mapping[str, Callable[[], bool]] | None = None,
         probes: Mapping[str, Probe] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        own: Mapping[str, Callable[[Beat], None]] | None = None,
     ) -> None:
         self._alive = dict(alive or {})
         self._probes = dict(probes or {})
+        own = dict(own or {})
         names = {p.name for p in parts}
-        watched = {LOOP, *self._alive, *self._probes}
-        if names != watched:
+        kinds = (self._alive, self._probes, own)
+        watched = [LOOP, *(part for kind in kinds for part in kind)]
+        if names != set(watched) or len(watched) != len(set(watched)):
             raise ValueError(f"parts {sorted(names)} but beats for {sorted(watched)}")
         self._notifier = notifier
         self._log = log
@@ -83,6 +90,8 @@ class PartsWatchdog:
         self.timeout_s = timing.timeout_s
         self.core = WatchdogCore(parts, timing.timeout_s, clock())
         self.beats = Beats(clock)
+        for part, connect in own.items():
+            connect(self._beat_of(part))
         self._pending: dict[str, asyncio.Future[Any]] = {}
         self._beating: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
@@ -101,6 +110,12 @@ class PartsWatchdog:
             await asyncio.to_thread(self._thread.join)
 
     # --- the beats (on the loop; probed parts from their own threads) -----------------------
+
+    def _beat_of(self, part: str) -> Beat:
+        def beat() -> None:
+            self.beats.beat(part)
+
+        return beat
 
     async def _beat_forever(self) -> None:
         while True:

@@ -8,6 +8,14 @@ only if the rules allow it. An accepted socket is watched: when its token or ses
 working (revoked, expired, user disabled), the guard closes it (code 4401). Unsafe methods
 from a browser (no bearer token) must carry the CSRF token of their session, as a form field
 or an ``X-CSRF-Token`` header.
+
+A bearer token is a machine's credential, never a login: it is accepted only where machines
+call (:func:`accepts_token`: ``/api/*``, the screens' socket ``/ws``, ``/metrics``,
+``/healthz``, ``/openapi.json``) and refused (403) everywhere else — the console's pages, its
+socket, ``/connect*`` (which issues desk tokens), account and token management. So a desk's
+token, copied off a PC, cannot open an admin's console, read the audit trail or mint more
+tokens; those need the person's session (signed in, with a CSRF token for every change). The
+guard records which credential a request came with (``state["credential"]``).
 Refusals: 401 (API, sockets: before accept, so HTTP 403), a redirect to the login page (pages),
 403 with a reason.
 """
@@ -39,6 +47,8 @@ NO_SESSION_JSON = frozenset(
     {"/api/mobile/credential", "/api/desk/pairings", "/api/desk/pairings/token"}
 )
 MACHINE_PATHS = frozenset({"/openapi.json", "/metrics"})  # outside /api/, yet not pages
+# Outside /api/, the routes a bearer token is accepted on (machines: desks, scrapers, probes).
+TOKEN_PATHS = MACHINE_PATHS | {"/ws", "/healthz"}
 REVOKED = 4401  # the close code of a socket whose credential ended
 # Renders an HTML error page: (scope, status, message) → ASGI app answering it.
 ErrorPage = Callable[[Scope, int, str], ASGIApp]
@@ -60,6 +70,11 @@ def _header(scope: Scope, wanted: bytes) -> str:
         if name == wanted:
             return str(value.decode("latin-1"))
     return ""
+
+
+def accepts_token(template: str) -> bool:
+    """Whether a bearer token is accepted on the route ``template`` (else only a session)."""
+    return template.startswith("/api/") or template in TOKEN_PATHS
 
 
 def bearer(scope: Scope) -> str | None:
@@ -87,14 +102,22 @@ class Guard:
         auth: Auth = starlette_app.state.auth
         state = scope.setdefault("state", {})
         person, session_id = await _who(auth, scope)
+        token = bearer(scope)
         state["person"] = person
         state["session_id"] = session_id
+        state["credential"] = "token" if token is not None else "session" if session_id else None
         action = endpoint.action
         # Machines' endpoints answer 401/403 in JSON, never a redirect to the login page.
         api = template.startswith("/api/") or template in MACHINE_PATHS or method == WS
         if action is None:
             log.error("%s %s declares no action: refused", method, template)
             await self._refuse(scope, receive, send, 403, "no rule allows this endpoint", api)
+            return
+        if token is not None and not accepts_token(template):
+            # A token is no login: pages, /connect and account management need a session.
+            await self._refuse(
+                scope, receive, send, 403, "a token is not accepted here: sign in", api
+            )
             return
         if not allowed(person, action):
             if person is None:
@@ -106,7 +129,6 @@ class Guard:
             if session_id is not None and not _same_origin(scope):
                 await self._refuse(scope, receive, send, 403, "cross-site socket", api)
                 return
-            token = bearer(scope)
             credential = (
                 Credential("token", token)
                 if token is not None
@@ -114,7 +136,7 @@ class Guard:
             )
             await _watched(self.app, auth, credential, scope, receive, send)
             return
-        if method in SAFE_METHODS or (bearer(scope) is not None and person is not None):
+        if method in SAFE_METHODS or (token is not None and person is not None):
             await self.app(scope, receive, send)
             return
         if action is Action.PUBLIC and endpoint.path in NO_SESSION_JSON and _json(scope):
@@ -124,14 +146,14 @@ class Guard:
             await self.app(scope, receive, send)
             return
         binding = session_id or cookies(scope).get(PRE_COOKIE)
-        token = _header(scope, csrf.HEADER.encode())
+        given = _header(scope, csrf.HEADER.encode())
         body: list[Message] = []
-        if not token and _header(scope, b"content-type").startswith(
+        if not given and _header(scope, b"content-type").startswith(
             "application/x-www-form-urlencoded"
         ):
             raw, body = await _read_body(receive)
-            token = (parse_qs(raw.decode("utf-8", "replace")).get(csrf.FIELD) or [""])[0]
-        if not auth.csrf_valid(binding, token):
+            given = (parse_qs(raw.decode("utf-8", "replace")).get(csrf.FIELD) or [""])[0]
+        if not auth.csrf_valid(binding, given):
             await self._refuse(scope, receive, send, 403, "the form has expired; try again", api)
             return
         await self.app(scope, _replay(body, receive) if body else receive, send)

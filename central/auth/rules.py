@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from central.core.model import ALL_SITES, Person, Role
+from central.core.model import ALL_SITES, PEOPLE, Person, Role
 
 WS = "WS"  # the "method" of a websocket route
 
@@ -57,27 +57,30 @@ class Action(StrEnum):
     MARK_REPORT_SEEN = "mark_report_seen"
     FOLLOW_UP_REPORT = "follow_up_report"
     READ_REPORT_LOG = "read_report_log"
+    # The evidence for the yearly review (central.core.evidence): per site and period, the
+    # figures requirement by requirement, as a page, JSON and a PDF for the safety committee.
+    READ_EVIDENCE = "read_evidence"
     READ_METRICS = "read_metrics"  # /metrics: Prometheus scrapes it with a bearer token
 
 
-_EVERYONE = frozenset(Role)
 # Insight into alarms, devices and tests: the safety representative and the leader must have
 # it (STANDARD 2.4); responders see the record of the alarms they answer.
 _INSIGHT = frozenset(
     {Role.RESPONDER, Role.FACILITY_MANAGER, Role.SAFETY_REP, Role.LEADER, Role.ADMIN}
 )
 
+# PEOPLE: every role of a person, never a machine's (Role.SCRAPER may read /metrics only).
 RULES: dict[Action, frozenset[Role]] = {
-    Action.SIGNED_IN: _EVERYONE,
-    Action.SCREEN: _EVERYONE,  # every employee may have a desk that gets alarms
-    Action.RAISE_ALARM: _EVERYONE,  # every employee may raise a silent alarm from a desk (3.4)
+    Action.SIGNED_IN: PEOPLE,
+    Action.SCREEN: PEOPLE,  # every employee may have a desk that gets alarms
+    Action.RAISE_ALARM: PEOPLE,  # every employee may raise a silent alarm from a desk (3.4)
     Action.VIEW_BOARD: _INSIGHT,
     Action.ANSWER_ALARMS: frozenset({Role.RESPONDER, Role.LEADER, Role.ADMIN}),
     Action.READ_ALARMS: _INSIGHT,
     Action.READ_DEVICES: _INSIGHT,
     Action.READ_TESTS: _INSIGHT,
     Action.RUN_TESTS: frozenset({Role.FACILITY_MANAGER, Role.ADMIN}),
-    Action.READ_ROUTINES: _EVERYONE,  # 3.6: measures are available to all staff
+    Action.READ_ROUTINES: PEOPLE,  # 3.6: measures are available to all staff
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMIN}),
     # Who did what to accounts and sessions: the admin, and the safety representative who
     # must be able to check it (2.4).
@@ -86,7 +89,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.ANNOUNCE: frozenset({Role.LEADER, Role.FACILITY_MANAGER, Role.RESPONDER, Role.ADMIN}),
     # Every employee registers their own meetings; those who answer alarms stand by; those who
     # lead the response or check the measures (2.4) read the site's meetings.
-    Action.REGISTER_MEETING: _EVERYONE,
+    Action.REGISTER_MEETING: PEOPLE,
     Action.ANSWER_STANDBY: frozenset({Role.RESPONDER, Role.LEADER, Role.ADMIN}),
     Action.READ_MEETINGS: frozenset({Role.RESPONDER, Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
     # Drills: the unit's manager runs them (the employer's duty, 4.1); the safety
@@ -97,17 +100,23 @@ RULES: dict[Action, frozenset[Role]] = {
     # Incident reports: deny by default. Not responders, facility managers or colleagues: a
     # report is for the manager and the safety representative (STANDARD 2.4); the admin of a
     # site reads and exports them for the employer's own system, and is in the read log.
-    Action.FILE_REPORT: _EVERYONE,
+    Action.FILE_REPORT: PEOPLE,
     Action.READ_REPORTS: frozenset({Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
     Action.MARK_REPORT_SEEN: frozenset({Role.LEADER, Role.SAFETY_REP}),
     Action.FOLLOW_UP_REPORT: frozenset({Role.LEADER}),
     Action.READ_REPORT_LOG: frozenset({Role.SAFETY_REP, Role.ADMIN}),
-    # The system's health in numbers (central.metrics): those who run it and get its faults.
-    # The least of today's roles that fits a scraper's account: it reads neither the audit
-    # trail nor meetings, answers no alarm and manages no account (it may still run tests and
-    # announce, so its token file is kept like a secret: docs/operations.md). The route also
-    # asks for an account of every site: the numbers cover every site.
-    Action.READ_METRICS: frozenset({Role.FACILITY_MANAGER, Role.ADMIN}),
+    # The evidence: the leader accounts for the unit's measures and hands it to the safety
+    # committee (the working environment committee, AMU); the safety representative checks it
+    # and sits on that committee; the admin of the site too. Not the facility manager or the
+    # responders: its 2.4 figures are counts of incident reports, which are for the leader and
+    # the safety representative only (at a small office a count can point at a person), and
+    # the facility manager has the records of 3.5 on the test log already.
+    Action.READ_EVIDENCE: frozenset({Role.LEADER, Role.SAFETY_REP, Role.ADMIN}),
+    # The system's health in numbers (central.metrics): those who run it and get its faults,
+    # and the scraper's account, whose role may do this and nothing else (its token, kept by
+    # Prometheus, cannot announce, run tests or open a desk). The route also asks for an
+    # account of every site: the numbers cover every site.
+    Action.READ_METRICS: frozenset({Role.FACILITY_MANAGER, Role.ADMIN, Role.SCRAPER}),
 }
 
 # The screen socket's messages (their ``type``) → action: the same rules as the console's

@@ -10,13 +10,18 @@ sockets cut so that they reconnect under the new roles), the new session opened 
 person whose groups no longer give a role or a site, their account stripped and their sessions
 and desk tokens ended. Every outcome is in the audit trail:
 ``sso_login``, ``sso_roles_changed``, ``sso_refused`` (with the reason) and
-``sso_access_removed``. Local accounts are not touched by any of this: a password login is
-``central.auth.service``'s, with its own throttle, and an SSO sign-in can never land on a
-local account's id (``reconcile``).
+``sso_access_removed`` — and ``sso_moved`` when a renamed person's old account is stripped
+(``central.core.signon``), ``sso_idle_removed`` when the idle sweep strips an account whose
+person has not signed in for ``[sso] max_idle_days`` (``expire_idle``: removal at the
+provider may never reach our callback, so access must lapse without it). Local accounts
+are not touched by any of this: a password login is ``central.auth.service``'s, with its
+own throttle, and an SSO sign-in can never land on a local account's id (``reconcile``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -31,12 +36,22 @@ from central.auth.flowcookie import LIFETIME, Flow, seal, unseal
 from central.auth.oidc import OidcClient, SignInFailed
 from central.auth.service import Auth
 from central.config import SsoSettings
-from central.core.signon import Admit, Change, Grant, Refused, decide, reconcile, revokes
+from central.core.signon import (
+    Admit,
+    Change,
+    Grant,
+    Refused,
+    binding,
+    decide,
+    reconcile,
+    revokes,
+)
 from central.push.hub import Hub
 from central.store import Store, identities
 from central.store import accounts as rows
 
 log = logging.getLogger("central.sso")
+IDLE_SWEEP_S = 3600.0  # how often the idle sweep runs (max_idle_days is in days)
 
 # The refusals that come from the flow itself, before any claim is read (page and audit).
 FLOW_LOST = "flow_lost"  # no sealed cookie, or expired, or not ours: start again
@@ -75,13 +90,52 @@ class SignOn:
         self._store = store
         self._clock = clock
         self._trail = trail
-        self._config_users = config_users
+        # Compared case-folded: an SSO id is folded, a config user's may be ``Admin``.
+        self._config_users = frozenset(u.casefold() for u in config_users)
         self._rules = settings.rules()
         self._hub = hub
         self.client = client or OidcClient(settings)
+        self._idle_task: asyncio.Task[None] | None = None
+
+    def start_sweeping(self) -> None:
+        """Begin the idle sweep (hourly, and once now)."""
+        self._idle_task = asyncio.create_task(self._idle_forever(), name="sso-idle-sweep")
 
     async def stop(self) -> None:
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_task
         await self.client.aclose()
+
+    async def _idle_forever(self) -> None:
+        while True:
+            try:
+                await self.expire_idle()
+            except Exception:  # a failed sweep must not end the sweeping for good
+                log.exception("single sign-on idle sweep failed")
+            await asyncio.sleep(IDLE_SWEEP_S)
+
+    async def expire_idle(self) -> list[str]:
+        """Strip every SSO account whose person has not signed in for ``max_idle_days``:
+        roles, sites, sessions and desk tokens end (one audit row each). Their next sign-in,
+        if the provider still lets them in, gives back what their groups give."""
+        before = self._clock() - timedelta(days=self.settings.max_idle_days)
+        stripped: list[str] = []
+
+        def write(db: sqlite_utils.Database) -> None:
+            for user in identities.idle(db, before):
+                identities.strip(db, user, None)
+                stripped.append(user)
+
+        await self._store.submit(write)
+        for user in stripped:
+            days = self.settings.max_idle_days
+            self._trail.record("central", "sso_idle_removed", user, str(days))
+            log.info("single sign-on: %s stripped, no sign-in for %s days", user, days)
+        if stripped:
+            await self._auth.sweep()
+        return stripped
 
     async def start(self, redirect_uri: str, next_path: str) -> tuple[str, str]:
         """(the provider's authorization URL, the sealed cookie); SignInFailed if the
@@ -125,14 +179,18 @@ class SignOn:
         session_id = secrets.token_urlsafe(32)
         expires = now + timedelta(hours=self._auth.settings.session_hours)
         outcome: list[Admit | Refused] = []
-        config_user = grant.user_id in self._config_users
+        config_user = grant.user_id.casefold() in self._config_users
 
         def write(db: sqlite_utils.Database) -> None:
+            # The person's account by binding first: a renamed person has one already.
+            held_by = identities.holder(db, binding(issuer, grant.subject))
             found = identities.existing(db, grant.user_id)
-            decision = reconcile(grant, issuer, found, config_user)
+            decision = reconcile(grant, issuer, found, config_user, held_by)
             outcome.append(decision)
             if isinstance(decision, Refused):
                 return
+            if decision.moved_from is not None:
+                identities.move(db, decision.moved_from)
             changed = decision.change is Change.CHANGED
             identities.sign_in(db, grant, issuer, now, end_sessions=changed)
             rows.add_session(db, session_id, grant.user_id, now, expires)
@@ -143,6 +201,11 @@ class SignOn:
             return self._refused(decision.reason, grant.user_id, address, decision.detail)
         user = grant.user_id
         now_has = _grants(grant.roles, grant.sites)
+        if decision.moved_from is not None:
+            old = decision.moved_from
+            self._trail.record(user, "sso_moved", old, f"{old} → {user}")
+            self._reconnect(old)
+            await self._auth.sweep()
         if decision.change is Change.CHANGED:
             before = _grants(decision.roles_before, decision.sites_before)
             self._trail.record(user, "sso_roles_changed", user, f"{before} → {now_has}")
@@ -164,19 +227,23 @@ class SignOn:
         issuer = self.settings.issuer
         user = refused.user_id
         now = self._clock()
-        stripped: list[bool] = []
+        stripped: list[str] = []
 
         def write(db: sqlite_utils.Database) -> None:
-            found = identities.existing(db, user) if user else None
-            if user and revokes(refused, issuer, found):
-                identities.strip(db, user, now)
-                stripped.append(True)
+            # The person's account by binding, whatever its id (they may have been renamed
+            # and lost their groups at once); else the one under the id they came with.
+            held = identities.holder(db, binding(issuer, refused.subject or ""))
+            target = held if held is not None else user
+            found = identities.existing(db, target) if target else None
+            if target and revokes(refused, issuer, found):
+                identities.strip(db, target, now)
+                stripped.append(target)
 
-        if user:
+        if user or refused.subject:
             await self._store.submit(write)
         self._refused(refused.reason, user, address, refused.detail)
-        if stripped and user:
-            self._trail.record(user, "sso_access_removed", user, "sessions and tokens ended")
+        for gone in stripped:
+            self._trail.record(gone, "sso_access_removed", gone, "sessions and tokens ended")
             await self._auth.sweep()
         return NotSignedIn(refused.reason, user, lost=bool(stripped))
 

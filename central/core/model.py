@@ -27,6 +27,13 @@ class Role(StrEnum):
     SAFETY_REP = "safety_rep"  # verneombud: insight into alarms, tests and measures (2.4)
     LEADER = "leader"  # the unit's manager: insight, and answers alarms
     ADMIN = "admin"  # manages accounts; may do everything
+    # A machine's account, not a person's: Prometheus reads /metrics with a bearer token, and
+    # that is all the role may do (no desk, no alarm, no console page: central.auth.rules).
+    SCRAPER = "scraper"
+
+
+#: The roles of people (every role but a machine's): who "every employee" is in the rules.
+PEOPLE = frozenset(Role) - {Role.SCRAPER}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,22 @@ Two steps, each a function:
   the mapping: the union over every matched group (a group may give roles, sites or both, so
   "everyone in Oslo" and "responders" can be separate groups). Nothing in a token can name a
   role or a site by itself. No role, or no site: refused.
-- :func:`reconcile` — the grant against what the store holds under that user id. An account
-  is bound to the provider's ``(issuer, sub)`` at its first sign-in: a later token with the
-  same user id but another subject (a reassigned e-mail address or UPN) is refused, as is a
-  user id that already belongs to a local account or a config file's user (no SSO user can
-  take over the break-glass admin by choosing its name). An account an administrator has
-  disabled stays disabled.
+- :func:`reconcile` — the grant against what the store holds under that user id and under
+  the person's binding. An account is bound to the provider's ``(issuer, sub)`` at its first
+  sign-in, and a binding belongs to one account at a time (the store keeps it unique): a later
+  token with the same user id but another subject (a reassigned e-mail address or UPN) is
+  refused, as is a user id that already belongs to a local account or a config file's user,
+  compared case-folded (no SSO user can take over the break-glass admin ``Admin`` by choosing
+  ``admin``). An account an administrator has disabled stays disabled.
+
+  A person whose user claim changed (renamed: a new UPN or e-mail address) signs in under the
+  new id, and the account their binding was on is **stripped** — roles, sites, sessions and
+  desk tokens gone — rather than renamed. Why not rename: a user id is a key in the
+  append-only audit trail and in reports, meetings and trainings; renaming would rewrite or
+  orphan that history, while stripping ends every credential of the old name at once and
+  leaves its history readable under the name it happened under. The old row keeps a *moved*
+  mark of the binding, so the old name stays the person's (a rename back is theirs again)
+  and nobody else's.
 """
 
 from __future__ import annotations
@@ -142,7 +152,7 @@ class Existing:
     roles: frozenset[Role]
     sites: frozenset[str]
     disabled: bool
-    bound_to: str | None  # "issuer sub" of its SSO binding; None: a local account
+    bound_to: str | None  # "issuer sub" of its SSO binding (or ``moved(…)``); None: local
 
 
 class Change(StrEnum):
@@ -156,6 +166,7 @@ class Admit:
     change: Change
     roles_before: frozenset[Role] = frozenset()
     sites_before: frozenset[str] = frozenset()
+    moved_from: str | None = None  # the person's previous user id: strip it, move the binding
 
 
 def binding(issuer: str, subject: str) -> str:
@@ -163,23 +174,42 @@ def binding(issuer: str, subject: str) -> str:
     return f"{issuer} {subject}"
 
 
+def moved(key: str, user_id: str) -> str:
+    """The mark a binding leaves on the account ``user_id`` its person moved away from
+    (renamed); unique, as the store's index wants, however often the person moves."""
+    return f"moved({key}) {user_id}"
+
+
+def is_theirs(bound_to: str, key: str) -> bool:
+    """Whether an account bound so is the person's of binding ``key`` (now or before)."""
+    return bound_to == key or bound_to.startswith(f"moved({key}) ")
+
+
 def reconcile(
-    grant: Grant, issuer: str, existing: Existing | None, config_user: bool
+    grant: Grant,
+    issuer: str,
+    existing: Existing | None,
+    config_user: bool,
+    held_by: str | None = None,
 ) -> Admit | Refused:
-    """Whether ``grant`` may sign in as its user id, and what that changes."""
+    """Whether ``grant`` may sign in as its user id, and what that changes. ``existing`` is
+    what the store holds under the grant's user id (or a local account's id that differs only
+    in case), ``held_by`` the user id the person's binding is on now (None: on none)."""
     if config_user:
         return Refused(Reason.NAME_TAKEN, grant.user_id, "a user of the configuration file")
+    key = binding(issuer, grant.subject)
+    moved_from = held_by if held_by is not None and held_by != grant.user_id else None
     if existing is None:
-        return Admit(Change.CREATED)
+        return Admit(Change.CREATED, moved_from=moved_from)
     if existing.bound_to is None:
         return Refused(Reason.NAME_TAKEN, grant.user_id, "a local account")
-    if existing.bound_to != binding(issuer, grant.subject):
+    if not is_theirs(existing.bound_to, key):
         return Refused(Reason.OTHER_PERSON, grant.user_id, "bound to another subject")
     if existing.disabled:
         return Refused(Reason.DISABLED, grant.user_id)
-    if existing.roles == grant.roles and existing.sites == grant.sites:
+    if existing.roles == grant.roles and existing.sites == grant.sites and moved_from is None:
         return Admit(Change.SAME, existing.roles, existing.sites)
-    return Admit(Change.CHANGED, existing.roles, existing.sites)
+    return Admit(Change.CHANGED, existing.roles, existing.sites, moved_from)
 
 
 def revokes(refused: Refused, issuer: str, existing: Existing | None) -> bool:

@@ -24,6 +24,17 @@ blocks a restore, and a central starting during a restore refuses to start inste
 half-restored files. Restore checks every file of the backup (checksum, integrity) before it
 touches anything, and keeps the files it replaces, with their ``-wal``, in a
 ``pre-restore-<time>`` directory beside them.
+
+Restore runs as the state directory's owner or not at all (:func:`owner_refusal`): files it
+made as another user (root) would be that user's, 0600, and central could not open them, nor
+its lock file; a directory that does not exist is not made (by whom, owned by whom?). Rather
+than guess an owner and chown, it says how to run it. Every OS error (a file it cannot read,
+a rename refused) comes out as a :class:`BackupError` naming the file and the reason.
+
+Backups accumulate: :func:`prune` removes the oldest of *this* state directory's backups
+beyond a number to keep (``backup --keep N``): a directory is one of ours only if its manifest
+says so, and it holds exactly the files that manifest lists; anything else in the folder is
+never touched.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pwd
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,6 +76,55 @@ def _no_progress(_name: str, _done: int, _total: int) -> None:
     return None
 
 
+def _failed(exc: OSError) -> str:
+    """An OS error as "file: reason" (both files for a rename)."""
+    where = exc.filename if exc.filename is not None else "?"
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or exc}"
+
+
+@contextlib.contextmanager
+def _os_errors(doing: str) -> Iterator[None]:
+    """OSError (permission denied, disk full, ...) → BackupError saying what and where."""
+    try:
+        yield
+    except OSError as exc:
+        raise BackupError(f"{doing}: {_failed(exc)}") from None
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def owner_refusal(directory: Path, euid: int) -> str | None:
+    """Why a restore into ``directory`` by the user ``euid`` must not go ahead (None: it may).
+
+    Only the directory's owner restores: what it writes (the databases, the lock file, the
+    files kept aside) is then the owner's, as central's own files are. Root is no exception;
+    a missing directory is made first by the operator, owned by central's user."""
+    try:
+        owner = directory.stat().st_uid
+    except FileNotFoundError:
+        return (
+            f"{directory} does not exist: make it first, owned by the user central runs as "
+            f"(install -d -o trygg -g trygg -m 0750 {directory}), and restore as that user"
+        )
+    except OSError as exc:
+        return f"cannot look at {_failed(exc)}"
+    if owner != euid:
+        name = _user(owner)
+        return (
+            f"{directory} belongs to {name}, and this runs as {_user(euid)}: the files restored "
+            f"would not be {name}'s and central could not open them. Run it as {name} "
+            f"(sudo -u {name} trygg-central restore ...)"
+        )
+    return None
+
+
 # --- central's running lock ------------------------------------------------------------
 
 
@@ -75,8 +136,11 @@ class RunningLock:
         self._fd: int | None = None
 
     def _take(self, mode: int) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:  # e.g. a lock file left by a restore run as another user
+            raise StoreError(f"cannot open the lock file {_failed(exc)}") from None
         try:
             fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -140,6 +204,9 @@ class Manifest:
     created_at: str
     store: str  # the name of the alarm record among ``files``
     files: tuple[Copied, ...]
+    # The state directory it was taken from (absolute): which backups ``--keep`` may prune.
+    # Empty in a manifest written before it was recorded: never pruned.
+    directory: str = ""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -147,6 +214,7 @@ class Manifest:
                 "format": FORMAT,
                 "created_at": self.created_at,
                 "store": self.store,
+                "directory": self.directory,
                 "files": [
                     {"name": f.name, "sha256": f.sha256, "bytes": f.size} for f in self.files
                 ],
@@ -157,15 +225,21 @@ class Manifest:
     @classmethod
     def read(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST
+        with _os_errors("cannot read the backup"):
+            text = path.read_text(encoding="utf-8") if path.exists() else None
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            if text is None:
+                raise ValueError("there is none")
+            raw = json.loads(text)
             if raw.get("format") != FORMAT:
                 raise BackupError(f"{path}: format {raw.get('format')!r}, expected {FORMAT}")
             files = tuple(
                 Copied(str(f["name"]), str(f["sha256"]), int(f["bytes"])) for f in raw["files"]
             )
-            manifest = cls(str(raw["created_at"]), str(raw["store"]), files)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            manifest = cls(
+                str(raw["created_at"]), str(raw["store"]), files, str(raw.get("directory", ""))
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BackupError(f"{path}: not a Trygg backup manifest ({exc})") from None
         names = [f.name for f in files]
         if manifest.store not in names or len(set(names)) != len(names):
@@ -257,6 +331,13 @@ def backup(
 ) -> Manifest:
     """Copy every database and key file of ``store_path``'s directory into the new
     directory ``dest``."""
+    with _os_errors("backup failed"):
+        return _backup(store_path, dest, progress, now)
+
+
+def _backup(
+    store_path: Path, dest: Path, progress: Progress, now: Callable[[], datetime]
+) -> Manifest:
     if dest.exists():
         raise BackupError(f"{dest} exists; a backup never overwrites (choose a new name)")
     found = databases(store_path)
@@ -283,7 +364,8 @@ def backup(
             target = partial / source.name
             _copy_file(source, target, source.stat().st_size, progress)
             copied.append(Copied(source.name, _sha256(target), target.stat().st_size))
-        manifest = Manifest(created_at, store_path.name, tuple(copied))
+        directory = str(store_path.parent.resolve())
+        manifest = Manifest(created_at, store_path.name, tuple(copied), directory)
         fd = os.open(partial / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(manifest.to_json() + "\n")
@@ -301,6 +383,53 @@ def backup(
     return manifest
 
 
+def prune(store_path: Path, folder: Path, keep: int) -> list[Path]:
+    """Remove the oldest backups of ``store_path``'s directory in ``folder`` beyond the newest
+    ``keep``; the directories removed. A directory counts only if its manifest names this
+    state directory and store, and it holds the files the manifest lists and nothing else (all
+    plain files): anything else in ``folder`` (other backups, a partial one, a file or a
+    directory of someone else's, a backup with a file added) is left alone."""
+    if keep < 1:
+        raise BackupError(f"--keep {keep}: keep at least the backup just made (1)")
+    directory = str(store_path.parent.resolve())
+    with _os_errors("pruning old backups failed"):
+        ours: list[tuple[str, Path, Manifest]] = []
+        for candidate in sorted(folder.iterdir()):
+            manifest = _ours(candidate, directory, store_path.name)
+            if manifest is not None:
+                ours.append((manifest.created_at, candidate, manifest))
+        ours.sort(key=lambda found: (found[0], found[1].name))
+        removed: list[Path] = []
+        for _created, old, manifest in ours[: max(0, len(ours) - keep)]:
+            for entry in manifest.files:
+                (old / entry.name).unlink()
+            (old / MANIFEST).unlink()
+            old.rmdir()
+            removed.append(old)
+        if removed:
+            _fsync_dir(folder)
+    return removed
+
+
+def _ours(candidate: Path, directory: str, store: str) -> Manifest | None:
+    """``candidate``'s manifest if it is a complete backup of ``directory``'s ``store``."""
+    if candidate.is_symlink() or not candidate.is_dir() or candidate.name.startswith("."):
+        return None
+    try:
+        manifest = Manifest.read(candidate)
+    except BackupError:
+        return None
+    if manifest.directory != directory or manifest.store != store:
+        return None
+    expected = {MANIFEST, *(f.name for f in manifest.files)}
+    entries = list(candidate.iterdir())
+    if {e.name for e in entries} != expected:
+        return None
+    if any(e.is_symlink() or not e.is_file() for e in entries):
+        return None
+    return manifest
+
+
 # --- restore -------------------------------------------------------------------------------
 
 
@@ -312,7 +441,9 @@ def check(src: Path) -> Manifest:
         path = src / entry.name
         if not path.is_file():
             raise BackupError(f"{path} is missing from the backup")
-        if _sha256(path) != entry.sha256:
+        with _os_errors("cannot read the backup"):
+            digest = _sha256(path)
+        if digest != entry.sha256:
             raise BackupError(f"{path} differs from the manifest (checksum): damaged or edited")
         if entry.name in KEY_FILES:
             continue
@@ -335,10 +466,25 @@ def restore(
     progress: Progress = _no_progress,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Restored:
-    """Put the backup ``src`` in place of ``store_path``'s databases (central stopped)."""
-    manifest = check(src)
+    """Put the backup ``src`` in place of ``store_path``'s databases (central stopped), as
+    the state directory's owner."""
     directory = store_path.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    refused = owner_refusal(directory, os.geteuid())
+    if refused is not None:
+        raise BackupError(refused)
+    manifest = check(src)
+    with _os_errors("restore failed"):
+        return _restore(store_path, src, manifest, progress, now)
+
+
+def _restore(
+    store_path: Path,
+    src: Path,
+    manifest: Manifest,
+    progress: Progress,
+    now: Callable[[], datetime],
+) -> Restored:
+    directory = store_path.parent
     lock = RunningLock(store_path)
     lock.hold_restoring()
     try:
@@ -353,11 +499,12 @@ def restore(
                 target = targets[entry.name]
                 stage = target.with_name(f".{target.name}.restoring")
                 stage.unlink(missing_ok=True)
+                staged[entry.name] = stage  # removed again if its copy fails half-way
                 _copy_file(src / entry.name, stage, entry.size, progress)
-                staged[entry.name] = stage
         except BaseException:
             for stage in staged.values():
-                stage.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    stage.unlink(missing_ok=True)
             raise
         # 2. The files they replace, with their -wal and -shm, kept aside; 3. the copies in.
         aside = _unused(directory / f"pre-restore-{now().strftime('%Y%m%dT%H%M%S')}")

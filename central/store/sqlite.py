@@ -120,7 +120,9 @@ class Store:
     ) -> None:
         self.path = Path(path)
         self.max_batch = max_batch
-        # Told each committed transaction's seconds, on the writer thread (central.metrics).
+        # Told the seconds of each committed transaction that carried an alarm's write (a
+        # Persist), on the writer thread (central.metrics): the latency an ack waits for, not
+        # that of the watchdog's empty probes or of other bookkeeping.
         self._observe_commit = observe_commit or (lambda _seconds: None)
         self.transactions = 0  # committed batches
         self.writes = 0  # committed Persist actions
@@ -208,9 +210,11 @@ class Store:
         results: list[BaseException | None] = []
         started = time.perf_counter()
         took: float | None = None  # the commit's seconds, once it is done
+        alarms = any(isinstance(persist, Persist) for persist, _ in batch)
         try:
-            # IMMEDIATE: take the write lock up front (waiting out another writer, such as a
-            # backup, for busy_timeout) instead of failing when a read upgrades to a write.
+            # IMMEDIATE: take the write lock up front (waiting out another writer, such as the
+            # CLI's `user` commands, for busy_timeout) instead of failing when a read upgrades
+            # to a write. A backup only reads (a WAL snapshot): it never holds this lock.
             db.execute("BEGIN IMMEDIATE")
             try:
                 for persist, _ in batch:
@@ -229,7 +233,7 @@ class Store:
         if self._loop is None:  # the writer thread is started by open(), which sets the loop
             raise RuntimeError("Store.open() first")
         self._loop.call_soon_threadsafe(_settle, batch, results)
-        if took is not None:  # after the commit is on its way to the loop: nothing waits for it
+        if took is not None and alarms:  # after the commit is on its way to the loop
             self._observe_commit(took)
 
     @staticmethod

@@ -26,6 +26,7 @@ from central.service import Central
 from central.web import queries
 from central.web.deps import PagesDep, back_to
 from central.web.plan import plan_of
+from central.web.render import OSLO
 from protocol.screen import AlarmState, AlarmView, CommandKind
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,10 @@ async def history(
     until: Annotated[str, Query(alias="to", max_length=10)] = "",
     tests: bool = False,
     kind: Annotated[str, Query(max_length=10)] = "",
+    # Where it was raised from (button, sensor, desktop, mobile), and escalated ones only: the
+    # evidence page's figures (central.web.evidence_words) link here to the alarms they count.
+    source: Annotated[str, Query(max_length=10)] = "",
+    escalated: Annotated[str, Query(max_length=3)] = "",
 ) -> Response:
     if site and not person.covers(site):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"not your site: {site}")
@@ -175,6 +180,7 @@ async def history(
         # Real alarms only, drills only, or both (a drill is marked, never counted as real).
         and (kind != "real" or not (a["drill"] or a["test"]))
         and (kind != "drill" or a["drill"])
+        and _more(a, source, escalated == "yes")
     ]
     return pages.render(
         request,
@@ -189,6 +195,8 @@ async def history(
             "from": since,
             "to": until,
             "kind": kind,
+            "source": source,
+            "escalated": escalated,
         },
         real_count=sum(1 for a in found if not a["drill"] and not a["test"]),
         drill_count=sum(1 for a in found if a["drill"]),
@@ -203,7 +211,12 @@ async def history(
 
 
 def _day(at: str) -> str:
-    return datetime.fromisoformat(at).date().isoformat()
+    """The day an alarm was raised, in Norwegian time as the page shows it (the record: UTC)."""
+    return datetime.fromisoformat(at).astimezone(OSLO).date().isoformat()
+
+
+def _more(alarm: dict[str, Any], source: str, escalated: bool) -> bool:
+    return (not source or alarm["source"] == source) and (not escalated or alarm["stage"] > 0)
 
 
 @router.get("/alarms/{alarm_id}", dependencies=[needs(Action.READ_ALARMS)])

@@ -71,12 +71,14 @@ def on_time_chart(
     data: dict[str, dict[str, tuple[int, int]]],
     _: Callable[[str], str],
     names: dict[str, str] | None = None,
+    months_shown: int = MONTHS,
 ) -> list[SiteChart]:
-    """``data``: site → month (YYYY-MM) → (on time, due); the last twelve months per site."""
+    """``data``: site → month (YYYY-MM) → (on time, due); the last ``months_shown`` months per
+    site (twelve on the test log; the evidence page shows its period's, central.web.evidence)."""
     charts = []
     baseline = TOP + PLOT_HEIGHT
     for site, months in sorted(data.items()):
-        recent = sorted(months.items())[-MONTHS:]
+        recent = sorted(months.items())[-months_shown:]
         values = ticks_for(max((due for _, (_, due) in recent), default=1))
         scale = PLOT_HEIGHT / values[-1]
         bars = tuple(

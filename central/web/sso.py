@@ -57,7 +57,7 @@ async def sso_login(
     next: Annotated[str, Query(max_length=500)] = "/",
 ) -> Response:
     sign_on = _sign_on(request)
-    redirect_uri = sign_on.settings.redirect_uri or str(request.url_for("sso_callback"))
+    redirect_uri = sign_on.settings.redirect_uri  # configured: never from the Host header
     try:
         url, sealed = await sign_on.start(redirect_uri, safe_next(next))
     except SignInFailed as failed:

@@ -28,6 +28,7 @@ ROLES = {
     "safety_rep": N_("Safety representative"),
     "leader": N_("Leader"),
     "admin": N_("Administrator"),
+    "scraper": N_("Metrics collector (Prometheus)"),
 }
 
 AUDIT_ACTIONS = {
@@ -72,6 +73,8 @@ AUDIT_ACTIONS = {
     "sso_roles_changed": N_("Roles changed by the organisation's groups"),
     "sso_refused": N_("Sign-in with the organisation account refused"),
     "sso_access_removed": N_("Access removed: the organisation's groups give no role"),
+    "sso_moved": N_("Organisation account renamed: the old name's access removed"),
+    "sso_idle_removed": N_("Access removed: no sign-in with the organisation account"),
     "desk_paired": N_("Desk connected"),
     "desk_pairing_denied": N_("Desk connection refused"),
     "pairing_code_wrong": N_("Wrong desk connection code"),
@@ -229,6 +232,8 @@ def audit_detail(context: Context, action: str, detail: str) -> str:
         return _word(context, SOCKET_COMMANDS, detail)
     if action in ("sso_refused", "sso_login", "sso_roles_changed"):
         return _sso_detail(context, action, detail)
+    if action == "sso_idle_removed" and detail.isdigit():
+        return _("no sign-in for {days} days").format(days=detail)
     if action in ("password_changed", "sso_access_removed") and (
         detail == "sessions and tokens ended"
     ):

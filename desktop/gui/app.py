@@ -22,11 +22,12 @@ import gettext
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from desktop.client import (
     AnnounceRefused,
@@ -63,7 +64,7 @@ from desktop.gui.capture import ScreenShareGuard, ScreenShareShield, choose_scre
 from desktop.gui.discreet import CountdownBox, HelpComingToast, NotSentNotice, not_sent_text
 from desktop.gui.fault_texts import fault_line
 from desktop.gui.hotkeys import choose_hotkeys
-from desktop.gui.presence_view import PresenceView
+from desktop.gui.presence_view import PresenceView, system_tray
 from desktop.gui.report_notice import ReportNotice
 from desktop.gui.sound import Player, Ringer, choose_player
 from desktop.gui.standby_notice import StandbyNotice
@@ -104,6 +105,7 @@ class DeskApp(QObject):
         player: Player | None = None,
         hotkeys: Callable[[], HotkeyBackend] = choose_hotkeys,
         screen_share: Callable[[], ScreenShareGuard] = choose_screen_share_guard,
+        tray: Callable[[], QSystemTrayIcon | None] = system_tray,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         super().__init__()
@@ -135,7 +137,7 @@ class DeskApp(QObject):
                 level=settings.hotkey.level,
                 countdown_s=settings.hotkey.countdown_s,
             )
-        self.view = PresenceView(translations, silent_alarm_reason=silent_reason)
+        self.view = PresenceView(translations, silent_alarm_reason=silent_reason, tray=tray)
         self.view.silent_alarm_requested.connect(lambda: self.trigger_silent(TriggerSource.TRAY))
         self.view.show_alarms_requested.connect(self.focus_newest)
         self.view.quit_requested.connect(QApplication.quit)
@@ -150,8 +152,11 @@ class DeskApp(QObject):
         self.countdown.cancelled.connect(self.cancel_silent)
         self.toast = HelpComingToast(translations)
         self.not_sent = NotSentNotice(translations)
-        # What a client watching a shared screen must not see: the alarm windows, and the
-        # silent alarm's quiet boxes (neutral words, but still telling of an alarm).
+        # What a client watching a shared screen must not see: every window that names a
+        # person, a room or an alarm (the alarm windows, the visit, standby and report notices,
+        # evacuation and lockdown with their menu boxes; each covered where it is made) and the
+        # silent alarm's quiet boxes (neutral words, but still telling of an alarm). Not the
+        # connection banner and status window: they say only whether alarms arrive.
         self.shield = ScreenShareShield(screen_share())
         for quiet in (self.countdown, self.toast, self.not_sent):
             self.shield.cover(quiet)
@@ -166,6 +171,7 @@ class DeskApp(QObject):
         self.hotkeys.register(parse_hotkey(settings.hotkey.focus_sequence), self.focus_newest)
         self.bridge = ClientBridge(settings, backoff)
         self.bridge.received.connect(self.on_event)
+        self._handlers = self._event_handlers()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.tick)
@@ -198,38 +204,51 @@ class DeskApp(QObject):
         self.view.close()
 
     # -- events from central ---------------------------------------------------------------
+    def _event_handlers(self) -> tuple[tuple[Any, Callable[[Any], None]], ...]:
+        """What each kind of event from the client does, tried in this order (isinstance);
+        a new kind of event is one more line here."""
+        return (
+            (Connected, self._connected),
+            (Disconnected, self._disconnected),
+            (Refused, self._refused),
+            (AlarmEvent, self._alarm),
+            (NoLongerActive, lambda event: self._close(event.alarm_id)),
+            (HelpComing | HelpWithdrawn, self._own_help),
+            (RaiseFailed, self._not_sent),
+            (FaultEvent, self._faults),
+            (
+                AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent | ReportEvent,
+                self._news,
+            ),
+        )
+
     def on_event(self, event: ClientEvent) -> None:
-        now = self.clock()
-        if isinstance(event, Connected):
-            self.hello = event.hello
-            if self.presence.connected(now):
-                self._show_presence()
-        elif isinstance(event, Disconnected):
-            log.warning("not connected: %s; retrying in %.1f s", event.reason, event.retry_in_s)
-            if self.presence.lost(event.reason, now, silent=event.silent):
-                self._show_presence()
-        elif isinstance(event, Refused):
-            reason = self._("central refused this desk's token (HTTP {status})")
-            if self.presence.refused(reason.format(status=event.status), now):
-                self._show_presence()
-        elif isinstance(event, AlarmEvent):
-            self._alarm(event)
-        elif isinstance(event, NoLongerActive):
-            self._close(event.alarm_id)
-        elif isinstance(event, HelpComing | HelpWithdrawn):
-            self._own_help(event)
-        elif isinstance(event, RaiseFailed):
-            within = self.bridge.confirm_within_s
-            text = not_sent_text(event, self.translations, confirm_within_s=within)
-            log.warning("silent alarm %s NOT sent: %s", event.alarm_id, event.failure)
-            self.not_sent.show_text(text)
-        elif isinstance(event, FaultEvent):
-            self._faults(event)
-        elif isinstance(
-            event, AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent | ReportEvent
-        ):
-            self._news(event)
+        for kind, handle in self._handlers:
+            if isinstance(event, kind):
+                handle(event)
+                break
         self._update_ringing()
+
+    def _connected(self, event: Connected) -> None:
+        self.hello = event.hello
+        if self.presence.connected(self.clock()):
+            self._show_presence()
+
+    def _disconnected(self, event: Disconnected) -> None:
+        log.warning("not connected: %s; retrying in %.1f s", event.reason, event.retry_in_s)
+        if self.presence.lost(event.reason, self.clock(), silent=event.silent):
+            self._show_presence()
+
+    def _refused(self, event: Refused) -> None:
+        reason = self._("central refused this desk's token (HTTP {status})")
+        if self.presence.refused(reason.format(status=event.status), self.clock()):
+            self._show_presence()
+
+    def _not_sent(self, event: RaiseFailed) -> None:
+        within = self.bridge.confirm_within_s
+        text = not_sent_text(event, self.translations, confirm_within_s=within)
+        log.warning("silent alarm %s NOT sent: %s", event.alarm_id, event.failure)
+        self.not_sent.show_text(text)
 
     def _standby(self, event: StandbyEvent) -> None:
         """A colleague asks this user to stand by for a meeting: a notice with the answer
@@ -240,6 +259,7 @@ class DeskApp(QObject):
         zone = datetime.now().astimezone().tzinfo or UTC
         notice = StandbyNotice(event.frame, self.translations, zone, self.bridge.answer_standby)
         self.standby_notices[event.frame.meeting_id] = notice
+        self.shield.cover(notice)  # who asks, and where they meet
         notice.open()
 
     def _news(
@@ -269,6 +289,7 @@ class DeskApp(QObject):
         notice = ReportNotice(event, url, self.translations, zone)
         notice.finished.connect(lambda _result: self.report_notices.pop(key, None))
         self.report_notices[key] = notice
+        self.shield.cover(notice)  # the alarm's room and time
         notice.show()  # not open(): that would make it window-modal
 
     def _visit_overdue(self, notice: VisitNotice) -> None:
@@ -287,6 +308,7 @@ class DeskApp(QObject):
         if previous is not None:
             previous.close()
         self.visit_notices[notice.visit_id] = box
+        self.shield.cover(box)  # the colleague and the address
         box.open()
 
     def _own_help(self, event: HelpComing | HelpWithdrawn) -> None:
@@ -409,6 +431,7 @@ class DeskApp(QObject):
                 site_name=self.hello.site_names.get(frame.site) if self.hello else None,
             )
             self.announcement_windows[frame.site] = shown
+            self.shield.cover(shown)  # a lockdown must not be shown to the threat
         shown.show_over_everything()
         log.warning("%s at %s shown full screen", frame.kind, frame.site)
 
@@ -444,6 +467,7 @@ class DeskApp(QObject):
         box.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
         box.finished.connect(lambda result: self._announce_confirmed(result, site, kind))
         self.announce_confirm = box
+        self.shield.cover(box)
         box.open()
 
     def _announcement_news(self, event: AnnouncementEvent | AnnounceRefused) -> None:
@@ -470,6 +494,7 @@ class DeskApp(QObject):
         if self.announce_refused is not None:
             self.announce_refused.close()
         self.announce_refused = box
+        self.shield.cover(box)
         box.open()
 
     def _announce_confirmed(self, result: int, site: str, kind: str) -> None:

@@ -6,7 +6,9 @@
   to native event filters first, where :class:`WindowsHotkeys` picks out its own.
 - macOS: Carbon's ``RegisterEventHotKey`` (still the API for global hotkeys, and one that needs
   no Accessibility permission) with an event handler on the application's event target.
-- X11: a passive grab on the root window (:class:`desktop.gui.triggers.X11Hotkeys`).
+- X11: a passive grab on the root window (:class:`desktop.gui.triggers.X11Hotkeys`), with
+  python-xlib made thread-safe (``Xlib.threaded``) first: its event thread and Qt's thread
+  share one Display.
 - Wayland, offscreen: none; :class:`desktop.gui.triggers.NoGlobalHotkeys` says what to do.
 
 Each OS backend takes its OS calls as a small table of plain functions (:class:`Win32Api`,
@@ -334,8 +336,12 @@ class MacHotkeys(QObject):
 # -- the factory ------------------------------------------------------------------------------
 def _x11() -> HotkeyBackend:
     try:
+        # Xlib.threaded before X11Hotkeys makes its Display: python-xlib locks a Display's
+        # request and event queues only when it has been imported, and X11Hotkeys reads events
+        # on a thread of its own while register() and close() use the same Display from Qt's.
         import Xlib.display
         import Xlib.error
+        import Xlib.threaded
         import Xlib.X
         import Xlib.XK
     except ImportError:

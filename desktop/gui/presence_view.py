@@ -10,6 +10,7 @@ get a window, a colour of their own or a sound.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QFont
@@ -108,6 +109,11 @@ class StatusWindow(QWidget):
         self.show()
 
 
+def system_tray() -> QSystemTrayIcon | None:
+    """The system's tray icon, where the desktop has a tray (none offscreen, on some desktops)."""
+    return QSystemTrayIcon() if QSystemTrayIcon.isSystemTrayAvailable() else None
+
+
 class PresenceView(QObject):
     silent_alarm_requested = Signal()
     show_alarms_requested = Signal()
@@ -117,7 +123,15 @@ class PresenceView(QObject):
     announce_requested = Signal(str)  # evacuate, lockdown or all_clear (the app confirms)
     routines_requested = Signal()  # open the console's routines page (read, and confirm)
 
-    def __init__(self, translations: gettext.NullTranslations, *, silent_alarm_reason: str | None):
+    def __init__(
+        self,
+        translations: gettext.NullTranslations,
+        *,
+        silent_alarm_reason: str | None,
+        tray: Callable[[], QSystemTrayIcon | None] = system_tray,
+    ):
+        """``tray`` makes the tray icon, or None where there is no tray (then a small status
+        window stands in); a test passes a QSystemTrayIcon of its own that records its calls."""
         super().__init__()
         _ = self._ = translations.gettext
         self.menu = QMenu()
@@ -156,10 +170,9 @@ class PresenceView(QObject):
         leave.triggered.connect(self.quit_requested)
         self.menu.addAction(leave)
         self.banner = ConnectionBanner()
-        self.tray: QSystemTrayIcon | None = None
+        self.tray: QSystemTrayIcon | None = tray()
         self.status_window: StatusWindow | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon()
+        if self.tray is not None:
             self.tray.setContextMenu(self.menu)
             self.tray.show()
         else:

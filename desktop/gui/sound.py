@@ -10,6 +10,12 @@ falls back to the system beep every 1.5 s. The fallback is logged once per reaso
 support desk finds "no audio output device" in the log instead of a silent mystery. The next
 alarm tries the audio output again (a headset may have been plugged in since).
 
+A :class:`QSoundEffect` is bound to the output it was made for. Colleagues plug headsets in and
+out and undock laptops, so the effect is made again whenever the default output is no longer
+the one it plays on: at the next alarm, and at once while one rings (QMediaDevices tells of
+every change). Otherwise an alarm could ring into a headset lying in a drawer, or into an
+output that no longer exists.
+
 The built-in tone is a WAV written on first use to a file of this process's own.
 """
 
@@ -116,6 +122,8 @@ class SoundEffectPlayer(QObject):
         self.fallback_reason: str | None = None
         self._ringing = False
         self.description = f"QtMultimedia (QSoundEffect) {wav}; the system beep if it cannot play"
+        self._devices = QMediaDevices(self)
+        self._devices.audioOutputsChanged.connect(self._outputs_changed)
 
     @property
     def playing(self) -> bool:
@@ -127,6 +135,8 @@ class SoundEffectPlayer(QObject):
         if not self._outputs():
             self._fall_back("no audio output device")
             return
+        if self._on_another_output():
+            self._drop_effect()  # the default output changed since it was made
         if self.effect is None:
             self.effect = self._make_effect()
         self.beep.stop()
@@ -146,6 +156,27 @@ class SoundEffectPlayer(QObject):
         effect.statusChanged.connect(self._status_changed)
         log.info("alarm sound on %s", device.description() or "the default audio output")
         return effect
+
+    def _on_another_output(self) -> bool:
+        effect = self.effect
+        return effect is not None and effect.audioDevice() != QMediaDevices.defaultAudioOutput()
+
+    def _drop_effect(self) -> None:
+        effect, self.effect = self.effect, None
+        if effect is not None:
+            effect.statusChanged.disconnect(self._status_changed)
+            effect.stop()
+            effect.deleteLater()
+
+    def _outputs_changed(self) -> None:
+        """An output came or went, or another became the default: a ringing alarm moves to
+        the default output now; an idle effect is made again at the next alarm."""
+        if not self._on_another_output():
+            return
+        log.info("the default audio output changed: the alarm sound moves to it")
+        self._drop_effect()
+        if self._ringing:
+            self.start()
 
     def _status_changed(self) -> None:
         effect = self.effect

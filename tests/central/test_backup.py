@@ -7,9 +7,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,9 +30,12 @@ from central.store.backup import (
     backup,
     check,
     databases,
+    owner_refusal,
+    prune,
     restore,
 )
 from central.visiting import VAPID_FILE
+from tests.support.stack import script
 
 WRITER = """
 import sqlite3, sys
@@ -221,3 +229,176 @@ def test_a_manifest_that_is_not_ours_is_refused(tmp_path: Path, manifest: str, r
     (tmp_path / MANIFEST).write_text(manifest)
     with pytest.raises(BackupError, match=reason):
         check(tmp_path)
+
+
+# --- who restores, and OS errors ---------------------------------------------------------
+
+NOBODY = 65534  # a user that is not the one running the tests (root, to chown)
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test makes files of another user: run the tests as root (as CI does)")
+
+
+def test_restore_as_root_into_a_directory_of_central_s_user_is_refused(tmp_path: Path) -> None:
+    """As root on trygg's directory it would leave root's 0600 files (the lock file among
+    them) that central, run as trygg, cannot open: refused, saying how to run it."""
+    need_root()
+    state = tmp_path / "state"
+    state.mkdir()
+    store = state / "central.db"
+    make_db(store, 4)
+    backup(store, tmp_path / "b")
+    make_db(store, 1)
+    os.chown(state, NOBODY, NOBODY)
+    with pytest.raises(BackupError) as refused:
+        restore(store, tmp_path / "b")
+    assert f"{state} belongs to nobody, and this runs as root" in str(refused.value)
+    assert "sudo -u nobody trygg-central restore" in str(refused.value)
+    assert sorted(p.name for p in state.iterdir()) == ["central.db"]  # no lock file, nothing
+    assert count(store) == 5
+
+
+def test_the_owner_is_the_only_one_who_restores() -> None:
+    root_owned = Path("/")
+    assert owner_refusal(root_owned, 0) is None
+    refused = owner_refusal(root_owned, NOBODY)
+    assert refused is not None
+    assert "/ belongs to root, and this runs as nobody" in refused
+
+
+def test_restore_never_makes_the_state_directory(tmp_path: Path) -> None:
+    """On a new server the operator makes it, owned by central's user (docs/operations.md)."""
+    store = tmp_path / "state" / "central.db"
+    make_db(tmp_path / "central.db", 2)
+    backup(tmp_path / "central.db", tmp_path / "b")
+    with pytest.raises(BackupError, match="does not exist: make it first") as refused:
+        restore(store, tmp_path / "b")
+    assert f"install -d -o trygg -g trygg -m 0750 {tmp_path / 'state'}" in str(refused.value)
+    assert not store.parent.exists()
+
+
+def test_a_backup_central_s_user_cannot_read_is_a_clear_error() -> None:
+    """Restoring, as central's user, a backup made by root (0600 files): the file and the
+    reason, never a traceback. Run as that user by switching this process's effective uid."""
+    need_root()
+    world = Path(tempfile.mkdtemp())  # pytest's tmp_path is root's alone: not traversable
+    try:
+        world.chmod(0o755)
+        state = world / "state"
+        state.mkdir()
+        store = state / "central.db"
+        make_db(store, 3)
+        backup(store, world / "b")  # root's: 0700 directory, 0600 files
+        (world / "b").chmod(0o755)
+        os.chown(state, NOBODY, NOBODY)
+        for file in state.iterdir():
+            os.chown(file, NOBODY, NOBODY)
+        os.seteuid(NOBODY)
+        try:
+            with pytest.raises(BackupError) as refused:
+                restore(store, world / "b")
+        finally:
+            os.seteuid(0)
+        manifest = world / "b" / MANIFEST
+        assert str(refused.value) == f"cannot read the backup: {manifest}: Permission denied"
+        manifest.chmod(0o644)  # the manifest readable, the database still root's alone
+        os.seteuid(NOBODY)
+        try:
+            with pytest.raises(BackupError) as refused:
+                restore(store, world / "b")
+        finally:
+            os.seteuid(0)
+        copy = world / "b" / "central.db"
+        assert str(refused.value) == f"cannot read the backup: {copy}: Permission denied"
+        assert not list(state.glob("*.lock"))  # nothing made in central's directory
+        assert not list(state.glob("pre-restore-*"))
+        assert count(store) == 3
+    finally:
+        shutil.rmtree(world)
+
+
+def test_an_os_error_midway_is_a_backup_error_naming_the_file(tmp_path: Path) -> None:
+    store = tmp_path / "central.db"
+    make_db(store, 3)
+    backup(store, tmp_path / "b")
+    make_db(store, 1)
+    stuck = tmp_path / ".central.db.restoring"  # in the way of the staged copy
+    stuck.mkdir()
+    (stuck / "x").write_text("someone's")
+    with pytest.raises(BackupError, match=r"restore failed: .*\.central\.db\.restoring: Is a dir"):
+        restore(store, tmp_path / "b")
+    assert count(store) == 4
+    assert not list(tmp_path.glob("pre-restore-*"))
+    assert (stuck / "x").read_text() == "someone's"
+
+
+# --- keeping N backups -------------------------------------------------------------------
+
+
+def at(hour: int) -> Callable[[], datetime]:
+    return lambda: datetime(2026, 12, 2, hour, 30, tzinfo=UTC)
+
+
+def test_keep_removes_only_the_oldest_of_this_central_s_own_backups(tmp_path: Path) -> None:
+    state, other = tmp_path / "state", tmp_path / "other"
+    state.mkdir()
+    other.mkdir()
+    store = state / "central.db"
+    make_db(store, 2)
+    make_db(other / "central.db", 2)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    # Named so that names and times disagree: the manifest's time decides what is oldest.
+    for name, hour in (("d", 1), ("c", 2), ("b", 3), ("a", 4)):
+        backup(store, folder / name, now=at(hour))
+    backup(store, folder / "edited", now=at(0))  # ours, but a file was added to it
+    (folder / "edited" / "notes.txt").write_text("kept by hand")
+    backup(other / "central.db", folder / "other-central", now=at(0))  # another state dir
+    (folder / "photos").mkdir()
+    (folder / "photos" / MANIFEST).write_text("{}")  # not a Trygg manifest
+    (folder / "README").write_text("not a backup")
+    (folder / ".e.partial-123").mkdir()  # a backup being made
+    (folder / "link").symlink_to(folder / "a")
+
+    assert prune(store, folder, 2) == [folder / "d", folder / "c"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [".e.partial-123", "README", "a", "b", "edited", "link", "other-central", "photos"]
+    )
+    assert (folder / "edited" / "notes.txt").is_file()
+    assert prune(store, folder, 2) == []  # nothing more to do
+    with pytest.raises(BackupError, match="keep at least"):
+        prune(store, folder, 0)
+
+
+def test_the_backup_command_keeps_n(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    make_db(state / "central.db", 2)
+    config = tmp_path / "central.toml"
+    config.write_text(
+        '[mqtt]\npassword = "a-central-password-1"\n[registry]\nopen = true\n'
+        f'[store]\npath = "{state / "central.db"}"\n[[sites]]\nid = "oslo"\nname = "Oslo"\n'
+    )
+    backups = tmp_path / "backups"
+    backups.mkdir()
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [script("trygg-central"), *argv, "--config", str(config)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    first = run("backup", str(backups / "one"), "--keep", "1")
+    assert first.returncode == 0, first.stderr
+    assert "removed" not in first.stdout
+    second = run("backup", str(backups / "two"), "--keep", "1")
+    assert second.returncode == 0, second.stderr
+    assert f"removed the older backup {backups / 'one'}" in second.stdout
+    assert [p.name for p in backups.iterdir()] == ["two"]
+    # Restore by root into trygg's (here: nobody's) directory: one clear line, no traceback.
+    need_root()
+    os.chown(state, NOBODY, NOBODY)
+    wrong_user = run("restore", str(backups / "two"))
+    assert wrong_user.returncode == 1
+    assert wrong_user.stderr.startswith(f"trygg-central: {state} belongs to nobody")
+    assert "Traceback" not in wrong_user.stderr

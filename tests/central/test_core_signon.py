@@ -19,6 +19,7 @@ from central.core.signon import (
     SignOnRules,
     binding,
     decide,
+    moved,
     reconcile,
     revokes,
 )
@@ -206,3 +207,22 @@ def test_losing_every_role_revokes_only_the_persons_own_account() -> None:
     bad_id = decide(claims("g-oslo", preferred_username="a b"), RULES)
     assert isinstance(bad_id, Refused)
     assert not revokes(bad_id, ISSUER, existing())
+
+
+def test_a_renamed_person_moves_their_binding_and_the_old_account_is_stripped() -> None:
+    """The binding is on ``kari.old`` and the person signs in as the grant's id: a new account,
+    the old one named to be stripped; coming back to the old name is theirs, nobody else's."""
+    grant = _grant()
+    created = reconcile(grant, ISSUER, None, False, held_by="kari.old")
+    assert created == Admit(Change.CREATED, moved_from="kari.old")
+    back = existing(bound_to=moved(binding(ISSUER, "subject-kari"), grant.user_id))
+    returned = reconcile(grant, ISSUER, back, False, held_by="kari.new")
+    assert isinstance(returned, Admit)
+    assert returned.moved_from == "kari.new"
+    other = existing(bound_to=moved(binding(ISSUER, "subject-mallory"), grant.user_id))
+    refused = reconcile(grant, ISSUER, other, False, held_by=None)
+    assert isinstance(refused, Refused)
+    assert refused.reason is Reason.OTHER_PERSON
+    same = reconcile(grant, ISSUER, existing(), False, held_by=grant.user_id)
+    assert isinstance(same, Admit)
+    assert same.moved_from is None

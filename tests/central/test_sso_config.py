@@ -18,6 +18,8 @@ SECRET = "Vq8~pX2rL9dK4mN7sT1wZ6bF3hJ5cG0y"
 BASE = """\
 [mqtt]
 password = "b7Rk2-pQ9x-Lm4v8Tz3"
+[web]
+secure_cookies = true
 [[sites]]
 id = "oslo-sentrum"
 name = "Oslo"
@@ -31,6 +33,7 @@ SSO = """\
 issuer = "https://login.microsoftonline.com/0d3c5a1e-7f42-4b8e-9c61-2a5f8e0b7d34/v2.0"
 client_id = "5f0e7a3c-9b1d-4e62-8a7f-3c1d9e4b2a60"
 client_secret_env = "{env}"
+redirect_uri = "https://trygg.nav.example/sso/callback"
 """
 GROUPS = """\
 [[sso.groups]]
@@ -74,6 +77,8 @@ def test_a_good_sso_section_loads_with_safe_defaults(tmp_path: Path) -> None:
     assert sso.user_claim == "preferred_username"
     assert sso.groups_claim == "groups"
     assert "openid" in sso.scopes
+    assert sso.redirect_uri == "https://trygg.nav.example/sso/callback"
+    assert sso.max_idle_days == 10
     assert sso.client_secret_value() == SECRET
     assert SECRET not in repr(settings)
     rules = sso.rules()
@@ -171,7 +176,10 @@ def test_http_is_accepted_on_this_machine_only(tmp_path: Path, host: str) -> Non
         ),
         (("[sso]\n", '[sso]\nscopes = ["profile"]\n'), "sso.scopes", "must include 'openid'"),
         (
-            ("[sso]\n", '[sso]\nredirect_uri = "http://trygg.example/sso/callback"\n'),
+            (
+                'redirect_uri = "https://trygg.nav.example/sso/callback"',
+                'redirect_uri = "http://trygg.example/sso/callback"',
+            ),
             "sso.redirect_uri",
             "https",
         ),
@@ -201,3 +209,29 @@ def test_each_unsafe_or_wrong_setting_is_refused(
     found = problems(tmp_path, SSO.replace(old, new))
     assert any(f"[{where}]" in p and reason in p for p in found), found
     assert all(re.match(r".*central\.toml:\d+: \[", p) for p in found), found
+
+
+def test_the_redirect_uri_is_required(tmp_path: Path) -> None:
+    """Never taken from a request's Host header: it must be configured."""
+    sso = SSO.replace('redirect_uri = "https://trygg.nav.example/sso/callback"\n', "")
+    found = problems(tmp_path, sso)
+    assert any("[sso.redirect_uri]" in p and "required" in p for p in found), found
+
+
+def test_sso_without_secure_cookies_is_refused_unless_the_provider_is_on_this_machine(
+    tmp_path: Path,
+) -> None:
+    plain = "[web]\nsecure_cookies = false\n"
+    base = BASE.replace("[web]\nsecure_cookies = true\n", plain)
+    path = tmp_path / "central.toml"
+    path.write_text(base + SSO.replace("{env}", ENV), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(CentralSettings, path)
+    found = [str(p) for p in refused.value.problems]
+    assert any("[sso]" in p and "secure_cookies" in p for p in found), found
+    issuer = "https://login.microsoftonline.com/0d3c5a1e-7f42-4b8e-9c61-2a5f8e0b7d34/v2.0"
+    path.write_text(
+        base + SSO.replace(issuer, "http://127.0.0.1:5001").replace("{env}", ENV),
+        encoding="utf-8",
+    )
+    assert load_settings(CentralSettings, path).sso is not None

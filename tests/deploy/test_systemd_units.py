@@ -42,17 +42,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-def settings(name: str) -> dict[str, list[str]]:
-    """``[Service]`` key → every value given (repeated keys add up, as in systemd)."""
+def settings(name: str, section: str = "[Service]") -> dict[str, list[str]]:
+    """``section``'s key → every value given (repeated keys add up, as in systemd)."""
     found: dict[str, list[str]] = {}
-    section = ""
+    current = ""
     for raw in (UNITS / name).read_text().splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("["):
-            section = line
-        elif section == "[Service]":
+            current = line
+        elif current == section:
             key, _, value = line.partition("=")
             found.setdefault(key, []).append(value)
     return found
@@ -128,6 +128,17 @@ def test_both_units_are_hardened(name: str) -> None:
     for key, value in HARDENING.items():
         assert value in unit.get(key, []), f"{name}: {key}={value} missing ({unit.get(key)})"
     assert "@system-service" in unit["SystemCallFilter"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_both_units_keep_restarting_without_a_start_limit(name: str) -> None:
+    """systemd's default start limit (5 starts in 10 s) would leave an alarm service failed for
+    good after a short crash loop; with no limit it keeps trying, every RestartSec."""
+    assert settings(name, "[Unit]")["StartLimitIntervalSec"] == ["0"]
+    assert "StartLimitIntervalSec" not in settings(name)  # [Service] would not be read
+    assert "StartLimitBurst" not in settings(name, "[Unit]")
+    assert settings(name)["Restart"] == ["always"]
+    assert settings(name)["RestartSec"] == ["2"]
 
 
 def test_central_is_a_notify_service_with_a_watchdog_and_no_devices() -> None:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from uuid import uuid4
 
 from pydantic import SecretStr
+from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from desktop.config import DeskSettings, Language
 from desktop.core import Backoff, Presence
 from desktop.gui.app import DeskApp
+from desktop.gui.presence_view import system_tray
 from desktop.i18n import load_translations
 from tests.desktop.qt_support import TOKEN, CentralThread, Clock, RecordingPlayer
 
@@ -30,7 +32,13 @@ def settings(server: str, **extra: object) -> DeskSettings:
 
 class Desk:
     def __init__(
-        self, qtbot: QtBot, central: CentralThread, trigger_user: str = "", **extra: object
+        self,
+        qtbot: QtBot,
+        central: CentralThread,
+        trigger_user: str = "",
+        *,
+        tray: Callable[[], QSystemTrayIcon | None] = system_tray,
+        **extra: object,
     ) -> None:
         self.qtbot = qtbot
         self.central = central
@@ -42,6 +50,7 @@ class Desk:
             trigger_name=f"trygg-desk-{trigger_user or uuid4().hex[:12]}",
             backoff=Backoff(initial_s=0.05, maximum_s=0.2),
             player=self.player,
+            tray=tray,
             clock=self.clock,
         )
         self.app.start()

@@ -83,7 +83,9 @@ class SoundServer:
         )
 
     def streams(self) -> list[dict[str, str]]:
-        """The playing streams (sink inputs): each its ``pid`` and ``corked`` (paused)."""
+        """The playing streams (sink inputs): each its ``pid``, ``corked`` (paused) and
+        ``sink`` (the output's name)."""
+        sinks = self._sinks()
         found: list[dict[str, str]] = []
         for line in self._pactl("list", "sink-inputs").stdout.splitlines():
             line = line.strip()
@@ -91,12 +93,49 @@ class SoundServer:
                 found.append({})
             elif found and line.startswith("Corked:"):
                 found[-1]["corked"] = line.split(":", 1)[1].strip()
+            elif found and line.startswith("Sink:"):
+                index = line.split(":", 1)[1].strip()
+                found[-1]["sink"] = sinks.get(index, index)
             elif found and line.startswith("application.process.id ="):
                 found[-1]["pid"] = line.split("=", 1)[1].strip().strip('"')
         return found
 
+    def _sinks(self) -> dict[str, str]:
+        """Sink index -> name."""
+        sinks: dict[str, str] = {}
+        for line in self._pactl("list", "short", "sinks").stdout.splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2:
+                sinks[fields[0]] = fields[1]
+        return sinks
+
     def playing_from(self, pid: int) -> bool:
-        return any(s.get("pid") == str(pid) and s.get("corked") == "no" for s in self.streams())
+        return bool(self.playing_on(pid))
+
+    def playing_on(self, pid: int) -> set[str]:
+        """The outputs (sink names) a stream of ``pid`` is playing on now."""
+        return {
+            s.get("sink", "?")
+            for s in self.streams()
+            if s.get("pid") == str(pid) and s.get("corked") == "no"
+        }
+
+    def plug_in(self, name: str) -> str:
+        """Another output (a headset plugged in, a dock connected), made the default as
+        desktops do with a new headset; returns its module, for :meth:`unplug`."""
+        loaded = self._pactl("load-module", "module-null-sink", f"sink_name={name}")
+        if loaded.returncode != 0:
+            raise RuntimeError(f"pactl load-module: {loaded.stderr}")
+        default = self._pactl("set-default-sink", name)
+        if default.returncode != 0:
+            raise RuntimeError(f"pactl set-default-sink: {default.stderr}")
+        return loaded.stdout.strip()
+
+    def unplug(self, module: str) -> None:
+        """The output is gone; the server's default falls back to what is left."""
+        unloaded = self._pactl("unload-module", module)
+        if unloaded.returncode != 0:
+            raise RuntimeError(f"pactl unload-module: {unloaded.stderr}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

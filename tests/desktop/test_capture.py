@@ -1,8 +1,9 @@
 """Keeping alarm windows out of screen sharing (desktop/gui/capture.py), as far as it runs
 here: which mechanism each platform gets; that the Windows and macOS guards call their OS
 with the right window and the right values (the OS's functions passed in as the guard's
-function table, as ctypes makes them there); that the desk covers every alarm window and the
-silent alarm's quiet boxes; and that on a platform without exclusion the log says so once."""
+function table, as ctypes makes them there); that the desk covers every alarm window, the
+silent alarm's quiet boxes and every other window naming a person, a room or an alarm; and
+that on a platform without exclusion the log says so once."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from pydantic import SecretStr
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from desktop.client import AnnounceRefused
 from desktop.config import DeskSettings, Language
-from desktop.core import Backoff, Presence, TriggerSource
+from desktop.core import AnnouncementEvent, Backoff, Presence, TriggerSource
+from desktop.core.reports import ReportEvent
+from desktop.core.standby import StandbyEvent
 from desktop.gui.app import DeskApp
 from desktop.gui.capture import (
     NS_CAN_JOIN_ALL_SPACES,
@@ -37,6 +41,10 @@ from desktop.i18n import load_translations
 from tests.desktop.desk_app import WAIT_MS
 from tests.desktop.fake_central import make_alarm
 from tests.desktop.qt_support import TOKEN, CentralThread, Clock, RecordingPlayer
+from tests.desktop.test_core_announcements import EVACUATE, LOCKDOWN
+from tests.desktop.test_core_reports import ASK, FILED
+from tests.desktop.test_core_standby import FRAME as STANDBY
+from tests.desktop.test_core_visits import NOTICE as VISIT
 
 
 @pytest.mark.parametrize(
@@ -239,3 +247,35 @@ def test_the_desk_covers_every_alarm_window_and_the_silent_alarms_countdown(
     desk.trigger_silent(TriggerSource.HOTKEY)
     assert desk.countdown.isVisible()
     assert (int(desk.countdown.winId()), WDA_EXCLUDEFROMCAPTURE) in user32.calls
+
+
+def test_the_desk_covers_every_window_that_names_a_person_a_room_or_an_alarm(
+    qtbot: QtBot, desk_and_user32: tuple[DeskApp, User32]
+) -> None:
+    """The visit, standby and report notices, evacuation and lockdown windows and the menu's
+    announce boxes: each asked out of captures by its own window handle when it shows."""
+    desk, user32 = desk_and_user32
+
+    def covered(window: QWidget, what: str) -> None:
+        qtbot.waitUntil(window.isVisible, timeout=WAIT_MS)
+        assert (int(window.winId()), WDA_EXCLUDEFROMCAPTURE) in user32.calls, what
+
+    desk.on_event(VISIT)  # "Kari Nordmann has not checked out of the home visit (Storgata 1…"
+    covered(desk.visit_notices[VISIT.visit_id], "the overdue visit")
+    desk.on_event(StandbyEvent(STANDBY))  # "Anne Ansatt asks you to stand by… Møterom 101"
+    covered(desk.standby_notices[STANDBY.meeting_id], "the standby request")
+    desk.on_event(ReportEvent(ASK))  # "The alarm in Møterom 101 at …"
+    covered(desk.report_notices[ASK.alarm_id], "the report ask")
+    desk.on_event(ReportEvent(FILED))
+    covered(desk.report_notices[FILED.report_id], "the new report")
+    for shown in (EVACUATE, LOCKDOWN):
+        desk.on_event(AnnouncementEvent(shown, (shown,)))
+        covered(desk.announcement_windows[shown.site], f"the {shown.kind} window")
+    desk.confirm_announce("lockdown")  # "Lock down for the whole of oslo-sentrum?"
+    assert desk.announce_confirm is not None
+    covered(desk.announce_confirm, "the menu's confirm box")
+    desk.on_event(AnnounceRefused(site="oslo-sentrum", reason="forbidden"))
+    assert desk.announce_refused is not None
+    covered(desk.announce_refused, "central's refusal")
+    # Only the connection state is left uncovered: it names nobody and nothing.
+    assert not any(hwnd == int(desk.view.banner.winId()) for hwnd, _ in user32.calls)

@@ -128,3 +128,24 @@ def test_connect_reads_centrals_address_however_it_is_typed(
 def test_connect_refuses_plain_http_elsewhere_and_non_addresses(typed: str) -> None:
     with pytest.raises(ValueError, match=r"only for this machine|not central's address"):
         base_url(typed)
+
+
+def test_a_symbolic_link_is_refused_not_followed(tmp_path: Path) -> None:
+    """Attack: someone who can write the desk's directory puts a link where the credential
+    goes (to a file of theirs, or to swap it between a check and a read): refused."""
+    real = credential(tmp_path)
+    link = tmp_path / "private" / "linked-credential"
+    link.symlink_to(real)
+    with pytest.raises(CredentialError, match="symbolic link"):
+        read_credential(link)
+    assert read_credential(real) == TOKEN  # the file itself still reads
+
+
+def test_the_windows_credential_stays_on_the_pc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """%LOCALAPPDATA%, not the roaming %APPDATA% that is copied to servers and other PCs."""
+    import desktop.credential as module
+
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", "/local")
+    monkeypatch.setenv("APPDATA", "/roaming")
+    assert module.config_dir() == Path("/local") / "Trygg"

@@ -17,6 +17,7 @@ import sys
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from pydantic import SecretStr
@@ -124,6 +125,66 @@ def test_the_alarm_plays_through_the_sound_server_loops_and_stops_when_answered(
     assert not desk.ringer.ringing
     assert not player.beep.beeping
     qtbot.waitUntil(lambda: not sound_server.playing_from(os.getpid()), timeout=WAIT_MS)
+
+
+def _answer(qtbot: QtBot, central: CentralThread, desk: DeskApp, alarm_id: UUID) -> None:
+    QTest.mouseClick(desk.windows[alarm_id].coming_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(central.central.received(CommandKind.COMING, alarm_id)))
+
+
+def _default_output_is(qtbot: QtBot, name: str) -> None:
+    qtbot.waitUntil(
+        lambda: QMediaDevices.defaultAudioOutput().id() == name.encode(), timeout=WAIT_MS
+    )
+
+
+def test_the_alarm_sound_follows_the_default_output_as_headsets_come_and_go(
+    qtbot: QtBot, central: CentralThread, sound_server: SoundServer, desk: DeskApp
+) -> None:
+    """A QSoundEffect is bound to the output it was made for: the player makes a new one on
+    the default output at the next alarm after a headset came or went, and at once while an
+    alarm rings. (PulseAudio itself moves a stream to a new default, so where the sound plays
+    is checked as well as which output the effect is bound to: on Windows and macOS an effect
+    bound to a gone or idle headset would stay there.)"""
+    player = desk.ringer.player
+    assert isinstance(player, SoundEffectPlayer)
+    pid = os.getpid()
+
+    def bound_to(name: str) -> bool:
+        effect = player.effect
+        return effect is not None and effect.audioDevice().id() == name.encode()
+
+    def rings_on(name: str) -> None:
+        qtbot.waitUntil(lambda: bound_to(name) and player.playing, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: sound_server.playing_on(pid) == {name}, timeout=WAIT_MS)
+        assert not player.beep.beeping
+
+    headset = sound_server.plug_in("trygg-headset")
+    try:
+        _default_output_is(qtbot, "trygg-headset")
+        first = make_alarm()
+        central.run(central.central.raise_alarm(first))
+        rings_on("trygg-headset")
+        _answer(qtbot, central, desk, first.alarm_id)
+        qtbot.waitUntil(lambda: not sound_server.playing_from(pid), timeout=WAIT_MS)
+    finally:
+        sound_server.unplug(headset)
+    _default_output_is(qtbot, "trygg-test")
+
+    second = make_alarm()  # the next alarm after the headset went: on what is left
+    central.run(central.central.raise_alarm(second))
+    rings_on("trygg-test")
+
+    headset = sound_server.plug_in("trygg-headset")  # plugged in while it rings: moves there
+    try:
+        _default_output_is(qtbot, "trygg-headset")
+        rings_on("trygg-headset")
+    finally:
+        sound_server.unplug(headset)  # and back when it goes, still ringing
+    rings_on("trygg-test")
+    _answer(qtbot, central, desk, second.alarm_id)
+    qtbot.waitUntil(lambda: not sound_server.playing_from(pid), timeout=WAIT_MS)
+    assert player.fallback_reason is None
 
 
 def test_a_pc_without_audio_output_beeps_instead_and_says_so_once(tmp_path: Path) -> None:

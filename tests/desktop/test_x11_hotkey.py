@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from Xlib.ext import xtest
 
 from desktop.core.keys import parse_hotkey
+from desktop.gui.hotkeys import _x11
 from desktop.gui.triggers import X11Hotkeys
 
 
@@ -100,3 +101,24 @@ def test_a_combination_held_by_another_program_is_refused(
     finally:
         hotkeys.close()
         other.close()
+
+
+@pytest.mark.usefixtures("qtbot")  # a QApplication for the backend's QObject
+def test_the_factorys_display_is_locked_for_its_two_threads(
+    x_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """X11Hotkeys reads events on its own thread while register() and close() run on Qt's:
+    the factory makes python-xlib thread-safe first (Xlib.threaded), so the Display it makes
+    has real locks, not python-xlib's do-nothing ones."""
+    from Xlib.support.lock import _DummyLock
+
+    monkeypatch.setenv("DISPLAY", x_display)
+    hotkeys = _x11()
+    try:
+        assert isinstance(hotkeys, X11Hotkeys), hotkeys
+        wire = hotkeys._display.display  # python-xlib's protocol-level Display
+        for name in ("send_recv_lock", "request_queue_lock", "event_queue_write_lock"):
+            assert not isinstance(getattr(wire, name), _DummyLock), name
+        assert hotkeys.register(parse_hotkey("Ctrl+Shift+F9"), lambda: None)
+    finally:
+        hotkeys.close()

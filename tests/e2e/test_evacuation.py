@@ -93,17 +93,22 @@ class Edge:
         return len(self.pins.pin(pin).states)
 
     async def sounding(self, kind: str) -> None:
-        """The agent says ``kind`` and both buzzers beep: each has been on and off again."""
+        """The agent says ``kind`` and both buzzers beep: each has been on and off again since
+        then. Both are watched from the same moment (they beep at the same time), so a check
+        waits out one beep of the tone, not one per buzzer."""
         await wait_for(self.agent, lambda: self.agent.announcement == kind, 15, kind)
-        for pin in (SOUNDER, BUTTON_BUZZER):
-            start = self.changes(pin)
-            for _ in range(600):  # bounded polling: gpiozero beeps on its own thread
-                states = [s.state for s in self.pins.pin(pin).states[start:]]
-                if True in states and False in states[states.index(True) :]:
-                    break
-                await asyncio.sleep(0.01)
-            else:
-                raise AssertionError(f"buzzer on pin {pin} did not beep for {kind}")
+        starts = {pin: self.changes(pin) for pin in (SOUNDER, BUTTON_BUZZER)}
+
+        def beeped(pin: int) -> bool:
+            states = [s.state for s in self.pins.pin(pin).states[starts[pin] :]]
+            return True in states and False in states[states.index(True) :]
+
+        for _ in range(600):  # bounded polling: gpiozero beeps on its own thread
+            if all(beeped(pin) for pin in starts):
+                return
+            await asyncio.sleep(0.01)
+        silent = [pin for pin in starts if not beeped(pin)]
+        raise AssertionError(f"buzzer on pin(s) {silent} did not beep for {kind}")
 
     async def silent(self) -> int:
         """All clear reached the agent: both buzzers are off (returns the change count)."""

@@ -75,14 +75,10 @@ def arc(port: int) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """One Mosquitto for the module (the edge fixture of tests/e2e/conftest.py uses it too)."""
-    b = Broker(tmp_path_factory.mktemp("broker"))
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
+def broker(module_broker: Broker) -> Broker:
+    """The module's one Mosquitto (tests/conftest.py), under the name the edge fixture of
+    tests/e2e/conftest.py asks for."""
+    return module_broker
 
 
 @pytest.fixture(scope="module")

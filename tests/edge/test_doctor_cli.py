@@ -35,12 +35,16 @@ from tests.support.time_peer import TimePeer
 REPO = Path(__file__).resolve().parents[2]
 SITE, DEVICE = "oslo-sentrum", "rom-101"
 PASSWORD = "rom-101-doctor-cli-password"
+# A device whose password has a `$` in it, given in the environment file as an operator would
+# write it for systemd (EnvironmentFile=, unquoted: no expansion there; a shell would expand it).
+DOLLAR_DEVICE, DOLLAR_PASSWORD = "rom-102", "rom-102-doctor-pa$word-x7-k9"
 
 
 @pytest.fixture(scope="module")
 def mqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     broker = Broker(tmp_path_factory.mktemp("broker"))
     broker.add_user(DEVICE, PASSWORD)
+    broker.add_user(DOLLAR_DEVICE, DOLLAR_PASSWORD)
     broker.start()
     try:
         yield broker
@@ -57,10 +61,12 @@ def time_peer() -> Iterator[TimePeer]:
         peer.close()
 
 
-def write_config(where: Path, broker: Broker, password: str = PASSWORD, board: str = "") -> Path:
+def write_config(
+    where: Path, broker: Broker, password: str = PASSWORD, board: str = "", device: str = DEVICE
+) -> Path:
     path = where / "edge.toml"
     path.write_text(
-        f'site = "{SITE}"\ndevice = "{DEVICE}"\nroom = "Møterom 101"\nheartbeat_interval_s = 1.0\n'
+        f'site = "{SITE}"\ndevice = "{device}"\nroom = "Møterom 101"\nheartbeat_interval_s = 1.0\n'
         f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{password}"\n'
         f'[outbox]\npath = "{where / "edge-outbox.db"}"\n'
         '[[buttons]]\ninput = "desk"\npin = 17\nlevel = "acute"\nled_pin = 27\n'
@@ -74,7 +80,11 @@ UNPRIVILEGED = ["--bounding-set=-all", "--inh-caps=-all", "--clear-groups"]
 
 
 def doctor(
-    config: Path, *extra: str, factory: str = "trygg-sim", unprivileged: bool = False
+    config: Path,
+    *extra: str,
+    factory: str = "trygg-sim",
+    unprivileged: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRYGG_", "GPIOZERO_"))}
     env["GPIOZERO_PIN_FACTORY"] = factory
@@ -86,7 +96,14 @@ def doctor(
         )
         argv = [setpriv, *UNPRIVILEGED, *argv]
     return subprocess.run(
-        [*argv, *extra], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+        [*argv, *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
     )
 
 
@@ -197,3 +214,53 @@ async def test_a_running_agent_is_left_alone(
     assert "would throw it off the broker" in login
     # Its session was never taken over: no "offline" (its will) between start and sentinel.
     assert until_sentinel == ["online"]
+
+
+def test_the_env_file_is_read_as_systemd_reads_it_so_a_dollar_password_logs_in(
+    mqtt: Broker, tmp_path: Path
+) -> None:
+    """``--env-file`` gives the doctor the password the service gets (systemd: no expansion),
+    from a file or from stdin (the install script hands a root-only file over that way). The
+    same file sourced by a shell, as the install script once did, gives another password."""
+    config = write_config(tmp_path, mqtt, password="not-the-device-password", device=DOLLAR_DEVICE)
+    env_file = tmp_path / "edge.env"
+    env_file.write_text(
+        "# the device's secret, as for EnvironmentFile=\n"
+        f"TRYGG_EDGE_MQTT__PASSWORD={DOLLAR_PASSWORD}\n",
+        encoding="utf-8",
+    )
+
+    def login_line(result: subprocess.CompletedProcess[str]) -> str:
+        [line] = [x for x in result.stdout.splitlines() if "broker login:" in x]
+        return line
+
+    from_file = doctor(config, "--time-peer", "none", "--env-file", str(env_file))
+    assert login_line(from_file).startswith("✓ broker login:"), from_file.stdout + from_file.stderr
+    from_stdin = doctor(
+        config, "--time-peer", "none", "--env-file", "-", stdin=env_file.read_text("utf-8")
+    )
+    assert login_line(from_stdin).startswith("✓ broker login:"), from_stdin.stdout
+
+    env = str(env_file)
+    # What `set -a; . edge.env` gave instead ("$word" expanded to nothing): refused.
+    sourced = subprocess.run(
+        ["bash", "-c", 'set -a; . "$1"; set +a; printf %s "$TRYGG_EDGE_MQTT__PASSWORD"', "-", env],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sourced.stdout == "rom-102-doctor-pa-x7-k9"
+    shell = doctor(
+        write_config(tmp_path, mqtt, password=sourced.stdout, device=DOLLAR_DEVICE),
+        "--time-peer",
+        "none",
+    )
+    assert login_line(shell).startswith("✗ broker login:"), shell.stdout
+
+
+def test_an_unreadable_env_file_is_a_clear_error(tmp_path: Path, mqtt: Broker) -> None:
+    missing = tmp_path / "no-such.env"
+    result = doctor(write_config(tmp_path, mqtt), "--env-file", str(missing))
+    assert result.returncode == 2
+    assert f"cannot read the environment file {missing}" in result.stderr
+    assert result.stdout == ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,12 @@ def test_a_watchdog_watches_exactly_the_parts_it_can_make_beat() -> None:
     with pytest.raises(ValueError, match="but beats for"):
         PartsWatchdog(parts, notifier, timing, log, alive={"writer": bool, "link": bool})
     PartsWatchdog(parts, notifier, timing, log, alive={"writer": bool})
+    given: list[Callable[[], None]] = []
+    with pytest.raises(ValueError, match="but beats for"):  # one part, two ways to beat
+        PartsWatchdog(
+            parts, notifier, timing, log, alive={"writer": bool}, own={"writer": lambda _beat: None}
+        )
+    watchdog = PartsWatchdog(parts, notifier, timing, log, own={"writer": given.append})
+    [beat] = given  # a self-beating part is handed its beat
+    beat()
+    assert set(watchdog.beats.snapshot()) == {"writer"}

@@ -52,6 +52,9 @@ def console_settings(
     data["web"] = {"secret": SECRET}
     data["sites"][0].update(ROOMS)
     data.update(sections or {})
+    sso = data.get("sso")
+    if isinstance(sso, dict) and "redirect_uri" not in sso:  # this central's own callback
+        sso["redirect_uri"] = f"http://127.0.0.1:{data['http']['port']}/sso/callback"
     return CentralSettings.model_validate(data)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -36,7 +37,12 @@ def press(broker: Broker, level: AlarmLevel, button: str) -> None:
     broker.pub(*encode(alarm))
 
 
-@pytest.fixture
+# One Chromium for the module (each test has its own page, context and central), so the tests
+# run on the module's event loop, where the browser lives.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path=chromium_path(), args=ARGS)

@@ -61,6 +61,7 @@ async def central(
         async with serve(settings) as running:
             for user in ("kari", "guesser"):
                 await add_account(running, user, frozenset({Role.RESPONDER}))
+            await add_account(running, "anna", frozenset({Role.ADMIN}))
             yield running
     finally:
         os.environ.pop(oidc.SECRET_ENV, None)
@@ -263,3 +264,50 @@ async def test_guessing_codes_is_held_back(central: Running) -> None:
     # The held-back look-up changed nothing: the pairing still waits for its person.
     assert (await poll(central, started["device_code"])).json()["error"] == "authorization_pending"
     await audited(central, "pairing_code_wrong", lambda r: r.actor == "guesser", count=10)
+
+
+async def paired_token(running: Running, user: str, label: str) -> str:
+    """A desk token ``user`` approved at the console, collected as a desk collects it."""
+    started = await begin(running, label)
+    async with await console_of(running, user) as console:
+        approved = await submit(console, "/connect/approve", str(started["user_code"]))
+        assert approved.status_code == 303, approved.text
+    for _ in range(100):  # bounded: within the interval the desk is told to slow down
+        answer = await poll(running, started["device_code"])
+        if answer.status_code == 200:
+            return str(answer.json()["token"])
+        assert answer.json()["error"] in ("slow_down", "authorization_pending"), answer.text
+        await asyncio.sleep(0.25)
+    raise AssertionError("the approved pairing never gave its token")
+
+
+async def test_an_admins_desk_token_is_no_login(central: Running) -> None:
+    """Attack: the desk token of an admin, copied off their PC, tried as their console.
+    It opens the desk's socket and the API, and nothing else: not the accounts page, not
+    the audit trail, and it cannot approve a pairing (mint another token) — with or without
+    a CSRF token, which a token-holder has none of anyway."""
+    token = await paired_token(central, "anna", "anna-pc")
+    assert (await hello_of(central, token)).user == "anna"
+    victim = await begin(central, "attacker-pc")
+    bearer = {"Authorization": f"Bearer {token}"}
+    tokens_before = await central.central.read(lambda db: rows.tokens(db))
+    async with httpx.AsyncClient(base_url=central.http, headers=bearer, timeout=10) as stolen:
+        assert (await stolen.get("/api/alarms")).status_code == 200
+        for page in ("/admin/users", "/audit", "/connect", "/"):
+            answer = await stolen.get(page)
+            assert answer.status_code == 403, (page, answer.status_code)
+        approve = await stolen.post("/connect/approve", data={"code": victim["user_code"]})
+        assert approve.status_code == 403
+        made = await stolen.post(
+            "/admin/users", data={"user_id": "mallory", "name": "M", "roles": "admin"}
+        )
+        assert made.status_code == 403
+        revoke = await stolen.post(f"/admin/tokens/{rows.token_id_of(token)}/revoke")
+        assert revoke.status_code == 403
+    # Nothing was approved, made or revoked: the desk still waits, no token was added.
+    assert (await poll(central, victim["device_code"])).json()["error"] in (
+        "authorization_pending",
+        "slow_down",
+    )
+    assert await central.central.read(lambda db: rows.tokens(db)) == tokens_before
+    assert await central.central.read(lambda db: rows.account(db, "mallory")) is None

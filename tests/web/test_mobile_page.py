@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import (
@@ -61,13 +62,18 @@ Object.defineProperty(Navigator.prototype, "vibrate", {
 AT_CENTRAL = re.compile("^(raised|received)$")  # stored; on a colleague's screen or not yet
 
 
-@pytest.fixture
+# One Chromium for the module (each test has its own phone context and its own central), so
+# the tests run on the module's event loop, where the browser lives.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def playwright() -> AsyncIterator[Playwright]:
     async with async_playwright() as p:
         yield p
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     launched = await playwright.chromium.launch(executable_path=chromium_path(), args=ARGS)
     try:
@@ -229,6 +235,7 @@ async def test_raise_from_the_phone_position_on_the_board_coming_back_on_the_pho
         await page.get_by_role("button", name="Ferdig").click()
         await expect(page.get_by_role("button", name="Hold inne for alarm")).to_be_visible()
         assert await page.evaluate("TryggStore.alarms()") == []
+        await desk.close()
         await context.close()
 
 

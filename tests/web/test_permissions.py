@@ -78,6 +78,25 @@ BODIES = {
 }
 
 
+# A bearer token is a machine's credential, never a login (central.auth.guard): it is accepted
+# on the API, the screens' socket, /metrics, /healthz and /openapi.json; every other route —
+# console pages, the console's socket, /connect*, account and token management — needs a
+# session, and refuses a token with 403 whatever the token's owner may do with a session.
+TOKEN_ROUTES = frozenset({"/ws", "/metrics", "/healthz", "/openapi.json"})
+
+
+def _token_accepted(template: str) -> bool:
+    return template.startswith("/api/") or template in TOKEN_ROUTES
+
+
+def _expected(who: str, role: Role | None, template: str, action: Action | None) -> bool:
+    """Whether ``who`` (anonymous, session, bearer) of ``role`` may call the route."""
+    person = None if role is None else Person("p", "P", "", frozenset({"*"}), frozenset({role}))
+    if who == "bearer" and not _token_accepted(template):
+        return False
+    return action is not None and allowed(person, action)
+
+
 def _path(template: str) -> str:
     path = re.sub(r"{(\w+)}", lambda m: FILL[m.group(1)], template)
     return "/static/console.css" if path == "/static" else path
@@ -194,12 +213,7 @@ async def test_every_endpoint_for_every_role(broker: Broker, tmp_path: Path) -> 
             principals: list[tuple[str, Role | None]] = [("anonymous", None)]
             principals += [(who, role) for role in Role for who in ("session", "bearer")]
             for who, role in principals:
-                person = (
-                    None
-                    if role is None
-                    else Person("p", "P", "", frozenset({"*"}), frozenset({role}))
-                )
-                expected = action is not None and allowed(person, action)
+                expected = _expected(who, role, template, action)
                 status = await _call(c, method, template, who, role)
                 checked += 1
                 got = status not in (401, 403)
@@ -505,9 +519,10 @@ async def _sso_matrix(c: Console, role: Role) -> list[tuple[str, str, str, int, 
                 if status == 303 and location.startswith("/login?next="):
                     status = 401
             found.append((method, template, f"session/{role}", status, expected))
-            if method == WS or template == "/api/alarms":
+            if method == WS or template in ("/api/alarms", "/admin/users", "/connect"):
                 status = await _call(c, method, template, "bearer", role)
-                found.append((method, template, f"bearer/{role}", status, expected))
+                by_token = _expected("bearer", role, template, action)
+                found.append((method, template, f"bearer/{role}", status, by_token))
     return found
 
 

@@ -15,6 +15,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -309,3 +310,144 @@ async def test_signing_in_through_a_real_browser_reaches_the_board(
     account = await central.central.read(lambda db: rows.account(db, "siri@nav.example"))
     assert account is not None
     assert account.roles == {Role.RESPONDER}
+
+
+def _app_state(running: Running) -> object:
+    return running.server.config.loaded_app.app.state
+
+
+async def _desk_refused(running: Running, token: str) -> bool:
+    try:
+        async with connect(
+            running.ws, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5
+        ):
+            return False
+    except InvalidStatus:
+        return True
+
+
+async def test_a_renamed_person_keeps_no_access_under_either_name(
+    idp: oidc.Provider, central: Running
+) -> None:
+    """Attack: the user claim changes (a new UPN), the person signs in under the new name —
+    the old account must not keep its session and desk token; then removal from the groups
+    must leave nothing under either name, even when the rename and the removal come at once
+    (the account is found by its binding, whatever it is called)."""
+    old, new, third, fourth = (f"{n}@nav.example" for n in ("tone", "tone.b", "tone.c", "tone.d"))
+    groups = [oidc.G_OSLO, oidc.G_RESPONDERS]
+    idp.set_user("sub-tone", preferred_username=old, groups=groups)
+    async with client() as first:
+        assert (await oidc.sign_in(first, central.http, "sub-tone")).status_code == 303
+        old_session = first.cookies["trygg_session"]
+    token = "desk-token-of-tone-4b8e1c7a9d3f2e6b"
+    now = central.central.clock()
+
+    def keep(db: Database) -> None:
+        rows.add_token(db, old, token, "desk", now)
+
+    await central.central.write(keep)
+    assert not await _desk_refused(central, token)
+    idp.set_user("sub-tone", preferred_username=new, groups=groups)
+    async with client() as second:
+        assert (await oidc.sign_in(second, central.http, "sub-tone")).status_code == 303
+        new_session = second.cookies["trygg_session"]
+    gone = await central.central.read(lambda db: rows.account(db, old))
+    assert gone is not None
+    assert not gone.roles
+    assert not gone.sites
+    assert await _desk_refused(central, token)
+    async with httpx.AsyncClient(cookies={"trygg_session": old_session}) as stale:
+        assert (await stale.get(f"{central.http}/board")).status_code == 303
+    await audited(central, "sso_moved", lambda r: r.target == old and new in r.detail)
+    # Nobody else may take the old name: it stays the person's.
+    idp.set_user("sub-imposter", preferred_username=old, groups=[oidc.G_OSLO, oidc.G_ADMINS])
+    async with client() as imposter:
+        assert (await oidc.sign_in(imposter, central.http, "sub-imposter")).status_code == 403
+    # Removed from the groups: refused, and the new name's session ends too.
+    idp.set_user("sub-tone", preferred_username=new, groups=[oidc.G_OSLO])
+    async with client() as third_try:
+        assert (await oidc.sign_in(third_try, central.http, "sub-tone")).status_code == 403
+    async with httpx.AsyncClient(cookies={"trygg_session": new_session}) as stale:
+        assert (await stale.get(f"{central.http}/board")).status_code == 303
+    for user in (old, new):
+        account = await central.central.read(lambda db, u=user: rows.account(db, u))  # type: ignore[misc]
+        assert account is not None
+        assert not account.roles
+    # Renamed and removed at once: the account under the binding is stripped.
+    idp.set_user("sub-tone", preferred_username=third, groups=groups)
+    async with client() as back:
+        assert (await oidc.sign_in(back, central.http, "sub-tone")).status_code == 303
+        third_session = back.cookies["trygg_session"]
+    idp.set_user("sub-tone", preferred_username=fourth, groups=[oidc.G_OSLO])
+    async with client() as gone_now:
+        assert (await oidc.sign_in(gone_now, central.http, "sub-tone")).status_code == 403
+    async with httpx.AsyncClient(cookies={"trygg_session": third_session}) as stale:
+        assert (await stale.get(f"{central.http}/board")).status_code == 303
+    account = await central.central.read(lambda db: rows.account(db, third))
+    assert account is not None
+    assert not account.roles
+    assert await central.central.read(lambda db: rows.account(db, fourth)) is None
+
+
+async def test_an_account_whose_person_stopped_signing_in_is_stripped(
+    idp: oidc.Provider, central: Running
+) -> None:
+    """Removal at the provider may never reach our callback (Entra's "assignment required"
+    stops the person there): after ``max_idle_days`` without a sign-in, the sweep ends the
+    account's sessions and desk tokens. The last sign-in is aged in the store, as time would."""
+    user = "idle@nav.example"
+    idp.set_user("sub-idle", preferred_username=user, groups=[oidc.G_OSLO, oidc.G_RESPONDERS])
+    async with client() as browser:
+        assert (await oidc.sign_in(browser, central.http, "sub-idle")).status_code == 303
+        session = browser.cookies["trygg_session"]
+    token = "desk-token-of-idle-9c2e7b4a1f8d3e5c"
+    now = central.central.clock()
+
+    def keep(db: Database) -> None:
+        rows.add_token(db, user, token, "desk", now)
+
+    await central.central.write(keep)
+    sso = _app_state(central).sso  # type: ignore[attr-defined]
+    assert user not in await sso.expire_idle()  # signed in just now: kept
+    headers = {"Authorization": f"Bearer {token}"}
+    async with connect(central.ws, additional_headers=headers, open_timeout=5) as desk:
+        days = sso.settings.max_idle_days
+        aged = (now - timedelta(days=days, minutes=1)).isoformat()
+
+        def age(db: Database) -> None:
+            db.execute("UPDATE sso_identities SET last_at = ? WHERE user_id = ?", [aged, user])
+
+        await central.central.write(age)
+        assert user in await sso.expire_idle()
+        assert await closed(desk)
+    assert await _desk_refused(central, token)
+    async with httpx.AsyncClient(cookies={"trygg_session": session}) as stale:
+        assert (await stale.get(f"{central.http}/board")).status_code == 303
+    await audited(central, "sso_idle_removed", lambda r: r.target == user)
+    assert user not in await sso.expire_idle()  # nothing left: no second row
+    # Signing in again (the provider still lets them) gives back what the groups give.
+    async with client() as again:
+        assert (await oidc.sign_in(again, central.http, "sub-idle")).status_code == 303
+    account = await central.central.read(lambda db: rows.account(db, user))
+    assert account is not None
+    assert account.roles == {Role.RESPONDER}
+
+
+async def test_a_forged_host_does_not_choose_the_redirect_uri(central: Running) -> None:
+    async with httpx.AsyncClient(timeout=15) as browser:
+        start = await browser.get(f"{central.http}/sso/login", headers={"Host": "evil.example"})
+    assert start.status_code == 303
+    sent = parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"]
+    assert sent == [f"{central.http}/sso/callback"]
+
+
+async def test_sso_ids_are_compared_with_local_ones_case_folded(
+    idp: oidc.Provider, central: Running
+) -> None:
+    await add_account(central, "Vakt-Admin", frozenset({Role.ADMIN}))
+    idp.set_user("sub-vakt", preferred_username="vakt-admin", groups=[oidc.G_ADMINS])
+    async with client() as browser:
+        refused = await oidc.sign_in(browser, central.http, "sub-vakt")
+    assert refused.status_code == 403
+    assert "tilhører en lokal Trygg-konto" in refused.text
+    assert await central.central.read(lambda db: rows.account(db, "vakt-admin")) is None
