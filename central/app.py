@@ -79,6 +79,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
                 central.trail,
                 config_users,
                 central.hub,
+                registry=app.state.metrics.registry,  # its refusals in /metrics
             )
         )
         pages.env.globals["sso"] = settings.sso is not None

@@ -164,6 +164,13 @@ class WebSettings(_Section):
     login_failures_per_account: int = Field(default=10, ge=1, le=1000)
     login_failures_per_address: int = Field(default=20, ge=1, le=10_000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Desk pairing (central.auth.pairing), counted per client address (IPv6: per /64). An
+    # office behind one NAT address shares these, so they are not tight: raise them there.
+    pairing_starts_per_address: int = Field(default=20, ge=1, le=10_000)  # per 10 minutes
+    pairing_polls_per_address: int = Field(default=300, ge=30, le=100_000)  # per minute
+    pairing_open_max: int = Field(default=500, ge=1, le=100_000)  # open pairings, all desks
+    pairing_wrong_codes_per_account: int = Field(default=10, ge=1, le=1000)  # per 15 minutes
+    pairing_wrong_codes_per_address: int = Field(default=30, ge=1, le=10_000)  # per 15 minutes
 
     @field_validator("secret")
     @classmethod
@@ -454,6 +461,9 @@ class SsoSettings(_Section):
     # An SSO account whose person has not signed in for this many days is stripped (roles,
     # sessions, desk tokens): removal at the provider may never reach central's callback.
     max_idle_days: int = Field(default=10, ge=1, le=90)
+    # Requests to /sso/login and /sso/callback one client address (IPv6: one /64) may make per
+    # 10 minutes: each may make central call the provider. Generous for an office behind NAT.
+    requests_per_address: int = Field(default=200, ge=10, le=100_000)
     groups: tuple[SsoGroupSettings, ...] = Field(min_length=1)
 
     @field_validator("issuer")

@@ -56,3 +56,12 @@ def test_comments_point_only_to_documents_in_the_repository() -> None:
         if not (ROOT / found).is_file()
     )
     assert dangling == [], f"comments cite documents that are not in the repository: {dangling}"
+
+
+def test_the_operations_page_names_only_paths_that_exist() -> None:
+    """docs/operations.md sends operators and reviewers to units, modules and tests by path."""
+    page = ROOT / "docs" / "operations.md"
+    named = set(PATH.findall(page.read_text(encoding="utf-8")))
+    assert {"central/watchdog.py", "trygg_systemd/feeding.py", "edge/agent/watchdog.py"} <= named
+    missing = sorted(p for p in named if not p.startswith("/") and not (ROOT / p).exists())
+    assert missing == [], f"docs/operations.md names paths that do not exist: {missing}"

@@ -5,8 +5,13 @@ without a session, like the phone's login (the guard lets exactly these paths th
 a CSRF token, ``NO_SESSION_JSON``; a cross-site page cannot send JSON here without a CORS
 preflight nobody answers). What protects them: the device code is 256 random bits and only
 its digest is stored; starting is limited per address and in total; a poll faster than the
-interval gets ``slow_down``; and a token comes out once, for a pairing a signed-in person
-approved (``central.auth.pairing``).
+interval gets ``slow_down``, and an address that polls too much in all gets ``slow_down`` with
+429 and ``Retry-After`` (the desk backs off either way); and a token comes out once, for a
+pairing a signed-in person approved (``central.auth.pairing``).
+
+``verification_uri_complete`` is the plain ``/connect`` page, with no ``?code=``: a link that
+fills the code in is what a phisher would send; the person types the code they see on the
+desk in front of them (RFC 8628 §5.4). The field stays, as the wire contract has it.
 """
 
 from __future__ import annotations
@@ -43,10 +48,13 @@ def _pairings(request: Request) -> Pairings:
     return found
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 @router.post(PAIRINGS_PATH, dependencies=[needs(Action.PUBLIC)], status_code=201)
 async def start_pairing(request: Request, body: PairingRequest) -> Response:
-    address = request.client.host if request.client else "?"
-    begun = await _pairings(request).begin(body.label, address)
+    begun = await _pairings(request).begin(body.label, _address(request))
     if isinstance(begun, Busy):
         return JSONResponse(
             {"detail": "too many pairings; try again later"},
@@ -58,7 +66,7 @@ async def start_pairing(request: Request, body: PairingRequest) -> Response:
         device_code=begun.device_code,
         user_code=begun.user_code,
         verification_uri=page,
-        verification_uri_complete=f"{page}?code={begun.user_code}",
+        verification_uri_complete=page,  # never with ?code= (see above)
         expires_in=begun.expires_in,
         interval=begun.interval,
     )
@@ -67,7 +75,12 @@ async def start_pairing(request: Request, body: PairingRequest) -> Response:
 
 @router.post(TOKEN_PATH, dependencies=[needs(Action.PUBLIC)])
 async def poll_pairing(request: Request, body: TokenRequest) -> Response:
-    answer, issued = await _pairings(request).poll(body.device_code)
+    polled = await _pairings(request).poll(body.device_code, _address(request))
+    if isinstance(polled, Busy):
+        said = PairingError(error=Poll.SLOW_DOWN.value, error_description=_SAID[Poll.SLOW_DOWN])
+        headers = {"Cache-Control": "no-store", "Retry-After": str(polled.wait_s)}
+        return JSONResponse(said.model_dump(), status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
+    answer, issued = polled
     if issued is None:
         code = Poll.EXPIRED if answer is Poll.DELIVER else answer  # DELIVER always issues
         error = PairingError(error=code.value, error_description=_SAID[code])

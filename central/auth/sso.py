@@ -16,6 +16,20 @@ person has not signed in for ``[sso] max_idle_days`` (``expire_idle``: removal a
 provider may never reach our callback, so access must lapse without it). Local accounts
 are not touched by any of this: a password login is ``central.auth.service``'s, with its
 own throttle, and an SSO sign-in can never land on a local account's id (``reconcile``).
+
+Anonymous junk is held back, not recorded. Both routes are public, so ``throttled`` counts
+every request per client address (``[sso] requests_per_address`` per 10 minutes, an IPv6
+client by its /64). A refusal that names nobody — no flow cookie (``flow_lost``), an answer
+that is not this flow's (``state_mismatch``), a flow used already (``flow_used``) — is a log
+line and a count (``trygg_sso_flows_refused_total{reason}`` in /metrics), never an audit row:
+anyone can make those, and a hash-chained row each would let them write the trail at will.
+Refusals about a real identity keep their audit rows. And each flow is used once: the
+``state`` of every flow that reached the check is remembered (in memory, bounded by
+``MAX_USED``) until its cookie expires, so a copied cookie replayed with another ``code`` is
+refused *before* central sends anything to the provider's token endpoint with its secret.
+That memory is per process: two centrals behind one address each refuse replays to
+themselves (the cookie is still deleted by the first answer, and the provider's codes are
+single use).
 """
 
 from __future__ import annotations
@@ -25,16 +39,19 @@ import contextlib
 import hmac
 import logging
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlite_utils
+from prometheus_client import CollectorRegistry, Counter
 
 from central.audit.trail import Trail
 from central.auth.flowcookie import LIFETIME, Flow, seal, unseal
 from central.auth.oidc import OidcClient, SignInFailed
 from central.auth.service import Auth
+from central.auth.throttle import AddressLimit
 from central.config import SsoSettings
 from central.core.signon import (
     Admit,
@@ -57,6 +74,12 @@ IDLE_SWEEP_S = 3600.0  # how often the idle sweep runs (max_idle_days is in days
 FLOW_LOST = "flow_lost"  # no sealed cookie, or expired, or not ours: start again
 STATE_MISMATCH = "state_mismatch"  # the answer belongs to another flow (forged or replayed)
 PROVIDER_ERROR = "provider_error"  # the provider said no (the person cancelled, say)
+FLOW_USED = "flow_used"  # this flow's state came back before: a replayed cookie
+THROTTLED = "throttled"  # too many requests from the address
+# Refusals that name nobody: logged and counted, never an audit row each.
+ANONYMOUS = (FLOW_LOST, STATE_MISMATCH, FLOW_USED, THROTTLED)
+MAX_USED = 20_000  # states remembered at most (each ~100 bytes); the oldest go first
+WINDOW_MIN = 10  # the requests_per_address window
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +107,7 @@ class SignOn:
         config_users: frozenset[str],
         hub: Hub | None = None,
         client: OidcClient | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
         self._auth = auth
@@ -96,6 +120,23 @@ class SignOn:
         self._hub = hub
         self.client = client or OidcClient(settings)
         self._idle_task: asyncio.Task[None] | None = None
+        self._limit = AddressLimit("sso", settings.requests_per_address, WINDOW_MIN)
+        self._used: OrderedDict[str, datetime] = OrderedDict()  # state → its cookie's expiry
+        self.refusals = Counter(
+            "trygg_sso_flows_refused",
+            "Single sign-on requests refused before any identity was known, by reason.",
+            ("reason",),
+            registry=registry if registry is not None else CollectorRegistry(),
+        )
+        for reason in ANONYMOUS:
+            self.refusals.labels(reason)
+
+    def throttled(self, address: str) -> int:
+        """Count one request to /sso/login or /sso/callback: 0, or seconds to wait."""
+        wait = self._limit.hit(address)
+        if wait:
+            self._anonymous(THROTTLED, address, f"wait {wait} s")
+        return wait
 
     def start_sweeping(self) -> None:
         """Begin the idle sweep (hourly, and once now)."""
@@ -156,6 +197,8 @@ class SignOn:
             return self._refused(FLOW_LOST, None, address)
         if not hmac.compare_digest(flow.state.encode(), answer.get("state", "").encode()):
             return self._refused(STATE_MISMATCH, None, address)
+        if not self._first_use(flow.state, flow.expires):
+            return self._refused(FLOW_USED, None, address, "a used flow's cookie came back")
         if answer.get("iss") not in (None, self.settings.issuer):  # RFC 9207: a mix-up
             return self._refused(STATE_MISMATCH, None, address, "another issuer answered")
         if answer.get("error") or not answer.get("code"):
@@ -247,6 +290,25 @@ class SignOn:
             await self._auth.sweep()
         return NotSignedIn(refused.reason, user, lost=bool(stripped))
 
+    def _first_use(self, state: str, expires: datetime) -> bool:
+        """Remember ``state`` as used until ``expires``; False if it was used already.
+        No await between the check and the remembering: two racing callbacks cannot both
+        pass."""
+        now = self._clock()
+        while self._used and next(iter(self._used.values())) <= now:
+            self._used.popitem(last=False)  # oldest first (a later expired one waits its turn)
+        if state in self._used:
+            return False
+        if len(self._used) >= MAX_USED:
+            self._used.popitem(last=False)  # the oldest, nearest its expiry
+            log.warning("single sign-on: %s flows in 10 minutes; forgetting the oldest", MAX_USED)
+        self._used[state] = expires
+        return True
+
+    def _anonymous(self, reason: str, address: str, detail: str) -> None:
+        self.refusals.labels(reason).inc()
+        log.info("single sign-on refused (%s) from %s: %s", reason, address, detail)
+
     def _reconnect(self, user_id: str) -> None:
         """Cut the person's open screens: a socket keeps the roles and sites it opened with,
         so their desks reconnect (on their own, in a second) under the new ones."""
@@ -258,7 +320,11 @@ class SignOn:
         self, reason: str, user_id: str | None, address: str, detail: str = ""
     ) -> NotSignedIn:
         """The refusal in the audit trail (why, and from where; the technical detail, such as
-        which claim did not validate, goes to the log)."""
+        which claim did not validate, goes to the log); one that names nobody is only
+        logged and counted."""
+        if reason in ANONYMOUS and user_id is None:
+            self._anonymous(reason, address, detail)
+            return NotSignedIn(reason, None)
         actor = user_id or "?"
         self._trail.record(actor, "sso_refused", user_id or "", f"{reason}; from {address}")
         log.info("single sign-on refused (%s) for %s from %s: %s", reason, actor, address, detail)

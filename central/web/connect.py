@@ -3,9 +3,14 @@
 Why two steps. The code alone must never give a token away: a person could be talked into
 typing a stranger's code (the device flow's known phishing risk, RFC 8628 §5.4). So ``POST
 /connect`` only looks the code up and shows what would be approved — the desk's name, the
-address it asked from and when, whose desk token it gets and for how long — with a warning
-to approve only a code on the screen in front of them; ``/connect/approve`` (or ``/deny``)
-then decides, checked again in the store (``central.auth.pairing``). Wrong codes are counted
+address it asked from and when, whose desk token it gets, with which roles and sites, and for
+how long — with a warning to approve only a code on the screen in front of them;
+``/connect/approve`` (or ``/deny``) then decides, checked again in the store
+(``central.auth.pairing``). When the desk asked from another address than the approver's
+browser (another IPv4 address, another IPv6 /64), the page says so and approving needs an
+extra tick (``confirm_elsewhere``); without it the approval is refused and nothing changes.
+The page never takes a code from its URL (no ``?code=`` prefill): a link with the code
+filled in is exactly what a phisher sends. Wrong codes are counted
 and throttled per account and address. The page also lists the person's own desk tokens, and
 each can be revoked there: the credential a pairing made stays the person's to end.
 
@@ -31,7 +36,7 @@ from central.web.deps import AuthDep, PagesDep, back_to
 router = APIRouter(include_in_schema=False)
 
 CODE_FIELD = Annotated[str, Form(max_length=40)]
-_STATUS = {"wrong_code": 400, "expired": 410, "used": 409, "throttled": 429}
+_STATUS = {"wrong_code": 400, "expired": 410, "used": 409, "throttled": 429, "unconfirmed": 400}
 
 
 def _pairings(request: Request) -> Pairings:
@@ -54,6 +59,7 @@ async def _page(
     user = person.user_id
     mine = await central.read(lambda db: rows.tokens(db, user))
     context.setdefault("code", "")
+    context.setdefault("here", _address(request))  # the approver's browser, as central sees it
     response = pages.render(
         request,
         "connect.html",
@@ -73,11 +79,10 @@ async def connect_page(
     central: CentralDep,
     pages: PagesDep,
     person: PersonDep,
-    code: Annotated[str, Query(max_length=40)] = "",
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """The form; ``?code=`` fills it in (the desk's ``verification_uri_complete``)."""
-    return await _page(request, central, pages, person, code=code, done=done)
+    """The form, always empty: the code is typed from the desk's screen."""
+    return await _page(request, central, pages, person, done=done)
 
 
 def _refused(looked: NotFound) -> dict[str, Any]:
@@ -103,19 +108,34 @@ async def _decide(
     person: PersonDep,
     code: str,
     approve: bool,
+    confirmed: bool = False,
 ) -> Response:
-    decided = await _pairings(request).decide(code, person, approve, _address(request))
+    pairings = _pairings(request)
+    decided = await pairings.decide(code, person, approve, _address(request), confirmed)
     if isinstance(decided, NotFound):
         status = _STATUS.get(decided.reason, 400)
+        if decided.reason == "unconfirmed":
+            again = await pairings.look_up(code, person, _address(request))
+            if not isinstance(again, NotFound):
+                return await _page(
+                    request, central, pages, person, status,
+                    code=shown(again.code), found=again, problem=decided.reason,
+                )  # fmt: skip
         return await _page(request, central, pages, person, status, code=code, **_refused(decided))
     return back_to("/connect", done="approved" if approve else "denied")
 
 
 @router.post("/connect/approve", dependencies=[needs(Action.SCREEN)])
 async def approve(
-    request: Request, central: CentralDep, pages: PagesDep, person: PersonDep, code: CODE_FIELD
+    request: Request,
+    central: CentralDep,
+    pages: PagesDep,
+    person: PersonDep,
+    code: CODE_FIELD,
+    confirm_elsewhere: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    return await _decide(request, central, pages, person, code, True)
+    confirmed = confirm_elsewhere == "yes"
+    return await _decide(request, central, pages, person, code, True, confirmed)
 
 
 @router.post("/connect/deny", dependencies=[needs(Action.SCREEN)])

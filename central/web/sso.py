@@ -7,7 +7,9 @@ and starting a flow in someone's browser gains an attacker nothing: the browser 
 it must hold the sealed cookie this route sets). The callback always deletes that cookie, so
 a flow is used once. A refusal is a page that says why, in the reader's language, with the
 status that fits: 403 for a person Trygg will not let in, 400 for a flow that is lost or
-forged, 502 when the provider cannot be reached or its answer does not validate.
+forged, 502 when the provider cannot be reached or its answer does not validate, 429 (with
+``Retry-After``) when one address has made too many requests (``SignOn.throttled``), before
+any work: no flow made, no call to the provider.
 """
 
 from __future__ import annotations
@@ -22,14 +24,22 @@ from central.auth.oidc import SignInFailed
 from central.auth.routes import needs
 from central.auth.rules import Action
 from central.auth.service import SESSION_COOKIE
-from central.auth.sso import FLOW_LOST, PROVIDER_ERROR, STATE_MISMATCH, SignedIn, SignOn
+from central.auth.sso import (
+    FLOW_LOST,
+    FLOW_USED,
+    PROVIDER_ERROR,
+    STATE_MISMATCH,
+    THROTTLED,
+    SignedIn,
+    SignOn,
+)
 from central.core.signon import Reason
 from central.web.deps import AuthDep, PagesDep, safe_next
 
 router = APIRouter(include_in_schema=False)
 
 _PERSON = {r.value for r in Reason}
-_FLOW = {FLOW_LOST, STATE_MISMATCH, PROVIDER_ERROR}
+_FLOW = {FLOW_LOST, STATE_MISMATCH, FLOW_USED, PROVIDER_ERROR}
 
 
 def _sign_on(request: Request) -> SignOn:
@@ -49,6 +59,17 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
+def _held_back(request: Request, pages: PagesDep, sign_on: SignOn) -> Response | None:
+    """The 429 page if this address has made too many sign-on requests, else None."""
+    wait = sign_on.throttled(_address(request))
+    if not wait:
+        return None
+    minutes = max(1, -(-wait // 60))
+    response = pages.render(request, "sso_refused.html", 429, reason=THROTTLED, minutes=minutes)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @router.get("/sso/login", dependencies=[needs(Action.PUBLIC)])
 async def sso_login(
     request: Request,
@@ -57,6 +78,9 @@ async def sso_login(
     next: Annotated[str, Query(max_length=500)] = "/",
 ) -> Response:
     sign_on = _sign_on(request)
+    held = _held_back(request, pages, sign_on)
+    if held is not None:
+        return held
     redirect_uri = sign_on.settings.redirect_uri  # configured: never from the Host header
     try:
         url, sealed = await sign_on.start(redirect_uri, safe_next(next))
@@ -77,6 +101,9 @@ async def sso_login(
 @router.get("/sso/callback", dependencies=[needs(Action.PUBLIC)])
 async def sso_callback(request: Request, pages: PagesDep, auth: AuthDep) -> Response:
     sign_on = _sign_on(request)
+    held = _held_back(request, pages, sign_on)
+    if held is not None:
+        return held  # the flow's cookie is kept: the person may try again in a while
     answer = {k: v[:2000] for k, v in request.query_params.items() if k in _ANSWER_KEYS}
     outcome = await sign_on.finish(request.cookies.get(COOKIE), answer, _address(request))
     if isinstance(outcome, SignedIn):

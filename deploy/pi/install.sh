@@ -8,14 +8,19 @@
 #   1. checks this machine (root, Python >= 3.11, 64-bit Pi or not) and picks how lgpio comes in
 #   2. OS packages it lacks (python3-venv; python3-lgpio with --lgpio debian)
 #   3. the system user `trygg`, in groups gpio (/dev/gpiochip*) and dialout (serial ports)
-#   4. /etc/trygg (root:trygg 0750) and /var/lib/trygg (the outbox; trygg:gpio 0750)
+#   4. /etc/trygg (root:trygg 0750) and /var/lib/trygg (the outbox; trygg:trygg 0750, as the
+#      unit's StateDirectory= makes it at every start)
 #   5. a venv in /opt/trygg: the hash-locked requirements/deploy-edge.lock, lgpio from
 #      deploy/pi/lgpio.lock (hash-pinned wheel) on aarch64, then trygg itself (--no-deps)
 #   6. /etc/trygg/edge.toml from edge/sample-edge.toml with this device's id, room, broker and
-#      secret (flags or prompts), checked with `trygg-edge validate-config`; an existing one is kept
+#      secret (flags or prompts), checked with `trygg-edge validate-config`; an existing one is kept.
+#      /etc/trygg/edge.env, if there is one, is handed to every check on stdin and read as
+#      systemd reads the unit's EnvironmentFile= (`--env-file -`: no shell, so a `$` stays a `$`)
 #   7. deploy/systemd/trygg-edge.service, plus a drop-in naming the pin factory (lgpio) and a
 #      writable working directory (lgpio makes its notification pipes there)
-#   8. stops a running agent (it holds the pins, the serial port and the broker session)
+#   8. stops a running agent (it holds the pins, the serial port and the broker session); it is
+#      started again however the script ends (a failed check, an error, Ctrl-C): the room never
+#      loses its button because of this script
 #   9. `trygg-edge doctor` as user trygg: pins, serial port, broker, clock, outbox. If any check
 #      fails, it stops here with the doctor's lines and enables nothing
 #  10. enables and starts trygg-edge
@@ -107,6 +112,16 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
+# A dry run may show another machine's plan (tests/edge/test_doctor_install.py): an env file,
+# an agent already running, a doctor that fails. Honoured only with --dry-run.
+PRETEND_AGENT=""
+PRETEND_DOCTOR=""
+if [[ $DRY_RUN -eq 1 ]]; then
+    ENV_FILE=${TRYGG_INSTALL_ENV_FILE:-$ENV_FILE}
+    PRETEND_AGENT=${TRYGG_INSTALL_AGENT:-}
+    PRETEND_DOCTOR=${TRYGG_INSTALL_DOCTOR:-}
+fi
+
 STEP=0
 step() {
     STEP=$((STEP + 1))
@@ -141,6 +156,29 @@ run() {
     fi
 }
 
+# The service's environment file, for the checks that read the settings as the service does:
+# handed over on stdin (root may be the only one who can read it) and read by trygg-edge by
+# systemd's rules (`--env-file -`), never sourced by this shell, whose rules differ.
+ENV_ARGS=()
+ENV_FROM=/dev/null
+use_env_file() {
+    if [[ -e $ENV_FILE ]]; then
+        [[ $DRY_RUN -eq 1 || -r $ENV_FILE ]] || die "cannot read $ENV_FILE"
+        ENV_ARGS=(--env-file -)
+        ENV_FROM=$ENV_FILE
+        note "with the environment of $ENV_FILE (on stdin), read as systemd reads it"
+    fi
+}
+
+# As run, with the environment file (if any) on stdin.
+run_with_env() {
+    show "$@"
+    [[ $ENV_FROM == /dev/null ]] || note "  < $ENV_FROM"
+    if [[ $DRY_RUN -eq 0 ]]; then
+        "$@" <"$ENV_FROM"
+    fi
+}
+
 is_tty() {
     [[ -t 0 ]]
 }
@@ -154,6 +192,27 @@ ask() { # ask VAR "question": only on a terminal, only for what no flag gave
 
 systemd_running() {
     [[ -d /run/systemd/system ]]
+}
+
+agent_active() {
+    if [[ -n $PRETEND_AGENT ]]; then
+        [[ $PRETEND_AGENT == active ]]
+    else
+        systemd_running && systemctl is-active --quiet "$UNIT"
+    fi
+}
+
+AGENT_STARTED=0 # step 10 sets it once it has started the agent
+# shellcheck disable=SC2317 # reached through the EXIT trap that step 8 sets
+start_agent_again() {
+    local status=$?
+    trap - EXIT
+    if [[ $AGENT_STARTED -eq 0 ]] && { [[ $DRY_RUN -eq 1 ]] || ! agent_active; }; then
+        printf '==> %s was running before this script: starting it again\n' "$UNIT"
+        run systemctl start "$UNIT" ||
+            printf 'install.sh: %s did not start: see systemctl status %s\n' "$UNIT" "$UNIT" >&2
+    fi
+    exit "$status"
 }
 
 # -- what the operator asked for -------------------------------------------------------------------
@@ -260,7 +319,9 @@ run usermod --append --groups gpio,dialout "$USER_NAME"
 
 step "Directories $ETC and $STATE"
 run install -d -m 0750 -o root -g "$USER_NAME" "$ETC"
-run install -d -m 0750 -o "$USER_NAME" -g gpio "$STATE"
+# trygg:trygg, as the unit's StateDirectory= makes it again at every start (the agent reaches
+# GPIO through its supplementary group gpio, not through this directory).
+run install -d -m 0750 -o "$USER_NAME" -g "$USER_NAME" "$STATE"
 
 # -- 5. the Python environment ----------------------------------------------------------------------
 
@@ -378,14 +439,9 @@ PY
         note "written"
     fi
 fi
-if [[ -r $ENV_FILE && $DRY_RUN -eq 0 ]]; then
-    set -a
-    # shellcheck disable=SC1090 # the operator's secrets, as the unit's EnvironmentFile has them
-    . "$ENV_FILE"
-    set +a
-    note "with the environment of $ENV_FILE, as the service"
-fi
-run runuser -u "$USER_NAME" -- "$PREFIX/bin/trygg-edge" validate-config "$CONFIG"
+use_env_file
+run_with_env runuser -u "$USER_NAME" -- "$PREFIX/bin/trygg-edge" validate-config \
+    "${ENV_ARGS[@]}" "$CONFIG"
 
 # -- 7. the systemd unit ------------------------------------------------------------------------------
 
@@ -414,8 +470,16 @@ fi
 # -- 8. stop a running agent ------------------------------------------------------------------------
 
 step "Stop a running agent while the doctor checks"
-if systemd_running && systemctl is-active --quiet "$UNIT"; then
+# However the script ends from here (a failed check, an error, Ctrl-C), an agent that was
+# running is running again (start_agent_again): a brief broker outage during the doctor must
+# not leave the room without its button.
+if agent_active; then
+    trap start_agent_again EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
     run systemctl stop "$UNIT"
+    note "it is started again however this script ends"
 else
     note "$UNIT is not running"
 fi
@@ -425,14 +489,20 @@ fi
 step "trygg-edge doctor (as $USER_NAME, as the service will run)"
 DOCTOR=(runuser -u "$USER_NAME" -- env "GPIOZERO_PIN_FACTORY=$PIN_FACTORY"
     "$PREFIX/bin/trygg-edge" doctor --config "$CONFIG" --expect-pins "$PIN_FACTORY")
+DOCTOR+=("${ENV_ARGS[@]}")
 show cd "$STATE"
 show "${DOCTOR[@]}"
+[[ $ENV_FROM == /dev/null ]] || note "  < $ENV_FROM"
+DOCTOR_OK=1
 if [[ $DRY_RUN -eq 0 ]]; then
-    if ! (cd "$STATE" && "${DOCTOR[@]}"); then
-        printf '\nThe doctor found problems (the lines marked ✗ above). Nothing was enabled:\n' >&2
-        printf 'fix them and run this script again.\n' >&2
-        exit 1
-    fi
+    (cd "$STATE" && "${DOCTOR[@]}" <"$ENV_FROM") || DOCTOR_OK=0
+elif [[ $PRETEND_DOCTOR == fail ]]; then
+    DOCTOR_OK=0
+fi
+if [[ $DOCTOR_OK -eq 0 ]]; then
+    printf '\nThe doctor found problems (the lines marked ✗ above). Nothing was enabled:\n' >&2
+    printf 'fix them and run this script again.\n' >&2
+    exit 1
 fi
 
 # -- 10. enable and start ---------------------------------------------------------------------------
@@ -446,6 +516,7 @@ else
 fi
 if systemd_running || [[ $DRY_RUN -eq 1 ]]; then
     run "${ENABLE[@]}"
+    AGENT_STARTED=$START
 else
     note "systemd is not running here: enable it on the Pi with: ${ENABLE[*]}"
 fi

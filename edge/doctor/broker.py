@@ -4,10 +4,14 @@ login, a certificate from another CA and an unreachable port are told apart.
 Each stage is its own small connection: DNS (``getaddrinfo``), TCP (``create_connection``), TLS
 (``ssl`` with the office CA, the broker's name checked, the device's certificate if it has one)
 and an MQTT 5 CONNECT with the device's credentials (aiomqtt, as the agent's link). The login
-uses its own client id, has no will, subscribes to nothing, publishes nothing and disconnects
-cleanly: the broker, central and the retained status see nothing change. It is not tried while
-the agent runs (the broker binds client ids to usernames, so a second login of the same account
-would take over the agent's session).
+has no will, subscribes to nothing, publishes nothing and disconnects cleanly. It asks for a
+client id of its own (``trygg-doctor-<device>``), but the broker as shipped replaces every
+client id with the username (``use_username_as_clientid``, deploy/mosquitto/trygg.conf): the
+doctor's login is then the device's client itself, and made while the agent is connected it
+would throw the agent off and fire its will ("offline"; tests/edge/test_doctor.py shows it on
+a real Mosquitto). So it is not tried while the agent runs (``agent``: found by its open
+outbox, edge.doctor.procs); with the agent stopped, the broker, central and the retained status
+see nothing change (the agent's session is a clean one: nothing of it is lost).
 """
 
 from __future__ import annotations
@@ -170,6 +174,7 @@ async def _login(facts: BrokerFacts, settings: EdgeSettings) -> BrokerFacts:
         m.port,
         username=settings.mqtt_username,
         password=m.password.get_secret_value() if m.password else None,
+        # Its own id where a broker keeps ids; the shipped broker makes it the username.
         identifier=f"trygg-doctor-{settings.device}",
         protocol=aiomqtt.ProtocolVersion.V5,
         tls_params=(

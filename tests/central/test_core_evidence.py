@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from central.core.evidence import (
-    Alarms,
     AlarmRow,
+    Alarms,
     Desk,
     DrillRow,
     Drills,
@@ -25,8 +25,8 @@ from central.core.evidence import (
     Reports,
     Routines,
     RunRow,
-    Share,
     SelfTesting,
+    Share,
     Times,
     evidence,
     median,
@@ -199,9 +199,7 @@ def test_response_times_keep_fractions_of_a_second() -> None:
         AlarmRow("a", "acute", "button", s(0), coming=(s(2.25),)),
         AlarmRow("b", "acute", "button", s(0), coming=(s(3.5),)),
     ]
-    assert evidence("oslo", YEAR, at(12, 31), alarms=rows).alarms.response == Times(
-        2, 2.875, 3.5
-    )
+    assert evidence("oslo", YEAR, at(12, 31), alarms=rows).alarms.response == Times(2, 2.875, 3.5)
 
 
 def test_meetings_with_standby() -> None:

@@ -41,11 +41,13 @@ ACCOUNT = "4321"
 USERS = {
     "kari": "Kari Nordmann",
     "ola": "Ola Hansen",
-    "drift": "Prometheus",  # the scraper's account: facility manager of every site
+    "prom": "Prometheus",  # the scraper's account: role scraper, every site
+    "drift": "Dag Drift",  # facility manager of every site (runs a self-test below)
     "emma": "Emma Ansatt",
     "frida": "Frida Forvalter",  # facility manager of Oslo only
 }
 ROLES: dict[str, tuple[str, ...]] = {
+    "prom": ("scraper",),
     "drift": ("facility_manager",),
     "emma": ("employee",),
     "frida": ("facility_manager",),
@@ -147,7 +149,7 @@ def get(central: Central, user: str | None, **kwargs: Any) -> httpx.Response:
 
 
 def scrape(central: Central) -> Scrape:
-    answer = get(central, "drift")
+    answer = get(central, "prom")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     return Scrape(answer.text)
@@ -349,7 +351,7 @@ def test_only_an_account_that_may_read_metrics_of_every_site_gets_them(
     assert anonymous.headers["www-authenticate"] == "Bearer"
     assert anonymous.json() == {"detail": "please log in"}
     # A token in the URL is never read: still anonymous.
-    assert get(central, None, params={"token": central.tokens["drift"]}).status_code == 401
+    assert get(central, None, params={"token": central.tokens["prom"]}).status_code == 401
     for user in ("emma", "kari"):  # an employee, a responder: their roles may not
         refused = get(central, user)
         assert refused.status_code == 403, user
@@ -359,13 +361,17 @@ def test_only_an_account_that_may_read_metrics_of_every_site_gets_them(
     assert one_site.status_code == 403
     assert "every site" in one_site.json()["detail"]
     assert "trygg_" not in one_site.text
-    assert get(central, "drift").status_code == 200
+    assert get(central, "drift").status_code == 200  # a facility manager of every site
+    assert get(central, "prom").status_code == 200
 
 
-def test_the_scraper_account_of_the_operations_page_scrapes(central: Central) -> None:
-    """docs/operations.md's commands: an account of its own, a token from ``user token``."""
+def test_the_scraper_account_of_the_operations_page_scrapes_and_does_nothing_else(
+    central: Central,
+) -> None:
+    """docs/operations.md's commands: an account of its own with the role ``scraper``, a token
+    from ``user token``; the token reads /metrics and may do nothing else."""
     config = ("--config", str(central.config))
-    add = ("user", "add", "prometheus", "--name", "Prometheus", "--roles", "facility_manager")
+    add = ("user", "add", "prometheus", "--name", "Prometheus", "--roles", "scraper")
     subprocess.run(
         [script("trygg-central"), *add, "--sites", "*", "--password-stdin", *config],
         input=secrets.token_urlsafe(32) + "\n",
@@ -380,11 +386,16 @@ def test_the_scraper_account_of_the_operations_page_scrapes(central: Central) ->
         capture_output=True,
     )
     token = made.stdout.strip()
-    answer = httpx.get(
-        f"{central.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+    bearer = {"Authorization": f"Bearer {token}"}
+    answer = httpx.get(f"{central.url}/metrics", headers=bearer, timeout=10)
     assert answer.status_code == 200, answer.text
     assert Scrape(answer.text)("trygg_mqtt_connected") == 1
+    # Whoever gets hold of the token can neither start a test round nor read the alarms.
+    round_ = httpx.post(
+        f"{central.url}/api/test-rounds", headers=bearer, json={"site": SITE}, timeout=10
+    )
+    assert round_.status_code == 403, round_.text
+    assert httpx.get(f"{central.url}/api/alarms", headers=bearer, timeout=10).status_code == 403
 
 
 def test_the_grafana_dashboard_asks_only_for_what_central_exposes(central: Central) -> None:

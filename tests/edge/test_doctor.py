@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
 import trustme
 from gpiozero import LED
 from gpiozero.pins.mock import MockFactory
 
+from configfile import load_settings
+from edge.config import EdgeSettings
 from edge.core.doctor import Status, Verdict
 from edge.doctor import Options, diagnose
+from edge.doctor.broker import probe_broker
 from firmware_sim.board import Board
 from firmware_sim.broker import free_port, wait_for_port
 from firmware_sim.pins import HELD_ENV, SimFactory
@@ -509,3 +513,44 @@ async def test_a_peer_an_hour_ahead_fails_the_clock(
     assert off.status is Status.FAIL
     assert f"s behind {peer.address} (limit 2 s" in off.says
     assert 3599.0 < off.facts["offset_s"] < 3601.0
+
+
+# -- why the doctor never logs in beside a running agent -----------------------------------------
+
+
+async def test_the_doctors_login_takes_the_devices_client_id_and_would_throw_the_agent_off(
+    mqtt: Broker, tmp_path: Path
+) -> None:
+    """The broker as shipped (use_username_as_clientid) replaces the doctor's own client id
+    with the device's username: the doctor's login *is* the agent's client. Were it made while
+    the agent is connected, the agent would be thrown off and its will would say "offline".
+    That is why the doctor looks for a running agent first and then does not log in (see
+    test_the_agents_outbox_held_open_means_pins_serial_and_login_are_left_alone, and
+    test_doctor_cli.py's real agent)."""
+    settings = load_settings(EdgeSettings, write_config(tmp_path, mqtt))
+    status = f"trygg/v1/{SITE}/{DEVICE}/status"
+    async with Observer(mqtt, "doctor-takeover-watch") as observer:
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            mqtt.port,
+            username=DEVICE,
+            password=PASSWORD,
+            identifier="the-agent",  # also replaced by "rom-101"
+            protocol=aiomqtt.ProtocolVersion.V5,
+            will=aiomqtt.Will(status, b"the agent's will", qos=1),
+        ) as agent:
+            await agent.subscribe(f"trygg/v1/{SITE}/{DEVICE}/ack")
+            facts = await probe_broker(settings, ())  # as if no agent had been found
+            assert facts.login_done
+            with pytest.raises(aiomqtt.MqttError, match="Disconnected"):
+                await asyncio.wait_for(_until_disconnected(agent), 10)
+        await observer.wait_for(
+            lambda: any(s.payload == b"the agent's will" for s in observer.seen),
+            what="the agent's will",
+        )
+
+
+async def _until_disconnected(client: aiomqtt.Client) -> None:
+    """Reads the client's messages until the broker ends its connection (aiomqtt raises)."""
+    async for _message in client.messages:
+        pass

@@ -41,9 +41,15 @@ PIP = "/opt/trygg/bin/pip install --quiet --disable-pip-version-check"
 
 
 def install(
-    *args: str, machine: str | None = None, password_file: Path | None = None
+    *args: str,
+    machine: str | None = None,
+    password_file: Path | None = None,
+    pretend: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+    """A dry run; ``pretend``: the dry run's TRYGG_INSTALL_* stand-ins (an agent running, a
+    doctor that fails, an environment file), which the script honours only in a dry run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRYGG_INSTALL_")}
+    env |= pretend or {}
     if machine:
         env["TRYGG_INSTALL_MACHINE"] = machine
     flags = ["--password-file", str(password_file)] if password_file else []
@@ -89,7 +95,8 @@ def test_a_dry_run_prints_every_step_in_order_and_changes_nothing(password_file:
     done = commands(result.stdout)
     assert "usermod --append --groups gpio,dialout trygg" in done
     assert "install -d -m 0750 -o root -g trygg /etc/trygg" in done
-    assert "install -d -m 0750 -o trygg -g gpio /var/lib/trygg" in done
+    # trygg:trygg, as the unit's StateDirectory= makes it at every start anyway
+    assert "install -d -m 0750 -o trygg -g trygg /var/lib/trygg" in done
     assert f"{PIP} --require-hashes -r {REPO}/requirements/deploy-edge.lock" in done
     assert f"{PIP} --no-deps --no-build-isolation {REPO}" in done
     assert "write /etc/trygg/edge.toml (0640 root:trygg) from edge/sample-edge.toml" in done
@@ -244,3 +251,82 @@ def test_the_written_config_validates_with_a_client_certificate(tmp_path: Path) 
     text = config.read_text(encoding="utf-8")
     assert "\npassword" not in text
     assert f'tls_cert = "{tmp_path}/rom-101.pem"' in text
+
+
+# -- a running agent: stopped for the doctor, and running again however the script ends -------
+
+
+DOCTOR = "runuser -u trygg -- env GPIOZERO_PIN_FACTORY=lgpio /opt/trygg/bin/trygg-edge doctor"
+
+
+def test_an_agent_that_was_not_running_is_neither_stopped_nor_started(
+    password_file: Path,
+) -> None:
+    result = install(*BASIC, password_file=password_file, pretend={"TRYGG_INSTALL_AGENT": "no"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    done = commands(result.stdout)
+    assert "trygg-edge is not running" in result.stdout
+    assert not any(c.startswith(("systemctl stop", "systemctl start")) for c in done)
+
+
+def test_a_running_agent_is_started_again_when_the_doctor_fails(password_file: Path) -> None:
+    """A brief broker outage while the doctor checks: nothing is enabled, and the agent that
+    was working is running again, so the room keeps its button."""
+    result = install(
+        *BASIC,
+        password_file=password_file,
+        pretend={"TRYGG_INSTALL_AGENT": "active", "TRYGG_INSTALL_DOCTOR": "fail"},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "The doctor found problems" in result.stderr
+    done = commands(result.stdout)
+    stop = done.index("systemctl stop trygg-edge")
+    doctor = next(i for i, c in enumerate(done) if c.startswith(DOCTOR))
+    assert stop < doctor
+    assert done[-1] == "systemctl start trygg-edge"  # the last thing it does
+    assert "trygg-edge was running before this script: starting it again" in result.stdout
+    assert not any(c.startswith("systemctl enable") for c in done)
+
+
+def test_a_running_agent_is_started_by_the_enable_or_again_with_no_start(
+    password_file: Path,
+) -> None:
+    running = {"TRYGG_INSTALL_AGENT": "active"}
+    started = install(*BASIC, password_file=password_file, pretend=running)
+    assert started.returncode == 0, started.stdout + started.stderr
+    done = commands(started.stdout)
+    assert done.index("systemctl stop trygg-edge") < done.index("systemctl enable --now trygg-edge")
+    assert "systemctl start trygg-edge" not in done  # enable --now started it: once is enough
+
+    kept = install(*BASIC, "--no-start", password_file=password_file, pretend=running)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    done = commands(kept.stdout)
+    # --no-start leaves a new agent stopped, but not one that was working before the script.
+    assert done[-2:] == ["systemctl enable trygg-edge", "systemctl start trygg-edge"]
+
+
+# -- the service's environment file: read as systemd reads it, never sourced by the shell ------
+
+
+def test_the_environment_file_goes_on_stdin_to_trygg_edge_never_through_the_shell(
+    password_file: Path, tmp_path: Path
+) -> None:
+    env_file = tmp_path / "edge.env"
+    env_file.write_text("TRYGG_EDGE_MQTT__PASSWORD=pa$word-from-the-env-file\n")
+    result = install(
+        *BASIC, password_file=password_file, pretend={"TRYGG_INSTALL_ENV_FILE": str(env_file)}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    done = commands(result.stdout)
+    validate = (
+        "runuser -u trygg -- /opt/trygg/bin/trygg-edge validate-config --env-file - "
+        "/etc/trygg/edge.toml"
+    )
+    assert validate in done
+    doctor = next(c for c in done if c.startswith(DOCTOR))
+    assert doctor.endswith("--expect-pins lgpio --env-file -")
+    assert result.stdout.count(f"< {env_file}") == 2  # each gets the file on stdin
+    assert "pa$word" not in result.stdout + result.stderr  # the secret never shows
+    # The shell never reads it: no `set -a; . edge.env` left in the script.
+    script = SCRIPT.read_text(encoding="utf-8")
+    assert not re.search(r'^\s*(\.|source)\s+"?\$ENV_FILE', script, re.M)

@@ -7,12 +7,16 @@ client id and secret, and a user's claims are set over its HTTP API (``PUT /user
 while it runs, so a test can move a person between groups between two sign-ins. Claims it is
 given go into the ID token as they are — including ``aud``, ``nonce`` or ``iss`` — which is
 how the tests make a provider issue a token for another audience or with another nonce.
+The provider's WSGI app is wrapped to count the requests its token endpoint gets
+(``Provider.token_requests``): what central sent the provider with its client secret, counted
+where it arrives, not taken from central's word.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +59,33 @@ def sso_section(issuer: str, **changes: Any) -> dict[str, Any]:
     return section
 
 
+TOKEN_PATH = "/oauth2/token"
+
+
+class _Tally:
+    """Counts the POSTs to the token endpoint (the provider serves from several threads)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == TOKEN_PATH:
+            with self._lock:
+                self.count += 1
+        return self.app(environ, start)
+
+
 @dataclass
 class Provider:
     url: str  # also the issuer: http://localhost:<port>
+    tally: _Tally | None = None
+
+    def token_requests(self) -> int:
+        """How many requests the provider's token endpoint has had so far."""
+        assert self.tally is not None, "this provider does not count"
+        return self.tally.count
 
     def set_user(self, sub: str, **claims: Any) -> None:
         """Create or change the person ``sub`` (their next token carries these claims)."""
@@ -69,7 +97,9 @@ class Provider:
 def provider() -> Iterator[Provider]:
     """The provider on a free port of this machine; nonces required, as central sends one."""
     with run_server_in_thread(port=0, require_nonce=True) as server:
-        yield Provider(f"http://localhost:{server.server_port}")
+        tally = _Tally(server.app)
+        server.app = tally  # werkzeug reads server.app at each request
+        yield Provider(f"http://localhost:{server.server_port}", tally)
 
 
 async def to_callback(client: httpx.AsyncClient, central: str, sub: str, next_path: str) -> str:

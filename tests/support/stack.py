@@ -1,5 +1,7 @@
 """Real processes for end-to-end tests: central and headless desks, started by their console
 scripts exactly as an operator would, plus an in-process edge agent on gpiozero mock pins.
+A console page needs a session (a token is no login): the people who open pages get accounts
+with a password by the admin's own commands and sign in through the login form.
 
 Everything waits by bounded polling; nothing here measures time.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -16,6 +19,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from tests.support.net import free_port
 
 BIN = Path(sys.executable).parent
 SITE = "oslo-sentrum"
+PASSWORD = "Rett-hest-batteri-stift-42"  # every account's of Central.add_logins
 
 
 def kill_process(proc: subprocess.Popen[Any] | None) -> None:
@@ -182,6 +187,116 @@ class Central:
         )
         reply.raise_for_status()
         return list(reply.json()["alarms"])
+
+    def add_logins(self, *logins: Login) -> None:
+        """Make each a local account with ``PASSWORD``, by the admin's commands (``trygg-central
+        user add --password-stdin``; ``user token`` for a ``desk_token``, kept in ``tokens``).
+        Config users have no password, and a token is no login: whoever opens a console page
+        needs one of these (then :meth:`log_in`). The first is made alone (it may make the
+        database), the rest at once (each waits out the others' lock)."""
+        for batch in (logins[:1], logins[1:]):
+            self._admin(
+                [
+                    [
+                        *("user", "add", login.user, "--name", login.name),
+                        *("--roles", ",".join(login.roles)),
+                        *("--sites", ",".join(login.sites) or "*", "--password-stdin"),
+                    ]
+                    for login in batch
+                ],
+                PASSWORD + "\n",
+            )
+        desks = [login.user for login in logins if login.desk_token]
+        made = self._admin([["user", "token", user, "--label", "desk"] for user in desks], "")
+        for user, out in zip(desks, made, strict=True):
+            self.tokens[user] = out.strip().splitlines()[-1]
+
+    def _admin(self, commands: list[list[str]], stdin: str) -> list[str]:
+        """Run ``trygg-central`` admin commands side by side; their outputs, or why not."""
+        running = [
+            subprocess.Popen(
+                [script("trygg-central"), *argv, "--config", str(self.config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for argv in commands
+        ]
+        outputs = []
+        for argv, proc in zip(commands, running, strict=True):
+            try:
+                out, err = proc.communicate(stdin, timeout=60)
+            except subprocess.TimeoutExpired:
+                for each in running:
+                    kill_process(each)
+                raise
+            if proc.returncode != 0:
+                raise RuntimeError(f"trygg-central {' '.join(argv)} failed: {err.strip()}")
+            outputs.append(out)
+        return outputs
+
+    def log_in(self, user: str, password: str = PASSWORD) -> Session:
+        """``user`` signed in through the login form, as a browser does (an account of
+        :meth:`add_logins`)."""
+        with httpx.Client(base_url=self.url, timeout=10) as browser:
+            form = browser.get("/login")
+            answer = browser.post(
+                "/login", data={"user": user, "password": password, "csrf": _csrf_in(form.text)}
+            )
+            if answer.status_code != 303:
+                raise AssertionError(f"{user} could not log in: {answer.status_code}")
+            page = browser.get("/", follow_redirects=True)  # their start page, with its form
+            return Session(self.url, dict(browser.cookies.items()), _csrf_in(page.text))
+
+
+@dataclass(frozen=True)
+class Login:
+    """An account to make with a password (:meth:`Central.add_logins`); ``sites`` empty: every
+    site; ``desk_token``: and a desk token, for a desk of theirs."""
+
+    user: str
+    name: str
+    roles: tuple[str, ...]
+    sites: tuple[str, ...] = ()
+    desk_token: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: its cookies and its session's CSRF token, sent on every request
+    as the console's own scripts send it (``X-CSRF-Token``), so a form post needs no page
+    first. Make as many clients of it as needed."""
+
+    url: str
+    cookies: dict[str, str]
+    csrf: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """For a socket the browser opens (``/board/feed``): its cookies."""
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(**self._options())
+
+    def async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._options())
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.url,
+            "cookies": self.cookies,
+            "headers": {"X-CSRF-Token": self.csrf},
+            "timeout": 10,
+        }
+
+
+def _csrf_in(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    if not found:
+        raise AssertionError(f"no CSRF token in the page: {html[:300]}")
+    return found.group(1)
 
 
 class Desk:

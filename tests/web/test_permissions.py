@@ -24,6 +24,7 @@ from central.auth.routes import endpoints, needs
 from central.auth.rules import RULES, SOCKET_COMMANDS, WS, Action, allowed, socket_refusal
 from central.config import CentralSettings
 from central.core import Person, Role
+from central.core.model import PEOPLE
 from protocol.screen import CommandKind
 from tests.central.helpers import alarm_message, mqtt_tester, publish, serve, until
 from tests.support import oidc
@@ -158,7 +159,7 @@ def test_the_phone_endpoints_are_for_every_employee_and_its_login_for_anyone() -
         ("/api/mobile/visits/{visit_id}/checkout", "POST"): Action.RAISE_ALARM,
         ("/api/mobile/visits/{visit_id}/position", "POST"): Action.RAISE_ALARM,
     }
-    assert RULES[Action.RAISE_ALARM] == frozenset(Role)
+    assert RULES[Action.RAISE_ALARM] == PEOPLE  # every person; not the scraper's account
 
 
 async def _undeclared() -> dict[str, str]:
@@ -237,9 +238,9 @@ async def test_every_endpoint_for_every_role(broker: Broker, tmp_path: Path) -> 
 def test_the_rules_follow_the_standard(role: Role) -> None:
     """Spot checks of what the roles mean (STANDARD 2.4, 3.6)."""
     person = Person("p", "P", "", frozenset({"*"}), frozenset({role}))
-    assert allowed(person, Action.READ_ROUTINES)  # every employee
+    assert allowed(person, Action.READ_ROUTINES) == (role in PEOPLE)  # every employee
     assert allowed(person, Action.MANAGE_ACCOUNTS) == (role is Role.ADMIN)
-    assert allowed(person, Action.READ_ALARMS) == (role is not Role.EMPLOYEE)
+    assert allowed(person, Action.READ_ALARMS) == (role not in (Role.EMPLOYEE, Role.SCRAPER))
     assert allowed(person, Action.RUN_TESTS) == (role in (Role.FACILITY_MANAGER, Role.ADMIN))
 
 
@@ -301,7 +302,9 @@ async def test_every_socket_message_kind_for_every_role(broker: Broker, tmp_path
         await until(lambda: central.book.get(message.alarm_id) is not None, what="the alarm")
         alarm = str(message.alarm_id)
         # Refusals first, while the alarm is open; then the roles that may, which resolve it.
-        order = sorted(Role, key=lambda r: allowed(_person(r), Action.ANSWER_ALARMS))
+        # People's roles: the scraper's account has no desk (its socket is refused, above).
+        people = [r for r in Role if r in PEOPLE]
+        order = sorted(people, key=lambda r: allowed(_person(r), Action.ANSWER_ALARMS))
         for kind in SOCKET_COMMANDS:
             for role in order:
                 target = {"raise": str(uuid4()), "announce": "oslo-sentrum"}.get(kind, alarm)
@@ -339,8 +342,8 @@ def test_only_those_who_answer_alarms_may_answer_over_the_socket(role: Role) -> 
     answers = role in (Role.RESPONDER, Role.LEADER, Role.ADMIN)
     for kind in ("coming", "cant_come", "resolve"):
         assert (socket_refusal(person, kind) is None) == answers
-    for kind in ("raise", "delivered", "shown"):
-        assert socket_refusal(person, kind) is None  # every employee's desk
+    for kind in ("raise", "delivered", "shown"):  # every employee's desk; no machine's
+        assert (socket_refusal(person, kind) is None) == (role in PEOPLE)
     assert allowed(person, Action.READ_AUDIT) == (role in (Role.ADMIN, Role.SAFETY_REP))
 
 
@@ -364,7 +367,7 @@ def test_the_meeting_endpoints_and_who_may_use_them() -> None:
     }
     for role in Role:
         person = _person(role)
-        assert allowed(person, Action.REGISTER_MEETING)
+        assert allowed(person, Action.REGISTER_MEETING) == (role in PEOPLE)
         stands_by = role in (Role.RESPONDER, Role.LEADER, Role.ADMIN)
         assert allowed(person, Action.ANSWER_STANDBY) == stands_by
         assert (socket_refusal(person, "standby_answer") is None) == stands_by
@@ -373,14 +376,23 @@ def test_the_meeting_endpoints_and_who_may_use_them() -> None:
 
 
 def test_metrics_are_for_those_who_run_the_system() -> None:
-    """/metrics (central.metrics): its own action, for facility managers and admins (a
-    scraper's account is a facility manager of every site); the matrix above checks it live."""
+    """/metrics (central.metrics): its own action, for facility managers, admins and the
+    scraper's account (Prometheus); the matrix above checks it live, both ways."""
     app = create_app(_plain_settings())
     found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
     assert found[("/metrics", "GET")] is Action.READ_METRICS
     for role in Role:
-        may_read = role in (Role.FACILITY_MANAGER, Role.ADMIN)
+        may_read = role in (Role.FACILITY_MANAGER, Role.ADMIN, Role.SCRAPER)
         assert allowed(_person(role), Action.READ_METRICS) == may_read
+
+
+def test_the_scraper_s_role_reads_metrics_and_does_nothing_else() -> None:
+    """A machine's account: its token, kept by Prometheus, can neither announce nor run tests,
+    open a desk, raise an alarm or see a console page; every other role is a person's."""
+    scraper = _person(Role.SCRAPER)
+    assert {a for a in Action if allowed(scraper, a)} == {Action.PUBLIC, Action.READ_METRICS}
+    assert frozenset(Role) - {Role.SCRAPER} == PEOPLE
+    assert all(socket_refusal(scraper, kind) == "forbidden" for kind in SOCKET_COMMANDS)
 
 
 def test_the_report_endpoints_and_who_may_use_them() -> None:
@@ -414,7 +426,7 @@ def test_the_report_endpoints_and_who_may_use_them() -> None:
     }
     for role in Role:
         person = _person(role)
-        assert allowed(person, Action.FILE_REPORT)
+        assert allowed(person, Action.FILE_REPORT) == (role in PEOPLE)
         reads = role in (Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
         assert allowed(person, Action.READ_REPORTS) == reads
         assert allowed(person, Action.MARK_REPORT_SEEN) == (role in (Role.LEADER, Role.SAFETY_REP))
@@ -467,7 +479,7 @@ def test_the_sign_on_and_desk_pairing_endpoints_and_who_may_use_them() -> None:
         ("/connect/deny", "POST"): Action.SCREEN,
         ("/connect/tokens/{token_id}/revoke", "POST"): Action.SCREEN,
     }
-    assert RULES[Action.SCREEN] == frozenset(Role)
+    assert RULES[Action.SCREEN] == PEOPLE
 
 
 async def _sso_principal(c: Console, idp: oidc.Provider, role: Role) -> None:
@@ -531,17 +543,19 @@ async def test_every_endpoint_for_every_role_signed_in_by_sso(
 ) -> None:
     """The matrix for people of the organisation's provider: each role from a group of its own
     (``[[sso.groups]]``), by their SSO session and by the desk token they paired. Their roles
-    come from the groups only, and then pass the same rules as everyone's."""
-    groups = [{"group": f"g-{r.value}", "roles": [r.value], "sites": ["*"]} for r in Role]
+    come from the groups only, and then pass the same rules as everyone's. People's roles: the
+    scraper's is a machine's account (``trygg-central user add``), not a person signing in."""
+    people = [r for r in Role if r in PEOPLE]
+    groups = [{"group": f"g-{r.value}", "roles": [r.value], "sites": ["*"]} for r in people]
     os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
     try:
         with oidc.provider() as idp:
             sso = {"sso": oidc.sso_section(idp.url, groups=groups)}
             async with serve(console_settings(broker, tmp_path, sso)) as running:
                 c = Console(running)
-                for role in Role:
+                for role in people:
                     await _sso_principal(c, idp, role)
-                checked = [row for role in Role for row in await _sso_matrix(c, role)]
+                checked = [row for role in people for row in await _sso_matrix(c, role)]
                 wrong = [
                     f"{method} {template} as sso {who}: {status}"
                     for method, template, who, status, expected in checked

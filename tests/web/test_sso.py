@@ -7,6 +7,11 @@ role is refused with a page that says so, and one removed from a group loses the
 next sign-in — and, removed from the last one, their sessions and desk sockets end; a forged
 ``state``, a lost flow, a token for another audience, with another nonce, from another issuer
 or expired are all refused; local accounts keep working beside it and cannot be taken over.
+Anonymous junk (finding 7): a replayed flow cookie is refused without central calling the
+provider's token endpoint again (counted at the provider), the routes are throttled per
+address (an IPv6 client by its /64; other addresses through ``X-Forwarded-For``, which
+uvicorn takes from a loopback proxy as from nginx), and refusals that name nobody are
+counted in /metrics' registry, never written to the audit trail.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from sqlite_utils import Database
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from central.audit import log as audit_log
 from central.audit.chain import Row
 from central.core import Role
 from central.store import accounts as rows
 from tests.central.helpers import Running, serve, until
 from tests.support import oidc
 from tests.support.audited import audited as audited_rows
+from tests.support.audited import rows_of
 from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
 from tests.web.console import PASSWORD, add_account, console_settings, log_in
@@ -203,6 +210,7 @@ async def test_a_forged_state_or_a_lost_flow_is_refused(
     idp.set_user(
         "sub-per", preferred_username="per@nav.example", groups=[oidc.G_OSLO, oidc.G_ADMINS]
     )
+    mismatched, lost = refused(central, "state_mismatch"), refused(central, "flow_lost")
     async with client() as browser:
         callback = await oidc.to_callback(browser, central.http, "sub-per", "/board")
         parts = urlsplit(callback)
@@ -218,8 +226,9 @@ async def test_a_forged_state_or_a_lost_flow_is_refused(
     async with client() as victim:
         assert (await victim.get(callback)).status_code == 400
         assert "trygg_session" not in victim.cookies
-    await audited(central, "sso_refused", lambda r: r.detail.startswith("state_mismatch"))
-    await audited(central, "sso_refused", lambda r: r.detail.startswith("flow_lost"))
+    # Refusals that name nobody are counted, not audited (see the junk test below).
+    assert refused(central, "state_mismatch") == mismatched + 1
+    assert refused(central, "flow_lost") == lost + 2
     assert await central.central.read(lambda db: rows.account(db, "per@nav.example")) is None
 
 
@@ -451,3 +460,91 @@ async def test_sso_ids_are_compared_with_local_ones_case_folded(
     assert refused.status_code == 403
     assert "tilhører en lokal Trygg-konto" in refused.text
     assert await central.central.read(lambda db: rows.account(db, "vakt-admin")) is None
+
+
+def refused(running: Running, reason: str) -> float:
+    """Central's own count of anonymous sign-on refusals (its /metrics registry)."""
+    registry = _app_state(running).metrics.registry  # type: ignore[attr-defined]
+    value = registry.get_sample_value("trygg_sso_flows_refused_total", {"reason": reason})
+    assert value is not None, f"no trygg_sso_flows_refused_total{{reason={reason!r}}}"
+    return float(value)
+
+
+async def test_a_replayed_flow_cookie_is_refused_without_calling_the_provider(
+    idp: oidc.Provider, central: Running
+) -> None:
+    """Attack: someone holds a flow cookie and its ``state`` (their own, from /sso/login) and
+    replays it for the cookie's ten minutes, each time with a code of their choosing, to make
+    central present its client secret at the provider over and over. The first use counts; a
+    replay is refused before central sends anything to the token endpoint."""
+    idp.set_user("sub-rita", preferred_username="rita@nav.example", groups=[oidc.G_OSLO])
+    used = refused(central, "flow_used")
+    async with client() as browser:
+        callback = await oidc.to_callback(browser, central.http, "sub-rita", "/board")
+        cookie = browser.cookies["trygg_sso"]
+        before = idp.token_requests()
+        first = await browser.get(callback)
+        assert first.status_code == 403  # no role: the flow was used, with one token request
+    assert idp.token_requests() == before + 1
+    parts = urlsplit(callback)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    other_code = parts._replace(query=urlencode({**query, "code": "chosen-by-the-attacker"}))
+    async with httpx.AsyncClient(cookies={"trygg_sso": cookie}, timeout=15) as replayer:
+        for url in (callback, other_code.geturl(), callback):
+            again = await replayer.get(url)
+            assert again.status_code == 400, again.text
+            assert "Innloggingen tok for lang tid" in again.text
+            assert "trygg_session" not in again.cookies
+    assert idp.token_requests() == before + 1  # not one more call with the client secret
+    assert refused(central, "flow_used") == used + 3
+
+
+async def test_anonymous_junk_is_throttled_per_address_and_writes_no_audit_rows(
+    idp: oidc.Provider, central: Running
+) -> None:
+    """Callbacks without a flow, from addresses of one IPv6 /64 (each a different address,
+    as a host may use any of its /64): refused, counted, never audited; after
+    ``requests_per_address`` of them the /64 waits (429) at both routes, while another /64
+    and loopback go on. A refusal about a real person still gets its audit row."""
+    sso = central.central.settings.sso
+    assert sso is not None
+    limit = sso.requests_per_address
+    last = await central.central.read(lambda db: audit_log.latest(db, 1))
+    seq_before = last[0].seq if last else 0
+    lost, held = refused(central, "flow_lost"), refused(central, "throttled")
+
+    def at(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": address}  # uvicorn trusts it from loopback only
+
+    async with client() as anonymous:
+        junk = f"{central.http}/sso/callback?state=junk&code=junk"
+        for i in range(limit):
+            answer = await anonymous.get(junk, headers=at(f"2001:db8:5:6::{i + 1:x}"))
+            assert answer.status_code == 400, (i, answer.status_code)
+        for url in (junk, f"{central.http}/sso/login"):
+            waits = await anonymous.get(url, headers=at("2001:db8:5:6:ffff:1:2:3"))
+            assert waits.status_code == 429, waits.text
+            assert int(waits.headers["retry-after"]) >= 1
+            assert "For mange forsøk" in waits.text
+            assert problems_in(waits.text) == []
+        elsewhere = await anonymous.get(
+            f"{central.http}/sso/login", headers=at("2001:db8:5:7::1")
+        )
+        assert elsewhere.status_code == 303  # another /64 is not held back
+        assert (await anonymous.get(f"{central.http}/sso/login")).status_code == 303
+    assert refused(central, "flow_lost") == lost + limit
+    assert refused(central, "throttled") == held + 2
+    # A barrier: a refusal about a real person is audited; after it, nothing else is new.
+    idp.set_user("sub-marker", preferred_username="marker@nav.example", groups=[oidc.G_OSLO])
+    async with client() as browser:
+        assert (await oidc.sign_in(browser, central.http, "sub-marker")).status_code == 403
+    await audited(central, "sso_refused", lambda r: r.actor == "marker@nav.example")
+    new = await central.central.read(lambda db: audit_log.latest(db, limit + 50))
+    fresh = [(r.actor, r.action) for r in new if r.seq > seq_before]
+    assert fresh == [("marker@nav.example", "sso_refused")]
+    anonymous_rows = [
+        r
+        for r in await rows_of(central, "sso_refused")
+        if r.detail.startswith(("flow_lost", "state_mismatch", "flow_used", "throttled"))
+    ]
+    assert anonymous_rows == []
