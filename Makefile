@@ -53,10 +53,12 @@ fuzz: system-deps venv
 # and Qt's xcb platform libraries for the global-hotkey and taskbar-flash tests on a real X
 # server, Chromium for the console's browser tests,
 # iproute2 for the fault matrix's network namespace (tests/chaos), and PulseAudio (libpulse
-# for QtMultimedia, and a null-sink server the desk's sound tests play into).
+# for QtMultimedia, and a null-sink server the desk's sound tests play into), and poppler-utils
+# (pdftoppm, pdftotext) to open the evidence PDF as a reader would (tests/web/test_evidence.py).
 OS_PACKAGES := mosquitto mosquitto-clients python3-venv libegl1 libgl1 libfontconfig1 \
 	libfreetype6 libxkbcommon0 libglib2.0-0 libdbus-1-3 fonts-dejavu-core xvfb chromium \
-	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 iproute2 pulseaudio
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 iproute2 pulseaudio \
+	poppler-utils
 system-deps:
 	@missing=""; \
 	for pkg in $(OS_PACKAGES); do \

@@ -25,8 +25,8 @@ _PLAIN = str.maketrans(
 _INK = (26, 26, 26)
 _BAR = (11, 61, 145)  # the console's blue
 _TRACK = (213, 221, 237)
-LABEL_W = 110.0
-VALUE_W = 70.0
+LABEL_W = 100.0
+VALUE_W = 52.0
 
 
 def _text(value: object) -> str:

@@ -29,12 +29,14 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeSettings
 from tests.support.agent_waits import wait_connected, wait_for, wait_ready
 from tests.support.broker import Broker
-from tests.support.stack import SITE, Central, Desk, edge_config, running_desks
+from tests.support.stack import SITE, Central, Desk, Login, edge_config, running_desks
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen", "lea": "Lea Leder", "eva": "Eva Ansatt"}
-ROLES: dict[str, tuple[str, ...]] = {"lea": ("leader",), "eva": ("employee",)}
+USERS = {"kari": "Kari Nordmann", "ola": "Ola Hansen", "eva": "Eva Ansatt"}
+ROLES: dict[str, tuple[str, ...]] = {"eva": ("employee",)}
+# Lea works in the console (pages need a session): an account with a password.
+LEA = Login("lea", "Lea Leder", ("leader",))
 ROOM = "Møterom 101"
 DESK_BUTTON = 17  # the edge's acute button, input "desk" (tests.support.stack.edge_config)
 
@@ -71,13 +73,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     pins = MockFactory()
     agent = EdgeAgent(load_settings(EdgeSettings, edge_config(workdir, broker)), pin_factory=pins)
     task = asyncio.create_task(agent.run())
-    headers = {"Authorization": f"Bearer {central.tokens['lea']}"}
     try:
+        central.add_logins(LEA)
         await wait_ready(agent, timeout=10)
         await wait_connected(agent, timeout=10)
         async with (
             running_desks(central, ("kari", "ola"), workdir) as desks,
-            httpx.AsyncClient(base_url=central.url, headers=headers, timeout=10) as lea,
+            central.log_in(LEA.user).async_client() as lea,
         ):
             yield Stack(central, desks, agent, pins, lea)
     finally:

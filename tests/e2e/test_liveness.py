@@ -156,9 +156,10 @@ async def test_no_offline_fault_for_a_healthy_edge_after_central_own_pause(
     pid = central.proc.pid
     os.kill(pid, signal.SIGSTOP)
     try:
-        # Frozen for 15 s (the fault's length, not a measurement) while the edge goes on
-        # heartbeating every second: five times the three intervals that make it "offline".
-        await asyncio.sleep(15)
+        # Frozen for 9 s (the fault's length, not a measurement) while the edge goes on
+        # heartbeating every second: three times the three intervals that make it "offline",
+        # and three times the gap (3 s) by which central knows it was paused itself.
+        await asyncio.sleep(9)
         assert stopped(pid)
     finally:
         os.kill(pid, signal.SIGCONT)

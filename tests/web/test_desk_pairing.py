@@ -311,3 +311,108 @@ async def test_an_admins_desk_token_is_no_login(central: Running) -> None:
     )
     assert await central.central.read(lambda db: rows.tokens(db)) == tokens_before
     assert await central.central.read(lambda db: rows.account(db, "mallory")) is None
+
+
+def at(address: str) -> dict[str, str]:
+    """A request as a loopback proxy forwards it from ``address`` (uvicorn trusts
+    ``X-Forwarded-For`` from loopback only, as from nginx on the same host)."""
+    return {"X-Forwarded-For": address}
+
+
+async def test_a_desk_that_asked_from_elsewhere_needs_an_extra_confirmation(
+    central: Running,
+) -> None:
+    """Attack (RFC 8628 §5.4): a stranger's desk, elsewhere, and its code given to a person
+    to type. The page shows the roles and sites the token will carry and warns that the desk
+    asked from another address; approving needs the extra tick, and without it nothing
+    changes."""
+    async with httpx.AsyncClient(timeout=10) as desk:
+        answer = await desk.post(
+            central.http + PAIRINGS_PATH, json={"label": "far-pc"}, headers=at("10.9.8.7")
+        )
+    assert answer.status_code == 201, answer.text
+    started = answer.json()
+    assert "?code=" not in started["verification_uri_complete"]
+    async with await console_of(central, "kari") as kari:
+        shown = await submit(kari, "/connect", started["user_code"])
+        assert shown.status_code == 200
+        assert re.search(r'id="pairing-roles">Innsatsperson<', shown.text), shown.text
+        assert 'id="elsewhere"' in shown.text
+        assert "10.9.8.7" in shown.text
+        assert 'name="confirm_elsewhere"' in shown.text
+        assert problems_in(shown.text) == []
+        unticked = await submit(kari, "/connect/approve", started["user_code"])
+        assert unticked.status_code == 400
+        assert "Kryss av for å bekrefte" in unticked.text
+        assert 'name="confirm_elsewhere"' in unticked.text  # shown again, to tick or refuse
+        assert (await poll(central, started["device_code"])).json()["error"] == (
+            "authorization_pending"
+        )
+        page = await kari.get("/connect")
+        ticked = await kari.post(
+            "/connect/approve",
+            data={
+                "code": started["user_code"],
+                "csrf": csrf_in(page.text),
+                "confirm_elsewhere": "yes",
+            },
+        )
+        assert ticked.status_code == 303, ticked.text
+        # A desk at the approver's own address (here loopback) needs no tick.
+        near = await begin(central, "near-pc")
+        looked = await submit(kari, "/connect", str(near["user_code"]))
+        assert 'id="elsewhere"' not in looked.text
+        assert 'name="confirm_elsewhere"' not in looked.text
+    await audited(
+        central,
+        "desk_paired",
+        lambda r: "far-pc (10.9.8.7)" in r.detail and "approved from 127.0.0.1" in r.detail,
+    )
+
+
+async def test_the_connect_page_takes_no_code_from_its_url(central: Running) -> None:
+    started = await begin(central, "link-pc")
+    async with await console_of(central, "kari") as kari:
+        page = await kari.get("/connect", params={"code": str(started["user_code"])})
+    assert page.status_code == 200
+    [field] = re.findall(r'<input id="code"[^>]*>', page.text)
+    assert 'value=""' in field  # empty: the code is typed from the desk's screen
+    assert 'id="pairing"' not in page.text
+
+
+async def test_polls_are_limited_per_address_and_unknown_codes_write_nothing(
+    central: Running,
+) -> None:
+    """Polls with device codes nobody was given, from addresses of one IPv6 /64: answered
+    ``expired_token`` from a read (the store's writer, which alarms share, is not used for
+    them), and after ``pairing_polls_per_address`` the /64 is told to slow down (429) while
+    another /64 is answered as before."""
+    limit = central.central.settings.web.pairing_polls_per_address
+    store = central.central.store
+    before = store.transactions
+    async with httpx.AsyncClient(timeout=10) as desk:
+        for i in range(limit):
+            answer = await desk.post(
+                central.http + TOKEN_PATH,
+                json={"device_code": f"guess-{i}"},
+                headers=at(f"2001:db8:9:9::{i + 1:x}"),
+            )
+            assert answer.status_code == 400, (i, answer.text)
+            assert answer.json()["error"] == "expired_token"
+        # Before, every poll was a write transaction; now only the watchdog's probe (an
+        # empty transaction every few seconds) may have committed meanwhile.
+        assert store.transactions - before < limit // 10
+        held = await desk.post(
+            central.http + TOKEN_PATH,
+            json={"device_code": "guess-x"},
+            headers=at("2001:db8:9:9:ffff::1"),
+        )
+        assert held.status_code == 429
+        assert held.json()["error"] == "slow_down"
+        assert int(held.headers["retry-after"]) >= 1
+        other = await desk.post(
+            central.http + TOKEN_PATH,
+            json={"device_code": "guess-y"},
+            headers=at("2001:db8:9:a::1"),
+        )
+        assert other.json()["error"] == "expired_token"

@@ -62,7 +62,7 @@ from tests.web.console import PASSWORD, log_in
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # user → (roles, sites); each a config user with a token (and an address for the leaders and
-# safety representatives, and the admin, who must still get no e-mail).
+# safety representatives, and the admin, who must still get no e-mail), but for ACCOUNTS.
 PEOPLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "anne": (("employee",), (SITE,)),
     "eva": (("employee",), (SITE,)),
@@ -73,6 +73,9 @@ PEOPLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "root": (("admin",), ("*",)),
 }
 TOKENS = {user: f"{user}-{secrets.token_hex(16)}" for user in PEOPLE}
+# Accounts with a password (and their desk token), not config users: they open console pages,
+# which need a session (a token is no login). Vera (mailed, so a config user) has "vera-web".
+ACCOUNTS = ("anne", "eva")
 MAILED = ("lina", "vera", "bo", "root")
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -118,6 +121,7 @@ def settings_for(broker: Broker, tmp: Path, inbox: Inbox) -> CentralSettings:
             **({"email": address(user)} if user in MAILED else {}),
         }
         for user, (roles, sites) in PEOPLE.items()
+        if user not in ACCOUNTS
     ]
     port = data["http"]["port"]
     data["email"] = {
@@ -137,18 +141,45 @@ async def running(
 ) -> AsyncIterator[Running]:
     tmp = tmp_path_factory.mktemp("central")
     async with serve(settings_for(module_broker, tmp, inbox)) as found:
-        # A database account for the browser (config users have no password).
-        account = account_rows.Account(
-            "anne-web",
-            "Anne Ansatt",
-            hash_password(PASSWORD),
-            frozenset({Role.EMPLOYEE}),
-            frozenset({SITE}),
-        )
+        # Database accounts for the browser (config users have no password).
         central = found.central
-        await central.store.submit(
-            lambda db: account_rows.save_account(db, account, central.clock())
-        )
+        now = central.clock()
+        hashed = hash_password(PASSWORD)  # verifies for any of them (its salt is in it)
+        made = [
+            account_rows.Account(
+                "anne-web",
+                "Anne Ansatt",
+                hashed,
+                frozenset({Role.EMPLOYEE}),
+                frozenset({SITE}),
+            ),
+            account_rows.Account(
+                "vera-web",
+                "Vera Verneombud",
+                hashed,
+                frozenset({Role.SAFETY_REP}),
+                frozenset({SITE}),
+            ),
+        ]
+        for user in ACCOUNTS:
+            roles, sites = PEOPLE[user]
+            made.append(
+                account_rows.Account(
+                    user,
+                    user.title(),
+                    hashed,
+                    frozenset(Role(r) for r in roles),
+                    frozenset(sites),
+                )
+            )
+
+        def keep(db: Any) -> None:
+            for account in made:
+                account_rows.save_account(db, account, now)
+            for user in ACCOUNTS:
+                account_rows.add_token(db, user, TOKENS[user], "desk", now)
+
+        await central.store.submit(keep)
         yield found
 
 
@@ -160,6 +191,16 @@ def client(running: Running, user: str) -> httpx.AsyncClient:
 async def call(running: Running, user: str, method: str, path: str, **kw: Any) -> httpx.Response:
     async with client(running, user) as c:
         return await c.request(method, path, **kw)
+
+
+async def console_page(running: Running, user: str, path: str) -> httpx.Response:
+    """A console page as ``user`` (an account) sees it, signed in through the login form."""
+    signed_in = await log_in(running.http, user)
+    assert signed_in.status_code == 303, signed_in.text
+    async with httpx.AsyncClient(
+        base_url=running.http, cookies=signed_in.cookies, timeout=10
+    ) as browser:
+        return await browser.get(path)
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -328,8 +369,8 @@ async def test_the_raisers_desk_is_asked_and_filing_withdraws_the_ask(
         asked = (await call(running, "anne", "GET", "/api/reports/asked")).json()["asked"]
         assert [a["alarm_id"] for a in asked] == [str(alarm_id)]
         # The console's banner says so on every page.
-        page = await call(running, "anne", "GET", "/routines")
-        assert f'href="/reports/new?alarm={alarm_id}"' in page.text
+        routines = await console_page(running, "anne", "/routines")
+        assert f'href="/reports/new?alarm={alarm_id}"' in routines.text
         # Filing it: the ask is withdrawn on her desk, the leader's desk is told.
         report = await file(running, alarm_id=str(alarm_id), kinds=["violence"])
         closed = await frame_of(anne, ReportAsk)
@@ -390,8 +431,8 @@ async def test_retention_anonymises_old_reports_and_records_the_run(running: Run
     assert runs[0]["by"] == "schedule"
     assert runs[0]["sites"][SITE]["days"] == 30
     assert (await call(running, "lina", "GET", "/api/reports/retention-runs")).status_code == 403
-    page = await call(running, "vera", "GET", "/reports/retention")
-    assert run.run_id in page.text
+    retention = await console_page(running, "vera-web", "/reports/retention")
+    assert run.run_id in retention.text
 
 
 async def serious(page: Page) -> list[str]:
@@ -454,7 +495,7 @@ async def test_the_form_in_a_browser(running: Running, tmp_path: Path) -> None:
             await page.goto(f"{running.http}/reports")
             assert await serious(page) == []
             # Another employee's session may not open it.
-            eva = await call(running, "eva", "GET", f"/reports/{rid}")
+            eva = await console_page(running, "eva", f"/reports/{rid}")
             assert eva.status_code == 404
             answer = await log_in(running.http, "anne-web")
             assert answer.status_code == 303
