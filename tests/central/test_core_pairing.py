@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from central.core.addresses import address_key, same_place
 from central.core.pairing import (
     ALPHABET,
     INTERVAL_S,
@@ -104,3 +105,19 @@ def test_denied_expired_and_unknown_codes_end_the_polling() -> None:
     # Approved but collected too late: expired, and no token.
     late = replace(fresh(), state=State.APPROVED, user_id="kari")
     assert poll(late, T0 + LIFETIME + timedelta(seconds=1)) == (Poll.EXPIRED, None)
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("2001:db8:1:2::5", "2001:db8:1:2:ffff:ee:dd:cc", True),  # one /64: one client
+        ("2001:db8:1:2::5", "2001:db8:1:3::5", False),
+        ("::ffff:10.0.0.7", "10.0.0.7", True),  # a dual-stack socket's IPv4 client
+        ("10.0.0.7", "10.0.0.8", False),
+        ("fe80::1%eth0", "fe80::2", True),
+        ("testclient", "testclient", True),  # not an address: still one key
+    ],
+)
+def test_limits_count_an_ipv6_client_by_its_64(one: str, other: str, same: bool) -> None:
+    assert same_place(one, other) is same
+    assert (address_key(one) == address_key(other)) is same

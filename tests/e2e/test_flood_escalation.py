@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 
@@ -36,10 +35,12 @@ from tests.security.helpers import alarm_payload
 from tests.security.test_flood import mqtt_client, of_device
 from tests.support.arc import SiaReceiver
 from tests.support.broker import Broker
-from tests.support.stack import SITE, Central, running_desks
+from tests.support.stack import SITE, Central, Login, Session, running_desks
 from tests.support.timeline import escalations, wait_until
 
 USERS = {"kari": "Kari Nordmann", "per": "Per Hansen"}
+# Per watches his console board (pages need a session): an account with a password and a desk.
+PER = Login("per", USERS["per"], ("responder",), (NEIGHBOUR,), desk_token=True)
 ARC_AFTER_S = 4
 FLOOD = BURST + 1
 
@@ -55,10 +56,10 @@ def make_central(broker: Broker, workdir: Path, arc_port: int) -> Central:
     return Central(
         broker,
         workdir,
-        USERS,
+        {"kari": USERS["kari"]},
         sites=(SITE, NEIGHBOUR),
         devices=DEVICES,
-        user_sites={"kari": (SITE,), "per": (NEIGHBOUR,)},
+        user_sites={"kari": (SITE,)},
         site_extra={SITE: (f'neighbours = ["{NEIGHBOUR}"]', *arc_section(arc_port))},
         device_extra={(SITE, "resepsjon"): ("arc_zone = 1",), (SITE, "rom-101"): ("arc_zone = 2",)},
         extra=("[routines]", f'escalation = "{path}"'),
@@ -75,24 +76,20 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[SiaReceiver]:
         arc.stop()
 
 
-def board_live(central: Central, user: str) -> tuple[list[str], list[tuple[str, int]]]:
+def board_live(browser: Session) -> tuple[list[str], list[tuple[str, int]]]:
     """The console board's alarm cards and, of those, the flood cards (source, count)."""
-    page = httpx.get(
-        f"{central.url}/board/live",
-        headers={"Authorization": f"Bearer {central.tokens[user]}"},
-        timeout=10,
-    )
+    with browser.client() as client:
+        page = client.get("/board/live")
     assert page.status_code == 200, page.text
     found = re.findall(r'data-alarm="([0-9a-f-]+)"', page.text)
     floods = re.findall(r'data-flood="([^"]+)" data-flood-alarms="(\d+)"', page.text)
     return found, [(source, int(n)) for source, n in floods]
 
 
-def feed(central: Central, user: str) -> Any:
-    """The console board's live feed (``/board/feed``) as ``user``'s browser opens it."""
-    url = central.url.replace("http://", "ws://") + "/board/feed"
-    headers = {"Authorization": f"Bearer {central.tokens[user]}"}
-    return websockets.connect(url, additional_headers=headers, open_timeout=10)
+def feed(browser: Session) -> Any:
+    """The console board's live feed (``/board/feed``) as a signed-in browser opens it."""
+    url = browser.url.replace("http://", "ws://") + "/board/feed"
+    return websockets.connect(url, additional_headers=browser.cookie_header, open_timeout=10)
 
 
 def record(central: Central, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -105,10 +102,12 @@ async def test_an_unanswered_flood_escalates_once_as_one_card_and_reaches_the_ar
     central = make_central(broker, tmp_path, receiver.port)
     central.start()
     try:
+        central.add_logins(PER)
+        per_browser = central.log_in(PER.user)
         async with running_desks(central, USERS, tmp_path) as desks, mqtt_client(broker) as mqtt:
             kari, per = desks["kari"], desks["per"]
-            async with feed(central, "per") as per_feed:
-                assert board_live(central, "per") == ([], [])
+            async with feed(per_browser) as per_feed:
+                assert board_live(per_browser) == ([], [])
                 sent = [alarm_payload(SITE, "rom-101") for _ in range(FLOOD)]
                 for topic, payload, _ in sent:
                     await mqtt.publish(topic, payload, qos=1)
@@ -132,7 +131,7 @@ async def test_an_unanswered_flood_escalates_once_as_one_card_and_reaches_the_ar
                     assert await per_feed.recv() == SITE
                 await wait_until(
                     "the card on Per's board",
-                    lambda: board_live(central, "per") == ([card_id], [(f"{SITE}/rom-101", FLOOD)]),
+                    lambda: board_live(per_browser) == ([card_id], [(f"{SITE}/rom-101", FLOOD)]),
                     central,
                 )
 
@@ -157,7 +156,7 @@ async def test_an_unanswered_flood_escalates_once_as_one_card_and_reaches_the_ar
                 central,
             )
             # ... and resolves it: all resolved, his board is told and empties.
-            async with feed(central, "per") as per_feed:
+            async with feed(per_browser) as per_feed:
                 await per.send(f"resolve {card_id}")
                 await wait_until(
                     "all resolved",
@@ -167,7 +166,7 @@ async def test_an_unanswered_flood_escalates_once_as_one_card_and_reaches_the_ar
                 async with asyncio.timeout(20):
                     while True:
                         assert await per_feed.recv() == SITE
-                        if board_live(central, "per") == ([], []):
+                        if board_live(per_browser) == ([], []):
                             break
             await per.wait_for(lambda _: not of_device(per, "rom-101"))
             await kari.wait_for(lambda _: not of_device(kari, "rom-101"))

@@ -30,6 +30,12 @@ from tests.support.net import free_port
 
 BIN = Path(sys.executable).parent
 SITE = "oslo-sentrum"
+# The polls of central's health and record (every 50 ms while waiting): one client for all.
+# ``httpx.get`` makes a client per call, and each builds a TLS context (~18 ms of CPU) even
+# for http://, taking a third of a core from the central being waited for. No keep-alive:
+# every call is a fresh connection, as before, so a central killed and started again on the
+# same port is never asked on a dead socket. (httpx's pool is safe to share across threads.)
+HTTP = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 PASSWORD = "Rett-hest-batteri-stift-42"  # every account's of Central.add_logins
 
 
@@ -147,7 +153,7 @@ class Central:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError(f"central exited with {self.proc.returncode}:\n{self.logs()}")
             try:
-                health = httpx.get(f"{self.url}/healthz", timeout=1).json()
+                health = HTTP.get(f"{self.url}/healthz", timeout=1).json()
                 if health.get("mqtt") == "connected":
                     return
             except (httpx.HTTPError, ValueError):
@@ -177,10 +183,10 @@ class Central:
         """Health with its details (screens, rejected): those need a signed-in user's token."""
         token = next(iter(self.tokens.values()), "")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return dict(httpx.get(f"{self.url}/healthz", headers=headers, timeout=5).json())
+        return dict(HTTP.get(f"{self.url}/healthz", headers=headers, timeout=5).json())
 
     def alarms(self, user: str) -> list[dict[str, Any]]:
-        reply = httpx.get(
+        reply = HTTP.get(
             f"{self.url}/api/alarms",
             headers={"Authorization": f"Bearer {self.tokens[user]}"},
             timeout=5,
@@ -273,7 +279,7 @@ class Session:
     csrf: str
 
     @property
-    def headers(self) -> dict[str, str]:
+    def cookie_header(self) -> dict[str, str]:
         """For a socket the browser opens (``/board/feed``): its cookies."""
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 

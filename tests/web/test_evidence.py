@@ -888,8 +888,6 @@ def _open_pdf(content: bytes, tmp: Path) -> list[str]:
     must not be blank), ``pdftotext`` gives its text; its lines, spaces collapsed."""
     path = tmp / "evidence.pdf"
     path.write_bytes(content)
-    if os.environ.get("TRYGG_EVIDENCE_SCREENSHOT_DIR"):
-        (Path(os.environ["TRYGG_EVIDENCE_SCREENSHOT_DIR"]) / "evidence.pdf").write_bytes(content)
     subprocess.run(
         [tool("pdftoppm"), "-png", "-r", "40", "-f", "1", "-l", "1", str(path), str(tmp / "p")],
         check=True,
@@ -1087,6 +1085,14 @@ async def test_the_page_in_a_browser(world: World, tmp_path: Path) -> None:
             ]
             assert serious == []
             shot = Path(os.environ.get("TRYGG_EVIDENCE_SCREENSHOT_DIR", str(tmp_path)))
-            await page.screenshot(path=str(shot / "console-evidence.png"), full_page=True)
+            # The picture: the top of the page, down to the alarms' chart (3.2).
+            chart = await page.locator('[data-chart^="alarms-"]').bounding_box()
+            assert chart is not None
+            bottom = chart["y"] + chart["height"] + 24
+            await page.screenshot(
+                path=str(shot / "console-evidence.png"),
+                full_page=True,
+                clip={"x": 0, "y": 0, "width": 1280, "height": bottom},
+            )
         finally:
             await browser.close()

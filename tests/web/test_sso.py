@@ -527,9 +527,7 @@ async def test_anonymous_junk_is_throttled_per_address_and_writes_no_audit_rows(
             assert int(waits.headers["retry-after"]) >= 1
             assert "For mange forsøk" in waits.text
             assert problems_in(waits.text) == []
-        elsewhere = await anonymous.get(
-            f"{central.http}/sso/login", headers=at("2001:db8:5:7::1")
-        )
+        elsewhere = await anonymous.get(f"{central.http}/sso/login", headers=at("2001:db8:5:7::1"))
         assert elsewhere.status_code == 303  # another /64 is not held back
         assert (await anonymous.get(f"{central.http}/sso/login")).status_code == 303
     assert refused(central, "flow_lost") == lost + limit
