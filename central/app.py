@@ -78,7 +78,6 @@ def create_app(settings: CentralSettings) -> FastAPI:
                 central.clock,
                 central.trail,
                 config_users,
-                central.hub,
                 registry=app.state.metrics.registry,  # its refusals in /metrics
             )
         )

@@ -1,9 +1,12 @@
-"""``trygg-central user add|passwd|token|role|disable``, ``token list|revoke`` and
+"""``trygg-central user add|passwd|token|role|sites|disable``, ``token list|revoke`` and
 ``audit verify``: accounts, desk tokens and the audit trail in central's database, for admins.
 
 Works on the SQLite file named by the config, with or without central running (WAL lets both
 write; the busy timeout waits out the other writer). Passwords are read from the terminal, or
 from stdin with ``--password-stdin`` (scripts); desk tokens are printed once and kept hashed.
+A change of roles or sites ends the account's sessions and bumps the credentials version: a
+running central closes, within a second or two, the sockets opened under the old ones, and the
+desks reconnect under the new ones (``central.auth.service``).
 """
 
 from __future__ import annotations
@@ -48,13 +51,16 @@ def add_arguments(users: argparse.ArgumentParser) -> None:
     role = actions.add_parser("role", help="set an account's roles")
     role.add_argument("user_id")
     role.add_argument("--roles", required=True)
+    where = actions.add_parser("sites", help="set an account's sites")
+    where.add_argument("user_id")
+    where.add_argument("--sites", required=True, help="comma-separated site ids, or *")
     disable = actions.add_parser(
         "disable", help="disable an account: no login; its sessions, tokens and sockets end"
     )
     disable.add_argument("user_id")
     for sub in (add, passwd):
         sub.add_argument("--password-stdin", action="store_true", help="read it from stdin")
-    for sub in (add, passwd, token, role, disable):
+    for sub in (add, passwd, token, role, where, disable):
         sub.add_argument("--config", required=True, help="central TOML file")
 
 
@@ -100,6 +106,14 @@ def _roles(text: str) -> frozenset[Role]:
     if unknown or not names:
         raise AdminError(f"roles must be among {', '.join(Role)}; got {text!r}")
     return frozenset(Role(n) for n in names)
+
+
+def _sites(text: str, settings: CentralSettings) -> frozenset[str]:
+    sites = frozenset(s.strip() for s in text.split(",") if s.strip())
+    known = {s.id for s in settings.sites} | {ALL_SITES}
+    if not sites or sites - known:
+        raise AdminError(f"unknown site(s): {', '.join(sorted(sites - known)) or '(none)'}")
+    return sites
 
 
 def _password(from_stdin: bool) -> str:
@@ -200,10 +214,7 @@ def _do(
             raise AdminError(f"account {user_id} exists")
         if any(u.id == user_id for u in settings.users):
             raise AdminError(f"{user_id} is a user of the config file; choose another id")
-        sites = frozenset(s.strip() for s in args.sites.split(",") if s.strip())
-        known = {s.id for s in settings.sites} | {ALL_SITES}
-        if not sites or sites - known:
-            raise AdminError(f"unknown site(s): {', '.join(sorted(sites - known)) or '(none)'}")
+        sites = _sites(args.sites, settings)
         hashed = hash_password(_password(args.password_stdin), user_id, args.name)
         roles = _roles(args.roles)
         with _immediate(db):
@@ -234,10 +245,20 @@ def _do(
             found.disabled,
         )
         with _immediate(db):
-            rows.save_account(db, changed, now)
+            rows.save_account(db, changed, now)  # bumps the credentials version if changed
             rows.end_sessions_of(db, user_id)
             _record(db, now, "roles_changed", user_id, ",".join(sorted(changed.roles)))
         print(f"roles of {user_id}: {', '.join(sorted(changed.roles))}")
+    elif args.user_action == "sites":
+        sites = _sites(args.sites, settings)
+        changed = rows.Account(
+            user_id, found.name, found.password_hash, found.roles, sites, found.disabled
+        )
+        with _immediate(db):
+            rows.save_account(db, changed, now)  # bumps the credentials version if changed
+            rows.end_sessions_of(db, user_id)  # as for roles: sign in again under the new ones
+            _record(db, now, "sites_changed", user_id, ",".join(sorted(sites)))
+        print(f"sites of {user_id}: {', '.join(sorted(sites))}")
     else:
         if found.disabled:
             raise AdminError(f"account {user_id} is disabled")

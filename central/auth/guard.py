@@ -5,7 +5,9 @@ It finds the route the request will reach, reads the action that route declares
 who is asking (bearer token in the Authorization header, else session cookie; never a token
 in the URL, which ends up in logs, histories and Referer headers) and lets the request through
 only if the rules allow it. An accepted socket is watched: when its token or session stops
-working (revoked, expired, user disabled), the guard closes it (code 4401). Unsafe methods
+working (revoked, expired, user disabled), the guard closes it (code 4401); when the person's
+roles or sites change, too (code 4012: the desk reconnects at once, under the new ones; see
+``central.auth.service``). Unsafe methods
 from a browser (no bearer token) must carry the CSRF token of their session, as a form field
 or an ``X-CSRF-Token`` header.
 
@@ -28,6 +30,7 @@ import json
 import logging
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from typing import NamedTuple
 from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +38,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from central.auth import csrf
 from central.auth.routes import endpoint_for
 from central.auth.rules import WS, Action, allowed
-from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth, Credential
+from central.auth.service import PRE_COOKIE, SESSION_COOKIE, Auth, Credential, Ending
+from central.auth.service import REVOKED as ENDED
 from central.core import Person
 
 log = logging.getLogger("central.auth")
@@ -49,7 +53,7 @@ NO_SESSION_JSON = frozenset(
 MACHINE_PATHS = frozenset({"/openapi.json", "/metrics"})  # outside /api/, yet not pages
 # Outside /api/, the routes a bearer token is accepted on (machines: desks, scrapers, probes).
 TOKEN_PATHS = MACHINE_PATHS | {"/ws", "/healthz"}
-REVOKED = 4401  # the close code of a socket whose credential ended
+REVOKED = ENDED.code  # the close code of a socket whose credential ended
 # Renders an HTML error page: (scope, status, message) → ASGI app answering it.
 ErrorPage = Callable[[Scope, int, str], ASGIApp]
 
@@ -101,6 +105,7 @@ class Guard:
         template = endpoint.path
         auth: Auth = starlette_app.state.auth
         state = scope.setdefault("state", {})
+        sweeps = auth.sweeps  # before the person is read: see Auth.watch
         person, session_id = await _who(auth, scope)
         token = bearer(scope)
         state["person"] = person
@@ -134,7 +139,8 @@ class Guard:
                 if token is not None
                 else Credential("session", session_id or "")
             )
-            await _watched(self.app, auth, credential, scope, receive, send)
+            watching = _Watching(auth, credential, person, sweeps)
+            await _watched(self.app, watching, scope, receive, send)
             return
         if method in SAFE_METHODS or (token is not None and person is not None):
             await self.app(scope, receive, send)
@@ -197,13 +203,30 @@ async def _who(auth: Auth, scope: Scope) -> tuple[Person | None, str | None]:
     return None, None
 
 
+class _Watching(NamedTuple):
+    auth: Auth
+    credential: Credential
+    person: Person | None  # as the socket opened: its roles and sites
+    sweeps: int  # Auth.sweeps when the handshake began
+
+
 async def _watched(
-    app: ASGIApp, auth: Auth, credential: Credential, scope: Scope, receive: Receive, send: Send
+    app: ASGIApp, watching: _Watching, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """Run the socket's app; if ``credential`` ends meanwhile, close the socket and tell the
-    app it is gone (its next ``receive`` is a disconnect)."""
+    """Run the socket's app; if its credential ends meanwhile, or the person's roles or sites
+    change, close the socket and tell the app it is gone (its next ``receive`` is a
+    disconnect)."""
+    auth, credential, person, sweeps = watching
+    if person is None:  # a public socket (there is none yet): no credential to watch
+        await app(scope, receive, send)
+        return
     ended = asyncio.Event()
+    why: list[Ending] = []
     closed = False
+
+    def end(ending: Ending) -> None:
+        why.append(ending)
+        ended.set()
 
     async def guarded_send(message: Message) -> None:
         nonlocal closed
@@ -223,13 +246,15 @@ async def _watched(
                 stop.cancel()
                 return incoming.result()
             incoming.cancel()
+        ending = why[0] if why else ENDED
         if not closed:
             closed = True
             with contextlib.suppress(Exception):  # already gone: nothing to close
-                await send({"type": "websocket.close", "code": REVOKED, "reason": "revoked"})
-        return {"type": "websocket.disconnect", "code": REVOKED}
+                close = {"type": "websocket.close", "code": ending.code, "reason": ending.reason}
+                await send(close)
+        return {"type": "websocket.disconnect", "code": ending.code}
 
-    unwatch = auth.watch(credential, ended.set)
+    unwatch = auth.watch(credential, person, end, since=sweeps)
     try:
         await app(scope, guarded_receive, guarded_send)
     finally:

@@ -5,10 +5,22 @@ Logins are throttled (``central.auth.throttle``) and their argon2 work runs on a
 of its own, with a bounded queue in front: a flood of logins then costs two threads and a
 "busy" answer, never the event loop or the threads the alarm path uses.
 
-An open socket keeps working only while its credential does: ``watch`` registers it, and a
-sweep closes those whose token was revoked or expired, whose session ended or whose user was
-disabled. The sweep runs when ``credentials_version`` changes (the console and the CLI bump
-it) and every few minutes anyway (expiry).
+An open socket keeps working only while its credential does, and only with the access it
+opened with: ``watch`` registers it with the person it was opened as, and a sweep closes those
+whose token was revoked or expired, whose session ended or whose user was disabled
+(``REVOKED``, 4401), and those whose person's roles or sites have changed since
+(``RESCOPED``, 4012). A socket is not re-scoped in place: everything central sent it (the
+hello's sites, the snapshot, open standby requests, who may answer what) was chosen for the
+person it opened as, and the way to make all of that right is the reconnect the desk does
+anyway, at once, as after any close: it comes back with the new roles and sites and a fresh
+snapshot of them (or is refused, if no role of theirs may open a screen any more). The
+sweep runs when ``credentials_version`` changes (every change of a credential, a role or a
+site bumps it, whoever makes it: the console, ``trygg-central user``, a single sign-on) and
+every few minutes anyway (expiry). Whether to close is :func:`verdict`'s, pure.
+
+A socket whose handshake read its person while a sweep ran might have read it just before the
+change that sweep was for, and registered just after it: ``watch`` is told the sweep count of
+the handshake's start and checks that one socket again if a sweep began meanwhile.
 """
 
 from __future__ import annotations
@@ -54,6 +66,36 @@ class Credential:
     secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """Why a watched socket is closed: its close code and reason."""
+
+    code: int
+    reason: str
+
+
+# The credential no longer works (revoked, expired, logged out, user disabled).
+REVOKED = Ending(4401, "revoked")
+# The person's roles or sites changed: reconnect at once for the new ones (private-use code,
+# read as 1012 "service restart" is: come back now). A desk treats it as any brief close.
+RESCOPED = Ending(4012, "access changed")
+
+
+def verdict(opened: Person, now: Person | None) -> Ending | None:
+    """Whether a socket opened as ``opened`` must close, now that its credential gives ``now``
+    (None: nobody)."""
+    if now is None:
+        return REVOKED
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched:
+    credential: Credential
+    opened: Person
+    close: Callable[[Ending], None]
+
+
 class Auth:
     def __init__(
         self,
@@ -76,9 +118,11 @@ class Auth:
         )
         self._hashing = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="login-hash")
         self._waiting = 0
-        self._live: dict[int, tuple[Credential, Callable[[], None]]] = {}
+        self._live: dict[int, _Watched] = {}
         self._version = ""
         self._sweeper: asyncio.Task[None] | None = None
+        self.sweeps = 0  # sweeps begun so far (``watch``'s ``since``)
+        self._rechecks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Without a secret in the config, central keeps a random one of its own."""
@@ -92,9 +136,10 @@ class Auth:
         self.secret = str(stored)
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        tasks = [*self._rechecks, *([self._sweeper] if self._sweeper is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._hashing.shutdown(wait=False, cancel_futures=True)
 
     # --- who -----------------------------------------------------------------------------
@@ -114,10 +159,11 @@ class Auth:
         found = await self._store.read(lambda db: rows.by_session(db, session_id, now))
         return found.person() if found is not None else None
 
-    async def still_valid(self, credential: Credential) -> bool:
+    async def current(self, credential: Credential) -> Person | None:
+        """Who ``credential`` gives now (their roles and sites as stored now), or nobody."""
         if credential.kind == "token":
-            return await self.by_token(credential.secret) is not None
-        return await self.by_session(credential.secret) is not None
+            return await self.by_token(credential.secret)
+        return await self.by_session(credential.secret)
 
     # --- log in and out ------------------------------------------------------------------
 
@@ -170,24 +216,61 @@ class Auth:
 
     # --- open sockets --------------------------------------------------------------------
 
-    def watch(self, credential: Credential, close: Callable[[], None]) -> Callable[[], None]:
-        """Call ``close`` when ``credential`` stops working; returns the way to stop watching."""
-        key = id(close)
-        self._live[key] = (credential, close)
-        return lambda: self._live.pop(key, None) and None
+    def watch(
+        self,
+        credential: Credential,
+        opened: Person,
+        close: Callable[[Ending], None],
+        since: int | None = None,
+    ) -> Callable[[], None]:
+        """Call ``close`` (once) when ``credential`` stops working or stops giving ``opened``'s
+        roles and sites; returns the way to stop watching. ``since``: ``sweeps`` when the
+        socket's handshake began (its person was read after that): if a sweep began since,
+        this socket is checked once more now, as that sweep could not see it."""
+        entry = _Watched(credential, opened, close)
+        key = id(entry)
+        self._live[key] = entry
+        if since is not None and since != self.sweeps:
+            task = asyncio.get_running_loop().create_task(self._sweep_one(key))
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
+
+        def unwatch() -> None:
+            self._live.pop(key, None)
+
+        return unwatch
 
     async def sweep(self) -> int:
-        """Close every watched socket whose credential no longer works; how many were closed."""
+        """Close every watched socket whose credential no longer works, or no longer gives the
+        roles and sites it opened with; how many were closed."""
+        self.sweeps += 1
         closed = 0
-        verdicts: dict[Credential, bool] = {}
-        for key, (credential, close) in list(self._live.items()):
-            if credential not in verdicts:
-                verdicts[credential] = await self.still_valid(credential)
-            if not verdicts[credential] and self._live.pop(key, None) is not None:
-                log.info("closing a socket: its %s no longer works", credential.kind)
-                close()
-                closed += 1
+        now: dict[Credential, Person | None] = {}
+        for key, entry in list(self._live.items()):
+            if entry.credential not in now:
+                now[entry.credential] = await self.current(entry.credential)
+            closed += self._end(key, entry, now[entry.credential])
         return closed
+
+    async def _sweep_one(self, key: int) -> None:
+        entry = self._live.get(key)
+        if entry is None:
+            return
+        try:
+            self._end(key, entry, await self.current(entry.credential))
+        except Exception:  # the next sweep looks again
+            log.exception("checking a new socket's credential failed")
+
+    def _end(self, key: int, entry: _Watched, now: Person | None) -> int:
+        ending = verdict(entry.opened, now)
+        if ending is None or self._live.pop(key, None) is None:
+            return 0
+        if ending is REVOKED:
+            log.info("closing a socket: its %s no longer works", entry.credential.kind)
+        else:
+            log.info("closing a socket of %s: their roles or sites changed", entry.opened.user_id)
+        entry.close(ending)
+        return 1
 
     async def _sweep_forever(self) -> None:
         loop = asyncio.get_running_loop()

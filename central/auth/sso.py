@@ -5,10 +5,12 @@ cookie (``central.auth.flowcookie``); ``finish`` opens that cookie, checks the `
 provider sent back against it, lets ``central.auth.oidc`` exchange the code and validate the
 ID token, lets ``central.core.signon`` decide what the claims make, and then carries the
 decision out in **one** store write: the account created or its roles and sites replaced (and
-its other sessions ended when they changed, as an admin's role change does, and its open desk
-sockets cut so that they reconnect under the new roles), the new session opened — or, for a
-person whose groups no longer give a role or a site, their account stripped and their sessions
-and desk tokens ended. Every outcome is in the audit trail:
+its other sessions ended when they changed, as an admin's role change does), the new session
+opened — or, for a person whose groups no longer give a role or a site, their account stripped
+and their sessions and desk tokens ended. Then ``Auth.sweep`` closes their open sockets, as it
+does after any change of roles, sites or credentials (``central.auth.service``): those whose
+credential ended, and those opened under the old roles and sites, whose desks reconnect under
+the new ones. Every outcome is in the audit trail:
 ``sso_login``, ``sso_roles_changed``, ``sso_refused`` (with the reason) and
 ``sso_access_removed`` — and ``sso_moved`` when a renamed person's old account is stripped
 (``central.core.signon``), ``sso_idle_removed`` when the idle sweep strips an account whose
@@ -63,7 +65,6 @@ from central.core.signon import (
     reconcile,
     revokes,
 )
-from central.push.hub import Hub
 from central.store import Store, identities
 from central.store import accounts as rows
 
@@ -105,7 +106,6 @@ class SignOn:
         clock: Callable[[], datetime],
         trail: Trail,
         config_users: frozenset[str],
-        hub: Hub | None = None,
         client: OidcClient | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
@@ -117,7 +117,6 @@ class SignOn:
         # Compared case-folded: an SSO id is folded, a config user's may be ``Admin``.
         self._config_users = frozenset(u.casefold() for u in config_users)
         self._rules = settings.rules()
-        self._hub = hub
         self.client = client or OidcClient(settings)
         self._idle_task: asyncio.Task[None] | None = None
         self._limit = AddressLimit("sso", settings.requests_per_address, WINDOW_MIN)
@@ -247,12 +246,12 @@ class SignOn:
         if decision.moved_from is not None:
             old = decision.moved_from
             self._trail.record(user, "sso_moved", old, f"{old} → {user}")
-            self._reconnect(old)
-            await self._auth.sweep()
         if decision.change is Change.CHANGED:
             before = _grants(decision.roles_before, decision.sites_before)
             self._trail.record(user, "sso_roles_changed", user, f"{before} → {now_has}")
-            self._reconnect(user)
+        if decision.moved_from is not None or decision.change is Change.CHANGED:
+            # The old account's sockets (stripped) and those opened under the old roles and
+            # sites close now; a desk reconnects at once under the new ones.
             await self._auth.sweep()
         self._trail.record(user, "sso_login", user, f"from {address}; {now_has}")
         log.info(
@@ -308,13 +307,6 @@ class SignOn:
     def _anonymous(self, reason: str, address: str, detail: str) -> None:
         self.refusals.labels(reason).inc()
         log.info("single sign-on refused (%s) from %s: %s", reason, address, detail)
-
-    def _reconnect(self, user_id: str) -> None:
-        """Cut the person's open screens: a socket keeps the roles and sites it opened with,
-        so their desks reconnect (on their own, in a second) under the new ones."""
-        for screen in self._hub.all_screens() if self._hub is not None else ():
-            if screen.person.user_id == user_id:
-                screen.outlet.abort()
 
     def _refused(
         self, reason: str, user_id: str | None, address: str, detail: str = ""

@@ -38,6 +38,9 @@ from central.core.reports import Kind
 MAX_DAYS = 5 * 366
 #: The drill plan's drills per year are spread over a year of this many days (as the plan's).
 YEAR_DAYS = 365
+#: The days a period may hold: nothing was recorded before, and far-off years only overflow.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 class Preset(StrEnum):
@@ -103,7 +106,7 @@ def period_of(
     last: date | None = None,
 ) -> Period | str:
     """The period a person chose, or why not (``unknown_period``, ``custom_needs_days``,
-    ``last_before_first``, ``too_long``). ``today`` is the site's local date.
+    ``last_before_first``, ``too_long``, ``out_of_range``). ``today`` is the site's local date.
 
     * last 12 months: the year up to and including today (from the day after the same date a
       year ago);
@@ -124,6 +127,8 @@ def period_of(
             return "too_long"
     else:
         return "unknown_period"
+    if first < FIRST_DAY or last > LAST_DAY:
+        return "out_of_range"
     return Period(_midnight(first, zone), _midnight(last + timedelta(days=1), zone))
 
 
@@ -189,12 +194,15 @@ class RunRow:
 @dataclass(frozen=True, slots=True)
 class DrillRow:
     """A drill on record (4.1): ``at`` when it was (its press; when recorded if its alarm is
-    not stored), ``pressed`` its alarm's ``raised_at`` (None: not stored) and its "I'm coming"s."""
+    not stored), ``pressed`` its alarm's ``raised_at`` (None: not stored), its "I'm coming"s,
+    when a colleague's screen first showed it and when it was resolved."""
 
     alarm_id: str
     at: datetime
     pressed: datetime | None = None
     coming: tuple[datetime, ...] = ()
+    shown: datetime | None = None
+    resolved: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +366,19 @@ class Routines:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldDrill:
+    """A drill of the period with its four times (as the drill log has them): the press, and
+    seconds from it to the first screen that showed it, the first "I'm coming" and resolved
+    (None: not recorded)."""
+
+    alarm_id: str
+    at: datetime
+    to_shown_s: float | None
+    to_coming_s: float | None
+    to_resolved_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Drills:
     """4.1: drills held against the plan, their response times, who is trained."""
 
@@ -366,6 +387,7 @@ class Drills:
     response: Times
     unanswered: int
     trained: Share  # people of the site now with a drill or training by the period's end
+    log: tuple[HeldDrill, ...] = ()  # the drills held, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,6 +546,22 @@ def drills_of(
         response=times(seconds),
         unanswered=unanswered,
         trained=Share(trained, len(everyone)),
+        log=tuple(_held(d) for d in sorted(held, key=lambda d: (d.at, d.alarm_id), reverse=True)),
+    )
+
+
+def _held(drill: DrillRow) -> HeldDrill:
+    def after(at: datetime | None) -> float | None:
+        if drill.pressed is None or at is None:
+            return None
+        return (at - drill.pressed).total_seconds()
+
+    return HeldDrill(
+        drill.alarm_id,
+        drill.at,
+        after(drill.shown),
+        after(min(drill.coming, default=None)),
+        after(drill.resolved),
     )
 
 

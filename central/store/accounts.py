@@ -8,8 +8,10 @@ the sessions of a user end on a password change and when the account is disabled
 
 Tokens of the config file's ``[[users]]`` cannot be deleted from here (the file is their
 source); revoking one, or disabling such a user, writes a *block* that ``Auth`` checks on
-every use. Every change bumps ``credentials_version``, which central polls to close the
-sockets of whoever lost access. Like ``testlog``, writes and
+every use. Every change of a credential, and every change of an account's roles, sites or
+``disabled`` (``save_account`` compares with the stored row), bumps ``credentials_version``,
+which central polls to close the sockets of whoever lost access or holds a socket opened
+under other roles or sites (``central.auth.service``). Like ``testlog``, writes and
 reads are functions of a ``sqlite_utils.Database``: central runs them on its store's threads,
 and the ``trygg-central user`` CLI on its own connection (SQLite's WAL lets both at once).
 """
@@ -188,6 +190,9 @@ def setting(db: sqlite_utils.Database, key: str) -> str | None:
 
 
 def save_account(db: sqlite_utils.Database, found: Account, now: datetime) -> None:
+    """Create or replace the account; a change of its access bumps ``credentials_version``
+    (its open sockets were opened under the old roles and sites)."""
+    before = account(db, found.user_id)
     db.table("accounts").upsert(
         {
             "user_id": found.user_id,
@@ -200,6 +205,12 @@ def save_account(db: sqlite_utils.Database, found: Account, now: datetime) -> No
         },
         pk="user_id",
     )
+    if before is not None and (before.roles, before.sites, before.disabled) != (
+        found.roles,
+        found.sites,
+        found.disabled,
+    ):
+        bump_credentials(db)
 
 
 def add_token(
@@ -264,7 +275,8 @@ def block(db: sqlite_utils.Database, key: str, user_id: str, now: datetime) -> N
 
 
 def bump_credentials(db: sqlite_utils.Database) -> None:
-    """Tell a running central that some credential ended: it re-checks its open sockets."""
+    """Tell a running central that some credential ended or some account's roles or sites
+    changed: it re-checks its open sockets."""
     version = int(credentials_version(db)) + 1
     db.execute(
         "INSERT OR REPLACE INTO web_settings (key, value) VALUES ('credentials_version', ?)",

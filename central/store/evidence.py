@@ -186,7 +186,7 @@ def drills(db: sqlite_utils.Database, site: str, period: Period) -> tuple[DrillR
     since, until = _around(period)
     rows: list[dict[str, Any]] = list(
         db.query(
-            "SELECT d.alarm_id, d.recorded_at, a.raised_at FROM drills d"
+            "SELECT d.alarm_id, d.recorded_at, a.raised_at, a.shown_at, a.resolved_at FROM drills d"
             " LEFT JOIN alarms a ON a.alarm_id = d.alarm_id"
             " WHERE d.site = ? AND COALESCE(a.raised_at, d.recorded_at) >= ?"
             " AND COALESCE(a.raised_at, d.recorded_at) < ?",
@@ -200,6 +200,8 @@ def drills(db: sqlite_utils.Database, site: str, period: Period) -> tuple[DrillR
             at=_time(r["raised_at"] or r["recorded_at"]),
             pressed=_time(r["raised_at"]) if r["raised_at"] else None,
             coming=tuple(coming[r["alarm_id"]]),
+            shown=_time(r["shown_at"]) if r["shown_at"] else None,
+            resolved=_time(r["resolved_at"]) if r["resolved_at"] else None,
         )
         for r in rows
     )

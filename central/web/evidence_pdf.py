@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from central.core.evidence import Evidence
-from central.web.evidence_words import Requirement
+from central.web.evidence_words import Listing, Requirement
 
 _FONT = "Helvetica"
 _PLAIN = str.maketrans(
@@ -82,6 +82,23 @@ def _months(
     pdf.set_xy(left, base + 6)
 
 
+def _listing(pdf: FPDF, listing: Listing) -> None:
+    """The records themselves: a caption, a header row, a row each."""
+    pdf.ln(2)
+    _line(pdf, 5, listing.caption, "I", 9)
+    widths = (40.0, 36.0, 44.0, 36.0)
+    pdf.set_font(_FONT, "B", 9)
+    for width, title in zip(widths, listing.head, strict=True):
+        pdf.cell(width, 5, _text(title), border="B")
+    pdf.ln(5)
+    pdf.set_font(_FONT, size=9)
+    for row in listing.rows:
+        cells = (row.first, *(text for _, text in row.cells))
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 5, _text(text))
+        pdf.ln(5)
+
+
 def evidence_pdf(
     found: Evidence,
     requirements: Sequence[Requirement],
@@ -119,6 +136,8 @@ def evidence_pdf(
             if figure.percent is not None:
                 _bar(pdf, figure.percent)
             pdf.ln(6)
+        if requirement.listing is not None:
+            _listing(pdf, requirement.listing)
         if requirement.chart is not None:
             bars = [(b.month, b.on_time, b.due) for b in requirement.chart.bars]
             pdf.ln(2)

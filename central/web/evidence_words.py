@@ -46,6 +46,24 @@ class Requirement:
     records: tuple[tuple[str, str], ...] = ()  # (link text, href)
     chart: SiteChart | None = None
     chart_legend: tuple[str, str] = ("", "")
+    listing: Listing | None = None  # the records themselves, where they are few (drills)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A record in a listing: its id, where it opens, its time, and named cells."""
+
+    key: str
+    href: str
+    first: str
+    cells: tuple[tuple[str, str], ...]  # (name, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    caption: str
+    head: tuple[str, ...]
+    rows: tuple[Row, ...]
 
 
 def _number(value: float, language: str) -> str:
@@ -444,6 +462,31 @@ def _drills(found: Evidence, _: Words, link: dict[str, str], language: str) -> R
             " drill or a training (at any office) by the period's last day."
         ),
         ((_("The drill log"), href), (_("The training register"), link["training"])),
+        listing=_drill_listing(found, _, language),
+    )
+
+
+def _drill_listing(found: Evidence, _: Words, language: str) -> Listing | None:
+    """Each drill of the period with its four times, as the drill log shows them."""
+    if not found.drills.log:
+        return None
+    zone = found.period.start.tzinfo
+    return Listing(
+        _("The drills of the period: seconds from the press"),
+        (_("Pressed"), _("First screen"), _("First “I'm coming”"), _("Resolved")),
+        tuple(
+            Row(
+                d.alarm_id,
+                f"/alarms/{d.alarm_id}",
+                d.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                (
+                    ("shown", seconds_text(d.to_shown_s, language)),
+                    ("coming", seconds_text(d.to_coming_s, language)),
+                    ("resolved", seconds_text(d.to_resolved_s, language)),
+                ),
+            )
+            for d in found.drills.log
+        ),
     )
 
 

@@ -38,6 +38,7 @@ AUDIT_ACTIONS = {
     "logout": N_("Logged out"),
     "account_added": N_("Account added"),
     "roles_changed": N_("Roles changed"),
+    "sites_changed": N_("Sites changed"),
     "user_disabled": N_("Account disabled"),
     "password_changed": N_("Password changed"),
     "token_issued": N_("Desk token issued"),

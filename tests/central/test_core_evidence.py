@@ -15,6 +15,7 @@ from central.core.evidence import (
     DrillRow,
     Drills,
     Evidence,
+    HeldDrill,
     MeetingRow,
     Meetings,
     Mobile,
@@ -86,6 +87,10 @@ def test_last_12_months_from_a_leap_day() -> None:
         ("custom", date(2025, 1, 2), date(2025, 1, 1), "last_before_first"),
         ("custom", date(2019, 1, 1), date(2025, 1, 1), "too_long"),
         ("decade", None, None, "unknown_period"),
+        ("custom", date(1999, 12, 31), date(2000, 1, 1), "out_of_range"),
+        ("custom", date(2099, 12, 31), date(2100, 1, 1), "out_of_range"),
+        ("custom", date(1, 1, 1), date(1, 1, 2), "out_of_range"),
+        ("custom", date(9999, 12, 30), date(9999, 12, 31), "out_of_range"),
     ],
 )
 def test_a_period_that_cannot_be(
@@ -299,9 +304,9 @@ def test_the_test_log_and_what_is_overdue() -> None:
 
 def test_drills_routines_and_training() -> None:
     drills = [
-        DrillRow("d1", s(0), s(0), (s(12), s(20))),
-        DrillRow("d2", s(0, 6), s(0, 6), (s(20, 6),)),
-        DrillRow("d3", s(0, 9), s(0, 9)),  # nobody answered
+        DrillRow("d1", s(0), s(0), (s(20), s(12)), shown=s(2.5), resolved=s(90)),
+        DrillRow("d2", s(0, 6), s(0, 6), (s(20, 6),), shown=s(1, 6)),  # not resolved yet
+        DrillRow("d3", s(0, 9), s(0, 9), resolved=s(300, 9)),  # nobody answered
         DrillRow("d4", s(0, 10)),  # its alarm not stored yet: held, not timed
         DrillRow("x1", JUST_BEFORE, JUST_BEFORE, (START,)),
     ]
@@ -318,6 +323,12 @@ def test_drills_routines_and_training() -> None:
         response=Times(2, 16.0, 20.0),
         unanswered=2,
         trained=Share(2, 4),
+        log=(  # newest first, seconds from the press
+            HeldDrill("d4", s(0, 10), None, None, None),
+            HeldDrill("d3", s(0, 9), None, None, 300.0),
+            HeldDrill("d2", s(0, 6), 1.0, 20.0, None),
+            HeldDrill("d1", s(0), 2.5, 12.0, 90.0),
+        ),
     )
     assert found.routines == Routines(Share(2, 4))
     no_plan = evidence("oslo", YEAR, at(12, 31))

@@ -1,6 +1,8 @@
 """Incident reports (2.4) on real processes: ``trygg-central``, headless ``trygg-desk``s,
 Mosquitto, an edge agent on gpiozero mock pins, and a real SMTP server (aiosmtpd on loopback).
-One stack for the module.
+One stack for the module. Everyone is a database account with a password and a desk token: a
+report is read in the console, which needs a login (the addresses are set by ``trygg-central
+reports email``).
 
 * Anne raises a silent alarm from her desk; Kari resolves it from hers. Anne's desk is asked to
   write a report and prints the console form's address; she files it. Lina (leader) and Vera
@@ -36,12 +38,14 @@ from tests.e2e.conftest import RunningEdge
 from tests.support.agent_waits import wait_connected, wait_ready
 from tests.support.broker import Broker
 from tests.support.smtp import Inbox
-from tests.support.stack import SITE, Central, Desk, edge_config, script
+from tests.support.stack import SITE, Central, Desk, Login, Session, edge_config, script
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 BERGEN = "bergen"
-# The first user reads health details (stack.Central.health): a responder.
+# Each opens console pages, which need a session (a token is no login): an account with a
+# password and a desk token (stack.Central.add_logins), not a config user. The first user's
+# token reads health details (stack.Central.health): a responder.
 USERS = {
     "kari": "Kari Nordmann",
     "anne": "Anne Ansatt",
@@ -75,6 +79,7 @@ class Stack:
         self.desks = desks
         self.edge = edge
         self.inbox = inbox
+        self.sessions: dict[str, Session] = {}
 
     def client(self, user: str) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {self.central.tokens[user]}"}
@@ -83,6 +88,13 @@ class Stack:
     async def call(self, user: str, method: str, path: str, **kw: Any) -> httpx.Response:
         async with self.client(user) as c:
             return await c.request(method, path, **kw)
+
+    async def page(self, user: str, path: str) -> httpx.Response:
+        """A console page as ``user``'s browser gets it, signed in (once) by the login form."""
+        if user not in self.sessions:
+            self.sessions[user] = await asyncio.to_thread(self.central.log_in, user)
+        async with self.sessions[user].async_client() as browser:
+            return await browser.get(path)
 
     def db(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Central's record, read as an auditor would (read-only, beside the running central)."""
@@ -104,17 +116,6 @@ def module_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         found.stop()
 
 
-def with_emails(central: Central) -> None:
-    """Each mailed user's ``email`` line inside their own ``[[users]]`` table."""
-    lines = []
-    for line in central.config.read_text().splitlines():
-        lines.append(line)
-        for user in MAILED:
-            if line == f'id = "{user}"':
-                lines.append(f'email = "{address(user)}"')
-    central.config.write_text("\n".join(lines) + "\n")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def stack(
     module_broker: Broker, tmp_path_factory: pytest.TempPathFactory
@@ -125,11 +126,9 @@ async def stack(
     central = Central(
         module_broker,
         tmp,
-        USERS,
+        {},
         sites=(SITE, BERGEN),
         devices=((SITE, "rom-101", "Møterom 101"),),
-        user_sites=SITES,
-        roles=ROLES,
         site_extra={SITE: ("report_retention_days = 30",)},
         extra=(
             "[email]",
@@ -143,7 +142,13 @@ async def stack(
     )
     text = central.config.read_text().replace("{port}", str(central.port))
     central.config.write_text(text)
-    with_emails(central)
+    central.add_logins(
+        *(
+            Login(user, name, ROLES.get(user, ("responder",)), SITES[user], desk_token=True)
+            for user, name in USERS.items()
+        )
+    )
+    central.admin([["reports", "email", user, address(user)] for user in MAILED])
     central.start()
     desks = {user: Desk(central, user, tmp) for user in USERS}
     anne = desks["anne"].config
@@ -216,7 +221,7 @@ async def test_the_raiser_is_asked_and_leader_and_safety_rep_see_the_report(
     # Nobody else is asked.
     for user in ("kari", "lina", "vera", "bo"):
         assert not [ln for ln in stack.desks[user].lines if ln["event"] == "report_ask"]
-    form = await stack.call("anne", "GET", ask["url"].removeprefix(stack.central.url))
+    form = await stack.page("anne", ask["url"].removeprefix(stack.central.url))
     assert form.status_code == 200
     assert 'value="Kontor 12"' in form.text
     assert f'value="{alarm_id}"' in form.text
@@ -256,7 +261,7 @@ async def test_the_raiser_is_asked_and_leader_and_safety_rep_see_the_report(
 
     # They open it and mark it seen; Bo may not open it; Kari (a responder) neither.
     for user, expected in (("bo", 404), ("kari", 404), ("lina", 200), ("vera", 200)):
-        opened = await stack.call(user, "GET", f"/reports/{rid}")
+        opened = await stack.page(user, f"/reports/{rid}")
         assert opened.status_code == expected, user
     assert "Ola Klient" in opened.text  # the safety representative reads the free text
     for user in ("lina", "vera"):
@@ -274,7 +279,7 @@ async def test_the_raiser_is_asked_and_leader_and_safety_rep_see_the_report(
         ("vera", "safety_rep"),
         ("lina", "leader"),
     ]
-    page = await stack.call("vera", "GET", f"/reports/{rid}")
+    page = await stack.page("vera", f"/reports/{rid}")
     assert 'data-reader="lina"' in page.text
     assert 'data-reader="vera"' in page.text
     assert (await stack.call("lina", "GET", f"/api/reports/{rid}/reads")).status_code == 403

@@ -20,8 +20,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from protocol.screen import AnyServerFrame, RoundFrame, decode_server_frame
 from tests.e2e.conftest import RunningEdge
 from tests.support.broker import Broker
-from tests.support.selftest_stack import MANAGER, SelftestCentral
-from tests.support.stack import SITE, Desk, running_desks
+from tests.support.selftest_stack import MANAGER, USERS, SelftestCentral
+from tests.support.stack import SITE, Desk, Login, running_desks
+
+# The facility manager's console login (the board is a page, and a page needs a session: her
+# config user, with the desk's token, has no password).
+BOARD = Login("frida-web", USERS[MANAGER], ("facility_manager",))
 
 
 @pytest.fixture
@@ -30,6 +34,7 @@ def central(broker: Broker, tmp_path: Path) -> Iterator[SelftestCentral]:
     c.config.write_text(c.config.read_text() + "[test_rounds]\nmax_duration_s = 3\n")
     c.start()
     try:
+        c.add_logins(BOARD)
         yield c
     finally:
         c.stop()
@@ -59,6 +64,7 @@ async def test_an_open_round_is_shown_everywhere_and_expires_into_real_alarms(
     central: SelftestCentral, desks: dict[str, Desk], edge: RunningEdge
 ) -> None:
     await central.device_online("rom-101")
+    browser = central.log_in(BOARD.user)  # before the round: it lasts 3 s
     auth = {"Authorization": f"Bearer {central.tokens['kari']}"}
     async with connect(central.ws_url, additional_headers=auth) as watching:
         started = await asyncio.to_thread(
@@ -71,7 +77,8 @@ async def test_an_open_round_is_shown_everywhere_and_expires_into_real_alarms(
         async with connect(central.ws_url, additional_headers=auth) as late:
             assert (await next_round(late)).round_id == told.round_id
         # The console's board says it too.
-        board = await asyncio.to_thread(central.api, "GET", "/board/live")
+        async with browser.async_client() as console:
+            board = (await console.get("/board/live")).text
         assert f'data-test-round="{told.round_id}"' in board
         # Nobody closes it: it closes itself at expires_at (3 s), as expired.
         ended = await next_round(watching)

@@ -201,7 +201,7 @@ class Central:
         needs one of these (then :meth:`log_in`). The first is made alone (it may make the
         database), the rest at once (each waits out the others' lock)."""
         for batch in (logins[:1], logins[1:]):
-            self._admin(
+            self.admin(
                 [
                     [
                         *("user", "add", login.user, "--name", login.name),
@@ -213,12 +213,13 @@ class Central:
                 PASSWORD + "\n",
             )
         desks = [login.user for login in logins if login.desk_token]
-        made = self._admin([["user", "token", user, "--label", "desk"] for user in desks], "")
+        made = self.admin([["user", "token", user, "--label", "desk"] for user in desks], "")
         for user, out in zip(desks, made, strict=True):
             self.tokens[user] = out.strip().splitlines()[-1]
 
-    def _admin(self, commands: list[list[str]], stdin: str) -> list[str]:
-        """Run ``trygg-central`` admin commands side by side; their outputs, or why not."""
+    def admin(self, commands: list[list[str]], stdin: str = "") -> list[str]:
+        """Run ``trygg-central`` admin commands (``["user", "token", "kari"]``; the config is
+        added) side by side, each given ``stdin``; their outputs, or why not."""
         running = [
             subprocess.Popen(
                 [script("trygg-central"), *argv, "--config", str(self.config)],
@@ -384,10 +385,10 @@ async def running_desks(
 ) -> AsyncIterator[dict[str, Desk]]:
     """A headless desk per user, all connected before the body runs; stopped after it."""
     started = {user: Desk(central, user, workdir) for user in users}
-    for desk in started.values():
-        await desk.start()
-    await central.wait_screens(len(started))
     try:
+        for desk in started.values():
+            await desk.start()
+        await central.wait_screens(len(started))  # on a timeout too, the desks are stopped
         yield started
     finally:
         for desk in started.values():

@@ -468,7 +468,7 @@ async def _as_people_do(running: Running, broker: Broker) -> UUID:
         "/training",
         data={
             "site": SITE,
-            "held_on": date.today().isoformat(),
+            "held_on": datetime.now(UTC).date().isoformat(),
             "title": "Gjennomgang",
             "people": ["root"],
         },
@@ -679,17 +679,34 @@ def expected(w: World) -> dict[str, Any]:  # noqa: C901 - one figure after anoth
 
         drills = []
         for r in db.execute(
-            "SELECT d.alarm_id, d.recorded_at, a.raised_at FROM drills d"
-            " LEFT JOIN alarms a ON a.alarm_id = d.alarm_id WHERE d.site = ?",
+            "SELECT d.alarm_id, d.recorded_at, a.raised_at, a.shown_at, a.resolved_at"
+            " FROM drills d LEFT JOIN alarms a ON a.alarm_id = d.alarm_id WHERE d.site = ?",
             [SITE],
         ):
             if inside(_t(r["raised_at"] or r["recorded_at"])):
                 drills.append(r)
         drill_seconds = []
+        drill_log = []
         for r in drills:
             came = first_coming(r["alarm_id"])
-            if came is not None and r["raised_at"]:
-                drill_seconds.append((came - _t(r["raised_at"])).total_seconds())
+            pressed = _t(r["raised_at"]) if r["raised_at"] else None
+
+            def after(at: datetime | None, pressed: datetime | None = pressed) -> float | None:
+                return None if at is None or pressed is None else (at - pressed).total_seconds()
+
+            if came is not None and pressed is not None:
+                drill_seconds.append((came - pressed).total_seconds())
+            shown, resolved = (_t(r[k]) if r[k] else None for k in ("shown_at", "resolved_at"))
+            drill_log.append(
+                {
+                    "alarm_id": r["alarm_id"],
+                    "at": _t(r["raised_at"] or r["recorded_at"]).isoformat(),
+                    "to_shown_s": after(shown),
+                    "to_coming_s": after(came),
+                    "to_resolved_s": after(resolved),
+                }
+            )
+        drill_log.sort(key=lambda d: (_t(d["at"]), d["alarm_id"]), reverse=True)
         plan = tomllib.loads((ROUTINES / "drills.toml").read_text(encoding="utf-8"))
         per_year = next(p["per_year"] for p in plan["plan"] if "*" in p["sites"])
         days = (w.last - w.first).days + 1
@@ -799,6 +816,7 @@ def expected(w: World) -> dict[str, Any]:  # noqa: C901 - one figure after anoth
             "response": _times(drill_seconds),
             "unanswered": len(drills) - len(drill_seconds),
             "trained": _share(sum(p in trained for p in people), len(people)),
+            "log": drill_log,
         },
     }
 
@@ -897,7 +915,8 @@ def _open_pdf(content: bytes, tmp: Path) -> list[str]:
     [png] = list(tmp.glob("p*.png"))
     with Image.open(png) as image:
         assert image.width > 100
-        darkest, _ = image.convert("L").getextrema()  # type: ignore[misc]
+        darkest = image.convert("L").getextrema()[0]  # one band: (darkest, lightest)
+    assert isinstance(darkest, int | float)
     assert darkest < 100, "the PDF's first page is blank"
     text = subprocess.run(
         [tool("pdftotext"), "-layout", str(path), "-"],
@@ -922,6 +941,15 @@ async def test_the_page_and_the_pdf_equal_the_records(world: World, tmp_path: Pa
         if value != _expected_value(figures, key)
     }
     assert not wrong, wrong
+    # Each drill of the period with its four times, as the drill log has them.
+    for drill in figures["drills"]["log"]:
+        row = page.text[page.text.index(f'<tr data-drill="{drill["alarm_id"]}">') :]
+        row = row[: row.index("</tr>")]
+        for which in ("shown", "coming", "resolved"):
+            seconds = drill[f"to_{which}_s"]
+            text = "–" if seconds is None else f"{seconds:.1f} s".replace(".", ",")
+            assert f'<td data-time="{which}">{text}</td>' in row, (which, row)
+    assert page.text.count("<tr data-drill=") == len(figures["drills"]["log"]) == 3
     # The words, as the safety representative reads them (bokmål by default).
     assert shown["alarms.total"][1:] == ("Ekte alarmer", str(figures["alarms"]["total"]))
     read = figures["routines"]["read"]
@@ -957,6 +985,13 @@ async def test_the_page_and_the_pdf_equal_the_records(world: World, tmp_path: Pa
         f"Øvelser holdt {figures['drills']['held']} av {figures['drills']['planned']} planlagt",
     ):
         assert line in lines, line
+    for drill in figures["drills"]["log"]:
+        pressed = _t(drill["at"]).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+        times = [
+            "–" if drill[f"to_{k}_s"] is None else f"{drill[f'to_{k}_s']:.1f} s".replace(".", ",")
+            for k in ("shown", "coming", "resolved")
+        ]
+        assert " ".join([pressed, *times]).replace("–", "-") in lines, drill
 
 
 async def test_each_figure_links_to_the_alarms_it_counts(world: World) -> None:
@@ -1022,6 +1057,7 @@ async def test_a_bad_period_is_refused_and_computes_nothing(world: World) -> Non
         ("period=custom&from=2026-05-01", "custom_needs_days"),
         ("period=custom&from=31.02.2026&to=2026-04-01", "bad_day"),
         ("period=decade", "unknown_period"),
+        ("period=custom&from=0001-01-01&to=0001-01-02", "out_of_range"),
     ):
         page = await call(world.running, "lina", "GET", f"/evidence?{query}")
         assert page.status_code == 400, query
@@ -1039,7 +1075,7 @@ def _year_before(day: date) -> date:
 
 
 async def test_the_presets(world: World) -> None:
-    today = world.last
+    today = datetime.now(UTC).astimezone(OSLO).date()
     for preset, first, last in (
         ("last12", _year_before(today) + timedelta(days=1), today),
         ("this_year", date(today.year, 1, 1), date(today.year, 12, 31)),

@@ -461,6 +461,22 @@ def test_the_drill_endpoints_and_who_may_use_them() -> None:
         assert allowed(person, Action.READ_ROUTINE_READS) == reads
 
 
+def test_the_evidence_endpoints_and_who_may_use_them() -> None:
+    """The evidence for the yearly review (docs/evidence.md): its page, JSON and PDF are for the
+    leader, the safety representative and the admin; not the facility manager or responders
+    (its 2.4 figures count incident reports). The matrix above checks them live."""
+    app = create_app(_plain_settings())
+    found = {(e.path, m): e.action for e in endpoints(app) for m in e.methods}
+    assert {k: v for k, v in found.items() if "evidence" in k[0]} == {
+        ("/evidence", "GET"): Action.READ_EVIDENCE,
+        ("/api/evidence", "GET"): Action.READ_EVIDENCE,
+        ("/api/evidence.pdf", "GET"): Action.READ_EVIDENCE,
+    }
+    for role in Role:
+        reads = role in (Role.LEADER, Role.SAFETY_REP, Role.ADMIN)
+        assert allowed(_person(role), Action.READ_EVIDENCE) == reads
+
+
 def test_the_sign_on_and_desk_pairing_endpoints_and_who_may_use_them() -> None:
     """Single sign-on and pairing (docs/sso.md): signing in is for anyone (nobody is signed in
     yet); a desk asks for its pairing and polls without a credential (that is the point);

@@ -2,8 +2,9 @@
 
 Real central, real sessions and desk tokens: an admin of Oslo may list the tokens of, revoke,
 change the roles of and disable an Oslo account, and is refused (403, nothing changed) for a
-Bergen account and for an account of every site, in the console and with a bearer token;
-the accounts page lists only Oslo's; an admin of every site may do it all.
+Bergen account and for an account of every site (a desk token is refused there for any
+account: a token is no login); the accounts page lists only Oslo's; an admin of every site
+may do it all.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ async def test_an_admin_of_one_site_manages_only_its_accounts(
             assert (await oslo.post("/admin/users/oslo-resp/disable", data=csrf)).is_redirect
             assert (await log_in(c.url, "oslo-resp")).status_code == 400
 
-        # The same routes with the Oslo admin's desk token (the API way in).
+        # The same routes with the Oslo admin's desk token: a token is no login, so account
+        # management refuses it whatever the site (central.auth.guard); nothing changes.
         bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         async with httpx.AsyncClient(base_url=c.url, headers=bearer, timeout=10) as api:
             assert (await api.post("/admin/users/bergen-resp/disable")).status_code == 403
