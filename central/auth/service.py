@@ -86,6 +86,8 @@ def verdict(opened: Person, now: Person | None) -> Ending | None:
     (None: nobody)."""
     if now is None:
         return REVOKED
+    if now.user_id != opened.user_id or now.roles != opened.roles or now.sites != opened.sites:
+        return RESCOPED
     return None
 
 

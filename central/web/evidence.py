@@ -6,9 +6,10 @@ Why shaped so: the figures are computed once, by the pure core (``central.core.e
 from rows the store reads as they are (``central.store.evidence``); this module only gathers
 what is a *state now* beside them (who has read the current routines, who is trained, what is
 overdue: from the same functions the training register, the readers list and the test log
-use, so each figure agrees with the page it links to) and puts the one :class:`Evidence` into
-words once (:func:`requirements`). The page and the PDF both draw those words, so the PDF says
-what the page says; the JSON is the value itself, for the employer's own systems.
+use, so each figure agrees with the page it links to). The one :class:`Evidence` is put into
+words once (``central.web.evidence_words``); the page and the PDF (``central.web.evidence_pdf``)
+both draw those words, so the PDF says what the page says; the JSON is the value itself, for
+the employer's own systems.
 
 Who may read it: ``Action.READ_EVIDENCE`` (the leader, the safety representative, the admin;
 central.auth.rules says why), for the sites they cover. A period the person types wrong is

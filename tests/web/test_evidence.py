@@ -406,11 +406,14 @@ def module_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         found.stop()
 
 
-async def call(running: Running, user: str, method: str, path: str, **kw: Any) -> httpx.Response:
-    """A request with ``user``'s session (and its CSRF token, as the console's forms send it)."""
+async def call(
+    running: Running, user: str, method: str, path: str, lang: str = "", **kw: Any
+) -> httpx.Response:
+    """A request with ``user``'s session (and its CSRF token, as the console's forms send it),
+    in the language ``lang`` when given (else the console's default, bokmål)."""
     session = SESSIONS[user]
     csrf = running.server.config.loaded_app.app.state.auth.csrf_token(session)
-    cookies = {"trygg_session": session}
+    cookies = {"trygg_session": session, **({"trygg_lang": lang} if lang else {})}
     headers = {"X-CSRF-Token": csrf}
     async with httpx.AsyncClient(base_url=running.http, cookies=cookies, timeout=20) as c:
         return await c.request(method, path, headers=headers, **kw)
@@ -992,6 +995,23 @@ async def test_the_page_and_the_pdf_equal_the_records(world: World, tmp_path: Pa
             for k in ("shown", "coming", "resolved")
         ]
         assert " ".join([pressed, *times]).replace("–", "-") in lines, drill
+
+
+async def test_in_english_too(world: World, tmp_path: Path) -> None:
+    page = await call(world.running, "vera", "GET", f"/evidence?{world.query}", lang="en")
+    assert "<h1>Evidence for the yearly review</h1>" in page.text
+    shown = _page_figures(page.text)
+    figures = expected(world)
+    assert shown["alarms.total"][1:] == ("Real alarms", str(figures["alarms"]["total"]))
+    read = figures["routines"]["read"]
+    assert shown["routines.read"][2] == f"{read['done']} of {read['of']} ({read['percent']} %)"
+    median = figures["drills"]["response"]["median_s"]
+    assert shown["drills.response.median_s"][2] == f"{median:.1f} s"
+    pdf = await call(world.running, "vera", "GET", f"/api/evidence.pdf?{world.query}", lang="en")
+    assert pdf.status_code == 200
+    lines = await asyncio.to_thread(_open_pdf, pdf.content, tmp_path)
+    assert "Trygg - Evidence for the yearly review" in lines
+    assert f"Real alarms {figures['alarms']['total']}" in lines
 
 
 async def test_each_figure_links_to_the_alarms_it_counts(world: World) -> None:

@@ -234,6 +234,11 @@ async def test_the_cli_moves_a_desk_to_another_site_and_the_old_sites_alarms_sto
     token = await account(central, "siri", {Role.RESPONDER}, {SITE})
     ws, hello = await desk(central, token)
     assert hello.sites == (SITE,)
+    # An unknown site: refused, nothing changed, the socket stays open.
+    assert await user_cli(config, "sites", "siri", "--sites", f"{OTHER_SITE},narvik") == 1
+    found = await central.central.read(lambda db: rows.account(db, "siri"))
+    assert found is not None
+    assert found.sites == {SITE}
     gets = await raise_at(module_broker, SITE, "rom-sites-1")
     assert (await frame_of(ws, AlarmNew, alarm_id=gets)).alarm.site == SITE
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Playwright, expect
 
 from central.store import visits as stored
@@ -20,6 +21,8 @@ from tests.web.console import console
 from tests.web.test_mobile_page import browser, phone, playwright, sign_in
 
 __all__ = ["browser", "playwright"]  # the fixtures, used by name
+# Those fixtures live on the module's event loop (one Chromium per module), so do its tests.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 async def test_a_home_visit_is_started_and_checked_out_from_the_page(
