@@ -28,6 +28,7 @@ from uuid import UUID
 import httpx
 import pytest
 import pytest_asyncio
+import sqlite_utils
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -115,9 +116,9 @@ async def account(
     token = f"desk-{user_id}-token-4b7e1c9a2f6d"
     now = central.clock()
 
-    def write(db: object) -> None:
-        rows.save_account(db, found, now)  # type: ignore[arg-type]
-        rows.add_token(db, user_id, token, "desk", now)  # type: ignore[arg-type]
+    def write(db: sqlite_utils.Database) -> None:
+        rows.save_account(db, found, now)
+        rows.add_token(db, user_id, token, "desk", now)
 
     await central.store.submit(write)
     return token
