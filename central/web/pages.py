@@ -197,8 +197,10 @@ async def set_roles(
     request: Request,
     user_id: str,
     central: CentralDep,
+    auth: AuthDep,
     roles: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
+    """New roles take effect now: sessions end and open sockets are closed (they reconnect)."""
     found = await _managed(request, central, user_id)
     chosen = _roles(roles)
     if found is None or not chosen:
@@ -214,6 +216,7 @@ async def set_roles(
 
     await central.write(write)
     central.record(_actor(request), "roles_changed", user_id, ",".join(sorted(chosen)))
+    await auth.sweep()
     return back_to("/admin/users", done="roles")
 
 
