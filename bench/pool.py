@@ -197,12 +197,18 @@ class ReceiverPool:
         """The next alarm that reached every screen of ``group``.
 
         On timeout the receivers are flushed and the best partial delivery (most screens) is
-        returned with ``partial=True``; ``TimeoutError`` if no screen saw anything.
+        returned with ``partial=True``; ``TimeoutError`` if no screen saw anything. A delivery
+        to fewer screens than were opened (the server closed some) is ``partial`` too.
         """
         try:
             delivery = await asyncio.wait_for(self.deliveries[group].get(), timeout)
         except TimeoutError:
             delivery = await self._partial(group, timeout)
+        opened = sum(self.members.get(group, ()))
+        if delivery.screens < opened:
+            # Screens the server closed since they connected no longer count in the receivers'
+            # tallies: the alarm reached every screen still open, not every screen opened.
+            delivery = replace(delivery, partial=True)
         return await self._tapped(group, delivery)
 
     async def _partial(self, group: str, timeout: float) -> Delivery:

@@ -227,8 +227,20 @@ class Receiver:
                 self.screens[sock.fileno()] = Screen(sock, group)
                 self.poll.register(sock.fileno(), select.EPOLLIN)
                 made += 1
+            self.service()
         self.group_size[group] = self.group_size.get(group, 0) + made
         self.emit({"op": "connected", "group": group, "count": made, "failed": failed})
+
+    def service(self) -> None:
+        """Read what the screens connected so far have been sent, without waiting: central
+        pings every screen each second and closes one that has answered nothing for a few
+        seconds, and connecting 5,000 takes longer than that. Served between waves, the
+        first screens stay alive (they were closed by the hundred, and then the alarm's
+        "last screen" was the last of fewer screens than the bench had opened)."""
+        for fd, _mask in self.poll.poll(0):
+            screen = self.screens.get(fd)
+            if screen is not None:  # stdin waits for the main loop (epoll is level-triggered)
+                self.on_readable(screen)
 
     def _drop(self, screen: Screen) -> None:
         fd = screen.sock.fileno()

@@ -840,6 +840,13 @@ class CentralSettings(BaseSettings):
     def site(self, site_id: str) -> SiteSettings | None:
         return next((s for s in self.sites if s.id == site_id), None)
 
+    def zone(self, site_id: str | None) -> ZoneInfo:
+        """The time zone of ``site_id`` (its days and clock times); for none, or a site not
+        in the file, the first site's (an office's sites share a country)."""
+        site = self.site(site_id) if site_id else None
+        chosen = site or (self.sites[0] if self.sites else None)
+        return ZoneInfo(chosen.zone if chosen is not None else "Europe/Oslo")
+
     def report_retention_days(self, site_id: str) -> int:
         """How long ``site_id``'s incident reports are kept (docs/reports.md)."""
         site = self.site(site_id)

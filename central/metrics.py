@@ -210,7 +210,21 @@ class _Live:
         failed = families["trygg_tick_failures"]
         for step, count in central.tick_failures.items():  # every step, at 0 from the start
             failed.add_metric([step], count)
+        _mail(central, families)
         return list(families.values())
+
+
+def _mail(central: Central, families: dict[str, GaugeMetricFamily | CounterMetricFamily]) -> None:
+    """The incident reports' e-mail outbox (central.mailing): all 0 without ``[email]``."""
+    mailer = central.reports.mailer
+    families["trygg_mail_sent"].add_metric([], mailer.sent if mailer else 0)
+    for outcome in ("retried", "refused"):
+        count = mailer.failed[outcome] if mailer else 0
+        families["trygg_mail_failed"].add_metric([outcome], count)
+    families["trygg_mail_owed"].add_metric([], mailer.owed if mailer else 0)
+    oldest = mailer.oldest_owed if mailer else None
+    age = max(0.0, (central.clock() - oldest).total_seconds()) if oldest is not None else 0.0
+    families["trygg_mail_owed_oldest_seconds"].add_metric([], age)
 
 
 def _device_states(central: Central) -> Iterator[tuple[str, str]]:
@@ -254,6 +268,20 @@ def _families() -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
     )
     yield CounterMetricFamily(
         "trygg_screens_dropped", "Screens dropped for being gone or too slow to take frames."
+    )
+    yield CounterMetricFamily(
+        "trygg_mail_sent", "Incident-report e-mails the SMTP server took, since central started."
+    )
+    yield CounterMetricFamily(
+        "trygg_mail_failed",
+        "Incident-report e-mail tries that failed, since central started: retried (tried"
+        " again later) or refused (for good: the recipient, or a message that cannot be made).",
+        labels=("outcome",),
+    )
+    yield GaugeMetricFamily("trygg_mail_owed", "Incident-report e-mails waiting to be sent.")
+    yield GaugeMetricFamily(
+        "trygg_mail_owed_oldest_seconds",
+        "How long the oldest incident-report e-mail waiting has waited (0: none waits).",
     )
     yield CounterMetricFamily(
         "trygg_tick_failures",

@@ -31,6 +31,7 @@ from datetime import datetime
 from central.config import DeviceSettings
 from central.core.alarms import DESK_DEVICE
 from central.core.flood import FloodAction, FloodEnded, FloodStarted
+from central.core.floodcards import drill_of
 from central.core.supervision import Fault, FaultKind
 from protocol import AlarmMessage
 
@@ -90,12 +91,17 @@ class Registry:
 
 
 def flood_fault(site: str, source: str, since: datetime, desk: bool = False) -> Fault:
-    """The fault of a flood from a device, or (``desk``) of silent alarms from a user's desk."""
+    """The fault of a flood from a device, or (``desk``) of silent alarms from a user's desk;
+    a flood of drills (its own source, central.core.floodcards) is a fault of its own."""
     rest = "its active alarms are shown as one card on every screen (room, count)"
+    drilling = drill_of(source)
+    drills = "drills" if drilling is not None else "alarms"
+    name = drilling if drilling is not None else source
     if desk:
-        reason = f"flood of silent alarms from the desk of {source}: {rest}"
+        reason = f"flood of silent {drills} from the desk of {name}: {rest}"
         return Fault(site, DESK_DEVICE, FaultKind.FLOOD, reason, since)
-    return Fault(site, source, FaultKind.FLOOD, f"flood from {source}: {rest}", since)
+    what = "flood of drills from" if drilling is not None else "flood from"
+    return Fault(site, name, FaultKind.FLOOD, f"{what} {name}: {rest}", since)
 
 
 def flood_faults(

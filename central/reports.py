@@ -9,15 +9,18 @@ What happens when:
 * A report is **filed** (:meth:`Reports.file`): the report, the asks it answers and one e-mail
   owed to each leader and safety representative of the site are written in one transaction;
   then their desks get a ``report_filed`` frame and the outbox loop is woken.
-* The **outbox loop** (:meth:`Reports._mail_forever`) sends what is owed, one message at a
-  time on a worker thread, and marks each sent once the SMTP server took it; a failure is
-  tried again later (after 5 s, doubling up to ``[email] retry_max_s``), across restarts of
-  central too, since the outbox is the table. A crash in the moment between the server's
-  "250 OK" and the commit of "sent" would send that one message again: its Message-ID is the
-  same, so a receiving system can drop it.
+* The **outbox loop** (``central.mailing``) sends what is owed, one message at a time on a
+  worker thread, and marks each sent once the SMTP server took it; what failed is tried again
+  later, across restarts of central too, since the outbox is the table.
 * **Retention** (:meth:`Reports.tick`): at every start of central and then every
   ``[reports] retention_every_h`` hours, reports older than their site's setting are
   anonymised and the run is recorded (``report_retention_runs``; the audit trail too).
+
+The audit trail is kept forever and cannot be edited (it is hash-chained), so what this module
+writes to it about reports names no report and nobody who filed one: "a report was filed at
+site X", "Lina opened a report of site X as leader". A report's id and its reader's name are in
+its read log, which goes with the report's details when it is anonymised (docs/reports.md,
+"Audit trail"). Asks name the alarm, never the person asked.
 
 Nothing here is on the alarm path: a failure is logged, and an alarm never waits for it.
 Reads and writes of reports always go to the database (nothing is cached), so a report changed
@@ -27,41 +30,40 @@ by the CLI's retention run is never shown from memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import sqlite_utils
 
-from central import mail
 from central.audit.trail import Trail
 from central.config import CentralSettings
-from central.core import Person
+from central.core import ALL_SITES, Person
 from central.core.reports import (
     READERS,
     Draft,
     Report,
+    alarm_refusal,
     asks_for,
     closes,
     follow_up,
-    mail_text,
     mark_seen,
     may_read,
     may_read_log,
     meeting_owners,
     reads_site,
     recipients,
-    retry_after,
     seats,
 )
 from central.core.reports import file as file_report
+from central.mailing import Mailer, report_path
+from central.people import everyone
 from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
 from central.standby import Standby
 from central.store import Store
-from central.store import accounts as account_rows
 from central.store import reports as rows
 from protocol import AlarmLevel
 from protocol.screen import AlarmState, AlarmView, ReportAsk, ReportFiled, encode_frame
@@ -71,16 +73,12 @@ log = logging.getLogger("central.reports")
 #: At start, a real alarm resolved this recently with nobody asked yet is decided again (its
 #: resolution was stored, central stopped before its asks were).
 CATCH_UP = timedelta(hours=1)
-#: The outbox loop looks at the table at least this often (a row written by another process).
-MAIL_POLL = timedelta(seconds=30)
+#: The audit trail's actor for what a report's filer did: nobody is named (the module's words).
+UNNAMED = ""
 
 
 def ask_path(alarm_id: UUID) -> str:
     return f"/reports/new?alarm={alarm_id}"
-
-
-def report_path(report_id: UUID) -> str:
-    return f"/reports/{report_id}"
 
 
 class Reports:
@@ -106,11 +104,11 @@ class Reports:
         self.site_names = site_names
         self._open: dict[tuple[UUID, str], rows.StoredAsk] = {}  # asks not yet answered
         self._decided: set[UUID] = set()  # alarms whose asks were decided (once each)
-        self._wake = asyncio.Event()
-        self._mailer: asyncio.Task[None] | None = None
+        self.mailer: Mailer | None = None
+        if settings.email is not None:
+            self.mailer = Mailer(settings.email, store, clock, site_names)
         self._retention: asyncio.Task[None] | None = None
         self._next_retention: datetime | None = None
-        self.mail_sent = 0  # e-mails handed to the SMTP server since start (health, tests)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -127,15 +125,16 @@ class Reports:
         # The job runs once at every start (cheap: one query when nothing is due), then every
         # ``retention_every_h``: a central that was down for a while catches up at once.
         self._next_retention = now
-        if self.settings.email is not None:
-            self._mailer = asyncio.create_task(self._mail_forever(), name="report-mail")
+        if self.mailer is not None:
+            self.mailer.start()
         log.info("incident reports: %d asks open", len(self._open))
 
     async def stop(self) -> None:
-        for task in (self._mailer, self._retention):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self.mailer is not None:
+            await self.mailer.stop()
+        if self._retention is not None:
+            self._retention.cancel()
+            await asyncio.gather(self._retention, return_exceptions=True)
 
     @property
     def _every(self) -> timedelta:
@@ -175,22 +174,16 @@ class Reports:
                 "report asks not stored: %s", None if future.cancelled() else future.exception()
             )
             return
-        for found in kept:
-            key = (found.ask.alarm_id, found.ask.user)
-            if key in self._open:
-                continue
-            self._open[key] = found
-            what = f"{found.ask.why.value}, site={found.ask.site}"
-            self.trail.record(
-                "central", "report_asked", str(found.ask.alarm_id), f"{found.ask.user} ({what})"
-            )
-            log.info(
-                "alarm %s: %s asked to file a report (%s)",
-                found.ask.alarm_id,
-                found.ask.user,
-                found.ask.why,
-            )
+        new = [f for f in kept if (f.ask.alarm_id, f.ask.user) not in self._open]
+        for found in new:
+            self._open[(found.ask.alarm_id, found.ask.user)] = found
             self._to_user(found.ask.user, found.ask.site, self._ask_frame(found))
+        if new:
+            # The trail keeps that the routine asked after this alarm, not whom (module's words).
+            ask = new[0].ask
+            what = f"site={ask.site}; {len(new)} asked ({ask.why.value})"
+            self.trail.record("central", "report_asked", str(ask.alarm_id), what)
+            log.info("alarm %s: %s", ask.alarm_id, what)
 
     def _ask_frame(self, found: rows.StoredAsk, closed: bool = False) -> Prepared:
         ask = found.ask
@@ -253,9 +246,9 @@ class Reports:
         if self.settings.site(draft.site) is None or not person.covers(draft.site):
             return "not_your_site"
         if draft.alarm_id is not None:
-            asked = self._open.get((draft.alarm_id, person.user_id))
-            if asked is None and (alarm is None or not self._may_name(person, alarm)):
-                return "unknown_alarm"
+            refused = self._alarm_refusal(person, draft.alarm_id, draft, alarm)
+            if refused is not None:
+                return refused
         now = self.clock()
         report = file_report(report_id, person, draft, now)
         if isinstance(report, str):
@@ -265,29 +258,45 @@ class Reports:
         if self.settings.email is not None:
             mails = list(await self.recipients(report.site))
         await self.store.submit(rows.filed(report, closed, mails, now))
-        self.trail.record(person.user_id, "report_filed", str(report_id), f"site={report.site}")
+        # Neither who nor which report: that a report was filed at the site (module's words).
+        self.trail.record(UNNAMED, "report_filed", report.site)
         for ask in closed:
             found = self._open.pop((ask.alarm_id, ask.user), None)
             if found is not None:
                 self._to_user(ask.user, ask.site, self._ask_frame(found, closed=True))
         self._tell_readers(report)
-        if mails:
-            self._wake.set()
+        if mails and self.mailer is not None:
+            self.mailer.wake()
         log.info("report %s filed at %s (%d e-mails owed)", report_id, report.site, len(mails))
         return report
 
-    @staticmethod
-    def _may_name(person: Person, alarm: AlarmView) -> bool:
-        return alarm.raised_by == person.user_id or person.covers(alarm.site)
+    def _alarm_refusal(
+        self, person: Person, alarm_id: UUID, draft: Draft, alarm: AlarmView | None
+    ) -> str | None:
+        """Why ``person`` may not name ``draft``'s alarm, or None: one they were asked about,
+        raised, or whose site they cover; of the report's site; a real alarm, not a test or a
+        drill (an ask is only ever made after a real alarm)."""
+        asked = self._open.get((alarm_id, person.user_id))
+        if alarm is not None:
+            if asked is None and not (
+                alarm.raised_by == person.user_id or person.covers(alarm.site)
+            ):
+                return "unknown_alarm"
+            return alarm_refusal(draft.site, alarm.site, real=not (alarm.test or alarm.drill))
+        if asked is None:
+            return "unknown_alarm"
+        return alarm_refusal(draft.site, asked.ask.site, real=True)
+
+    def alarm_site(self, person: Person, alarm_id: UUID, alarm: AlarmView | None) -> str | None:
+        """The site of the alarm a report names (the alarm's, else the ask's), if known."""
+        if alarm is not None:
+            return alarm.site
+        asked = self._open.get((alarm_id, person.user_id))
+        return asked.ask.site if asked is not None else None
 
     async def people(self) -> list[Person]:
-        """Everyone central knows: the config's users and the database's enabled accounts."""
-        accounts = await self.store.read(account_rows.accounts)
-        people = {p.user_id: p for p in self.settings.people()}
-        for account in accounts:
-            if not account.disabled:
-                people.setdefault(account.user_id, account.person())
-        return list(people.values())
+        """Everyone who can sign in now (central.people: one rule for every part)."""
+        return await everyone(self.settings, self.store)
 
     async def recipients(self, site: str) -> tuple[tuple[str, str], ...]:
         """(user, address) of the site's leaders and safety representatives with an address."""
@@ -330,7 +339,9 @@ class Reports:
         await self.store.submit(
             rows.read_logged((report_id,), person.user_id, person.name, as_, now)
         )
-        self.trail.record(person.user_id, "report_read", str(report_id), as_)
+        # Their own report: not named, or the trail would say who filed one (module's words).
+        actor = UNNAMED if "own" in as_.split(",") else person.user_id
+        self.trail.record(actor, "report_read", found.site, as_)
         return found
 
     @staticmethod
@@ -351,7 +362,7 @@ class Reports:
         if marks:
             await self.store.submit(rows.seen_added(report_id, marks))
             seats_ = ",".join(m.seat.value for m in marks)
-            self.trail.record(person.user_id, "report_seen", str(report_id), seats_)
+            self.trail.record(person.user_id, "report_seen", found.site, seats_)
         again: Report | None = await self.store.read(lambda db: rows.report(db, report_id))
         return again if again is not None else "unknown_report"
 
@@ -363,7 +374,7 @@ class Reports:
         if isinstance(done, str):
             return done
         await self.store.submit(rows.followed_up(report_id, done))
-        self.trail.record(person.user_id, "report_followed_up", str(report_id))
+        self.trail.record(person.user_id, "report_followed_up", found.site)
         again: Report | None = await self.store.read(lambda db: rows.report(db, report_id))
         return again if again is not None else "unknown_report"
 
@@ -451,58 +462,25 @@ class Reports:
         detail = f"anonymised={run.anonymised} of {run.checked}" + (" (dry run)" if dry_run else "")
         self.trail.record(by, "reports_retention", run_id, detail)
         log.info("report retention (%s): %s", by, detail)
+        if run.anonymised and not dry_run and not await self.store.read(rows.forget_freed):
+            log.warning("report retention: the write-ahead log is busy; emptied at the next run")
         return run
 
-    # --- the e-mail outbox ---------------------------------------------------------------
+    async def retention_runs(self, person: Person) -> list[rows.RetentionRun]:
+        """The retention job's runs as ``person`` may see them: the counts of the sites whose
+        read log they read (every site's for a safety representative or admin of all)."""
+        found: list[rows.RetentionRun] = await self.store.read(rows.runs)
+        if may_read_log(person, ALL_SITES):
+            return found
+        return [run_of_sites(run, lambda site: may_read_log(person, site)) for run in found]
 
-    async def _mail_forever(self) -> None:
-        while True:
-            try:
-                await self._send_due()
-                upcoming = await self.store.read(rows.next_mail_at)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug or the store: never stop for good
-                log.exception("report e-mail outbox failed; trying again")
-                upcoming = None
-            now = self.clock()
-            wait = MAIL_POLL
-            if upcoming is not None:
-                wait = max(timedelta(0), min(wait, upcoming - now))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait.total_seconds())
 
-    async def _send_due(self) -> None:
-        email = self.settings.email
-        if email is None:
-            return
-        due: list[rows.Mail] = await self.store.read(lambda db: rows.due_mail(db, self.clock()))
-        cap = timedelta(seconds=email.retry_max_s)
-        for owed in due:
-            name = self.site_names.get(owed.site, owed.site)
-            subject, body = mail_text(name, f"{email.console_url}{report_path(owed.report_id)}")
-            message = mail.message(
-                email, owed.address, subject, body, f"<report-{owed.report_id}-{owed.user}@trygg>"
-            )
-            try:
-                await asyncio.to_thread(mail.send, email, message)
-            except Exception as error:  # every failure is the outbox's to retry or refuse
-                attempts = owed.attempts + 1
-                if mail.permanent(error):
-                    log.error("report e-mail to %s refused for good: %s", owed.user, error)
-                    await self.store.submit(rows.mail_failed(owed.mail_id, str(error), None))
-                    continue
-                later = self.clock() + retry_after(attempts, cap)
-                log.warning(
-                    "report e-mail to %s not sent (try %d): %s; again at %s",
-                    owed.user,
-                    attempts,
-                    error,
-                    later.isoformat(timespec="seconds"),
-                )
-                await self.store.submit(rows.mail_failed(owed.mail_id, str(error), later))
-                continue
-            await self.store.submit(rows.mail_sent(owed.mail_id, self.clock()))
-            self.mail_sent += 1
-            log.info("report %s: e-mail sent to %s", owed.report_id, owed.user)
+def run_of_sites(run: rows.RetentionRun, shown: Callable[[str], bool]) -> rows.RetentionRun:
+    """``run`` with only the sites ``shown`` accepts, its totals theirs. (A run recorded before
+    the per-site count of reports checked has no such count: ``checked`` is None then.)"""
+    detail = {site: counts for site, counts in run.detail.items() if shown(site)}
+    checked: int | None = sum(c.get("checked", 0) for c in detail.values())
+    if any("checked" not in c for c in detail.values()):
+        checked = None
+    anonymised = sum(c.get("anonymised", 0) for c in detail.values())
+    return replace(run, detail=detail, checked=checked, anonymised=anonymised)

@@ -70,6 +70,8 @@ def _purge(
             " (dry run)" if dry_run else ""
         )
         audit_log.append(db, audit_log.entry(now, actor, "reports_retention", run_id, detail))
+    if done.anonymised and not dry_run and not rows.forget_freed(db):
+        print("the write-ahead log is busy: emptied at the next run", file=sys.stderr)
     verb = "would anonymise" if dry_run else "anonymised"
     for site, counts in sorted(done.detail.items()):
         print(f"{site}: {verb} {counts['anonymised']} (retention {counts['days']} days)")

@@ -37,15 +37,16 @@ from central.core import (
     Person,
     Refusal,
 )
-from central.core.alarms import DESK_DEVICE, reaches
+from central.core.alarms import reaches
 from central.core.announcements import Origin
+from central.core.drills import CONSOLE_INPUT, DrillMode
 from central.core.flood import (
     DESK_BURST,
     DESK_RATE_PER_S,
     FloodAction,
     FloodGuard,
 )
-from central.core.floodcards import FloodCards, Source
+from central.core.floodcards import FloodCards, Source, flood_name
 from central.core.rounds import TestRound
 from central.core.strangers import FaultChange, UnknownDevices, describe
 from central.core.supervision import (
@@ -231,7 +232,10 @@ class Central:
         )
         # Drills (4.1, 4.2): rooms in drill mode make a real press there a drill (central
         # decides, never the device); the plan, the drill log, training, routines read.
-        self.drilling = Drilling(settings, self.store, self.trail, self._tell_listeners, clock)
+        self.drilling = Drilling(
+            settings, self.store, self.trail, self._tell_listeners, clock, self.hub
+        )
+        self.drilling.on_ended = self._drill_mode_ended  # its drills still open end with it
         # Incident reports (2.4): a real alarm's raiser is asked to file one once it is
         # resolved; the site's leader and safety representative are told (central.reports).
         self.reports = Reports(
@@ -372,23 +376,28 @@ class Central:
             self._stranger_faults(self.strangers.alarm(message, now))
             self.rejected["unregistered_device"] += 1
             return
-        # Central decides what is a drill (the room in drill mode now), never the device.
-        drill = self.drilling.covering(placed.site, placed.device, placed.room, now)
+        # Central decides what is a drill, never the device: the room in drill mode both when
+        # the press was made (the device's clock) and now (central's); in doubt, real.
+        drill = self.drilling.covering(
+            placed.site, placed.device, placed.room, now, placed.raised_at
+        )
         message = placed.model_copy(update={"drill": drill is not None})
         show = True
         test_for: frozenset[str] | None = None
+        # Drills have a flood budget of their own: contained like any flood, never using up
+        # the room's real budget (central.core.floodcards, DRILL_MARK).
+        flooding = flood_name(message.device, message.drill)
         if self.book.get(message.alarm_id) is None:
-            if not message.drill:  # a drill never uses up the room's flood budget
-                verdict = self.floods.alarm(message.site, message.device, now)
-                show = verdict.show
-                self._flood_faults(verdict.actions, now)
+            verdict = self.floods.alarm(message.site, flooding, now)
+            show = verdict.show
+            self._flood_faults(verdict.actions, now)
             test_for, close_when_stored = self.testing.test_audience(message, now)
             if close_when_stored:
                 self._close_when_stored[message.alarm_id] = "button tested in a test round"
             if test_for is not None:
                 log.info("alarm %s is a test alarm for %s", message.alarm_id, sorted(test_for))
         if not show:  # a flood: its alarms are merged into one card (this one too)
-            self._merge((message.site, message.device, False), now)
+            self._merge((message.site, flooding, False), now)
         actions = self.standby.route(self.book, self.book.alarm(message, now, test_for), now)
         if not any(isinstance(a, Persist) and a.insert for a in actions):
             log.info(
@@ -446,7 +455,8 @@ class Central:
             return False  # a resend, or refused by the book anyway
         if request.test:  # shown to its raiser only: nobody else's view to protect
             return False
-        verdict = self.desk_floods.alarm(request.site, person.user_id, now)
+        name = flood_name(person.user_id, request.drill)  # drills: a budget of their own
+        verdict = self.desk_floods.alarm(request.site, name, now)
         self._flood_faults(verdict.actions, now, desk=True)
         return not verdict.show
 
@@ -467,14 +477,29 @@ class Central:
             health = message.health
         else:
             return
-        drill = self.drilling.covering(message.site, message.device, None, now) is not None
-        actions = self.book.sync(message.site, message.device, health.alarms, now, drill)
+        site, device = message.site, message.device
+
+        def drill(pressed_on: AlarmView) -> bool:  # a press counted on ``pressed_on``
+            return self.drilling.covering(site, device, None, now, pressed_on.raised_at) is not None
+
+        actions = self.book.sync(site, device, health.alarms, now, drill)
         for refusal in self._carry_out(actions):
             self.rejected[refusal.reason] += 1
 
     def close_test(self, alarm_id: UUID, detail: str) -> None:
         """Central ends a test alarm (the test screen has it, or a round ticked it)."""
         self._carry_out(self.book.close_test(alarm_id, self.clock(), detail))
+
+    def _drill_mode_ended(self, mode: DrillMode) -> None:
+        """A room's drill mode ended (early or by itself): its drills still open are resolved
+        by central ("drill mode ended"), so that a later press on their button is a new, real
+        alarm instead of one more press on a drill (DESIGN: a press after a resolution is
+        always a new alarm)."""
+        now = self.clock()
+        for view in self.book.active():
+            if mode.holds(view):
+                log.info("drill %s resolved: drill mode in %s ended", view.alarm_id, mode.room)
+                self._carry_out(self.book.end_drill(view.alarm_id, now))
 
     def _screen_sites(self, screen: Screen) -> list[str]:
         return [s.id for s in self.settings.sites if screen.person.covers(s.id)]
@@ -488,6 +513,8 @@ class Central:
             sites=sites,
             site_names={s: n for s, n in self.site_names.items() if person.covers(s)},
             routines=self.routines,
+            # Has this person confirmed the routines as they are now? The desk asks if not.
+            routines_read=self.drilling.routines_status(person),
         )
         # A flood's alarms are one card here too (with its count): a screen that reconnects
         # during a flood gets a bounded snapshot that still shows every room.
@@ -549,11 +576,15 @@ class Central:
         if isinstance(command, RaiseRequest):
             log.info("silent alarm %s from the desk of %s", command.alarm_id, screen.person.user_id)
             now = self.clock()
-            # A drill if the desk's room is in drill mode now (central decides, never the desk).
-            drill = self.drilling.covering(command.site, DESK_DEVICE, command.room, now)
+            # A drill if the desk's room is in drill mode and its raiser rehearses there
+            # (central decides, never the desk); anyone else's silent alarm there is real.
+            user = screen.person.user_id
+            drill = self.drilling.covering_desk(
+                user, command.site, command.room, now, command.raised_at
+            )
             command = command.model_copy(update={"drill": drill is not None})
-            if not command.drill and self._desk_flood(screen.person, command, now):
-                self._merge((command.site, screen.person.user_id, True), now)
+            if self._desk_flood(screen.person, command, now):  # drills: their own budget
+                self._merge((command.site, flood_name(user, command.drill), True), now)
             actions = self.book.raise_from_screen(screen.person, command, now)
             actions = self.standby.route(self.book, actions, now)
         else:
@@ -615,7 +646,7 @@ class Central:
             site=site,
             room=room,
             floor=floor,
-            input="console",
+            input=CONSOLE_INPUT,
             raised_at=now,
             drill=True,
         )

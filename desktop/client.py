@@ -35,6 +35,7 @@ from desktop.core import (
     Reaction,
 )
 from desktop.core.reports import ReportEvent
+from desktop.core.routines import RoutinesEvent
 from desktop.core.standby import StandbyEvent
 from protocol.screen import (
     AnnounceRequest,
@@ -129,6 +130,7 @@ ClientEvent = (
     | AnnounceRefused
     | StandbyEvent
     | ReportEvent
+    | RoutinesEvent
 )
 
 
@@ -361,6 +363,8 @@ class DeskClient:
             self._emit(visit)
         for report in reaction.reports:  # write an incident report; a new one was filed
             self._emit(report)
+        if reaction.routines is not None:  # read and confirm the routines; or confirmed
+            self._emit(reaction.routines)
         if reaction.announce_refused is not None:
             self._emit(AnnounceRefused(*reaction.announce_refused))
 

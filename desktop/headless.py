@@ -34,6 +34,12 @@ asked to write a report after a real alarm (``closed`` true: it was filed, drop 
 ``{"event": "report_filed", "report_id", "site", "filed_at", "path", "url", "text"}`` on a
 leader's or safety representative's desk when a report of their site is filed. ``url`` opens
 the console's form or the report in a browser.
+
+Routines read (docs/drills.md) is said on stderr, like connection news, not on stdout: every
+desk of a person who has not confirmed the routines is asked at each start, and a consumer of
+the alarm lines must not have to skip it. ``routines not confirmed (version V): … read them and
+confirm at URL`` when they have not, and ``routines confirmed (version V)`` once they have
+confirmed in the console; nothing for a user who has confirmed them.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ from desktop.core import (
 )
 from desktop.core.mobile import position_text
 from desktop.core.reports import ReportEvent, console_url, report_text
+from desktop.core.routines import RoutinesEvent, routines_text
 from desktop.core.standby import StandbyEvent, standby_text
 from desktop.core.visits import visit_text
 from desktop.errors import BadCommandLine
@@ -172,6 +179,19 @@ def report_line(event: ReportEvent, server: str) -> bytes:
     return json.dumps(line, ensure_ascii=False).encode() + b"\n"
 
 
+def routines_said(event: RoutinesEvent, server: str) -> str:
+    """The stderr line for the routines ask (or its end: confirmed)."""
+    frame = event.frame
+    if not event.ask:
+        return f"routines confirmed (version {frame.version}): no longer asked"
+    headline = routines_text(frame, str).splitlines()[0]
+    url = console_url(server, frame.path)
+    return (
+        f"routines not confirmed (version {frame.version}): {headline}; read them and confirm"
+        f" at {url}"
+    )
+
+
 def json_line(event: AlarmEvent) -> bytes:
     fields = event.alarm.model_dump(mode="json")
     where = position_text(event.alarm, str, UTC)  # a phone's alarm: its position, in words
@@ -234,6 +254,8 @@ def describe(event: ClientEvent, server: str) -> str | None:
         )
     if isinstance(event, RaiseFailed):
         return raise_failed_line(event)
+    if isinstance(event, RoutinesEvent):
+        return routines_said(event, server)
     if isinstance(event, FaultEvent) and event.frame is None:
         return "new connection: the open faults are sent again; those not sent are cleared"
     return None

@@ -126,6 +126,26 @@ class RoutineText(_Frame):
     steps: dict[str, tuple[str, ...]]
 
 
+class RoutinesStatus(_Frame):
+    """central → a person's desks: have they confirmed that they read the routines and measures
+    as they are now (STANDARD 1.1, 3.6)? ``version``: what they are shown now (a content hash,
+    central.core.routines_read); ``read``: they confirmed it; ``changed``: not read, but they
+    confirmed an earlier version (the routines changed since). ``path``: the console's
+    routines page, relative to central's address (the desk opens it in the browser).
+
+    On every connection it is in ``hello`` (``routines_read``); it comes as a frame of its own
+    to every open desk of the person when they confirm in the console, so the desk drops its
+    ask. A change of the routines is a restart of central, which every desk reconnects to. Part
+    of ``ServerFrame``; a screen built before it ignores the frame as an unknown one, and the
+    field of ``hello`` as an unknown field."""
+
+    type: Literal["routines"] = "routines"
+    version: str = Field(max_length=64)
+    read: bool
+    changed: bool = False
+    path: str = "/routines"
+
+
 class Hello(_Frame):
     type: Literal["hello"] = "hello"
     user: str
@@ -133,6 +153,9 @@ class Hello(_Frame):
     sites: tuple[str, ...]
     site_names: dict[str, str] = Field(default_factory=dict)
     routines: dict[AlarmLevel, RoutineText] = Field(default_factory=dict)
+    # Whether the person has confirmed the routines as they are now (None: central does not
+    # say, e.g. one built before it).
+    routines_read: RoutinesStatus | None = None
 
 
 class AnnouncementFrame(_Frame):
@@ -321,6 +344,7 @@ AnyServerFrame = (
     | VisitNotice
     | ReportAsk
     | ReportFiled
+    | RoutinesStatus
 )
 ServerFrame = Annotated[AnyServerFrame, Field(discriminator="type")]
 

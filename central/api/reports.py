@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -139,9 +139,15 @@ def _refuse(reason: str) -> HTTPException:
 
 
 async def file_report(central: Central, person: Person, body: ReportIn) -> Report:
-    """Shared by the API and the console's form; refusals are HTTP errors naming the reason."""
+    """Shared by the API and the console's form; refusals are HTTP errors naming the reason.
+    A report naming an alarm is of the alarm's site (its site when left out; another site is
+    refused by ``central.reports``)."""
     sites = [s.id for s in central.sites_of(person)]
-    site = body.site or next(iter(sites), None)
+    alarm = central.alarm(body.alarm_id) if body.alarm_id is not None else None
+    of_alarm = None
+    if body.alarm_id is not None:
+        of_alarm = central.reports.alarm_site(person, body.alarm_id, alarm)
+    site = body.site or of_alarm or next(iter(sites), None)
     if site is None or site not in sites:
         raise _refuse("not_your_site")
     draft = Draft(
@@ -156,7 +162,6 @@ async def file_report(central: Central, person: Person, body: ReportIn) -> Repor
         room=body.room,
         alarm_id=body.alarm_id,
     )
-    alarm = central.alarm(body.alarm_id) if body.alarm_id is not None else None
     found = await central.reports.file(person, draft, body.report_id or uuid4(), alarm)
     if isinstance(found, str):
         raise _refuse(found)
@@ -199,9 +204,9 @@ async def not_needed(alarm_id: UUID, central: CentralDep, person: PersonDep) -> 
 
 
 @router.get("/retention-runs", dependencies=[needs(Action.READ_REPORT_LOG)])
-async def retention_runs(central: CentralDep) -> dict[str, Any]:
-    """The retention job's runs, newest first (site ids and counts only)."""
-    found: list[rows.RetentionRun] = await central.read(rows.runs)
+async def retention_runs(central: CentralDep, person: PersonDep) -> dict[str, Any]:
+    """The retention job's runs, newest first: site ids and counts, of my sites only."""
+    found = await central.reports.retention_runs(person)
     return {"runs": [run_json(r) for r in found]}
 
 
@@ -295,13 +300,33 @@ def _day(value: str | None) -> date | None:
         raise HTTPException(_INVALID, "dates are YYYY-MM-DD") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """An export's query: ``site``, ``from``/``to`` (YYYY-MM-DD, on when it happened)."""
+
+    site: str | None
+    since: str | None
+    until: str | None
+
+
+def _filters(
+    site: Annotated[str | None, Query(max_length=63)] = None,
+    since: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    until: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Filters:
+    return Filters(site, since, until)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
 async def _exported(
-    central: Central, person: Person, site: str | None, since: str | None, until: str | None
+    central: Central, person: Person, chosen: Filters
 ) -> tuple[list[Report], dict[str, str]]:
     """The reports to export (``from``/``to`` whole days in the site's zone), each with a line
     in its read log and the export in the audit trail."""
-    plan = central.settings.site(site) if site else None
-    zone = ZoneInfo(plan.zone if plan else central.settings.sites[0].zone)
+    site, since, until = chosen.site, chosen.since, chosen.until
+    zone = central.settings.zone(site)
     first, last = _day(since), _day(until)
     start = datetime.combine(first, time.min, tzinfo=zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone) if last else None
@@ -348,21 +373,11 @@ def _csv_row(report: Report) -> list[object]:
     ]
 
 
-SiteQuery = Annotated[str | None, Query(max_length=63)]
-DayQuery = Annotated[str | None, Query(max_length=10)]
-
-
 @exports.get("/api/reports.csv", dependencies=[needs(Action.READ_REPORTS)])
-async def reports_csv(
-    central: CentralDep,
-    person: PersonDep,
-    site: SiteQuery = None,
-    since: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    until: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-) -> Response:
+async def reports_csv(central: CentralDep, person: PersonDep, chosen: FiltersDep) -> Response:
     """One row per report of my sites (``site``, ``from``/``to`` YYYY-MM-DD on when it
     happened): RFC 4180, UTF-8 with a BOM (spreadsheets read æøå), no cell a formula."""
-    found, _ = await _exported(central, person, site, since, until)
+    found, _ = await _exported(central, person, chosen)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -376,14 +391,10 @@ async def reports_csv(
 
 @exports.get("/api/reports.json", dependencies=[needs(Action.READ_REPORTS)])
 async def reports_export_json(
-    central: CentralDep,
-    person: PersonDep,
-    site: SiteQuery = None,
-    since: Annotated[str | None, Query(alias="from", max_length=10)] = None,
-    until: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+    central: CentralDep, person: PersonDep, chosen: FiltersDep
 ) -> Response:
     """The same reports as JSON: ``{"exported_at", "filters", "reports": [...]}``, whole."""
-    found, filters = await _exported(central, person, site, since, until)
+    found, filters = await _exported(central, person, chosen)
     body = {
         "exported_at": central.clock().isoformat(),
         "filters": filters,

@@ -35,7 +35,7 @@ on screens at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
@@ -70,6 +70,8 @@ DESK_DEVICE = "desktop"  # the device of alarms raised from a desk (their raiser
 PHONE_DEVICE = "mobile"  # ... and of alarms raised from a phone (docs/mobile.md)
 PHONE_INPUT = "phone"
 PHONE_ROOM = "Mobil – {name}"  # stored in bokmål; screens and the console say it in theirs
+#: What central writes when it resolves a drill whose room's drill mode ended (central.drilling).
+DRILL_MODE_ENDED = "drill mode ended"
 #: A phone's position measured later than this after ``now`` is no position (a wrong clock
 #: would otherwise make every later, true position look older than it, and be ignored).
 POSITION_AHEAD = timedelta(minutes=5)
@@ -283,6 +285,13 @@ class AlarmBook:
         if view.state is AlarmState.RESOLVED and message.presses > view.presses:
             presses = message.presses - view.presses
             return self._after_resolution(entry, presses, now, message.drill)
+        if view.drill and not message.drill and message.presses > view.presses:
+            # A press on a drill whose room is no longer in drill mode (the shell's word): it
+            # is no part of the drill. The drill ends as its mode's end ends it, and the press
+            # is what a press after a resolution always is: a new alarm, real.
+            presses = message.presses - view.presses
+            ended = self._resolve_as(entry, CENTRAL_ACTOR, DRILL_MODE_ENDED, now)
+            return ended + self._after_resolution(entry, presses, now, drill=False)
         actions: list[Action] = []
         if message.presses > view.presses and view.state is not AlarmState.RESOLVED:
             entry.view = view.model_copy(update={"presses": message.presses})
@@ -611,7 +620,7 @@ class AlarmBook:
         device: str,
         held: Iterable[HeldAlarm],
         now: datetime,
-        drill: bool = False,
+        drill: bool | Callable[[AlarmView], bool] = False,
     ) -> list[Action]:
         """A device listed the alarms it holds as active (its status or heartbeat).
 
@@ -621,7 +630,10 @@ class AlarmBook:
         A held alarm with more presses than a resolved one has had presses after the
         resolution: they become its successor alarm, as in :meth:`alarm`. Alarms the
         record does not have are left to the device, which re-sends what is not acked.
-        ``drill``: whether a new press from the device would be a drill now (the successor).
+        ``drill``: whether a new press from the device would be a drill now (the successor),
+        or the shell's question about it, given the alarm the press was counted on (its
+        ``raised_at``: a press the device kept through an outage is not a drill of a mode
+        that began meanwhile).
         """
         self._prune(now)
         actions: list[Action] = []
@@ -634,7 +646,8 @@ class AlarmBook:
                 continue
             if entry.view.state is AlarmState.RESOLVED and alarm.presses > entry.view.presses:
                 presses = alarm.presses - entry.view.presses
-                actions.extend(self._after_resolution(entry, presses, now, drill))
+                is_drill = drill(entry.view) if callable(drill) else drill
+                actions.extend(self._after_resolution(entry, presses, now, is_drill))
             elif entry.committed is not None and not _agrees(entry.committed, alarm):
                 actions.extend(self._ack(entry.committed, now))
         if len(held) < MAX_HELD_ALARMS:
@@ -766,6 +779,20 @@ class AlarmBook:
         if entry.view.state is AlarmState.RESOLVED:
             return []
         return self._resolve_as(entry, CENTRAL_ACTOR, detail, now)
+
+    def end_drill(self, alarm_id: UUID, now: datetime) -> list[Action]:
+        """Central ends a drill itself: the drill mode of its room ended (early or by
+        itself) while it was open. Resolved with ``drill mode ended`` on its timeline, so that
+        no later press counts on it as a drill. Only ever a drill: a real alarm is resolved by
+        a person, never by the system."""
+        entry = self._entries.get(alarm_id)
+        if entry is None:
+            return [Refusal(alarm_id, "unknown_alarm")]
+        if not entry.view.drill:
+            return [Refusal(alarm_id, "not_a_drill")]
+        if entry.view.state is AlarmState.RESOLVED:
+            return []
+        return self._resolve_as(entry, CENTRAL_ACTOR, DRILL_MODE_ENDED, now)
 
     def escalate(
         self,

@@ -4,12 +4,16 @@ drill mode, a drill's four times, and who has taken part in what.
 Three rules shape it:
 
 * **Central decides what is a drill, never a device.** A leader puts a room in *drill mode*
-  for a few minutes (:class:`DrillModes`); a real press there while it lasts, judged by
-  central's own clock when central gets it, is recorded, shown and acked as a drill. A device
-  cannot make a real alarm a drill (its payload's flag is ignored), and a press that reaches
-  central after the mode ended is a real alarm: the safe side, since a drill never reaches the
-  alarm receiving centre. Drill mode is bounded (:data:`MAX_MODE`): a room cannot be left
-  "practising" for a day.
+  for a few minutes (:class:`DrillModes`); a real press there while it lasts is recorded, shown
+  and acked as a drill — only when *both* clocks say so: central's when the press reaches it,
+  and the press's own ``raised_at``. A press kept in an edge's outbox through an outage and
+  delivered after the mode began is not a drill, nor is one that reaches central after the mode
+  ended: in doubt a press is real, the safe side, since a drill never reaches the alarm
+  receiving centre. A device cannot make a real alarm a drill (its payload's flag is ignored),
+  and a desk's silent alarm is a drill only when its raiser rehearses in the room (named in it,
+  or the leader who started the mode). Drill mode is bounded (:data:`MAX_MODE`): a room cannot
+  be left "practising" for a day, and when it ends its drills still open end with it
+  (:meth:`DrillMode.holds`), so that no later press counts on one.
 * **The plan is data the office owns, like the test schedules** (routines/drills.toml): how many
   drills a year each site holds and which scenarios, each naming the risk of the risk
   assessment it rehearses (4.2) and the rooms it is for. What is overdue is judged as the test
@@ -28,8 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from protocol import AlarmLevel
-from protocol.screen import AlarmView
+from protocol import AlarmLevel, AlarmSource
+from protocol.screen import AlarmState, AlarmView
 
 DAYS_A_YEAR = 365
 #: The longest a room stays in drill mode; the shortest is a minute.
@@ -37,6 +41,8 @@ MAX_MODE = timedelta(hours=2)
 MIN_MODE = timedelta(minutes=1)
 #: Who took part: (user id, name).
 Someone = tuple[str, str]
+#: The input of a drill a leader raises from the console (a desk-like alarm, no device).
+CONSOLE_INPUT = "console"
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -172,13 +178,39 @@ class DrillMode:
     ended_at: datetime | None = None
     ended_by: str = ""
 
-    def covers(self, site: str, device: str, room: str | None, now: datetime) -> bool:
+    def covers(
+        self, site: str, device: str, room: str | None, now: datetime, raised_at: datetime
+    ) -> bool:
+        """Whether a press from ``device`` (in ``room``), made at ``raised_at`` by its own
+        clock and reaching central at ``now``, is a drill of this mode: both within it."""
         return (
             self.ended_at is None
             and self.site == site
             and self.started_at <= now < self.until
-            and (device in self.devices or (room is not None and room == self.room))
+            and self.started_at <= raised_at < self.until
+            and self._here(device, room)
         )
+
+    def rehearses(self, user: str) -> bool:
+        """Whether ``user`` rehearses in this mode: its leader, or named as in the room."""
+        return user == self.started_by[0] or any(u == user for u, _ in self.in_room)
+
+    def holds(self, alarm: AlarmView) -> bool:
+        """Whether ``alarm`` is one of this mode's drills still open: what ending the mode
+        resolves (a drill from its room's devices or desks; a drill a leader raised from the
+        console is theirs to resolve)."""
+        console = alarm.source is AlarmSource.DESKTOP and alarm.input == CONSOLE_INPUT
+        return (
+            alarm.drill
+            and not alarm.test
+            and not console
+            and alarm.state is not AlarmState.RESOLVED
+            and alarm.site == self.site
+            and self._here(alarm.device, alarm.room)
+        )
+
+    def _here(self, device: str, room: str | None) -> bool:
+        return device in self.devices or (room is not None and room == self.room)
 
 
 class DrillModes:
@@ -188,28 +220,60 @@ class DrillModes:
     def __init__(self, restored: Iterable[DrillMode] = ()) -> None:
         self._modes: dict[UUID, DrillMode] = {m.mode_id: m for m in restored if m.ended_at is None}
 
-    def start(self, mode: DrillMode, now: datetime) -> str | None:
-        """None, or why not: ``bad_duration`` (not 1 minute – 2 hours from now), or
-        ``room_in_drill_mode`` (that room already is)."""
+    def refusal(self, mode: DrillMode, now: datetime) -> str | None:
+        """Why ``mode`` may not start (nothing changes): ``bad_duration`` (not 1 minute –
+        2 hours from now), or ``room_in_drill_mode`` (that room already is); None: it may."""
         length = mode.until - now
         if mode.started_at != now or not MIN_MODE <= length <= MAX_MODE:
             return "bad_duration"
         if any(m.site == mode.site and m.room == mode.room for m in self.active(now)):
             return "room_in_drill_mode"
-        self._modes[mode.mode_id] = mode
         return None
 
-    def end(self, mode_id: UUID, by: str, now: datetime) -> DrillMode | str:
-        """Ended early by ``by``: the mode as ended, or ``unknown_mode``."""
+    def start(self, mode: DrillMode, now: datetime) -> str | None:
+        """None (started), or why not (:meth:`refusal`). The shell stores the mode first and
+        starts it here only once stored: a mode that is not on disk is no drill mode."""
+        refused = self.refusal(mode, now)
+        if refused is None:
+            self._modes[mode.mode_id] = mode
+        return refused
+
+    def ending(self, mode_id: UUID, by: str, now: datetime) -> DrillMode | str:
+        """The mode as ended early by ``by`` (nothing changes yet: the shell stores that
+        first, then :meth:`end`), or ``unknown_mode``."""
         mode = self._modes.get(mode_id)
         if mode is None or now >= mode.until:  # an expired one is :meth:`expired`'s
             return "unknown_mode"
-        del self._modes[mode_id]
         return replace(mode, ended_at=now, ended_by=by)
 
-    def covering(self, site: str, device: str, room: str | None, now: datetime) -> DrillMode | None:
-        """The mode that makes a press from ``device`` (in ``room``) at ``now`` a drill."""
-        return next((m for m in self._modes.values() if m.covers(site, device, room, now)), None)
+    def end(self, mode_id: UUID, by: str, now: datetime) -> DrillMode | str:
+        """Ended early by ``by``: the mode as ended, or ``unknown_mode``."""
+        ended = self.ending(mode_id, by, now)
+        if isinstance(ended, DrillMode):
+            del self._modes[mode_id]
+        return ended
+
+    def covering(
+        self,
+        site: str,
+        device: str,
+        room: str | None,
+        now: datetime,
+        raised_at: datetime,
+        by: str | None = None,
+    ) -> DrillMode | None:
+        """The mode that makes a press from ``device`` (in ``room``) a drill: made at
+        ``raised_at`` (the press's own clock) and reaching central at ``now``, both within the
+        mode (:meth:`DrillMode.covers`). ``by``: a desk's silent alarm's raiser, who must
+        rehearse there (:meth:`DrillMode.rehearses`); anyone else's is a real alarm."""
+        return next(
+            (
+                m
+                for m in self._modes.values()
+                if m.covers(site, device, room, now, raised_at) and (by is None or m.rehearses(by))
+            ),
+            None,
+        )
 
     def active(self, now: datetime) -> tuple[DrillMode, ...]:
         return tuple(m for m in self._modes.values() if m.started_at <= now < m.until)
@@ -223,6 +287,34 @@ class DrillModes:
         for mode in done:
             del self._modes[mode.mode_id]
         return [replace(m, ended_at=m.until, ended_by="central") for m in done]
+
+
+def start_warnings(
+    site: str,
+    room: str,
+    devices: Iterable[str],
+    online: Mapping[str, bool],
+    active: Iterable[AlarmView],
+) -> list[str]:
+    """What the leader is told when ``room`` at ``site`` goes into drill mode (it starts all
+    the same): ``device_offline`` — a device of the room is not online (``online``: by device;
+    never heard is not online), so a press there may wait in its outbox and arrive as a real
+    alarm; ``real_alarm_open`` — a real alarm of the room is open (among ``active``), and a
+    press on its button counts on it: real, never a drill."""
+    found: list[str] = []
+    if any(not online.get(device, False) for device in devices):
+        found.append("device_offline")
+    devices = frozenset(devices)
+    if any(
+        a.site == site
+        and not a.drill
+        and not a.test
+        and a.state is not AlarmState.RESOLVED
+        and (a.device in devices or a.room == room)
+        for a in active
+    ):
+        found.append("real_alarm_open")
+    return found
 
 
 # --- the drill log ----------------------------------------------------------------------------

@@ -34,7 +34,8 @@ Escalation (:mod:`central.core.escalation`) and a flood: the card stands for the
 
 The shell feeds every broadcast of a real alarm through :meth:`FloodCards.changed`, which says
 what to send instead; a snapshot or the console's board lists alarms through
-:meth:`FloodCards.listed`. Test alarms are never merged (they go to their tester only).
+:meth:`FloodCards.listed`. Test alarms are never merged (they go to their tester only). Drills
+are merged apart from real alarms, as a source of their own (:data:`DRILL_MARK`).
 """
 
 from __future__ import annotations
@@ -50,13 +51,29 @@ from protocol import AlarmLevel
 from protocol.screen import AlarmNew, AlarmState, AlarmUpdate, AlarmView
 
 Source = tuple[str, str, bool]  # (site, device, False) or (site, the raising user, True)
+#: Drills are a source of their own (``drill:rom-101``; no device or user id has a colon):
+#: contained by a budget of their own (central.core.flood), merged into a card of their own,
+#: so that a drill never uses up its room's real budget and a real alarm never joins a drill's
+#: card.
+DRILL_MARK = "drill:"
+
+
+def flood_name(name: str, drill: bool) -> str:
+    """The name a flood of ``name`` (a device, or a desk's raiser) is counted by."""
+    return f"{DRILL_MARK}{name}" if drill else name
+
+
+def drill_of(name: str) -> str | None:
+    """The device (or raiser) of a drills' flood name; None for a real source's."""
+    return name.removeprefix(DRILL_MARK) if name.startswith(DRILL_MARK) else None
 
 
 def flood_source(alarm: AlarmView) -> Source:
-    """What a flood is counted by: the device, or for a desk's silent alarm the person."""
+    """What a flood is counted by: the device, or for a desk's silent alarm the person;
+    drills apart from real alarms (:data:`DRILL_MARK`)."""
     if alarm.device == DESK_DEVICE and alarm.raised_by:
-        return alarm.site, alarm.raised_by, True
-    return alarm.site, alarm.device, False
+        return alarm.site, flood_name(alarm.raised_by, alarm.drill), True
+    return alarm.site, flood_name(alarm.device, alarm.drill), False
 
 
 @dataclass(slots=True)

@@ -21,8 +21,10 @@ insight. So this module answers four questions, each with ``now`` passed in:
   only the leader records the follow-up.
 * **How long is it kept?** :func:`due_for_retention` and :func:`anonymised`: once a report is
   older than its site's retention setting, the free text, the room, the follow-up's text and
-  every name are removed; what it was (kinds, place, injuries, police, follow-up needed), its
-  site, its day and its seen/followed-up marks stay, so the office's statistics still count it.
+  every name are removed, it gets a new id and its times are cut to the day, so nothing kept
+  elsewhere (the audit trail, an e-mail's link, a read log) joins back to it; what it was
+  (kinds, place, injuries, police, follow-up needed), its site, its day and its
+  seen/followed-up marks stay, so the office's statistics still count it.
 
 E-mail is told to the leader and the safety representative (:func:`recipients`) with a text
 that carries no detail of the report (:func:`mail_text`): an e-mail is copied, forwarded and
@@ -314,6 +316,17 @@ def asks_for(alarm: AlarmView, owners: tuple[str, ...] = ()) -> tuple[Ask, ...]:
     return tuple(Ask(alarm.alarm_id, alarm.site, user, why) for user in users)
 
 
+def alarm_refusal(site: str, alarm_site: str, *, real: bool) -> str | None:
+    """Why a report of ``site`` may not name an alarm of ``alarm_site``, or None: a test or a
+    drill is not an incident, and a report is of its alarm's site (the alarm's site is the
+    record's, from the device registry; the form's choice cannot move it)."""
+    if not real:
+        return "alarm_not_real"
+    if alarm_site != site:
+        return "alarm_other_site"
+    return None
+
+
 def closes(ask: Ask, report: Report) -> bool:
     """Whether filing ``report`` answers ``ask``: the asked person's own report on the alarm;
     for colleagues asked only because they came, anyone's report on it."""
@@ -368,21 +381,30 @@ def due_for_retention(report: Report, now: datetime, days: int) -> bool:
     return report.anonymised_at is None and report.filed_at <= now - timedelta(days=days)
 
 
-def anonymised(report: Report, now: datetime) -> Report:
+def day_of(at: datetime) -> datetime:
+    """Midnight of ``at``'s day, in ``at``'s zone (UTC in the store)."""
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def anonymised(report: Report, now: datetime, new_id: UUID) -> Report:
     """``report`` with everything that could name or describe a person removed: its text, room,
-    alarm, names and the follow-up's text; the time of day too (its day is kept). What it was,
-    and that it was seen and followed up, stay for the statistics."""
-    day = report.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    alarm, names and the follow-up's text. It becomes ``new_id``, and every time it holds
+    (filed, happened, seen, followed up, anonymised) becomes its day: its old id and exact
+    times are what the audit trail, the e-mails' links and the logs know it by, so neither
+    joins back to it. What it was, and that it was seen and followed up, stay for the
+    statistics."""
     follow = report.follow_up
     return replace(
         report,
+        report_id=new_id,
         filed_by="",
         filed_by_name="",
+        filed_at=day_of(report.filed_at),
         alarm_id=None,
         room="",
-        occurred_at=day,
+        occurred_at=day_of(report.occurred_at),
         text="",
-        seen=tuple(replace(s, user="", name="") for s in report.seen),
-        follow_up=None if follow is None else FollowUp("", "", "", follow.at),
-        anonymised_at=now,
+        seen=tuple(replace(s, user="", name="", at=day_of(s.at)) for s in report.seen),
+        follow_up=None if follow is None else FollowUp("", "", "", day_of(follow.at)),
+        anonymised_at=day_of(now),
     )

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlite_utils
 
@@ -70,6 +70,10 @@ REPORT_COLUMNS: dict[str, type] = {
     "follow_up_at": str,
     "anonymised_at": str,
 }
+
+#: How long :func:`forget_freed` waits for other connections; the store's usual wait after.
+FORGET_WAIT_MS = 200
+BUSY_TIMEOUT_MS = 30_000
 
 PENDING = "pending"
 SENT = "sent"
@@ -482,6 +486,7 @@ class Mail:
     address: str
     site: str
     attempts: int
+    created_at: datetime
 
 
 def due_mail(db: sqlite_utils.Database, now: datetime, limit: int = 50) -> list[Mail]:
@@ -493,6 +498,7 @@ def due_mail(db: sqlite_utils.Database, now: datetime, limit: int = 50) -> list[
             r["address"],
             r["site"],
             int(r["attempts"]),
+            datetime.fromisoformat(r["created_at"] or r["next_try"]),
         )
         for r in db.query(
             "SELECT m.*, r.site AS site FROM report_mail m JOIN reports r USING (report_id)"
@@ -505,6 +511,17 @@ def due_mail(db: sqlite_utils.Database, now: datetime, limit: int = 50) -> list[
 def next_mail_at(db: sqlite_utils.Database) -> datetime | None:
     found = list(db.query("SELECT min(next_try) AS t FROM report_mail WHERE status = ?", [PENDING]))
     return _time(found[0]["t"]) if found else None
+
+
+def mail_owed(db: sqlite_utils.Database) -> tuple[int, datetime | None]:
+    """How many e-mails are waiting, and when the oldest of them was written."""
+    found = list(
+        db.query(
+            "SELECT count(*) AS n, min(created_at) AS t FROM report_mail WHERE status = ?",
+            [PENDING],
+        )
+    )
+    return (int(found[0]["n"]), _time(found[0]["t"])) if found else (0, None)
 
 
 def mail_sent(mail_id: int, now: datetime) -> Callable[[sqlite_utils.Database], None]:
@@ -572,9 +589,9 @@ class RetentionRun:
     started_at: datetime
     by: str
     dry_run: bool
-    checked: int
+    checked: int | None  # None: not known for the sites shown (a run before per-site counts)
     anonymised: int
-    detail: dict[str, dict[str, int]]
+    detail: dict[str, dict[str, int]]  # site: {"days", "checked", "anonymised"}
 
 
 def purge(
@@ -585,40 +602,45 @@ def purge(
     by: str,
     dry_run: bool = False,
 ) -> RetentionRun:
-    """Anonymise every report older than its site's retention (``days_of(site)``), remove its
-    read log and its asks, and record the run (a dry run changes nothing but its own record).
-    Call inside one write transaction: the run and what it did are stored together."""
+    """Anonymise every report older than its site's retention (``days_of(site)``): it gets a
+    new id (its seen marks too), remove its read log, e-mails and asks, and record the run (a
+    dry run changes nothing but its own record). Call inside one write transaction: the run and
+    what it did are stored together.
+
+    An anonymised report is written anew, not updated: deleted and inserted under its new id,
+    in the order of the new (random) ids, so not even the table's row order says which report
+    it was. ``secure_delete`` zeroes what is deleted (set here too, for a connection that is
+    not the store's); :func:`forget_freed` then empties the write-ahead log."""
+    db.execute("PRAGMA secure_delete = ON")
     rows = list(db.query("SELECT * FROM reports WHERE anonymised_at IS NULL"))
     found = _with_seen(db, rows)
     detail: dict[str, dict[str, int]] = {}
-    done = 0
+    due: list[Report] = []
     for report in found:
         days = days_of(report.site)
-        site = detail.setdefault(report.site, {"days": days, "anonymised": 0})
-        if not due_for_retention(report, now, days):
-            continue
-        site["anonymised"] += 1
-        done += 1
-        if dry_run:
-            continue
-        kept = anonymised(report, now)
-        db.table("reports").update(str(report.report_id), row(kept))
-        db.execute(
-            "UPDATE report_seen SET user = '', name = '' WHERE report_id = ?",
-            [str(report.report_id)],
-        )
-        db.execute("DELETE FROM report_reads WHERE report_id = ?", [str(report.report_id)])
-        db.execute("DELETE FROM report_mail WHERE report_id = ?", [str(report.report_id)])
-        db.execute("DELETE FROM report_asks WHERE report_id = ?", [str(report.report_id)])
-    # Asks as old as their site's setting (answered or not) name people: gone too.
+        site = detail.setdefault(report.site, {"days": days, "checked": 0, "anonymised": 0})
+        site["checked"] += 1
+        if due_for_retention(report, now, days):
+            site["anonymised"] += 1
+            due.append(report)
     if not dry_run:
+        kept = sorted((anonymised(r, now, uuid4()) for r in due), key=lambda r: str(r.report_id))
+        for report in due:
+            old = [str(report.report_id)]
+            for table in ("report_seen", "report_reads", "report_mail", "report_asks"):
+                db.execute(f"DELETE FROM {table} WHERE report_id = ?", old)  # noqa: S608
+            db.execute("DELETE FROM reports WHERE report_id = ?", old)
+        for report in kept:
+            db.table("reports").insert(row(report))
+            seen_added(report.report_id, report.seen)(db)
+        # Asks as old as their site's setting (answered or not) name people: gone too.
         for site_row in list(db.query("SELECT DISTINCT site FROM report_asks")):
             cutoff = now - timedelta(days=days_of(site_row["site"]))
             db.execute(
                 "DELETE FROM report_asks WHERE site = ? AND asked_at <= ?",
                 [site_row["site"], _when(cutoff)],
             )
-    run = RetentionRun(run_id, now, by, dry_run, len(found), done, detail)
+    run = RetentionRun(run_id, now, by, dry_run, len(found), len(due), detail)
     db.table("report_retention_runs").insert(
         {
             "run_id": run_id,
@@ -626,11 +648,25 @@ def purge(
             "by": by,
             "dry_run": int(dry_run),
             "checked": run.checked,
-            "anonymised": done,
+            "anonymised": run.anonymised,
             "detail": json.dumps(detail, sort_keys=True),
         }
     )
     return run
+
+
+def forget_freed(db: sqlite_utils.Database) -> bool:
+    """Empty the write-ahead log (``wal_checkpoint(TRUNCATE)``) after reports were anonymised:
+    older copies of their pages may sit in it, and past its end, until it is overwritten.
+    Waits at most a moment for other connections (while it waits, new writes wait too), so it
+    can only delay an alarm's commit by that moment; False if it could not finish now (the
+    next run tries again). Call outside a transaction."""
+    db.execute(f"PRAGMA busy_timeout = {FORGET_WAIT_MS}")
+    try:
+        busy, _, _ = next(iter(db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()))
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return not busy
 
 
 def runs(db: sqlite_utils.Database, limit: int = 50) -> list[RetentionRun]:

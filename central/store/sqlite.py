@@ -74,6 +74,10 @@ def _connect(path: Path) -> sqlite_utils.Database:
     db.execute("PRAGMA busy_timeout = 30000")
     # FULL: a commit survives power loss in WAL mode too; the ack to the edge promises that.
     db.execute("PRAGMA synchronous = FULL")
+    # What is deleted or overwritten is zeroed on disk, not left in free space: anonymising
+    # an incident report must not leave its text readable in the file (docs/reports.md). The
+    # cost is a write of the freed bytes, on deletes only.
+    db.execute("PRAGMA secure_delete = ON")
     return db
 
 

@@ -23,7 +23,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from central.core.alarms import CENTRAL_ACTOR
+from central.core.alarms import CENTRAL_ACTOR, DRILL_MODE_ENDED
 from central.core.escalation import ARC, NEIGHBOURS, Escalated, Reason
 from central.core.model import EventKind
 from central.web.wording import N_, TEST_RESULTS
@@ -41,10 +41,12 @@ ALARM_SOURCES = {
 ALARM_FLAGS = {"test": N_("test – not a real alarm"), "drill": N_("drill – not a real alarm")}
 HELD_AT_START = "contact already closed when the device started"
 SUCCESSOR = re.compile(r"^pressed after the resolution of (?P<alarm>[0-9a-f-]{36})$")
-# What central writes when it ends a test alarm itself (central/service.py, selftests/runner.py).
+# What central writes when it ends a test alarm itself (central/service.py, selftests/runner.py),
+# or a drill whose room's drill mode ended (central/core/alarms.py).
 CLOSED_BY_CENTRAL = {
     "test screen has it": N_("the test screen received it"),
     "button tested in a test round": N_("button tested in a test round"),
+    DRILL_MODE_ENDED: N_("drill mode ended"),
 }
 E2E_CLOSED = re.compile(r"^end-to-end test (?P<result>\w+)$")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +40,7 @@ from central.core.drills import (
     Participation,
     Someone,
     drill_times,
+    start_warnings,
     took_part,
     untrained,
 )
@@ -51,6 +53,7 @@ from central.web.export import csv_cell
 from protocol import AlarmLevel
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("central.drills")
 
 MAX_NOTE = 1000
 MAX_TITLE = 200
@@ -132,9 +135,18 @@ async def has_training(central: Central, user: str) -> bool:
 # --- drills -----------------------------------------------------------------------------------
 
 
+#: What the page may warn of after a room went into drill mode (central.core.drills).
+WARNINGS = ("device_offline", "real_alarm_open")
+
+
 @router.get("/drills", dependencies=[needs(Action.READ_DRILLS)])
 async def drills_page(
-    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep, done: str = ""
+    request: Request,
+    central: CentralDep,
+    person: PersonDep,
+    pages: PagesDep,
+    done: str = "",
+    warn: str = "",
 ) -> Response:
     now = central.clock()
     sites = central.sites_of(person)
@@ -145,6 +157,7 @@ async def drills_page(
         request,
         "drills.html",
         done=done,
+        warnings=[w for w in WARNINGS if w in warn.split(",")],
         sites=sites,
         site_names={s.id: s.name for s in central.settings.sites},
         plans=drilling.plans,
@@ -176,7 +189,21 @@ async def start_mode(
     names = {p.user_id: p.name for p in await central.drilling.people(lambda s: s == site)}
     chosen = [(u, names[u]) for u in (in_room or []) if u in names]
     mode = await central.drilling.start_mode(person, found, minutes, scenario, chosen)
-    return back_to("/drills", done=mode if isinstance(mode, str) else "mode_started")
+    if isinstance(mode, str):
+        return back_to("/drills", done=mode)
+    # Started all the same, with a word on what may make a press there no drill.
+    supervisor = central.watch.supervisor
+    online = {
+        d: record.online
+        for d in found.devices
+        if (record := supervisor.device(site, d)) is not None
+    }
+    warnings = start_warnings(site, found.name, found.devices, online, central.book.active())
+    for warning in warnings:
+        log.warning("drill mode in %s at %s started with a warning: %s", found.name, site, warning)
+    if not warnings:
+        return back_to("/drills", done="mode_started")
+    return back_to("/drills", done="mode_started", warn=",".join(warnings))
 
 
 @router.post("/drills/mode/{mode_id}/end", dependencies=[needs(Action.RUN_DRILLS)])

@@ -46,11 +46,6 @@ from protocol import AlarmSource
 router = APIRouter(include_in_schema=False)
 
 
-def _zone(central: Central, site: str) -> ZoneInfo:
-    plan = central.settings.site(site)
-    return ZoneInfo(plan.zone if plan else "Europe/Oslo")
-
-
 def _local(at: datetime, zone: ZoneInfo) -> str:
     """For a ``datetime-local`` field."""
     return at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
@@ -76,7 +71,7 @@ def _prefill(central: Central, person: Person, alarm: UUID | None) -> dict[str, 
         "kinds": [],
         "place": Place.OFFICE.value,
         "room": "",
-        "occurred_at": _local(central.clock(), _zone(central, site)) if site else "",
+        "occurred_at": _local(central.clock(), central.settings.zone(site)) if site else "",
         "injuries": Injuries.NONE.value,
         "police": False,
         "follow_up_needed": False,
@@ -95,7 +90,7 @@ def _prefill(central: Central, person: Person, alarm: UUID | None) -> dict[str, 
     values.update(
         site=site,
         room=asked.room if asked else view.room if view else "",
-        occurred_at=_local(raised, _zone(central, site)),
+        occurred_at=_local(raised, central.settings.zone(site)),
         place=_place_of(view.source if view else None),
         alarm_id=str(alarm),
     )
@@ -239,15 +234,19 @@ def _first_problem(exc: ValidationError) -> str:
 
 
 @router.get("/reports/retention", dependencies=[needs(Action.READ_REPORT_LOG)])
-async def retention(request: Request, central: CentralDep, pages: PagesDep) -> Response:
-    """The retention job's runs: when, by whom (the schedule, the CLI), how many anonymised."""
-    found: list[rows.RetentionRun] = await central.read(rows.runs)
+async def retention(
+    request: Request, central: CentralDep, person: PersonDep, pages: PagesDep
+) -> Response:
+    """The retention job's runs: when, by whom (the schedule, the CLI), how many anonymised —
+    of the sites whose read log the reader reads."""
+    found = await central.reports.retention_runs(person)
     settings = central.settings
+    mine = [s.id for s in settings.sites if may_read_log(person, s.id)]
     return pages.render(
         request,
         "report_retention.html",
         runs=[run_json(r) for r in found],
-        days={s.id: settings.report_retention_days(s.id) for s in settings.sites},
+        days={site: settings.report_retention_days(site) for site in mine},
         site_names=central.site_names,
     )
 

@@ -27,6 +27,7 @@ from desktop.core.announcements import (
 from desktop.core.faults import FaultEvent, FaultKey, OpenFaults
 from desktop.core.raising import refused_raise
 from desktop.core.reports import DeskReports, ReportEvent
+from desktop.core.routines import DeskRoutines, RoutinesEvent
 from desktop.core.standby import DeskStandby, StandbyEvent
 from protocol.errors import ProtocolError
 from protocol.screen import (
@@ -46,6 +47,7 @@ from protocol.screen import (
     ReportAsk,
     ReportFiled,
     RoundFrame,
+    RoutinesStatus,
     Snapshot,
     StandbyFrame,
     VisitNotice,
@@ -66,6 +68,7 @@ ServerFrame = (
     | VisitNotice
     | ReportAsk
     | ReportFiled
+    | RoutinesStatus
 )
 
 
@@ -116,6 +119,8 @@ class Reaction:
     # Incident reports: "please write one" (or withdrawn), or a new one filed (leaders and
     # safety representatives): desktop.core.reports.
     reports: tuple[ReportEvent, ...] = ()
+    # Read and confirm the routines (or no longer: confirmed): desktop.core.routines.
+    routines: RoutinesEvent | None = None
 
 
 def _is_resolved(alarm: AlarmView) -> bool:
@@ -147,6 +152,7 @@ class DeskCore:
     announcements: DeskAnnouncements = field(default_factory=DeskAnnouncements, init=False)
     standby: DeskStandby = field(default_factory=DeskStandby, init=False)
     reports: DeskReports = field(default_factory=DeskReports, init=False)
+    routines: DeskRoutines = field(default_factory=DeskRoutines, init=False)
 
     @property
     def active(self) -> Mapping[UUID, AlarmView]:
@@ -199,7 +205,8 @@ class DeskCore:
     def receive(self, frame: ServerFrame) -> Reaction:
         if isinstance(frame, Hello):
             self._user = frame.user
-            return Reaction(hello=frame)
+            read = frame.routines_read  # None from a central that does not say
+            return Reaction(hello=frame, routines=self.routines.receive(read) if read else None)
         if isinstance(frame, Snapshot):
             return self._snapshot(frame)
         if isinstance(frame, AlarmNew | AlarmUpdate):
@@ -214,11 +221,8 @@ class DeskCore:
         if isinstance(frame, StandbyFrame):
             found = self.standby.receive(frame)
             return Reaction(standby=(found,) if found is not None else ())
-        if isinstance(frame, VisitNotice):
-            return Reaction(visits=(frame,))
-        if isinstance(frame, ReportAsk | ReportFiled):
-            told = self.reports.receive(frame)
-            return Reaction(reports=(told,) if told is not None else ())
+        if isinstance(frame, VisitNotice | ReportAsk | ReportFiled | RoutinesStatus):
+            return self._notice(frame)
         if isinstance(frame, RoundFrame):  # said in the log; the window may show it later
             state = "open" if frame.open else "expired" if frame.expired else "closed"
             return Reaction(problem=f"test round at {frame.site}: {state} (by {frame.tester})")
@@ -238,6 +242,16 @@ class DeskCore:
                 raise_refused=(refused,),
             )
         return Reaction(problem=f"central reported an error: {frame.reason}")
+
+    def _notice(self, frame: VisitNotice | ReportAsk | ReportFiled | RoutinesStatus) -> Reaction:
+        """A quiet notice: a colleague overdue from a visit, an incident report to write (or
+        filed), the routines to read and confirm (or confirmed)."""
+        if isinstance(frame, VisitNotice):
+            return Reaction(visits=(frame,))
+        if isinstance(frame, RoutinesStatus):
+            return Reaction(routines=self.routines.receive(frame))
+        told = self.reports.receive(frame)
+        return Reaction(reports=(told,) if told is not None else ())
 
     def user_command(self, kind: CommandKind, alarm_id: UUID) -> Command:
         """The command for something the user decided; ``--ack-all`` then leaves that alarm be."""

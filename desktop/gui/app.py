@@ -55,6 +55,7 @@ from desktop.core import (
     should_ring,
 )
 from desktop.core.reports import ReportEvent, console_url
+from desktop.core.routines import RoutinesEvent
 from desktop.core.standby import StandbyEvent
 from desktop.core.visits import visit_text
 from desktop.gui.alarm_window import AlarmWindow
@@ -66,6 +67,7 @@ from desktop.gui.fault_texts import fault_line
 from desktop.gui.hotkeys import choose_hotkeys
 from desktop.gui.presence_view import PresenceView, system_tray
 from desktop.gui.report_notice import ReportNotice
+from desktop.gui.routines_notice import RoutinesNotice
 from desktop.gui.sound import Player, Ringer, choose_player
 from desktop.gui.standby_notice import StandbyNotice
 from desktop.gui.triggers import FOCUS_ALARM, SILENT_ALARM, HotkeyBackend, TriggerServer
@@ -123,6 +125,8 @@ class DeskApp(QObject):
         self.standby_notices: dict[UUID, StandbyNotice] = {}  # colleagues' standby requests
         # Incident reports: "please write one" (by alarm), "a new one came" (by report).
         self.report_notices: dict[UUID, ReportNotice] = {}
+        # "Read and confirm the routines", until central says they are confirmed.
+        self.routines_notice: RoutinesNotice | None = None
         self.own_alarms: set[UUID] = set()
         self.shown_sent: set[UUID] = set()
         self.presence = PresenceTracker(started_at=clock())
@@ -155,8 +159,9 @@ class DeskApp(QObject):
         # What a client watching a shared screen must not see: every window that names a
         # person, a room or an alarm (the alarm windows, the visit, standby and report notices,
         # evacuation and lockdown with their menu boxes; each covered where it is made) and the
-        # silent alarm's quiet boxes (neutral words, but still telling of an alarm). Not the
-        # connection banner and status window: they say only whether alarms arrive.
+        # silent alarm's quiet boxes (neutral words, but still telling of an alarm), and the
+        # routines notice like the other notices. Not the connection banner and status window:
+        # they say only whether alarms arrive.
         self.shield = ScreenShareShield(screen_share())
         for quiet in (self.countdown, self.toast, self.not_sent):
             self.shield.cover(quiet)
@@ -198,6 +203,7 @@ class DeskApp(QObject):
         for notice in list(self.report_notices.values()):
             notice.close()
         self.report_notices.clear()
+        self._close_routines_notice()
         self.countdown.close()
         self.toast.close()
         self.not_sent.close()
@@ -216,6 +222,7 @@ class DeskApp(QObject):
             (HelpComing | HelpWithdrawn, self._own_help),
             (RaiseFailed, self._not_sent),
             (FaultEvent, self._faults),
+            (RoutinesEvent, self._routines),
             (
                 AnnouncementEvent | AnnounceRefused | VisitNotice | StandbyEvent | ReportEvent,
                 self._news,
@@ -291,6 +298,32 @@ class DeskApp(QObject):
         self.report_notices[key] = notice
         self.shield.cover(notice)  # the alarm's room and time
         notice.show()  # not open(): that would make it window-modal
+
+    def _routines(self, event: RoutinesEvent) -> None:
+        """Read and confirm the routines: a quiet notice that opens the console's routines
+        page (desktop.gui.routines_notice); closed once central says they are confirmed."""
+        self._close_routines_notice()
+        if not event.ask:
+            log.info("routines confirmed: the ask is withdrawn")
+            return
+        url = console_url(self.settings.server, event.frame.path)
+        notice = RoutinesNotice(
+            event.frame, url, self.translations, opened=lambda link: self.open_url(link)
+        )
+        notice.finished.connect(lambda _result: self._forget_routines_notice(notice))
+        self.routines_notice = notice
+        self.shield.cover(notice)  # like every notice: none of a meeting's business
+        notice.show()  # not open(): that would make it window-modal
+        log.info("asked to read and confirm the routines (version %s)", event.frame.version)
+
+    def _close_routines_notice(self) -> None:
+        notice, self.routines_notice = self.routines_notice, None
+        if notice is not None:
+            notice.close()
+
+    def _forget_routines_notice(self, notice: RoutinesNotice) -> None:
+        if self.routines_notice is notice:
+            self.routines_notice = None
 
     def _visit_overdue(self, notice: VisitNotice) -> None:
         """A colleague has not checked out of a home visit (the visit timer): a box on top

@@ -3,10 +3,10 @@
 Colleagues share their screens with clients in video meetings. An alarm window saying "ACUTE
 ALARM, Møterom 101" must reach the colleague but never the client watching the shared screen,
 so every window that names a person, a room or an alarm (the alarm window, the silent alarm's
-quiet boxes, the visit, standby and incident-report notices, evacuation and lockdown and the
-menu's boxes for them; desktop/gui/app.py covers each where it makes it) is marked for the OS's
-capture exclusion before it is first drawn, and again whenever Qt makes a new native window
-for it. The connection banner and status window are not: they say only whether alarms arrive.
+quiet boxes, the visit, standby, incident-report and routines notices, evacuation and lockdown
+and the menu's boxes for them; desktop/gui/app.py covers each where it makes it) is marked for
+the OS's capture exclusion before it is first drawn, and again whenever Qt makes a new native
+window for it. The connection banner and status window are not: they say only whether alarms arrive.
 
 - Windows 10 2004 and later: ``SetWindowDisplayAffinity(hwnd, WDA_EXCLUDEFROMCAPTURE)``: the
   window is left out of every capture (the meeting app sees what is behind it). Older Windows

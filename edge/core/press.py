@@ -27,9 +27,11 @@ Rules (each one is a test in tests/edge/test_press_policy.py):
   an id that may have gone out is never used for a later press;
 * at start a held contact is the alarm it is (``held_at_start``), or the input's restored
   alarm; only a contact held at the previous start too is "stuck" (a fault, no alarm);
-* an ack saying ``drill`` makes the alarm a drill for good (central decides, never the device):
-  its LED shows the same state in the drill pattern from then on, and the device lists it as a
-  drill (state sync); a device that forgot (a restart) hears it again from central.
+* whether the alarm is a drill is what the newest applied ack says (ordered as its state is,
+  by ``rev``; central decides, never the device): its LED shows the same state in the drill
+  pattern while central says ``drill``, in the ordinary one once a newer ack does not, and the
+  device lists it as a drill (state sync); a device that forgot (a restart) hears it again from
+  central.
 """
 
 from __future__ import annotations
@@ -232,12 +234,12 @@ class PressPolicy:
         alarm.said_at = later(alarm.said_at, word.at)
         alarm.said_rev = later(alarm.said_rev, word.rev)
         proposed = word.led
-        newly_drill = word.drill and not alarm.drill
-        alarm.drill = alarm.drill or word.drill  # central never takes a drill back
+        drill_changed = word.drill != alarm.drill
+        alarm.drill = word.drill  # the newest word central said (not stale) decides
         if not may_show(alarm.led, proposed):
-            if newly_drill and alarm.led is not LedState.RESOLVED:
-                entry.drill = True  # the same state, now in the drill pattern
-                return [SetLed(input_name, alarm.led, alarm_id, drill=True)]
+            if drill_changed and alarm.led is not LedState.RESOLVED:
+                entry.drill = alarm.drill  # the same state, in the pattern central now says
+                return [SetLed(input_name, alarm.led, alarm_id, drill=alarm.drill)]
             return []
         alarm.led = proposed
         entry.led = proposed

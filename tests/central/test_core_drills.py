@@ -10,8 +10,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from central.core import AckEdge, AlarmBook, Persist
+from central.core import AckEdge, AlarmBook, Broadcast, EventKind, Persist, Refusal
+from central.core.alarms import DESK_DEVICE, DRILL_MODE_ENDED, successor_id
 from central.core.drills import (
+    CONSOLE_INPUT,
     MAX_MODE,
     DrillMode,
     DrillModes,
@@ -24,13 +26,15 @@ from central.core.drills import (
     drill_times,
     overdue,
     standing,
+    start_warnings,
     took_part,
     untrained,
 )
+from central.core.floodcards import FloodCards, flood_source
 from central.core.routines_read import read_status, routines_version
-from protocol import AlarmLevel
+from protocol import AckState, AlarmLevel
 from protocol.messages import HeldAlarm, HeldState
-from protocol.screen import AlarmState, AlarmView, CommandKind
+from protocol.screen import AlarmNew, AlarmState, AlarmView, CommandKind
 from tests.central.test_core_alarms import (
     KARI,
     OLA,
@@ -138,14 +142,92 @@ def test_drill_mode_covers_its_room_only_while_it_lasts() -> None:
     started = mode()
     assert modes.start(started, T0) is None
     during = T0 + timedelta(minutes=14)
-    assert modes.covering(SITE, "rom-101", None, during) == started
+    assert modes.covering(SITE, "rom-101", None, during, during) == started
     # Without a registry, a device that names the room.
-    assert modes.covering(SITE, "other", "Møterom 101", during) == started
-    assert modes.covering(SITE, "rom-102", "Møterom 102", during) is None
-    assert modes.covering("bergen", "rom-101", None, during) is None
+    assert modes.covering(SITE, "other", "Møterom 101", during, during) == started
+    assert modes.covering(SITE, "rom-102", "Møterom 102", during, during) is None
+    assert modes.covering("bergen", "rom-101", None, during, during) is None
     over = T0 + timedelta(minutes=15)
-    assert modes.covering(SITE, "rom-101", None, over) is None  # central's clock decides
+    # Pressed during the mode, reaching central after it: real (central's clock).
+    assert modes.covering(SITE, "rom-101", None, over, during) is None
     assert modes.active(over) == ()
+
+
+def test_a_press_from_before_the_mode_is_real_whenever_it_arrives() -> None:
+    """A press kept in an edge's outbox through an outage reaches central after a leader
+    started drill mode: its own ``raised_at`` is before the mode, so it is real. Both clocks
+    must say "drill"; in doubt, real."""
+    modes = DrillModes()
+    started = mode()
+    assert modes.start(started, T0) is None
+    arrives = T0 + timedelta(minutes=3)
+    outage_press = T0 - timedelta(minutes=2)
+    assert modes.covering(SITE, "rom-101", None, arrives, outage_press) is None
+    assert modes.covering(SITE, "rom-101", None, arrives, T0) == started  # the mode's first instant
+    # A device clock ahead of the mode's end while central's is inside it: in doubt, real.
+    ahead = started.until + timedelta(seconds=1)
+    assert modes.covering(SITE, "rom-101", None, arrives, ahead) is None
+
+
+def test_a_desk_s_silent_alarm_is_a_drill_only_from_someone_rehearsing_there() -> None:
+    modes = DrillModes()
+    started = mode(in_room=(("eva", "Eva Ansatt"),))
+    assert modes.start(started, T0) is None
+    now = T0 + timedelta(minutes=1)
+
+    def desk(user: str) -> DrillMode | None:
+        return modes.covering(SITE, DESK_DEVICE, "Møterom 101", now, now, by=user)
+
+    assert desk("eva") == started  # named as in the room
+    assert desk("lea") == started  # the leader who started it
+    assert desk("kari") is None  # anyone else's silent alarm from that room is real
+    assert started.rehearses("eva")
+    assert not started.rehearses("kari")
+
+
+def test_a_mode_holds_its_room_s_open_drills_not_console_drills_or_real_alarms() -> None:
+    started = mode()
+    assert started.holds(drill_view(state=AlarmState.RECEIVED))
+    assert started.holds(
+        drill_view(state=AlarmState.RECEIVED, device="desktop", source="desktop", input="hotkey")
+    )
+    assert not started.holds(drill_view())  # resolved already
+    assert not started.holds(drill_view(state=AlarmState.RECEIVED, drill=False))
+    assert not started.holds(drill_view(state=AlarmState.RECEIVED, room="Mottak", device="x"))
+    console = drill_view(
+        state=AlarmState.RECEIVED, device="desktop", source="desktop", input=CONSOLE_INPUT
+    )
+    assert not started.holds(console)  # the leader's own drill: theirs to resolve
+
+
+def test_starting_drill_mode_warns_of_an_offline_button_or_an_open_real_alarm() -> None:
+    devices = frozenset({"rom-101"})
+    room = "Møterom 101"
+    assert start_warnings(SITE, room, devices, {"rom-101": True}, []) == []
+    assert start_warnings(SITE, room, devices, {"rom-101": False}, []) == ["device_offline"]
+    assert start_warnings(SITE, room, devices, {}, []) == ["device_offline"]  # never heard
+    real = drill_view(state=AlarmState.RECEIVED, drill=False)
+    assert start_warnings(SITE, room, devices, {"rom-101": True}, [real]) == ["real_alarm_open"]
+    others = [
+        drill_view(state=AlarmState.RECEIVED),  # a drill
+        drill_view(drill=False),  # resolved
+        drill_view(state=AlarmState.RECEIVED, drill=False, room="Mottak", device="mottak"),
+    ]
+    assert start_warnings(SITE, room, devices, {"rom-101": True}, others) == []
+
+
+def test_refusal_and_ending_change_nothing_until_the_shell_stored_it() -> None:
+    modes = DrillModes()
+    started = mode()
+    assert modes.refusal(started, T0) is None
+    assert modes.active(T0) == ()  # checked only: not in force before it is stored
+    assert modes.start(started, T0) is None
+    ended = modes.ending(started.mode_id, "lea", T0 + timedelta(minutes=1))
+    assert isinstance(ended, DrillMode)
+    assert ended.ended_by == "lea"
+    assert modes.active(T0 + timedelta(minutes=1)) == (started,)  # still in force
+    assert modes.end(started.mode_id, "lea", T0 + timedelta(minutes=1)) == ended
+    assert modes.active(T0 + timedelta(minutes=1)) == ()
 
 
 def test_drill_mode_is_bounded_and_one_per_room() -> None:
@@ -335,3 +417,104 @@ def test_a_successor_found_by_the_state_sync_follows_the_drill_mode_too() -> Non
     [persist, *_] = only(actions, Persist)
     assert persist.alarm is not None
     assert not persist.alarm.drill
+
+
+def test_the_state_sync_asks_about_the_press_with_the_alarm_it_was_counted_on() -> None:
+    """The shell's question for a successor found by the state sync gets the alarm pressed
+    again: its ``raised_at`` decides with the mode (a press kept through an outage)."""
+    book = AlarmBook()
+    first = stored_alarm(book, alarm(drill=True))
+    _resolve(book, first.alarm_id, 10)
+    held = HeldAlarm(
+        alarm_id=first.alarm_id, input="desk", presses=2, state=HeldState.RECEIVED, drill=True
+    )
+    asked: list[UUID] = []
+
+    def drill(pressed_on: AlarmView) -> bool:
+        asked.append(pressed_on.alarm_id)
+        return False
+
+    [persist, *_] = only(book.sync(SITE, "rom-101", [held], at(20), drill), Persist)
+    assert asked == [first.alarm_id]
+    assert persist.alarm is not None
+    assert not persist.alarm.drill
+
+
+# --- a drill mode's end -----------------------------------------------------------------------
+
+
+def test_central_ends_an_open_drill_when_its_mode_ends() -> None:
+    book = AlarmBook()
+    drill = stored_alarm(book, alarm(drill=True))
+    real = stored_alarm(book)
+    assert only(book.end_drill(real.alarm_id, at(5)), Refusal)[0].reason == "not_a_drill"
+    actions = book.end_drill(drill.alarm_id, at(5))
+    [persist] = only(actions, Persist)
+    [event] = persist.events
+    assert (event.kind, event.actor, event.detail) == (
+        EventKind.RESOLVED,
+        "central",
+        DRILL_MODE_ENDED,
+    )
+    acks = only(commit_all(book, actions, at(5.1)), AckEdge)
+    assert [(a.state, a.drill) for a in acks] == [(AckState.RESOLVED, True)]  # the LED: resolved
+    assert book.end_drill(drill.alarm_id, at(6)) == []  # once
+    view = book.get(real.alarm_id)
+    assert view is not None
+    assert view.state is AlarmState.RECEIVED  # a real alarm is never ended by the system
+
+
+def test_a_press_on_an_open_drill_after_its_mode_ended_is_a_new_real_alarm() -> None:
+    """The edge counts a new press on the alarm its button holds. If that alarm is a drill
+    whose room is no longer in drill mode (the shell's word: ``drill`` false), the press is no
+    part of the drill: the drill ends, and the press is a new alarm, real (acked as real, to
+    the ARC if the routine says so, a report asked)."""
+    book = AlarmBook()
+    drill = stored_alarm(book, alarm(drill=True))
+    actions = book.alarm(alarm(drill.alarm_id, presses=2, drill=False), at(30))
+    persists = only(actions, Persist)
+    ended, raised = persists[0], persists[1]
+    assert ended.alarm is not None
+    assert ended.alarm.alarm_id == drill.alarm_id
+    assert ended.alarm.state is AlarmState.RESOLVED
+    assert [e.detail for e in ended.events] == [DRILL_MODE_ENDED]
+    assert raised.insert
+    assert raised.alarm is not None
+    assert raised.alarm.alarm_id == successor_id(drill.alarm_id)
+    assert not raised.alarm.drill
+    [new] = [b for b in only(actions, Broadcast) if isinstance(b.frame, AlarmNew)]
+    assert not new.frame.alarm.drill  # every screen: a real alarm
+    acks = only(commit_all(book, actions, at(30.1)), AckEdge)
+    # The drill's resolution first (the edge lets go of it), then the new alarm, real.
+    assert [(a.alarm_id, a.state, a.drill) for a in acks] == [
+        (drill.alarm_id, AckState.RESOLVED, True),
+        (raised.alarm.alarm_id, AckState.RECEIVED, False),
+    ]
+    # The edge re-sends its press until acked: the same new alarm, never another.
+    again = book.alarm(alarm(drill.alarm_id, presses=2, drill=False), at(31))
+    assert not any(p.insert for p in only(again, Persist))
+
+
+def test_a_press_on_an_open_drill_while_its_mode_lasts_counts_on_the_drill() -> None:
+    book = AlarmBook()
+    drill = stored_alarm(book, alarm(drill=True))
+    [persist] = only(book.alarm(alarm(drill.alarm_id, presses=2, drill=True), at(30)), Persist)
+    assert persist.alarm is not None
+    assert persist.alarm.alarm_id == drill.alarm_id
+    assert persist.alarm.presses == 2
+    assert persist.alarm.drill
+
+
+def test_drills_flood_apart_from_real_alarms() -> None:
+    """A drill's flood source is its own: a real alarm never joins a drill's card."""
+    drill = drill_view(state=AlarmState.RECEIVED)
+    real = drill_view(state=AlarmState.RECEIVED, drill=False)
+    assert flood_source(drill) == (SITE, "drill:rom-101", False)
+    assert flood_source(real) == (SITE, "rom-101", False)
+    desk = drill_view(state=AlarmState.RECEIVED, device=DESK_DEVICE, raised_by="eva")
+    assert flood_source(desk) == (SITE, "drill:eva", True)
+    cards = FloodCards()
+    cards.start(flood_source(drill), T0, [drill, real])
+    assert cards.card(drill.alarm_id) is not None
+    assert cards.members(drill.alarm_id) == (drill.alarm_id,)  # the real alarm is not in it
+    assert cards.changed(AlarmNew(alarm=real)).out is None  # shown as itself

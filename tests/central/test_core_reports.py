@@ -24,6 +24,7 @@ from central.core.reports import (
     Seat,
     Seen,
     Why,
+    alarm_refusal,
     anonymised,
     asks_for,
     check,
@@ -47,6 +48,7 @@ from protocol.screen import AlarmState, AlarmView
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 REPORT = UUID("00000000-0000-4000-8000-000000000001")
 ALARM = UUID("00000000-0000-4000-8000-0000000000a1")
+NEW_ID = UUID("00000000-0000-4000-8000-00000000ffff")
 OSLO, BERGEN = "oslo-sentrum", "bergen"
 
 
@@ -139,7 +141,7 @@ def test_deny_by_default(who: Person, reads: bool) -> None:
 
 
 def test_an_anonymised_report_is_no_longer_its_filers() -> None:
-    gone = anonymised(filed(), NOW)
+    gone = anonymised(filed(), NOW, NEW_ID)
     assert not may_read(ANNE, gone)
     assert may_read(LINA, gone)
 
@@ -163,7 +165,7 @@ def test_leader_and_safety_rep_each_mark_seen_once_others_may_not() -> None:
     assert mark_seen(report, ADMIN, NOW) == "not_leader_or_safety_rep"
     assert mark_seen(report, BO, NOW) == "not_leader_or_safety_rep"
     assert mark_seen(report, ANNE, NOW) == "not_leader_or_safety_rep"
-    assert mark_seen(anonymised(report, NOW), VERA, NOW) == "anonymised"
+    assert mark_seen(anonymised(report, NOW, NEW_ID), VERA, NOW) == "anonymised"
 
 
 def test_only_the_sites_leader_records_the_follow_up() -> None:
@@ -317,27 +319,34 @@ def test_a_report_is_due_once_older_than_the_setting() -> None:
     days = 30
     assert not due_for_retention(report, NOW + timedelta(days=days) - timedelta(seconds=1), days)
     assert due_for_retention(report, NOW + timedelta(days=days), days)
-    assert not due_for_retention(anonymised(report, NOW), NOW + timedelta(days=99), days)
+    assert not due_for_retention(anonymised(report, NOW, NEW_ID), NOW + timedelta(days=99), days)
     assert DEFAULT_RETENTION_DAYS == 1826
 
 
-def test_anonymised_keeps_the_statistics_and_nothing_that_names_anyone() -> None:
+def test_anonymised_keeps_the_statistics_and_nothing_that_names_anyone_or_links_back() -> None:
+    """Its id and exact times are what the audit trail, e-mails' links and logs know it by: a
+    new id, and days only."""
+    at = NOW + timedelta(hours=3, minutes=17, seconds=5)
     report = replace(
         filed(),
-        seen=(Seen(Seat.LEADER, "lina", "Lina", NOW), Seen(Seat.SAFETY_REP, "vera", "Vera", NOW)),
-        follow_up=FollowUp("Talked with Anne", "lina", "Lina", NOW),
+        filed_at=NOW + timedelta(minutes=41, seconds=3),
+        seen=(Seen(Seat.LEADER, "lina", "Lina", at), Seen(Seat.SAFETY_REP, "vera", "Vera", at)),
+        follow_up=FollowUp("Talked with Anne", "lina", "Lina", at),
     )
-    later = NOW + timedelta(days=2000)
-    gone = anonymised(report, later)
+    later = NOW + timedelta(days=2000, hours=2, minutes=3)
+    gone = anonymised(report, later, NEW_ID)
+    day = datetime(2025, 3, 3, tzinfo=UTC)
+    assert gone.report_id == NEW_ID != report.report_id
     assert (gone.filed_by, gone.filed_by_name, gone.text, gone.room) == ("", "", "", "")
     assert gone.alarm_id is None
     assert gone.from_alarm
-    assert gone.occurred_at == datetime(2025, 3, 3, tzinfo=UTC)
-    assert [(s.seat, s.user, s.name) for s in gone.seen] == [
-        (Seat.LEADER, "", ""),
-        (Seat.SAFETY_REP, "", ""),
+    assert gone.occurred_at == day
+    assert gone.filed_at == day
+    assert [(s.seat, s.user, s.name, s.at) for s in gone.seen] == [
+        (Seat.LEADER, "", "", day),
+        (Seat.SAFETY_REP, "", "", day),
     ]
-    assert gone.follow_up == FollowUp("", "", "", NOW)
+    assert gone.follow_up == FollowUp("", "", "", day)
     assert (gone.kinds, gone.place, gone.injuries, gone.police, gone.follow_up_needed) == (
         report.kinds,
         report.place,
@@ -345,4 +354,19 @@ def test_anonymised_keeps_the_statistics_and_nothing_that_names_anyone() -> None
         report.police,
         report.follow_up_needed,
     )
-    assert gone.anonymised_at == later
+    assert gone.anonymised_at == datetime(2030, 8, 24, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("site", "alarm_site", "real", "reason"),
+    [
+        (OSLO, OSLO, True, None),
+        (BERGEN, OSLO, True, "alarm_other_site"),
+        (OSLO, OSLO, False, "alarm_not_real"),
+        (BERGEN, OSLO, False, "alarm_not_real"),
+    ],
+)
+def test_a_report_naming_an_alarm_is_of_its_site_and_of_a_real_alarm(
+    site: str, alarm_site: str, real: bool, reason: str | None
+) -> None:
+    assert alarm_refusal(site, alarm_site, real=real) == reason

@@ -13,8 +13,8 @@ reports email``).
   asked (central does not know which desk sits in which room; the meeting says who was there).
 * The SMTP server goes away and central restarts while an e-mail is owed: once the server is
   back, each e-mail arrives exactly once. The retention job, run by central at its start,
-  anonymises a report older than the site's setting and records its run; the CLI's dry run
-  changes nothing and is recorded as such.
+  anonymises a report older than the site's setting (under a new id: the old one finds
+  nothing) and records its run; the CLI's dry run changes nothing and is recorded as such.
 """
 
 from __future__ import annotations
@@ -381,10 +381,15 @@ async def test_outage_restart_and_retention(stack: Stack) -> None:
     mails = [m for m in stack.inbox.messages if rid in m.body]
     assert sorted(r for m in mails for r in m.rcpt_tos) == [address("lina"), address("vera")]
 
-    gone = (await stack.call("lina", "GET", f"/api/reports/{old_id}")).json()
-    assert gone["anonymised_at"] is not None
+    # Anonymised under a new id: the old one (in the e-mails' links, the logs) leads nowhere.
+    assert (await stack.call("lina", "GET", f"/api/reports/{old_id}")).status_code == 404
+    listed = (await stack.call("lina", "GET", "/api/reports")).json()["site"]
+    [summary] = [r for r in listed if r["anonymised_at"] is not None]
+    gone = (await stack.call("lina", "GET", f"/api/reports/{summary['report_id']}")).json()
     assert (gone["text"], gone["room"], gone["filed_by"]) == ("", "", None)
     assert gone["kinds"] == ["damage"]
+    assert gone["filed_at"].endswith("T00:00:00+00:00")
+    assert stack.db("SELECT count(*) FROM reports WHERE report_id = ?", (old_id,)) == [(0,)]
     kept = (await stack.call("lina", "GET", f"/api/reports/{rid}")).json()
     assert kept["text"].startswith("Brukeren")
     assert kept["anonymised_at"] is None

@@ -59,13 +59,12 @@ def test_an_ack_saying_drill_shows_the_state_in_the_drill_pattern(policy: PressP
     assert held.state is HeldState.RECEIVED
 
 
-def test_a_drill_stays_a_drill_and_goes_dark_as_an_ordinary_alarm(policy: PressPolicy) -> None:
+def test_a_drill_goes_dark_as_an_ordinary_alarm(policy: PressPolicy) -> None:
     policy.contact_closed("desk", T0)
     policy.ack(word(AckState.RECEIVED, 1, drill=True), at(1))
-    # A later word without the flag (an older central's resend) does not make it real.
-    coming = Word(A1, AckState.ACKNOWLEDGED, ("kari",), "desk", 1, at(2), 2, True, False)
+    coming = Word(A1, AckState.ACKNOWLEDGED, ("kari",), "desk", 1, at(2), 2, True, True)
     assert policy.ack(coming, at(2)) == [SetLed("desk", LedState.HELP_COMING, A1, drill=True)]
-    assert policy.ack(word(AckState.RESOLVED, 3), at(3)) == [
+    assert policy.ack(word(AckState.RESOLVED, 3, drill=True), at(3)) == [
         SetLed("desk", LedState.RESOLVED, A1, drill=True)
     ]
     assert policy.tick(at(5)) == [SetLed("desk", LedState.OFF)]
@@ -86,6 +85,28 @@ def test_told_drill_late_the_same_state_is_shown_again_as_a_drill(policy: PressP
         SetLed("desk", LedState.RECEIVED, A1, drill=True)
     ]
     assert policy.ack(word(AckState.RECEIVED, 1, drill=True), at(3)) == []  # said already
+
+
+def test_the_drill_pattern_follows_the_newest_ack_by_rev(policy: PressPolicy) -> None:
+    """Central's newest word decides, in both directions: a newer ack without ``drill``
+    shows the ordinary pattern again; an older one (a delayed resend) changes nothing."""
+    policy.contact_closed("desk", T0)
+    policy.ack(word(AckState.RECEIVED, 1, drill=True), at(1))
+    assert policy.led_drill("desk")
+    # A newer ack of the same state without the flag: the same state, the ordinary pattern.
+    assert policy.ack(word(AckState.RECEIVED, 2), at(2)) == [SetLed("desk", LedState.RECEIVED, A1)]
+    assert not policy.led_drill("desk")
+    assert policy.held()[0].drill is None  # listed as real in the state sync
+    # A delayed older ack saying drill is stale: nothing changes.
+    assert policy.ack(word(AckState.RECEIVED, 1, drill=True), at(3)) == []
+    assert not policy.led_drill("desk")
+    # A newer state without the flag shows in the ordinary pattern too.
+    coming = Word(A1, AckState.ACKNOWLEDGED, ("kari",), "desk", 1, at(4), 3, True, False)
+    assert policy.ack(coming, at(4)) == [SetLed("desk", LedState.HELP_COMING, A1)]
+    # ... and a newer one saying drill again shows the drill pattern.
+    again = Word(A1, AckState.ACKNOWLEDGED, ("kari",), "desk", 1, at(5), 4, True, True)
+    assert policy.ack(again, at(5)) == [SetLed("desk", LedState.HELP_COMING, A1, drill=True)]
+    assert policy.led_drill("desk")
 
 
 def test_restored_and_adopted_alarms_keep_the_drill(policy: PressPolicy) -> None:

@@ -117,6 +117,7 @@ def _every_event() -> list[AlarmEvent]:
     run(book.alarm(_alarm(first, presses=3), _at(30)), _at(31))  # its successor
     held = _alarm(uuid4(), held_at_start=True, drill=True, source=AlarmSource.SENSOR)
     run(book.alarm(held, _at(40)), _at(41))
+    run(book.end_drill(held.alarm_id, _at(42)), _at(43))  # its room's drill mode ended
     for detail in _closing_details():
         test = uuid4()
         run(book.alarm(_alarm(test, test=True), _at(50), frozenset({"kari"})), _at(51))
@@ -154,6 +155,7 @@ def test_every_alarm_event_central_writes_is_said_in_words(language: str) -> Non
         assert "test – ikke en ekte alarm" in text
         assert "Bistandsalarm fra skrivebordsappen «hotkey» i «Resepsjon»" in text
         assert "Sentralen: knappen ble testet i en testrunde" in text
+        assert "Sentralen: øvelsesmodus avsluttet" in text
         assert "Sentralen: ende-til-ende-test: Bestått" in text
         assert "Sentralen: Eskalert til naboer, vektere – 20 s uten svar (trinn 2)" in text
         assert "Eskalert til vektere – ingen skjerm på stedet var tilkoblet (trinn 1)" in text

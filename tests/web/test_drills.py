@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 
 from central.core import Role
 from central.drillplan import SHIPPED_DRILLS
-from protocol import AlarmMessage
-from protocol.screen import AlarmNew, Command, CommandKind, encode_frame
+from central.store import drills as stored_drills
+from protocol import AlarmLevel, AlarmMessage
+from protocol.screen import AlarmNew, Command, CommandKind, RaiseRequest, encode_frame
 from tests.central.helpers import (
     SITE,
     alarm_message,
@@ -29,6 +34,7 @@ from tests.central.helpers import (
     until,
 )
 from tests.support.broker import Broker
+from tests.support.small_disk import fill, mount_small_disk
 from tests.support.stack import Central as CentralProcess
 from tests.support.stack import Login, Session
 from tests.web.console import console, csrf_in
@@ -174,9 +180,21 @@ async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
         central = c.running.central
         started = await leader.post(
             "/drills/mode",
-            data={"site": SITE, "room": "mote-101", "minutes": "5", "scenario": "vold-pagar"},
+            data={
+                "site": SITE,
+                "room": "mote-101",
+                "minutes": "5",
+                "scenario": "vold-pagar",
+                "in_room": ["user-employee"],
+            },
         )
         assert done_of(started) == "mode_started"
+        # Its button has never been heard: started, with a warning that a press it keeps
+        # through an outage will be real.
+        assert "warn=device_offline" in started.headers["location"]
+        warned = (await leader.get(started.headers["location"])).text
+        assert 'data-warning="device_offline"' in warned
+        assert "ikke tilkoblet" in warned
         again = await leader.post(
             "/drills/mode", data={"site": SITE, "room": "mote-101", "minutes": "5"}
         )
@@ -185,12 +203,24 @@ async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
             "/drills/mode", data={"site": SITE, "room": "mote-102", "minutes": "500"}
         )
         assert too_long.status_code == 422  # refused, and nothing changed
-        assert len(central.drilling.modes.active(central.clock())) == 1
+        [mode] = central.drilling.modes.active(central.clock())
         board = (await leader.get("/board/live")).text
         assert 'data-drill-mode="Møterom 101"' in board
 
         async with mqtt_tester(broker) as device:
             await device.subscribe(f"trygg/v1/{SITE}/rom-101/ack", qos=1)
+            # A press the button kept in its outbox through an outage, made before the mode
+            # began, arrives now: real (both clocks must say drill; in doubt, real).
+            outage = alarm_message("rom-101").model_copy(
+                update={"raised_at": mode.started_at - timedelta(seconds=30)}
+            )
+            await publish(device, outage)
+            ack = await next_ack(device, alarm_id=str(outage.alarm_id))
+            assert not ack.get("drill")
+            kept = central.book.get(outage.alarm_id)
+            assert kept is not None
+            assert not kept.drill
+
             press = alarm_message("rom-101")
             await publish(device, press)
             ack = await next_ack(device, alarm_id=str(press.alarm_id))
@@ -198,7 +228,8 @@ async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
             view = central.book.get(press.alarm_id)
             assert view is not None
             assert view.drill
-            # Many presses in drill mode never use up the room's flood budget.
+            # A stuck or hijacked button in drill mode: drills have a flood budget of their
+            # own, so they are contained (one card) without using up the room's real budget.
             for _ in range(12):
                 await publish(device, alarm_message("rom-101"))
             # Another room is not in drill mode: a real alarm, whatever its payload says.
@@ -210,12 +241,46 @@ async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
             real = central.book.get(elsewhere.alarm_id)
             assert real is not None
             assert not real.drill
-            await until(lambda: len(central.book.active()) == 14, what="every alarm")
-            assert not central.flood_cards.merging()
+            await until(lambda: len(central.book.active()) == 15, what="every alarm")
+            drill_card = (SITE, "drill:rom-101", False)
+            await until(lambda: drill_card in central.flood_cards.merging(), what="drill card")
+            assert list(central.flood_cards.merging()) == [drill_card]  # the real ones apart
+            card = central.flood_cards.card(press.alarm_id)
+            assert card is not None
+            assert (card.flood, card.drill) == (13, True)
+            faults = [f.reason for f in central.watch.supervisor.faults()]
+            assert any(r.startswith("flood of drills from rom-101:") for r in faults), faults
 
-            [mode] = central.drilling.modes.active(central.clock())
+            # A desk's silent alarm from the room is a drill only from someone rehearsing there.
+            async with (
+                screen(c.running, c.tokens[EMPLOYEE]) as eva,
+                screen(c.running, c.tokens[RESPONDER]) as other,
+            ):
+                rehearsing, bystander = desk_raise(), desk_raise()
+                await eva.send(encode_frame(rehearsing))
+                await other.send(encode_frame(bystander))
+                await until(
+                    lambda: all(
+                        central.book.get(r.alarm_id) is not None for r in (rehearsing, bystander)
+                    ),
+                    what="both silent alarms",
+                )
+            desk_drill = central.book.get(rehearsing.alarm_id)
+            desk_real = central.book.get(bystander.alarm_id)
+            assert desk_drill is not None
+            assert desk_drill.drill
+            assert desk_real is not None
+            assert not desk_real.drill
+
+            # Ending the mode ends its drills still open: "drill mode ended" on their timeline.
             ended = await leader.post(f"/drills/mode/{mode.mode_id}/end")
             assert done_of(ended) == "mode_ended"
+            ack = await next_ack(device, alarm_id=str(press.alarm_id), state="resolved")
+            assert ack["drill"] is True  # the LED: the drill's end, in its pattern
+            await until(
+                lambda: not any(a.drill for a in central.book.active()), what="drills resolved"
+            )
+            await until(lambda: not central.flood_cards.merging(), what="the drill card gone")
             after = alarm_message("rom-101")
             await publish(device, after)
             ack = await next_ack(device, alarm_id=str(after.alarm_id))
@@ -223,14 +288,60 @@ async def test_drill_mode_makes_a_real_press_a_drill_and_only_there_and_then(
             found = central.book.get(after.alarm_id)
             assert found is not None
             assert not found.drill
+            assert central.flood_cards.card(after.alarm_id) is None  # a card of its own
+            assert not central.flood_cards.merging()
 
-        # The board counts only the real ones.
+        timeline = (await leader.get(f"/alarms/{press.alarm_id}")).text
+        assert "øvelsesmodus avsluttet" in timeline
+        # The board counts only the real ones; no drill is in progress any more.
         board = (await leader.get("/board/live")).text
-        assert "Aktive alarmer (2)" in board
-        assert 'data-drill-count="13"' in board
+        assert "Aktive alarmer (4)" in board  # the outage press, elsewhere, a desk, after
+        assert "data-drill-count" not in board
         log = (await leader.get("/drills")).text
-        assert log.count("data-drill=") == 13  # every drill is in the log, each once
+        assert log.count("data-drill=") == 14  # every drill is in the log, each once
         assert "knapp i øvelsesmodus" in log
+
+
+def desk_raise() -> RaiseRequest:
+    return RaiseRequest(
+        alarm_id=uuid4(),
+        level=AlarmLevel.ASSIST,
+        site=SITE,
+        room="Møterom 101",
+        raised_at=datetime.now(UTC),
+    )
+
+
+async def test_a_drill_mode_the_store_did_not_take_is_no_drill_mode(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Central's database on a small disk, filled: starting drill mode is refused ("not
+    saved") and nothing is in force; ending one whose end is not saved leaves it in force."""
+    disk = tmp_path / "disk"
+    mount_small_disk(disk)
+    try:
+        async with console(broker, disk) as c, c.signed_in(LEADER) as leader:
+            central = c.running.central
+            form = {"site": SITE, "room": "mote-101", "minutes": "5"}
+            filler = fill(disk)
+            refused = await leader.post("/drills/mode", data=form)
+            assert done_of(refused) == "not_stored"
+            assert central.drilling.modes.active(central.clock()) == ()
+            assert "Ikke lagret" in (await leader.get(refused.headers["location"])).text
+            os.unlink(filler)
+
+            assert done_of(await leader.post("/drills/mode", data=form)) == "mode_started"
+            [mode] = central.drilling.modes.active(central.clock())
+            filler = fill(disk)
+            kept = await leader.post(f"/drills/mode/{mode.mode_id}/end")
+            assert done_of(kept) == "not_stored"
+            assert central.drilling.modes.active(central.clock()) == (mode,)  # still on
+            os.unlink(filler)
+            assert done_of(await leader.post(f"/drills/mode/{mode.mode_id}/end")) == "mode_ended"
+            assert central.drilling.modes.active(central.clock()) == ()
+            assert await central.store.read(stored_drills.open_modes) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)  # noqa: ASYNC221
 
 
 async def test_the_meeting_registration_warns_an_untrained_employee(
