@@ -46,7 +46,7 @@ from central.config import EmailSettings
 from central.core.reports import mail_text, retry_after
 from central.mail import Failure
 from central.store import Store
-from central.store import reports as rows
+from central.store import report_mail as rows
 
 log = logging.getLogger("central.mailing")
 

@@ -63,7 +63,8 @@ from central.people import everyone
 from central.push.hub import Hub, Screen
 from central.push.wire import Prepared
 from central.standby import Standby
-from central.store import Store
+from central.store import Store, report_mail
+from central.store import report_retention as retention
 from central.store import reports as rows
 from protocol import AlarmLevel
 from protocol.screen import AlarmState, AlarmView, ReportAsk, ReportFiled, encode_frame
@@ -388,7 +389,7 @@ class Reports:
 
     async def mail_of(self, report_id: UUID) -> list[dict[str, object]]:
         found: list[dict[str, object]] = await self.store.read(
-            lambda db: rows.mail_of(db, report_id)
+            lambda db: report_mail.mail_of(db, report_id)
         )
         return found
 
@@ -445,15 +446,15 @@ class Reports:
         except Exception:  # the next run tries again
             log.exception("the report retention job failed")
 
-    async def retain(self, by: str, dry_run: bool = False) -> rows.RetentionRun:
+    async def retain(self, by: str, dry_run: bool = False) -> retention.RetentionRun:
         """Run the retention job now; its run is recorded (and the audit trail told)."""
         now = self.clock()
         run_id = str(uuid4())
-        done: list[rows.RetentionRun] = []
+        done: list[retention.RetentionRun] = []
 
         def write(db: sqlite_utils.Database) -> None:
             done.append(
-                rows.purge(db, run_id, now, self.settings.report_retention_days, by, dry_run)
+                retention.purge(db, run_id, now, self.settings.report_retention_days, by, dry_run)
             )
 
         write.__name__ = "report_retention"
@@ -462,20 +463,22 @@ class Reports:
         detail = f"anonymised={run.anonymised} of {run.checked}" + (" (dry run)" if dry_run else "")
         self.trail.record(by, "reports_retention", run_id, detail)
         log.info("report retention (%s): %s", by, detail)
-        if run.anonymised and not dry_run and not await self.store.read(rows.forget_freed):
+        if run.anonymised and not dry_run and not await self.store.read(retention.forget_freed):
             log.warning("report retention: the write-ahead log is busy; emptied at the next run")
         return run
 
-    async def retention_runs(self, person: Person) -> list[rows.RetentionRun]:
+    async def retention_runs(self, person: Person) -> list[retention.RetentionRun]:
         """The retention job's runs as ``person`` may see them: the counts of the sites whose
         read log they read (every site's for a safety representative or admin of all)."""
-        found: list[rows.RetentionRun] = await self.store.read(rows.runs)
+        found: list[retention.RetentionRun] = await self.store.read(retention.runs)
         if may_read_log(person, ALL_SITES):
             return found
         return [run_of_sites(run, lambda site: may_read_log(person, site)) for run in found]
 
 
-def run_of_sites(run: rows.RetentionRun, shown: Callable[[str], bool]) -> rows.RetentionRun:
+def run_of_sites(
+    run: retention.RetentionRun, shown: Callable[[str], bool]
+) -> retention.RetentionRun:
     """``run`` with only the sites ``shown`` accepts, its totals theirs. (A run recorded before
     the per-site count of reports checked has no such count: ``checked`` is None then.)"""
     detail = {site: counts for site, counts in run.detail.items() if shown(site)}

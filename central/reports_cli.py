@@ -2,11 +2,11 @@
 
 Work on the database named by the config, with or without central running (WAL lets both
 write; ``BEGIN IMMEDIATE`` waits out central's writer). ``purge`` is the retention job central
-runs on its schedule (``central.store.reports.purge``), run now: it prints what it anonymised per
-site, or with ``--dry-run`` what it would anonymise (changing nothing but the run's own record,
-which the console's retention page lists as a dry run). ``email`` sets (or with ``--clear``
-removes) the address a database account is told of new incident reports at; a config file's
-``[[users]]`` entry has its ``email`` in the file.
+runs on its schedule (``central.store.report_retention.purge``), run now: it prints what it
+anonymised per site, or with ``--dry-run`` what it would anonymise (changing nothing but the
+run's own record, which the console's retention page lists as a dry run). ``email`` sets (or
+with ``--clear`` removes) the address a database account is told of new incident reports at;
+a config file's ``[[users]]`` entry has its ``email`` in the file.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from central.audit import log as audit_log
 from central.auth.admin import AdminError, _actor, _immediate
 from central.config import CentralSettings
 from central.store import accounts as account_rows
+from central.store import report_retention as retention
 from central.store import reports as rows
 from central.store.sqlite import create_schema
 
@@ -65,12 +66,12 @@ def _purge(
     actor = _actor()
     run_id = str(uuid4())
     with _immediate(db):
-        done = rows.purge(db, run_id, now, settings.report_retention_days, actor, dry_run)
+        done = retention.purge(db, run_id, now, settings.report_retention_days, actor, dry_run)
         detail = f"anonymised={done.anonymised} of {done.checked}" + (
             " (dry run)" if dry_run else ""
         )
         audit_log.append(db, audit_log.entry(now, actor, "reports_retention", run_id, detail))
-    if done.anonymised and not dry_run and not rows.forget_freed(db):
+    if done.anonymised and not dry_run and not retention.forget_freed(db):
         print("the write-ahead log is busy: emptied at the next run", file=sys.stderr)
     verb = "would anonymise" if dry_run else "anonymised"
     for site, counts in sorted(done.detail.items()):

@@ -493,8 +493,8 @@ class Central:
     def _drill_mode_ended(self, mode: DrillMode) -> None:
         """A room's drill mode ended (early or by itself): its drills still open are resolved
         by central ("drill mode ended"), so that a later press on their button is a new, real
-        alarm instead of one more press on a drill (DESIGN: a press after a resolution is
-        always a new alarm)."""
+        alarm instead of one more press on a drill (a press after a resolution is always a
+        new alarm: docs/protocol.md, "State sync")."""
         now = self.clock()
         for view in self.book.active():
             if mode.holds(view):

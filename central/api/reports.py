@@ -42,6 +42,7 @@ from central.core.reports import (
 )
 from central.service import Central
 from central.store import reports as rows
+from central.store.report_retention import RetentionRun
 from central.web.export import csv_cell
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -210,7 +211,7 @@ async def retention_runs(central: CentralDep, person: PersonDep) -> dict[str, An
     return {"runs": [run_json(r) for r in found]}
 
 
-def run_json(run: rows.RetentionRun) -> dict[str, Any]:
+def run_json(run: RetentionRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "started_at": run.started_at.isoformat(),

@@ -1,5 +1,7 @@
 """Incident reports (central.core.reports) on disk: the reports, who read them, the seen marks,
-the asks after alarms, the e-mail outbox, the retention job's runs and people's addresses.
+the asks after alarms and people's addresses — and the schema of every report table, the
+e-mail outbox's (``central.store.report_mail``) and the retention job's
+(``central.store.report_retention``) included: one feature, one schema.
 
 Why so many tables, each small:
 
@@ -28,9 +30,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import sqlite_utils
 
@@ -44,8 +46,6 @@ from central.core.reports import (
     Seat,
     Seen,
     Why,
-    anonymised,
-    due_for_retention,
 )
 
 REPORT_COLUMNS: dict[str, type] = {
@@ -70,10 +70,6 @@ REPORT_COLUMNS: dict[str, type] = {
     "follow_up_at": str,
     "anonymised_at": str,
 }
-
-#: How long :func:`forget_freed` waits for other connections; the store's usual wait after.
-FORGET_WAIT_MS = 200
-BUSY_TIMEOUT_MS = 30_000
 
 PENDING = "pending"
 SENT = "sent"
@@ -475,95 +471,6 @@ def ask_closed(
     return write
 
 
-# --- the e-mail outbox ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Mail:
-    mail_id: int
-    report_id: UUID
-    user: str
-    address: str
-    site: str
-    attempts: int
-    created_at: datetime
-
-
-def due_mail(db: sqlite_utils.Database, now: datetime, limit: int = 50) -> list[Mail]:
-    return [
-        Mail(
-            int(r["id"]),
-            UUID(r["report_id"]),
-            r["user"],
-            r["address"],
-            r["site"],
-            int(r["attempts"]),
-            datetime.fromisoformat(r["created_at"] or r["next_try"]),
-        )
-        for r in db.query(
-            "SELECT m.*, r.site AS site FROM report_mail m JOIN reports r USING (report_id)"
-            " WHERE m.status = ? AND m.next_try <= ? ORDER BY m.id LIMIT ?",
-            [PENDING, _when(now), limit],
-        )
-    ]
-
-
-def next_mail_at(db: sqlite_utils.Database) -> datetime | None:
-    found = list(db.query("SELECT min(next_try) AS t FROM report_mail WHERE status = ?", [PENDING]))
-    return _time(found[0]["t"]) if found else None
-
-
-def mail_owed(db: sqlite_utils.Database) -> tuple[int, datetime | None]:
-    """How many e-mails are waiting, and when the oldest of them was written."""
-    found = list(
-        db.query(
-            "SELECT count(*) AS n, min(created_at) AS t FROM report_mail WHERE status = ?",
-            [PENDING],
-        )
-    )
-    return (int(found[0]["n"]), _time(found[0]["t"])) if found else (0, None)
-
-
-def mail_sent(mail_id: int, now: datetime) -> Callable[[sqlite_utils.Database], None]:
-    def write(db: sqlite_utils.Database) -> None:
-        db.execute(
-            "UPDATE report_mail SET status = ?, sent_at = ?, attempts = attempts + 1,"
-            " last_error = '' WHERE id = ?",
-            [SENT, _when(now), mail_id],
-        )
-
-    write.__name__ = "report_mail_sent"
-    return write
-
-
-def mail_failed(
-    mail_id: int, error: str, next_try: datetime | None
-) -> Callable[[sqlite_utils.Database], None]:
-    """A failed try: again at ``next_try``; None: refused for good."""
-
-    def write(db: sqlite_utils.Database) -> None:
-        status = PENDING if next_try is not None else REFUSED
-        db.execute(
-            "UPDATE report_mail SET status = ?, attempts = attempts + 1, last_error = ?,"
-            " next_try = coalesce(?, next_try) WHERE id = ?",
-            [status, error[:300], _when(next_try), mail_id],
-        )
-
-    write.__name__ = "report_mail_failed"
-    return write
-
-
-def mail_of(db: sqlite_utils.Database, report_id: UUID) -> list[dict[str, Any]]:
-    """The e-mails of a report: to whom, sent or not (never the address to the page)."""
-    return list(
-        db.query(
-            "SELECT user, status, attempts, sent_at, last_error FROM report_mail"
-            " WHERE report_id = ? ORDER BY id",
-            [str(report_id)],
-        )
-    )
-
-
 # --- addresses -----------------------------------------------------------------------------
 
 
@@ -578,117 +485,3 @@ def set_contact(db: sqlite_utils.Database, user_id: str, email: str | None, now:
     db.table("contact_emails").upsert(
         {"user_id": user_id, "email": email, "set_at": _when(now)}, pk="user_id"
     )
-
-
-# --- retention -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionRun:
-    run_id: str
-    started_at: datetime
-    by: str
-    dry_run: bool
-    checked: int | None  # None: not known for the sites shown (a run before per-site counts)
-    anonymised: int
-    detail: dict[str, dict[str, int]]  # site: {"days", "checked", "anonymised"}
-
-
-def purge(
-    db: sqlite_utils.Database,
-    run_id: str,
-    now: datetime,
-    days_of: Callable[[str], int],
-    by: str,
-    dry_run: bool = False,
-) -> RetentionRun:
-    """Anonymise every report older than its site's retention (``days_of(site)``): it gets a
-    new id (its seen marks too), remove its read log, e-mails and asks, and record the run (a
-    dry run changes nothing but its own record). Call inside one write transaction: the run and
-    what it did are stored together.
-
-    An anonymised report is written anew, not updated: deleted and inserted under its new id,
-    in the order of the new (random) ids, so not even the table's row order says which report
-    it was. ``secure_delete`` zeroes what is deleted (set here too, for a connection that is
-    not the store's); :func:`forget_freed` then empties the write-ahead log."""
-    db.execute("PRAGMA secure_delete = ON")
-    rows = list(db.query("SELECT * FROM reports WHERE anonymised_at IS NULL"))
-    found = _with_seen(db, rows)
-    detail: dict[str, dict[str, int]] = {}
-    due: list[Report] = []
-    for report in found:
-        days = days_of(report.site)
-        site = detail.setdefault(report.site, {"days": days, "checked": 0, "anonymised": 0})
-        site["checked"] += 1
-        if due_for_retention(report, now, days):
-            site["anonymised"] += 1
-            due.append(report)
-    if not dry_run:
-        kept = sorted((anonymised(r, now, uuid4()) for r in due), key=lambda r: str(r.report_id))
-        for report in due:
-            old = [str(report.report_id)]
-            for table in ("report_seen", "report_reads", "report_mail", "report_asks"):
-                db.execute(f"DELETE FROM {table} WHERE report_id = ?", old)  # noqa: S608
-            db.execute("DELETE FROM reports WHERE report_id = ?", old)
-        for report in kept:
-            db.table("reports").insert(row(report))
-            seen_added(report.report_id, report.seen)(db)
-        # Asks as old as their site's setting (answered or not) name people: gone too.
-        for site_row in list(db.query("SELECT DISTINCT site FROM report_asks")):
-            cutoff = now - timedelta(days=days_of(site_row["site"]))
-            db.execute(
-                "DELETE FROM report_asks WHERE site = ? AND asked_at <= ?",
-                [site_row["site"], _when(cutoff)],
-            )
-    run = RetentionRun(run_id, now, by, dry_run, len(found), len(due), detail)
-    db.table("report_retention_runs").insert(
-        {
-            "run_id": run_id,
-            "started_at": _when(now),
-            "by": by,
-            "dry_run": int(dry_run),
-            "checked": run.checked,
-            "anonymised": run.anonymised,
-            "detail": json.dumps(detail, sort_keys=True),
-        }
-    )
-    return run
-
-
-def forget_freed(db: sqlite_utils.Database) -> bool:
-    """Empty the write-ahead log (``wal_checkpoint(TRUNCATE)``) after reports were anonymised:
-    older copies of their pages may sit in it, and past its end, until it is overwritten.
-    Waits at most a moment for other connections (while it waits, new writes wait too), so it
-    can only delay an alarm's commit by that moment; False if it could not finish now (the
-    next run tries again). Call outside a transaction."""
-    db.execute(f"PRAGMA busy_timeout = {FORGET_WAIT_MS}")
-    try:
-        busy, _, _ = next(iter(db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()))
-    finally:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    return not busy
-
-
-def runs(db: sqlite_utils.Database, limit: int = 50) -> list[RetentionRun]:
-    return [
-        RetentionRun(
-            r["run_id"],
-            datetime.fromisoformat(r["started_at"]),
-            r["by"],
-            bool(r["dry_run"]),
-            int(r["checked"] or 0),
-            int(r["anonymised"] or 0),
-            json.loads(r["detail"] or "{}"),
-        )
-        for r in db.query(
-            "SELECT * FROM report_retention_runs ORDER BY started_at DESC LIMIT ?", [limit]
-        )
-    ]
-
-
-def last_run(db: sqlite_utils.Database) -> datetime | None:
-    """When the retention job last ran for real (not a dry run)."""
-    found = list(
-        db.query("SELECT max(started_at) AS t FROM report_retention_runs WHERE NOT dry_run")
-    )
-    return _time(found[0]["t"]) if found else None

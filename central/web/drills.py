@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
@@ -73,11 +72,6 @@ class LoggedDrill:
         return self.row.alarm_id
 
 
-def _zone(central: Central, site: str) -> ZoneInfo:
-    found = central.settings.site(site)
-    return ZoneInfo(found.zone if found else "Europe/Oslo")
-
-
 def _logged(central: Central, rows: Iterable[DrillRow]) -> list[LoggedDrill]:
     found = []
     for row in rows:
@@ -105,7 +99,7 @@ async def participations(central: Central, sites: frozenset[str] | None) -> list
         at = drill.row.alarm.raised_at if drill.row.alarm else None
         if at is None:
             continue
-        day = at.astimezone(_zone(central, drill.row.site)).date()
+        day = at.astimezone(central.settings.zone(drill.row.site)).date()
         title = drill.scenario_title.get("nb") or drill.row.room
         for user, name in drill.took_part:
             found.append(

@@ -23,7 +23,6 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.responses import JSONResponse, Response
@@ -95,18 +94,13 @@ def _chosen(
     return Chosen(site, preset or default.value, first, last)
 
 
-def _zone(central: Central, site: str) -> ZoneInfo:
-    found = central.settings.site(site)
-    return ZoneInfo(found.zone if found else "Europe/Oslo")
-
-
 def _period(central: Central, chosen: Chosen) -> Period | str:
     """The period, or why not (a reason the page says in words)."""
     try:
         first, last = _day(chosen.first), _day(chosen.last)
     except ValueError:
         return "bad_day"
-    zone = _zone(central, chosen.site)
+    zone = central.settings.zone(chosen.site)
     today = central.clock().astimezone(zone).date()
     return period_of(chosen.preset, today, zone, first, last)
 
