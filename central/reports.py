@@ -20,7 +20,7 @@ The audit trail is kept forever and cannot be edited (it is hash-chained), so wh
 writes to it about reports names no report and nobody who filed one: "a report was filed at
 site X", "Lina opened a report of site X as leader". A report's id and its reader's name are in
 its read log, which goes with the report's details when it is anonymised (docs/reports.md,
-"Audit trail"). Asks name the alarm, never the person asked.
+"What the audit trail says about reports"). Asks name the alarm, never the person asked.
 
 Nothing here is on the alarm path: a failure is logged, and an alarm never waits for it.
 Reads and writes of reports always go to the database (nothing is cached), so a report changed
