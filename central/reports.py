@@ -143,6 +143,11 @@ class Reports:
 
     # --- asks after an alarm -------------------------------------------------------------
 
+    def merged(self, alarm_id: UUID) -> None:
+        """``alarm_id`` was resolved as a member of a flood card: the card's own resolution
+        asks for the flood's one report, so this alarm asks nobody."""
+        self._decided.add(alarm_id)
+
     def resolved(self, view: AlarmView) -> None:
         """A stored alarm row: if it is a real alarm's resolution, ask who should report it."""
         if view.state is not AlarmState.RESOLVED or view.alarm_id in self._decided:

@@ -779,6 +779,8 @@ class Central:
             self._carry_out(self.book.shown_as(alarm_id, shown.joined, self.clock()))
         if shown.ended is not None:
             self._store_flood(stored_floods.ended(shown.ended))
+        if shown.merged_away is not None:  # its card asks for the flood's one report
+            self.reports.merged(shown.merged_away)
 
     def _broadcast_frame(self, action: Broadcast) -> None:
         alarm = action.frame.alarm  # an escalated alarm reaches its wider audience too
@@ -829,7 +831,9 @@ class Central:
                 self.arc.escalated(view, escalated)
         self.arc.stored(persist.alarm)  # a resolution of an alarm the ARC had: its restore
         if persist.alarm is not None:  # a real alarm's resolution stored: ask for a report
-            self.reports.resolved(persist.alarm)
+            # After the update's broadcast (queued one loop turn later by _carry_out): the
+            # flood cards say there whether a merged alarm was resolved into its card.
+            asyncio.get_running_loop().call_soon(self.reports.resolved, persist.alarm)
         if persist.insert:
             self.testing.stored(persist.alarm_id, now)
             detail = self._close_when_stored.pop(persist.alarm_id, None)

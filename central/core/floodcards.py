@@ -145,6 +145,9 @@ class Shown:
     out: tuple[Broadcast, ...] | None
     ended: Source | None = None  # the source's last active alarm was resolved: merged no more
     joined: UUID | None = None  # a new alarm joined this card (which screens already show)
+    # A merged alarm (not the card) was resolved: its flood's card stands for it, so it asks
+    # for no incident report of its own (one report per flood, asked when the card resolves).
+    merged_away: UUID | None = None
 
 
 class FloodCards:
@@ -242,7 +245,8 @@ class FloodCards:
                         Broadcast(site, AlarmNew(alarm=group.card())),
                     )
                 )
-            return Shown((Broadcast(site, AlarmUpdate(alarm=group.card())),))
+            card = Broadcast(site, AlarmUpdate(alarm=group.card()))
+            return Shown((card,), merged_away=view.alarm_id)
         new = view.alarm_id not in group.members
         group.put(view)
         card = group.card()

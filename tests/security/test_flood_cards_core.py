@@ -98,11 +98,15 @@ def test_resolve_on_the_card_names_all_its_alarms_card_last_and_the_merge_ends()
     assert cards.members(_id(2)) == (_id(2),)  # not a card: only itself
     done = {"state": AlarmState.RESOLVED, "resolved_by": "kari"}
     two, three, one = (v.model_copy(update=done) for v in (views[1], views[2], views[0]))
+    # The merged alarms are resolved "away" into the card: the card stands for them (one
+    # incident report per flood, asked when the card itself resolves).
     assert cards.changed(AlarmUpdate(alarm=two)) == Shown(
-        (Broadcast("a", AlarmUpdate(alarm=_card(views[0], 2, 2, AlarmLevel.ASSIST))),)
+        (Broadcast("a", AlarmUpdate(alarm=_card(views[0], 2, 2, AlarmLevel.ASSIST))),),
+        merged_away=_id(2),
     )
     assert cards.changed(AlarmUpdate(alarm=three)) == Shown(
-        (Broadcast("a", AlarmUpdate(alarm=_card(views[0], 1, 1, AlarmLevel.ASSIST))),)
+        (Broadcast("a", AlarmUpdate(alarm=_card(views[0], 1, 1, AlarmLevel.ASSIST))),),
+        merged_away=_id(3),
     )
     assert cards.changed(AlarmUpdate(alarm=one)) == Shown(
         (Broadcast("a", AlarmUpdate(alarm=one)),), ended=ROM
