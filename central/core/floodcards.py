@@ -245,8 +245,8 @@ class FloodCards:
                         Broadcast(site, AlarmNew(alarm=group.card())),
                     )
                 )
-            card = Broadcast(site, AlarmUpdate(alarm=group.card()))
-            return Shown((card,), merged_away=view.alarm_id)
+            told = Broadcast(site, AlarmUpdate(alarm=group.card()))
+            return Shown((told,), merged_away=view.alarm_id)
         new = view.alarm_id not in group.members
         group.put(view)
         card = group.card()
