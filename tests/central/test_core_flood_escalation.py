@@ -72,7 +72,8 @@ def test_the_card_carries_every_member_s_wider_audience_and_keeps_it_while_merge
     # That member resolved: the card still reaches them (the flood is theirs to see to the end).
     done = {"state": AlarmState.RESOLVED}
     assert cards.changed(AlarmUpdate(alarm=wide_two.model_copy(update=done))) == Shown(
-        (Broadcast("a", AlarmUpdate(alarm=_card(one, 2, 2, **audience))),)
+        (Broadcast("a", AlarmUpdate(alarm=_card(one, 2, 2, **audience))),),
+        merged_away=wide_two.alarm_id,  # resolved into its card (which asks for the report)
     )
     # The last resolution is told to them too: no card stays behind on a neighbour's screen.
     cards.changed(AlarmUpdate(alarm=three.model_copy(update=done)))

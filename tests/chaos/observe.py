@@ -32,6 +32,12 @@ LED_FOR_STATE = {
 _RANK = {None: 0, "resolved": 0, "raised": 1, "received": 2, "acknowledged": 3}
 
 
+# The desk's lines that show an alarm (desktop/headless.py; "gone" is the rig's own: the desk
+# said on stderr that an alarm left its screen). Other lines may name an alarm too (a report
+# asked about it) without showing it.
+ALARM_LINES = frozenset({"active", "alarm", "update", "escalated", "gone"})
+
+
 @dataclass
 class Stored:
     alarm_id: str
@@ -135,6 +141,8 @@ class Screens:
     def on_line(self, user: str, at: float, line: dict[str, Any]) -> None:
         alarm_id, state = line.get("alarm_id"), line.get("state")
         if not isinstance(alarm_id, str) or line.get("test"):
+            return
+        if line.get("event") not in ALARM_LINES:  # e.g. a report to write about an alarm
             return
         with self.lock:
             self.last_line = at
