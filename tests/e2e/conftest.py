@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -37,11 +38,23 @@ class RunningEdge:
     def __init__(self, agent: EdgeAgent, pins: MockFactory) -> None:
         self.agent = agent
         self.pins = pins
+        self._released: dict[int, float] = {}  # pin -> monotonic time its contact last opened
 
     def press(self, pin: int = 17) -> None:
-        """A short press of a pull-up button: the contact closes to ground, then opens."""
+        """A short press of a pull-up button: the contact closes to ground, then opens.
+
+        As a person presses: never within the bounce window after the previous release of the
+        same button. A closing that soon IS contact bounce, and the edge rightly ignores it
+        (edge.core.press; tests/edge/test_press_policy.py), so a test whose steps run in a few
+        milliseconds would otherwise lose its second press to the debounce, not to a bug.
+        """
+        bounce_s = max(b.bounce_ms for b in self.agent.settings.buttons) / 1000
+        released = self._released.get(pin)
+        if released is not None:
+            time.sleep(max(0.0, released + 2 * bounce_s - time.monotonic()))
         self.pins.pin(pin).drive_low()
         self.pins.pin(pin).drive_high()
+        self._released[pin] = time.monotonic()
 
 
 @pytest.fixture
