@@ -14,15 +14,22 @@ where it arrives, not taken from central's word.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+
+from central.core import Role
+from tests.central.helpers import Running, serve
+from tests.support.broker import Broker
+from tests.web.console import add_account, console_settings
 
 try:
     from oidc_provider_mock import run_server_in_thread  # type: ignore[import-untyped]
@@ -121,3 +128,23 @@ async def sign_in(
     """The whole sign-in, as a browser does it; central's answer to the callback."""
     callback = await to_callback(client, central, sub, next_path)
     return await client.get(callback)
+
+
+@asynccontextmanager
+async def central_with_sso(
+    idp: Provider, broker_dir: Path, central_dir: Path, accounts: Mapping[str, frozenset[Role]]
+) -> AsyncIterator[Running]:
+    """A central on real sockets signing in through ``idp``, with its own broker and the
+    local ``accounts`` (user id -> roles); the client secret is in the environment meanwhile."""
+    broker = Broker(broker_dir)
+    broker.start()
+    os.environ[SECRET_ENV] = CLIENT_SECRET
+    try:
+        settings = console_settings(broker, central_dir, {"sso": sso_section(idp.url)})
+        async with serve(settings) as running:
+            for user, roles in accounts.items():
+                await add_account(running, user, roles)
+            yield running
+    finally:
+        os.environ.pop(SECRET_ENV, None)
+        broker.stop()

@@ -10,7 +10,6 @@ a person signed in by single sign-on: both may connect their own desk.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import stat
 from collections.abc import AsyncIterator, Iterator
@@ -30,12 +29,11 @@ from central.store.accounts import digest
 from desktop.pairing import pair
 from protocol.pairing import PAIRINGS_PATH, TOKEN_PATH
 from protocol.screen import Hello, decode_server_frame
-from tests.central.helpers import Running, serve, until
+from tests.central.helpers import Running, until
 from tests.support import oidc
 from tests.support.audited import audited
-from tests.support.broker import Broker
 from tests.support.stack import script
-from tests.web.console import add_account, console_settings, csrf_in, log_in
+from tests.web.console import csrf_in, log_in
 from tests.web.test_console_language import problems_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,20 +50,18 @@ def idp() -> Iterator[oidc.Provider]:
 async def central(
     idp: oidc.Provider, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    broker = Broker(tmp_path_factory.mktemp("broker"))
-    broker.start()
-    os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
-    try:
-        tmp = tmp_path_factory.mktemp("central")
-        settings = console_settings(broker, tmp, {"sso": oidc.sso_section(idp.url)})
-        async with serve(settings) as running:
-            for user in ("kari", "guesser"):
-                await add_account(running, user, frozenset({Role.RESPONDER}))
-            await add_account(running, "anna", frozenset({Role.ADMIN}))
-            yield running
-    finally:
-        os.environ.pop(oidc.SECRET_ENV, None)
-        broker.stop()
+    broker_dir, central_dir = tmp_path_factory.mktemp("broker"), tmp_path_factory.mktemp("central")
+    async with oidc.central_with_sso(
+        idp,
+        broker_dir,
+        central_dir,
+        {
+            "kari": frozenset({Role.RESPONDER}),
+            "guesser": frozenset({Role.RESPONDER}),
+            "anna": frozenset({Role.ADMIN}),
+        },
+    ) as running:
+        yield running
 
 
 async def console_of(running: Running, user: str) -> httpx.AsyncClient:

@@ -17,7 +17,6 @@ counted in /metrics' registry, never written to the audit trail.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
@@ -35,13 +34,12 @@ from central.audit import log as audit_log
 from central.audit.chain import Row
 from central.core import Role
 from central.store import accounts as rows
-from tests.central.helpers import Running, serve, until
+from tests.central.helpers import Running, until
 from tests.support import oidc
 from tests.support.audited import audited as audited_rows
 from tests.support.audited import rows_of
-from tests.support.broker import Broker
 from tests.web.browser import ARGS, chromium_path
-from tests.web.console import PASSWORD, add_account, console_settings, log_in
+from tests.web.console import PASSWORD, add_account, log_in
 from tests.web.test_console_language import problems_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -57,18 +55,11 @@ def idp() -> Iterator[oidc.Provider]:
 async def central(
     idp: oidc.Provider, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    broker = Broker(tmp_path_factory.mktemp("broker"))
-    broker.start()
-    os.environ[oidc.SECRET_ENV] = oidc.CLIENT_SECRET
-    try:
-        tmp = tmp_path_factory.mktemp("central")
-        settings = console_settings(broker, tmp, {"sso": oidc.sso_section(idp.url)})
-        async with serve(settings) as running:
-            await add_account(running, "break-glass", frozenset({Role.ADMIN}))
-            yield running
-    finally:
-        os.environ.pop(oidc.SECRET_ENV, None)
-        broker.stop()
+    broker_dir, central_dir = tmp_path_factory.mktemp("broker"), tmp_path_factory.mktemp("central")
+    async with oidc.central_with_sso(
+        idp, broker_dir, central_dir, {"break-glass": frozenset({Role.ADMIN})}
+    ) as running:
+        yield running
 
 
 def client() -> httpx.AsyncClient:
