@@ -148,10 +148,15 @@ class PartsWatchdog:
             decision = self.core.tick(self.beats.snapshot(), self._clock())
             if decision.status is not None:
                 self._notifier.notify(f"STATUS={decision.status}")
-                if decision.stale:
-                    self._log.error("watchdog: %s", decision.status)
-                else:
-                    self._log.warning("watchdog: %s", decision.status)
+                level = logging.ERROR if decision.stale else logging.WARNING
+                # Logged from a thread of its own: a log line may block (a full stderr pipe,
+                # a stuck journal), and this thread must go on judging and telling systemd.
+                threading.Thread(
+                    target=self._log.log,
+                    args=(level, "watchdog: %s", decision.status),
+                    name="watchdog-log",
+                    daemon=True,
+                ).start()
             if decision.feed:
                 self._notifier.notify("WATCHDOG=1")
 
